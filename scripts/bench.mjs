@@ -1,0 +1,68 @@
+// `npm run bench`: start-up and throughput figures for the README's performance section.
+// Timings are medians of repeated wall-clock runs of the built CLI on this machine.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const realFixtures = path.resolve(root, '..', 'shared', 'fixtures', 'real');
+const bin = path.join(root, 'bin', 'dify.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+
+function timeOnce(args) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Median wall time of each command, measured in alternation so that both see the same machine
+ * load (this matters on shared machines, where load drifts over seconds).
+ */
+function medians(commands, runs = RUNS) {
+  for (const args of commands) timeOnce(args); // warm the file-system cache
+  const times = commands.map(() => []);
+  for (let i = 0; i < runs; i++) commands.forEach((args, j) => times[j].push(timeOnce(args)));
+  return times.map(mid);
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'dify-bench-'));
+try {
+  const fixtures = readdirSync(realFixtures, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => path.join(realFixtures, e.name))
+    .sort();
+  const rows = [];
+
+  let worst = { ratio: 0, name: '' };
+  for (const dir of fixtures) {
+    const [node, ms] = medians([['-e', '0'], [bin, 'plugin', 'package', '--check', dir]]);
+    const ratio = ms / node;
+    if (ratio > worst.ratio) worst = { ratio, name: path.basename(dir) };
+    rows.push([`package --check ${path.basename(dir)}`, ms, `${ratio.toFixed(2)}x node -e 0 (${node.toFixed(0)} ms)`]);
+  }
+
+  // 100 plugin directories in one call: per-plugin cost after start-up.
+  const many = [];
+  for (let i = 0; i < 100; i++) {
+    const dest = path.join(work, `p${i}`);
+    cpSync(fixtures[i % fixtures.length], dest, { recursive: true });
+    many.push(dest);
+  }
+  const [one, hundred] = medians([[bin, 'plugin', 'package', '--check', many[0]], [bin, 'plugin', 'package', '--check', ...many]], 7);
+  const perPlugin = (hundred - one) / 99;
+  rows.push(['package --check, 100 plugins in one call', hundred, `${perPlugin.toFixed(2)} ms per plugin after start-up`]);
+
+  console.log(`node ${process.version}, median of ${RUNS} runs, alternated with node -e 0\n`);
+  for (const [name, ms, note] of rows) console.log(`${name.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms   ${note}`);
+  console.log(`\nworst cold check: ${worst.ratio.toFixed(2)}x node -e 0 (${worst.name}; target < 2x)`);
+  console.log(`per plugin after start-up: ${perPlugin.toFixed(2)} ms (target < 10 ms)`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

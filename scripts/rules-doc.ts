@@ -1,0 +1,170 @@
+// Renders docs/rules.md: every diagnostic code, from the catalogue of rules checked in code and
+// from a walk of the JSON Schemas (whose codes are derived the same way src/check/schema.ts
+// derives them from a failing field). `npm run docs:rules` writes it; a test keeps it current.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { RULES } from '../src/check/catalog.js';
+
+type Schema = Record<string, unknown>;
+
+interface Row {
+  code: string;
+  severity: string;
+  rule: string;
+  source: string;
+}
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SCHEMA_DIR = path.join(ROOT, 'schemas');
+
+/** Schema kinds in the order a plugin is loaded. */
+const KIND_ORDER = [
+  'manifest',
+  'tool-provider',
+  'tool',
+  'model-provider',
+  'model',
+  'endpoint-group',
+  'endpoint',
+  'agent-strategy-provider',
+  'agent-strategy',
+  'datasource-provider',
+  'datasource',
+  'trigger-provider',
+  'trigger-event',
+  'bundle',
+];
+
+function loadSchemas(): Map<string, Schema> {
+  const byFile = new Map<string, Schema>();
+  for (const name of readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json'))) {
+    byFile.set(name, JSON.parse(readFileSync(path.join(SCHEMA_DIR, name), 'utf8')) as Schema);
+  }
+  return byFile;
+}
+
+/** Follows `$ref` (same file or `common.schema.json#/definitions/x`). */
+function deref(schema: Schema, file: string, schemas: Map<string, Schema>): { schema: Schema; file: string } {
+  let current = schema;
+  let currentFile = file;
+  for (let guard = 0; typeof current.$ref === 'string' && guard < 20; guard++) {
+    const [target, pointer = ''] = (current.$ref as string).split('#');
+    if (target) currentFile = target;
+    let node: unknown = schemas.get(currentFile);
+    for (const seg of pointer.split('/').filter(Boolean)) node = (node as Schema)[seg];
+    current = node as Schema;
+  }
+  return { schema: current, file: currentFile };
+}
+
+const show = (v: unknown) => '`' + (typeof v === 'string' ? v : JSON.stringify(v)) + '`';
+
+/** Walks one schema and collects a row per (field, rule) the validator can report. */
+export function schemaRows(kind: string, schemas: Map<string, Schema>): { rows: Row[]; mapFields: Set<string> } {
+  const rows = new Map<string, Row>();
+  const mapFields = new Set<string>();
+  const add = (field: string[], rule: string, severity: string, text: string, source: string) => {
+    const code = `${kind}/${field.length ? `${field.join('.')}-` : ''}${rule}`;
+    const existing = rows.get(code);
+    if (existing) {
+      if (!existing.rule.includes(text)) existing.rule += `; ${text}`;
+    } else {
+      rows.set(code, { code, severity, rule: text, source });
+    }
+  };
+  const seen = new Set<Schema>();
+  const visit = (raw: Schema, file: string, field: string[], source: string, depth: number, item = false) => {
+    const { schema, file: f } = deref(raw, file, schemas);
+    if (depth > 30 || seen.has(schema)) return; // recursive definitions
+    seen.add(schema);
+    const src = typeof schema['x-source'] === 'string' ? (schema['x-source'] as string) : source;
+    const each = item ? 'each item: ' : '';
+    if (schema.type !== undefined) add(field, 'type', 'error', `${each}${[schema.type].flat().join(' or ')}`, src);
+    if (Array.isArray(schema.enum)) add(field, 'enum', 'error', `${each}one of ${schema.enum.map(show).join(', ')}`, src);
+    if (schema.const !== undefined) add(field, 'enum', 'error', `${each}exactly ${show(schema.const)}`, src);
+    if (typeof schema.pattern === 'string') add(field, 'pattern', 'error', `${each}matches ${show(schema.pattern)}`, src);
+    if (typeof schema.format === 'string') add(field, 'format', 'error', `${each}a valid ${schema.format}`, src);
+    const range = (lo: string, hi: string, unit: string) => {
+      const parts = [];
+      if (schema[lo] !== undefined) parts.push(`at least ${String(schema[lo])}`);
+      if (schema[hi] !== undefined) parts.push(`at most ${String(schema[hi])}`);
+      return parts.length ? `${parts.join(' and ')} ${unit}`.trim() : undefined;
+    };
+    const length = range('minLength', 'maxLength', 'characters');
+    if (length) add(field, 'length', 'error', each + length, src);
+    const value = range('minimum', 'maximum', '');
+    if (value) add(field, 'range', 'error', each + value, src);
+    const count = range('minItems', 'maxItems', 'items');
+    if (count) add(field, 'count', 'error', count, src);
+    const names = schema.propertyNames as Schema | undefined;
+    if (names && Array.isArray(names.enum)) add(field, 'key-enum', 'error', `keys are among ${names.enum.map(show).join(', ')}`, src);
+    if (schema.additionalProperties === false) {
+      if (schema['x-kind'] === 'i18n') add(field, 'unknown-locale', 'warning', 'locales other than en_US, zh_Hans, ja_JP, pt_BR are dropped', src);
+      else add(field, 'unknown-key', 'warning', 'keys Dify does not read are ignored', src);
+    }
+    for (const req of (schema.required as string[] | undefined) ?? []) {
+      add([...field, req], 'required', 'error', 'must be present', src);
+    }
+    for (const [key, sub] of Object.entries((schema.properties as Record<string, Schema> | undefined) ?? {})) {
+      visit(sub, f, [...field, key], src, depth + 1);
+    }
+    if (schema.items && typeof schema.items === 'object') visit(schema.items as Schema, f, field, src, depth + 1, true);
+    if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
+      if (field.length) mapFields.add(field[field.length - 1]!);
+      visit(schema.additionalProperties as Schema, f, [...field, '*'], src, depth + 1);
+    }
+    for (const key of ['allOf', 'anyOf', 'oneOf']) {
+      for (const sub of (schema[key] as Schema[] | undefined) ?? []) visit(sub, f, field, src, depth + 1, item);
+    }
+    for (const key of ['then', 'else']) if (schema[key]) visit(schema[key] as Schema, f, field, src, depth + 1, item);
+    seen.delete(schema);
+  };
+  const file = `${kind}.schema.json`;
+  visit(schemas.get(file)!, file, [], '', 0);
+  return { rows: [...rows.values()].sort((a, b) => (a.code < b.code ? -1 : 1)), mapFields };
+}
+
+/** Field names whose keys the schemas leave to the author (maps such as credentials_for_provider). */
+export function schemaMapFields(): Set<string> {
+  const schemas = loadSchemas();
+  const all = new Set<string>();
+  for (const kind of KIND_ORDER) for (const f of schemaRows(kind, schemas).mapFields) all.add(f);
+  return all;
+}
+
+const escapeCell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+export function renderRulesDoc(): string {
+  const schemas = loadSchemas();
+  const out: string[] = [
+    '# Diagnostic codes',
+    '',
+    '<!-- Generated by `npm run docs:rules` from src/check/catalog.ts and schemas/. Do not edit. -->',
+    '',
+    'Every finding of `dify plugin package --check` has a stable code. **error**: the Dify daemon or the',
+    'Python SDK would reject the plugin or break on it (install, remote debugging, or start-up), so',
+    'packaging stops. **warning**: accepted, but likely a mistake (with `--strict`, warnings stop',
+    'packaging too). **info**: a note.',
+    '',
+    'Codes from a JSON Schema read `<file kind>/<field>-<rule>`: list indexes are left out and',
+    'author-chosen names (credential names) are written `*`. A field written as an unquoted number',
+    'where text is required (`version: 1.10`) is reported under the field\'s `-type` code with a',
+    'hint to quote it.',
+    '',
+    '## Rules checked in code',
+    '',
+    '| code | severity | what it checks | who rejects it |',
+    '| --- | --- | --- | --- |',
+  ];
+  for (const [code, info] of Object.entries(RULES).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    out.push(`| \`${code}\` | ${info.severity} | ${escapeCell(info.summary)} | ${escapeCell(info.source)} |`);
+  }
+  for (const kind of KIND_ORDER) {
+    const schema = schemas.get(`${kind}.schema.json`)!;
+    out.push('', `## ${String(schema.title ?? kind)} (\`schemas/${kind}.schema.json\`)`, '', '| code | severity | rule | source |', '| --- | --- | --- | --- |');
+    for (const row of schemaRows(kind, schemas).rows) {
+      out.push(`| \`${row.code}\` | ${row.severity} | ${escapeCell(row.rule)} | ${escapeCell(row.source)} |`);
+    }
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,291 @@
+import type { Diagnostic, Severity } from './diagnostic.js';
+import { toPointer, type RefProblem } from '../project/paths.js';
+import type { PathSegment, YamlFile } from '../project/yaml-file.js';
+
+export interface RuleInfo {
+  severity: Severity;
+  /** One line for docs/rules.md: what the rule checks. */
+  summary: string;
+  /** Which part of Dify rejects or breaks on it (or why it is only a warning). */
+  source: string;
+}
+
+/**
+ * Every diagnostic code raised from code (as opposed to from a JSON Schema), with its severity.
+ * docs/rules.md is generated from this table and from the schemas.
+ */
+export const RULES = {
+  'plugin/not-found': {
+    severity: 'error',
+    summary: 'The plugin path given on the command line does not exist.',
+    source: 'this CLI',
+  },
+  'plugin/not-a-directory': {
+    severity: 'error',
+    summary: 'The plugin path given on the command line is not a plugin directory.',
+    source: 'this CLI',
+  },
+  'manifest/missing': {
+    severity: 'error',
+    summary: 'The plugin root has no manifest.yaml.',
+    source: 'daemon decoder and SDK both start from manifest.yaml',
+  },
+  'manifest/no-plugin-kind': {
+    severity: 'error',
+    summary: 'The manifest declares none of tools, models, endpoints, agent_strategies, datasources, triggers.',
+    source: 'daemon ManifestValidate (install, remote debug)',
+  },
+  'manifest/kind-conflict': {
+    severity: 'error',
+    summary: 'Two plugin kinds are declared together; only tools + endpoints may combine.',
+    source: 'daemon ManifestValidate (install, remote debug)',
+  },
+  'manifest/multiple-providers': {
+    severity: 'error',
+    summary: 'More than one provider file is listed for one kind.',
+    source: 'daemon keeps only one provider per kind (the last when installed, the first when debugging)',
+  },
+  'manifest/identifier-invalid': {
+    severity: 'error',
+    summary: 'author/name:version@checksum would not pass the daemon unique-identifier regex.',
+    source: 'daemon plugin_unique_identifier check (install)',
+  },
+  'manifest/version-not-pep440': {
+    severity: 'error',
+    summary: 'A version the Python SDK parses is not a PEP 440 version.',
+    source: 'SDK PluginConfiguration (packaging.Version)',
+  },
+  'manifest/privacy-missing': {
+    severity: 'warning',
+    summary: 'manifest `privacy` names a file that does not exist.',
+    source: 'Marketplace review; Dify itself does not read the file',
+  },
+  'file/missing': {
+    severity: 'error',
+    summary: 'A file the plugin refers to does not exist.',
+    source: 'daemon decoder (failed to read ... file) and SDK loader',
+  },
+  'file/not-a-file': {
+    severity: 'error',
+    summary: 'A directory or special file is where a file is expected.',
+    source: 'daemon decoder and SDK loader',
+  },
+  'file/unreadable': {
+    severity: 'error',
+    summary: 'A file exists but cannot be read (permissions, I/O error).',
+    source: 'daemon decoder and SDK loader',
+  },
+  'file/invalid-utf8': {
+    severity: 'error',
+    summary: 'A YAML file is not valid UTF-8 text.',
+    source: 'SDK reads YAML as UTF-8; the daemon YAML decoder rejects invalid UTF-8',
+  },
+  'file/too-large': {
+    severity: 'error',
+    summary: 'A YAML declaration file is larger than 1 MiB and is not read.',
+    source: 'this CLI (real declarations are a few KiB)',
+  },
+  'file/empty': {
+    severity: 'error',
+    summary: 'A YAML file that must hold a mapping is empty.',
+    source: 'daemon decoder and SDK loader',
+  },
+  'yaml/syntax': {
+    severity: 'error',
+    summary: 'The file is not valid YAML.',
+    source: 'daemon yaml.v3 and SDK yaml.safe_load',
+  },
+  'yaml/duplicate-key': {
+    severity: 'error',
+    summary: 'A mapping has the same key twice.',
+    source: 'daemon yaml.v3 (mapping key already defined)',
+  },
+  'yaml/too-deep': {
+    severity: 'error',
+    summary: 'The YAML nests too deeply to be read.',
+    source: 'this CLI (protects against resource exhaustion)',
+  },
+  'yaml/alias-limit': {
+    severity: 'error',
+    summary: 'YAML aliases expand beyond a safe size (an "alias bomb").',
+    source: 'this CLI and daemon yaml.v3 (excessive aliasing)',
+  },
+  'reference/outside-root': {
+    severity: 'error',
+    summary: 'A path is absolute or leaves the plugin directory.',
+    source: 'daemon reads every path inside the package; nothing outside it exists once installed',
+  },
+  'reference/not-normalized': {
+    severity: 'error',
+    summary: 'A path has `./`, `//` or `..` parts, which work from a directory but not inside a package.',
+    source: 'daemon opens package entries through Go io/fs, which rejects such paths',
+  },
+  'reference/backslash': {
+    severity: 'error',
+    summary: 'A path uses `\\` separators.',
+    source: 'daemon opens package entries with `/` separators only',
+  },
+  'reference/empty': {
+    severity: 'error',
+    summary: 'A path is empty.',
+    source: 'daemon decoder and SDK loader',
+  },
+  'reference/inline-not-supported': {
+    severity: 'error',
+    summary: 'A tool, strategy, datasource or event is written inline; the Python SDK only accepts file paths there.',
+    source: 'SDK provider loaders (TypeError on non-string entries)',
+  },
+  'reference/python-source-missing': {
+    severity: 'error',
+    summary: 'An `extra.python` source file does not exist.',
+    source: 'SDK class loader (import fails at start-up)',
+  },
+  'reference/entrypoint-missing': {
+    severity: 'error',
+    summary: 'meta.runner.entrypoint names a module that does not exist (no <entrypoint>.py or package).',
+    source: 'daemon runs `python -m <entrypoint>`',
+  },
+  'model/glob-no-match': {
+    severity: 'warning',
+    summary: 'A `models.<type>.predefined` glob matches no model file.',
+    source: 'accepted, but the provider then has no predefined models of that type',
+  },
+  'model/glob-invalid': {
+    severity: 'error',
+    summary: 'A `predefined` glob is not a valid pattern.',
+    source: 'daemon filepath.Match (ErrBadPattern)',
+  },
+  'model/glob-recursive': {
+    severity: 'warning',
+    summary: 'A glob uses `**`, which the daemon reads as `*` but the SDK as any depth.',
+    source: 'daemon filepath.Match vs SDK pathlib glob',
+  },
+  'model/position-invalid': {
+    severity: 'error',
+    summary: 'A model position file is not a list of model names.',
+    source: 'daemon decoder and SDK loader',
+  },
+  'model/duplicate-model': {
+    severity: 'warning',
+    summary: 'The same model is declared more than once in one provider.',
+    source: 'accepted; the later declaration shadows the earlier one',
+  },
+  'asset/dir-missing': {
+    severity: 'error',
+    summary: 'The plugin has no `_assets/` directory.',
+    source: 'daemon CheckAssetsValid (package) and SDK asset loader',
+  },
+  'asset/icon-missing': {
+    severity: 'error',
+    summary: 'An icon names a file that is not in `_assets/`.',
+    source: 'daemon RemapAssets (install, remote debug) and CheckAssetsValid (package)',
+  },
+  'asset/icon-nested': {
+    severity: 'warning',
+    summary: 'An icon lives in a subdirectory of `_assets/`, which SDK remote debugging does not send.',
+    source: 'SDK remote debug sends only top-level asset files',
+  },
+  'asset/icon-empty': {
+    severity: 'warning',
+    summary: 'An icon file is empty; SDK remote debugging never sends empty assets.',
+    source: 'SDK remote debug skips 0-byte assets, so the icon fails to remap',
+  },
+  'readme/missing': {
+    severity: 'warning',
+    summary: 'There is no README.md (the en_US readme).',
+    source: 'daemon readme service and Marketplace review require it',
+  },
+  'readme/bad-name': {
+    severity: 'warning',
+    summary: 'A file in `readme/` is not named README_<lang>.md, so Dify ignores it.',
+    source: 'daemon AvailableI18nReadme',
+  },
+  'reference/excluded': {
+    severity: 'error',
+    summary: 'A file the plugin refers to is excluded from the package by an ignore rule.',
+    source: 'daemon decoder fails to read it from the installed package',
+  },
+  'pack/env-excluded': {
+    severity: 'info',
+    summary: 'A .env file was left out of the package (it holds secrets such as the debug key).',
+    source: 'this CLI (always excludes .env and .env.*, keeps .env.example)',
+  },
+  'pack/dangling-link': {
+    severity: 'error',
+    summary: 'A symbolic link points at nothing.',
+    source: 'the Go CLI fails reading it; there is nothing to pack',
+  },
+  'pack/linked-directory': {
+    severity: 'warning',
+    summary: 'A symbolic link to a directory is not followed, so its files are not packed.',
+    source: 'this CLI (the Go CLI does not follow linked directories either)',
+  },
+  'pack/link-outside': {
+    severity: 'warning',
+    summary: 'A symbolic link points outside the plugin directory; the target is packed.',
+    source: 'this CLI (so a secret cannot slip into a package unnoticed)',
+  },
+  'pack/too-large': {
+    severity: 'error',
+    summary: 'The files to pack pass the --max-size limit (uncompressed).',
+    source: 'Go CLI --max-size; daemon MAX_PLUGIN_PACKAGE_SIZE (default 50 MB)',
+  },
+  'pack/requirements-failed': {
+    severity: 'error',
+    summary: 'requirements.txt could not be generated from pyproject.toml and uv.lock.',
+    source: 'Go CLI runs uv export and fails the same way',
+  },
+  'package/unreadable': {
+    severity: 'error',
+    summary: 'A .difypkg cannot be read: damaged, not a ZIP, hostile entry names, or too large unpacked.',
+    source: 'daemon decoder and extractor refuse such archives',
+  },
+  'tool-provider/credentials-schema-ignored': {
+    severity: 'warning',
+    summary: 'A tool provider uses `credentials_schema`, which the Python SDK ignores for tools.',
+    source: 'SDK ToolProviderConfiguration reads only credentials_for_provider',
+  },
+} as const satisfies Record<string, RuleInfo>;
+
+export type RuleCode = keyof typeof RULES;
+
+export interface Where {
+  /** Relative path of the file the finding is about. */
+  file: string | null;
+  /** The parsed file, when there is one, to compute line and column. */
+  yaml?: YamlFile | undefined;
+  at?: readonly PathSegment[];
+  /** Point at the key rather than the value (for unknown or misplaced keys). */
+  atKey?: boolean;
+}
+
+/** Builds a diagnostic for a catalogued rule, locating it in its file. */
+export function diagnostic(code: RuleCode, where: Where, message: string, hint?: string): Diagnostic {
+  const at = where.at ?? [];
+  const pos = where.yaml ? where.yaml.locate(at, where.atKey) : null;
+  const d: Diagnostic = {
+    code,
+    severity: RULES[code].severity,
+    message,
+    file: where.file,
+    line: pos?.line ?? null,
+    column: pos?.column ?? null,
+    path: toPointer(at),
+  };
+  if (hint !== undefined) d.hint = hint;
+  return d;
+}
+
+/** The diagnostic for a path written in a declaration that cannot be used as written. */
+export function refProblemFinding(problem: RefProblem, written: string): { code: RuleCode; message: string; hint?: string } {
+  switch (problem.kind) {
+    case 'empty':
+      return { code: 'reference/empty', message: 'the path is empty' };
+    case 'outside-root':
+      return { code: 'reference/outside-root', message: `"${written}" points outside the plugin directory`, hint: 'write the path relative to the plugin root, e.g. provider/my_plugin.yaml' };
+    case 'backslash':
+      return { code: 'reference/backslash', message: `"${written}" uses \\ as a separator`, hint: `write it as "${problem.suggestion}"` };
+    case 'not-normalized':
+      return { code: 'reference/not-normalized', message: `"${written}" works from a directory but not inside an installed package`, hint: `write it as "${problem.suggestion}"` };
+  }
+}

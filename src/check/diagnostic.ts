@@ -1,0 +1,54 @@
+/** One finding about a plugin, in the shape the CLI contract fixes for every output format. */
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Diagnostic {
+  /** Stable identifier, documented in docs/rules.md. */
+  code: string;
+  severity: Severity;
+  message: string;
+  /** Relative to the plugin root, `/`-separated; null when the finding is about no file. */
+  file: string | null;
+  /** 1-based; null when the file could not be read at all. */
+  line: number | null;
+  column: number | null;
+  /** JSON pointer into the file's document ('' for the whole document). */
+  path: string;
+  hint?: string;
+}
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export function countBySeverity(diagnostics: readonly Diagnostic[]): Record<Severity, number> {
+  const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+  for (const d of diagnostics) counts[d.severity]++;
+  return counts;
+}
+
+/** Errors block; with `strict`, warnings block too. */
+export function isBlocking(d: Diagnostic, strict: boolean): boolean {
+  return d.severity === 'error' || (strict && d.severity === 'warning');
+}
+
+const severityRank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+
+/** Stable order for output: by file, then line, then column, errors before warnings. */
+export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
+  return diagnostics.sort(
+    (a, b) =>
+      compareNullable(a.file, b.file) ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.column ?? 0) - (b.column ?? 0) ||
+      severityRank[a.severity] - severityRank[b.severity] ||
+      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0),
+  );
+}
+
+function compareNullable(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a < b ? -1 : 1;
+}

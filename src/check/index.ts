@@ -1,0 +1,50 @@
+import { sortDiagnostics, type Diagnostic } from './diagnostic.js';
+import { icons } from './rules/assets.js';
+import { allDeclarations, type CheckContext, type Rule } from './rules/context.js';
+import { entrypoint, identifier, pep440Versions, pluginKinds, privacyFile } from './rules/manifest.js';
+import { duplicateModels } from './rules/models.js';
+import { readmes } from './rules/readme.js';
+import { pythonSources } from './rules/sources.js';
+import { toolCredentials } from './rules/tools.js';
+import { validateDeclaration } from './schema.js';
+import type { PluginProject } from '../project/model.js';
+
+/** Rules for what a schema cannot say, run after the schemas. */
+const RULES: Rule[] = [
+  pluginKinds,
+  pep440Versions,
+  identifier,
+  privacyFile,
+  entrypoint,
+  pythonSources,
+  icons,
+  readmes,
+  duplicateModels,
+  toolCredentials,
+];
+
+/** Every finding about a loaded project: loading problems, schema violations, then rules. */
+export async function checkProject(project: PluginProject): Promise<Diagnostic[]> {
+  const found: Diagnostic[] = [...project.diagnostics];
+  for (const decl of allDeclarations(project)) found.push(...(await validateDeclaration(decl)));
+  const files = await project.source.listFiles();
+  const ctx: CheckContext = {
+    project,
+    files,
+    fileSizes: new Map(files.map((f) => [f.path, f.size])),
+    prior: [...found],
+  };
+  for (const rule of RULES) found.push(...(await rule(ctx)));
+  return sortDiagnostics(dedupe(found));
+}
+
+/** A file listed twice (e.g. one endpoint file used by two entries) must not double its findings. */
+function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.code}\u0000${d.file}\u0000${d.path}\u0000${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,138 @@
+import { stat } from 'node:fs/promises';
+import { diagnostic } from './catalog.js';
+import { isBlocking, sortDiagnostics, type Diagnostic } from './diagnostic.js';
+import { checkProject } from './index.js';
+import { get } from './rules/context.js';
+import { planChecksum, planPackage, sizeFinding, type PackPlan } from '../pack/plan.js';
+import { RequirementsError } from '../pack/requirements.js';
+import { DirectorySource } from '../project/directory-source.js';
+import type { PackageSource } from '../project/package-source.js';
+import { uniqueIdentifier } from '../project/identity.js';
+import { loadProject } from '../project/load.js';
+import { summarize, type PluginProject, type PluginSummary } from '../project/model.js';
+
+export interface PluginInfo extends PluginSummary {
+  checksum: string | null;
+  identifier: string | null;
+}
+
+/** The outcome for one plugin path, as `package --format json` reports it. */
+export interface PluginResult {
+  /** The path as the user gave it. */
+  path: string;
+  ok: boolean;
+  plugin: PluginInfo | null;
+  diagnostics: Diagnostic[];
+  /** The loaded model, for commands that go on to pack or run it. */
+  project?: PluginProject;
+  /** For a directory: exactly what its package holds. */
+  plan?: PackPlan;
+  /** For a directory: the ignore-rule decisions behind the plan. */
+  source?: DirectorySource;
+}
+
+export interface CheckOptions {
+  strict: boolean;
+  /** Uncompressed size limit in bytes (`--max-size`). */
+  maxBytes: number;
+  /** Where the package would be written: never packed into itself. */
+  outputPath?: string;
+  /** Compute the checksum and identifier (hashes every file). */
+  checksum: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Loads and checks a plugin directory, or a `.difypkg` already built: bad input becomes
+ * diagnostics, never a throw. For a directory this also decides the package contents, so the
+ * size limit and the checksum are those of the package that `package` would write.
+ */
+export async function checkPlugin(location: string, options: CheckOptions): Promise<PluginResult> {
+  const info = await stat(location).catch(() => null);
+  if (info?.isFile() && location.endsWith('.difypkg')) return checkPackageFile(location, options);
+  if (!info?.isDirectory()) {
+    const code = info ? 'plugin/not-a-directory' : 'plugin/not-found';
+    const message = info ? `${location} is neither a plugin directory nor a .difypkg file` : `${location} does not exist`;
+    return failed(location, [diagnostic(code, { file: null }, message, 'pass the plugin directory (the one holding manifest.yaml)')]);
+  }
+  const source = await DirectorySource.open(location, options.outputPath ? { outputPath: options.outputPath } : {});
+  const project = await loadProject(source);
+  const diagnostics = [...source.selection.findings, ...(await checkProject(project))];
+  let plan: PackPlan | undefined;
+  let checksum: string | null = null;
+  try {
+    plan = await planPackage(location, source.selection, { language: runnerLanguage(project), env: options.env });
+    const tooLarge = sizeFinding(plan, options.maxBytes, source.selection.ignoreFile);
+    if (tooLarge) diagnostics.push(tooLarge);
+    if (options.checksum) checksum = await planChecksum(plan);
+  } catch (err) {
+    if (!(err instanceof RequirementsError)) throw err;
+    diagnostics.push(diagnostic('pack/requirements-failed', { file: 'uv.lock' }, err.message, 'fix uv.lock (uv lock), or add a requirements.txt'));
+  }
+  const result = finish(location, project, diagnostics, checksum, options.strict);
+  if (plan) result.plan = plan;
+  result.source = source;
+  return result;
+}
+
+async function checkPackageFile(location: string, options: CheckOptions): Promise<PluginResult> {
+  // Packages are read rarely; their ZIP and hashing code loads only then.
+  const [{ PackageSource }, { ZipError }, { pluginChecksum }] = await Promise.all([
+    import('../project/package-source.js'),
+    import('../pack/zip-reader.js'),
+    import('../pack/checksum.js'),
+  ]);
+  let source: PackageSource;
+  try {
+    source = await PackageSource.open(location, options.maxBytes);
+  } catch (err) {
+    if (!(err instanceof ZipError)) throw err;
+    return failed(location, [diagnostic('package/unreadable', { file: null }, `${location}: ${err.message}`)]);
+  }
+  try {
+    const project = await loadProject(source);
+    const diagnostics = await checkProject(project);
+    const files = await source.listFiles();
+    const checksum = options.checksum ? await pluginChecksum(files.map((f) => ({ path: f.path, read: () => source.readFile(f.path) }))) : null;
+    return finish(location, project, diagnostics, checksum, options.strict);
+  } catch (err) {
+    if (!(err instanceof ZipError)) throw err;
+    return failed(location, [diagnostic('package/unreadable', { file: null }, `${location}: ${err.message}`)]);
+  } finally {
+    await source.close();
+  }
+}
+
+function finish(location: string, project: PluginProject, diagnostics: Diagnostic[], checksum: string | null, strict: boolean): PluginResult {
+  const summary = summarize(project);
+  const plugin: PluginInfo | null = summary && {
+    ...summary,
+    checksum,
+    identifier:
+      checksum && summary.name && summary.version ? uniqueIdentifier(summary.author, summary.name, summary.version, checksum) : null,
+  };
+  const sorted = sortDiagnostics(diagnostics);
+  return { path: location, ok: !sorted.some((d) => isBlocking(d, strict)), plugin, diagnostics: sorted, project };
+}
+
+function failed(location: string, diagnostics: Diagnostic[]): PluginResult {
+  return { path: location, ok: false, plugin: null, diagnostics };
+}
+
+function runnerLanguage(project: PluginProject): unknown {
+  return get(project.manifest?.value, 'meta', 'runner', 'language');
+}
+
+/** Checks several plugins, a few at a time (I/O bound), keeping the order they were given in. */
+export async function checkPlugins(locations: string[], options: CheckOptions): Promise<PluginResult[]> {
+  const results: PluginResult[] = new Array(locations.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < locations.length) {
+      const i = next++;
+      results[i] = await checkPlugin(locations[i]!, options);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(8, locations.length) }, worker));
+  return results;
+}

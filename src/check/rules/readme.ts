@@ -1,0 +1,22 @@
+import type { Diagnostic } from '../diagnostic.js';
+import { diagnostic } from '../catalog.js';
+import type { CheckContext } from './context.js';
+
+/** The daemon's pattern for translated readmes in `readme/` (`AvailableI18nReadme`). */
+const TRANSLATION = /^README_([a-z]{2}_[A-Za-z]{2,})\.md$/;
+
+/** README.md is the en_US readme Dify shows; translations live in readme/README_<lang>.md. */
+export function readmes({ files }: CheckContext): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (!files.some((f) => f.path === 'README.md')) {
+    out.push(diagnostic('readme/missing', { file: 'README.md' }, 'there is no README.md; Dify shows it as the plugin description page (en_US)', 'add a README.md in English; translations go in readme/README_<lang>.md'));
+  }
+  for (const f of files) {
+    if (!f.path.startsWith('readme/')) continue;
+    const name = f.path.slice('readme/'.length);
+    if (name.includes('/') || !TRANSLATION.test(name)) {
+      out.push(diagnostic('readme/bad-name', { file: f.path }, `${f.path} is not named readme/README_<lang>.md, so Dify ignores it`, 'name it like readme/README_zh_Hans.md, readme/README_ja_JP.md or readme/README_pt_BR.md'));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,64 @@
+import type { Diagnostic } from '../diagnostic.js';
+import { refProblemFinding } from '../catalog.js';
+import { allDeclarations, at, get, type CheckContext } from './context.js';
+import type { Declaration } from '../../project/model.js';
+import { resolveRef } from '../../project/paths.js';
+import type { PluginSource } from '../../project/source.js';
+import type { PathSegment } from '../../project/yaml-file.js';
+
+/** Where the Python SDK finds code: each `extra.python` block and the fields in it it imports. */
+const PYTHON_BLOCKS: PathSegment[][] = [
+  ['extra', 'python'],
+  ['subscription_constructor', 'extra', 'python'],
+];
+
+/**
+ * Every `extra.python` source must exist: the SDK imports each at start-up and the plugin dies
+ * before it can register. The agent-strategy provider's block is skipped because the SDK never
+ * reads it (it has no provider class).
+ */
+export async function pythonSources({ project }: CheckContext): Promise<Diagnostic[]> {
+  const out: Diagnostic[] = [];
+  for (const decl of allDeclarations(project)) {
+    if (decl.kind === 'agent-strategy-provider' || decl.kind === 'manifest') continue;
+    for (const block of PYTHON_BLOCKS) {
+      const python = get(decl.value, ...block);
+      if (typeof python !== 'object' || python === null) continue;
+      for (const key of ['source', 'provider_source']) {
+        await checkSource(out, project.source, decl, [...block, key], get(python, key));
+      }
+      const models = get(python, 'model_sources');
+      if (Array.isArray(models)) {
+        for (const [i, m] of models.entries()) await checkSource(out, project.source, decl, [...block, 'model_sources', i], m);
+      }
+    }
+  }
+  return out;
+}
+
+async function checkSource(
+  out: Diagnostic[],
+  source: PluginSource,
+  decl: Declaration,
+  path: PathSegment[],
+  written: unknown,
+): Promise<void> {
+  if (typeof written !== 'string' || written === '') return; // type and presence are the schema's
+  const ref = resolveRef(written);
+  if (ref.problem) {
+    const f = refProblemFinding(ref.problem, written);
+    out.push(at(f.code, decl, path, f.message, f.hint));
+  }
+  if (!ref.path) return;
+  const type = await source.statPath(ref.path);
+  if (type === 'file') return;
+  if (type === 'excluded') {
+    out.push(at('reference/excluded', decl, path, `${written} is excluded from the package by an ignore rule, so the plugin cannot import it once installed`, 'remove the rule that excludes it from the ignore file'));
+    return;
+  }
+  if (type === 'directory') {
+    out.push(at('file/not-a-file', decl, path, `${written} is a directory; a Python source file is expected`));
+    return;
+  }
+  out.push(at('reference/python-source-missing', decl, path, `${written} does not exist`, 'create the file, or fix the path (it is relative to the plugin root)'));
+}

@@ -1,0 +1,28 @@
+import path from 'node:path';
+import { checkPlugin } from '../../check/plugin-check.js';
+import { CliError, EXIT, type ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+
+export interface ChecksumOptions {
+  format?: 'text' | 'json';
+}
+
+/**
+ * `dify plugin checksum <dir|file.difypkg>`: the checksum alone on stdout. A directory's checksum
+ * is that of the package `package` would write from it (ignore rules and a generated
+ * requirements.txt included), so the two always agree.
+ */
+export async function checksumCommand(target: string, opts: ChecksumOptions, io: Io): Promise<ExitCode> {
+  const result = await checkPlugin(path.resolve(io.cwd, target), { strict: false, maxBytes: Number.MAX_SAFE_INTEGER, env: io.env, checksum: true });
+  const checksum = result.plugin?.checksum ?? null;
+  if (!checksum) {
+    const reason = result.diagnostics.find((d) => d.severity === 'error')?.message ?? 'the plugin could not be read';
+    throw new CliError(`cannot compute the checksum of ${target}: ${reason}`);
+  }
+  if (opts.format === 'json') {
+    io.stdout.write(JSON.stringify({ checksum, identifier: result.plugin?.identifier ?? null }) + '\n');
+  } else {
+    io.stdout.write(`${checksum}\n`);
+  }
+  return EXIT.ok;
+}

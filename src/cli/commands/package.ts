@@ -1,0 +1,158 @@
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { checkPlugins, type PluginResult } from '../../check/plugin-check.js';
+import { formatBytes } from '../../pack/plan.js';
+import { colorFor } from '../../report/color.js';
+import { formatGithub } from '../../report/github.js';
+import { formatJson, type ResultExtras } from '../../report/json.js';
+import { formatText } from '../../report/text.js';
+import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import { startSpinner } from '../spinner.js';
+
+export interface PackageOptions {
+  output_path?: string;
+  maxSize?: string;
+  check?: boolean;
+  format?: 'text' | 'json' | 'github';
+  strict?: boolean;
+  list?: boolean;
+  force?: boolean;
+}
+
+const DEFAULT_MAX_MB = 50;
+
+/** `dify plugin package`: validate one or more plugins and, unless --check or --list, pack one. */
+export async function packageCommand(paths: string[], opts: PackageOptions, io: Io): Promise<ExitCode> {
+  const writing = !opts.check && !opts.list;
+  if (writing && paths.length > 1) throw new UsageError('packing takes one plugin path; pass several only with --check');
+  const maxBytes = parseMaxSize(opts.maxSize, io) * 1024 * 1024;
+  const outputPath = writing ? path.resolve(io.cwd, opts.output_path ?? defaultOutputName(paths[0]!, io.cwd)) : undefined;
+  const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
+  const spinner = await startSpinner(io, format === 'json' ? undefined : `Checking ${paths.length === 1 ? paths[0] : `${paths.length} plugins`}`);
+
+  const results = await checkPlugins(
+    paths.map((p) => path.resolve(io.cwd, p)),
+    {
+      strict: Boolean(opts.strict),
+      maxBytes,
+      env: io.env,
+      // Text-mode checks never show the checksum; computing it means hashing every file.
+      checksum: writing || format === 'json',
+      ...(outputPath ? { outputPath } : {}),
+    },
+  ).finally(() => spinner.stop());
+  results.forEach((r, i) => (r.path = paths[i]!)); // report paths as the user typed them
+
+  const extras = new Map<PluginResult, ResultExtras>();
+  if (opts.list) for (const r of results) extras.set(r, listing(r));
+  const written = writing && results[0]!.ok ? await writePackage(results[0]!, outputPath!, Boolean(opts.force), io) : undefined;
+  if (written) extras.set(results[0]!, written);
+
+  if (format === 'json') {
+    io.stdout.write(formatJson(results, extras));
+  } else {
+    if (format === 'github' || format === 'github+text') io.stdout.write(formatGithub(results));
+    if (format !== 'github') {
+      const c = colorFor(io.stdout, io.env);
+      if (opts.list) for (const r of results) io.stdout.write(formatListing(r, c.dim));
+      io.stdout.write(formatText(results, c));
+      if (written) {
+        const r = results[0]!;
+        io.stdout.write(c.green(`✓ Packaged ${written.output} (${written.files} files, ${formatBytes(written.size)}) checksum ${r.plugin?.checksum}\n`));
+      }
+    }
+  }
+  if (!opts.check) noteRequirements(results, io);
+  return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+}
+
+/** `--max-size` in MB. As in the Go CLI, zero or negative falls back to the default. */
+function parseMaxSize(value: string | undefined, io: Io): number {
+  if (value === undefined) return DEFAULT_MAX_MB;
+  if (!/^-?\d+$/.test(value.trim())) throw new UsageError(`--max-size must be a whole number of MB, not "${value}"`);
+  const mb = Number(value);
+  if (mb <= 0) {
+    io.stderr.write(`warning: --max-size ${mb} is not positive; using the default of ${DEFAULT_MAX_MB} MB\n`);
+    return DEFAULT_MAX_MB;
+  }
+  return mb;
+}
+
+/** `<plugin directory name>.difypkg` in the current directory; `.` means the directory's real name. */
+function defaultOutputName(pluginPath: string, cwd: string): string {
+  const name = path.basename(path.resolve(cwd, pluginPath));
+  if (!name) throw new UsageError('cannot name the package after the file-system root', 'pass -o <file>.difypkg');
+  return `${name}.difypkg`;
+}
+
+interface Written {
+  output: string;
+  files: number;
+  size: number;
+}
+
+async function writePackage(result: PluginResult, outputPath: string, force: boolean, io: Io): Promise<Written> {
+  const plan = result.plan!;
+  await refuseToClobber(outputPath, force);
+  const spinner = await startSpinner(io, `Packing ${plan.entries.length} files`);
+  try {
+    const { writeZip } = await import('../../pack/zip-writer.js');
+    const { bytes, files } = await writeZip(outputPath, plan.entries);
+    return { output: path.relative(io.cwd, outputPath) || outputPath, files, size: bytes };
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ? (err as Error).message : String(err);
+    throw new CliError(`cannot write ${outputPath}: ${reason}`);
+  } finally {
+    spinner.stop();
+  }
+}
+
+/**
+ * An earlier package at the output path is replaced, as the Go CLI does; any other file there
+ * is the user's and is kept unless --force.
+ */
+async function refuseToClobber(outputPath: string, force: boolean): Promise<void> {
+  const info = await stat(outputPath).catch(() => null);
+  if (!info) return;
+  if (info.isDirectory()) throw new CliError(`${outputPath} is a directory`, EXIT.failed, 'pass -o <file>.difypkg');
+  if (force || (await isZip(outputPath))) return;
+  throw new CliError(`${outputPath} exists and is not a Dify package; not overwriting it`, EXIT.failed, 'choose another -o path, or pass --force');
+}
+
+async function isZip(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    await handle.read(head, 0, 4, 0);
+    return head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50;
+  } finally {
+    await handle.close();
+  }
+}
+
+function listing(r: PluginResult): ResultExtras {
+  return {
+    list: {
+      packed: r.plan?.entries.map((e) => ({ path: e.name, size: e.size, ...(e.generated ? { generated: true } : {}) })) ?? [],
+      excluded: r.source?.selection.excluded ?? [],
+      ignoreFile: r.source?.selection.ignoreFile ?? null,
+    },
+  };
+}
+
+function formatListing(r: PluginResult, dim: (s: string) => string): string {
+  if (!r.plan) return '';
+  const lines = r.plan.entries.map((e) => `${formatBytes(e.size).padStart(10)}  ${e.name}${e.generated ? dim('  (generated)') : ''}`);
+  lines.push(dim(`${formatBytes(r.plan.totalSize).padStart(10)}  total, ${r.plan.entries.length} files`));
+  return lines.join('\n') + '\n';
+}
+
+/** uv not installed: the dependency list was exported natively; say so where it is seen. */
+function noteRequirements(results: PluginResult[], io: Io): void {
+  for (const r of results) {
+    if (r.plan?.requirements?.via === 'uv.lock') {
+      io.stderr.write(`warning: ${r.path}: uv was not found, so requirements.txt was exported from uv.lock by this CLI (set UV_PATH to use uv)\n`);
+    }
+  }
+}

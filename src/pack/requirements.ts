@@ -1,0 +1,85 @@
+import { accessSync, constants, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** The Go CLI's exact `uv export` invocation (daemon.md §3.3). */
+export const UV_EXPORT_ARGS = [
+  'export',
+  '--frozen',
+  '--format',
+  'requirements.txt',
+  '--no-group',
+  'dev',
+  '--no-emit-project',
+  '--no-hashes',
+  '--no-header',
+  '--no-annotate',
+];
+
+export class RequirementsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RequirementsError';
+  }
+}
+
+export interface GeneratedRequirements {
+  text: string;
+  /** `uv` when uv ran, `uv.lock` when exported natively because uv was not found. */
+  via: 'uv' | 'uv.lock';
+  uvPath?: string;
+}
+
+/**
+ * A python plugin packed without `requirements.txt` but with `pyproject.toml` and `uv.lock`
+ * gets one generated, as the Go CLI does: by `uv export` when uv is installed (`UV_PATH`, then
+ * `PATH`), otherwise natively from `uv.lock`.
+ */
+export async function generateRequirements(root: string, env: NodeJS.ProcessEnv): Promise<GeneratedRequirements> {
+  const uv = findUv(env);
+  if (uv) {
+    const text = await runUv(uv, root, env);
+    return { text, via: 'uv', uvPath: uv };
+  }
+  const lock = readFileSync(path.join(root, 'uv.lock'), 'utf8');
+  const pyproject = readFileSync(path.join(root, 'pyproject.toml'), 'utf8');
+  // Loaded only here: most runs never need a TOML parser.
+  const { exportRequirementsFromUvLock } = await import('./uv-export.js');
+  try {
+    return { text: exportRequirementsFromUvLock(lock, pyproject).text, via: 'uv.lock' };
+  } catch (err) {
+    throw new RequirementsError(`cannot export requirements.txt from uv.lock: ${(err as Error).message}`);
+  }
+}
+
+/** Where uv is, looked up once per search path (checking many plugins asks many times). */
+const uvLookups = new Map<string, string | undefined>();
+
+function findUv(env: NodeJS.ProcessEnv): string | undefined {
+  const key = `${env.UV_PATH ?? ''}\u0000${env.PATH ?? ''}`;
+  if (!uvLookups.has(key)) {
+    const candidates = env.UV_PATH
+      ? [env.UV_PATH]
+      : (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, process.platform === 'win32' ? 'uv.exe' : 'uv'));
+    uvLookups.set(key, candidates.find(isExecutable));
+  }
+  return uvLookups.get(key);
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runUv(uv: string, root: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const { execFile } = await import('node:child_process'); // rarely needed: keep it off start-up
+  return new Promise((resolve, reject) => {
+    execFile(uv, UV_EXPORT_ARGS, { cwd: root, env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new RequirementsError(`uv export failed: ${(stderr || err.message).trim()}`));
+      else resolve(stdout);
+    });
+  });
+}

@@ -1,0 +1,173 @@
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import { diagnostic } from '../check/catalog.js';
+import type { Diagnostic } from '../check/diagnostic.js';
+import { compareBytes } from '../project/order.js';
+
+/**
+ * Never packed, whatever the ignore file says: version control, virtual environments, caches,
+ * earlier packages, and secrets (`.env` holds the remote-debug key; `.env.example` is kept).
+ */
+export const DEFAULT_EXCLUDES = [
+  '.git/',
+  '.venv/',
+  'venv/',
+  '__pycache__/',
+  '*.pyc',
+  '.DS_Store',
+  'node_modules/',
+  '*.difypkg',
+  '*.difybndl',
+  '.env',
+  '.env.*',
+  '!.env.example',
+];
+
+/** The ignore files the Go CLI reads, in order: the first that exists is used, never both. */
+const IGNORE_FILES = ['.difyignore', '.gitignore'] as const;
+export type IgnoreFileName = (typeof IGNORE_FILES)[number];
+
+export interface SelectedFile {
+  /** Relative to the plugin root, `/`-separated. */
+  path: string;
+  abs: string;
+  size: number;
+}
+
+export interface ExcludedPath {
+  /** A file, or a directory with a trailing `/` (its contents are not listed). */
+  path: string;
+  /** Why: `default (.git/)`, `.difyignore:3 (*.log)`, `output file`, ... */
+  rule: string;
+}
+
+export interface FileSelection {
+  files: SelectedFile[];
+  excluded: ExcludedPath[];
+  ignoreFile: IgnoreFileName | null;
+  /** Symbolic-link problems and the note that a `.env` was left out. */
+  findings: Diagnostic[];
+  /** Why a path is excluded, or null when it would be packed. */
+  exclusionOf(relPath: string): string | null;
+}
+
+interface RuleSet {
+  ig: Ignore;
+  label: (mark: string | undefined, pattern: string) => string;
+}
+
+/**
+ * Decides which files of a plugin directory go into its package: built-in exclusions first, then
+ * the root `.difyignore` (or, without one, `.gitignore`) with real gitignore semantics — unlike
+ * the Go CLI, `!pattern` re-includes. Ignored directories are not descended into.
+ */
+export function selectFiles(root: string, options: { outputPath?: string } = {}): FileSelection {
+  const rootAbs = path.resolve(root);
+  const rootReal = realpathSync(rootAbs);
+  const defaults: RuleSet = { ig: ignore().add(DEFAULT_EXCLUDES), label: (_, pattern) => `default (${pattern})` };
+  const { ruleSet: user, name: ignoreFile } = readIgnoreFile(rootAbs);
+  const outputRel = options.outputPath ? relativeInside(rootAbs, path.resolve(options.outputPath)) : undefined;
+
+  const exclusionOf = (relPath: string): string | null => {
+    if (relPath === outputRel) return 'output file';
+    for (const rules of user ? [defaults, user] : [defaults]) {
+      const result = rules.ig.test(relPath);
+      if (result.ignored) return rules.label(result.rule?.mark, result.rule?.pattern ?? '');
+    }
+    return null;
+  };
+
+  const files: SelectedFile[] = [];
+  const excluded: ExcludedPath[] = [];
+  const findings: Diagnostic[] = [];
+
+  // Synchronous file-system calls: for many small files they are several times faster than
+  // promise round trips through the thread pool, and a CLI has nothing else to do meanwhile.
+  const visit = (dirRel: string): void => {
+    const dirAbs = path.join(rootAbs, dirRel);
+    let entries;
+    try {
+      entries = readdirSync(dirAbs, { withFileTypes: true }).sort((a, b) => compareBytes(a.name, b.name));
+    } catch (err) {
+      if (dirRel === '') throw err; // the plugin directory itself: the caller reports it
+      findings.push(diagnostic('file/unreadable', { file: `${dirRel}/` }, `${dirRel}/ cannot be read: ${(err as Error).message}`));
+      return;
+    }
+    for (const entry of entries) {
+      const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
+      const abs = path.join(dirAbs, entry.name);
+      if (entry.isDirectory()) {
+        const rule = exclusionOf(`${rel}/`);
+        if (rule) excluded.push({ path: `${rel}/`, rule });
+        else visit(rel);
+      } else if (entry.isFile()) {
+        const rule = exclusionOf(rel);
+        if (rule) excluded.push({ path: rel, rule });
+        else files.push({ path: rel, abs, size: lstatSync(abs).size });
+      } else if (entry.isSymbolicLink()) {
+        const rule = exclusionOf(rel);
+        if (rule) {
+          excluded.push({ path: rel, rule });
+          continue;
+        }
+        const linked = followLink(rel, abs, rootReal, findings);
+        if (linked === 'directory') excluded.push({ path: `${rel}/`, rule: 'linked directory (not followed)' });
+        else if (linked) files.push({ path: rel, abs, size: linked.size });
+      }
+      // sockets, FIFOs and devices are never plugin files; they are skipped silently
+    }
+  };
+  visit('');
+
+  const envFiles = excluded.filter((e) => /(^|\/)\.env(\.[^/]*)?$/.test(e.path) && e.rule.startsWith('default'));
+  if (envFiles.length > 0) {
+    findings.push(diagnostic('pack/env-excluded', { file: envFiles[0]!.path }, `${envFiles.map((e) => e.path).join(', ')} left out of the package: .env files hold secrets such as the remote-debug key`));
+  }
+  files.sort((a, b) => compareBytes(a.path, b.path));
+  return { files, excluded, ignoreFile, findings, exclusionOf };
+}
+
+function readIgnoreFile(rootAbs: string): { ruleSet: RuleSet | null; name: IgnoreFileName | null } {
+  for (const name of IGNORE_FILES) {
+    let text: string;
+    try {
+      text = readFileSync(path.join(rootAbs, name), 'utf8');
+    } catch {
+      continue; // the Go CLI falls back to .gitignore only when .difyignore cannot be read
+    }
+    const ig = ignore();
+    text.split('\n').forEach((line, i) => ig.add({ pattern: line.replace(/\r$/, ''), mark: String(i + 1) }));
+    return { ruleSet: { ig, label: (mark, pattern) => `${name}:${mark} (${pattern})` }, name };
+  }
+  return { ruleSet: null, name: null };
+}
+
+/**
+ * A link to a file is packed with the target's bytes (as the Go CLI reads through links). A
+ * target outside the plugin is allowed but named, so a secret cannot slip in unnoticed.
+ */
+function followLink(rel: string, abs: string, rootReal: string, findings: Diagnostic[]): { size: number } | 'directory' | null {
+  const target = statSync(abs, { throwIfNoEntry: false });
+  if (!target) {
+    findings.push(diagnostic('pack/dangling-link', { file: rel }, `${rel} is a symbolic link to something that does not exist`, 'remove the link or restore its target'));
+    return null;
+  }
+  if (target.isDirectory()) {
+    findings.push(diagnostic('pack/linked-directory', { file: rel }, `${rel} links to a directory, which is not followed: its files are not packed`, 'copy the directory into the plugin, or link the files one by one'));
+    return 'directory';
+  }
+  if (!target.isFile()) return null;
+  const real = realpathSync(abs);
+  if (relativeInside(rootReal, real) === undefined) {
+    findings.push(diagnostic('pack/link-outside', { file: rel }, `${rel} links to ${real}, outside the plugin directory; its content will be packed`, 'make sure that file holds nothing secret'));
+  }
+  return { size: target.size };
+}
+
+/** `target` relative to `root` with `/` separators, or undefined when it lies outside. */
+function relativeInside(root: string, target: string): string | undefined {
+  const rel = path.relative(root, target);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  return rel.split(path.sep).join('/');
+}

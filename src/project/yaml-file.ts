@@ -1,0 +1,157 @@
+import jsYaml from 'js-yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Position } from '../check/diagnostic.js';
+
+/**
+ * Declaration files larger than this are not parsed: real Dify declarations are a few KiB, so a
+ * bigger file is almost surely a mistake, and parsing is never free.
+ */
+export const MAX_YAML_BYTES = 1024 * 1024;
+
+/** More nodes than this once aliases are expanded means an "alias bomb", not a declaration. */
+export const MAX_EXPANDED_NODES = 1_000_000;
+
+/**
+ * YAML 1.2 core schema plus merge keys (`<<`), which both the daemon (yaml.v3) and the SDK
+ * (PyYAML) honour. No timestamp type: `created_at` stays the string it was written as.
+ */
+// (`types` exists at run time but is missing from @types/js-yaml.)
+const { merge } = (jsYaml as unknown as { types: { merge: jsYaml.Type } }).types;
+const SCHEMA = jsYaml.CORE_SCHEMA.extend({ implicit: [merge] });
+
+export type PathSegment = string | number;
+
+export interface YamlProblem {
+  kind: 'syntax' | 'duplicate-key' | 'too-deep' | 'alias-limit';
+  message: string;
+  position: Position;
+}
+
+/**
+ * A parsed YAML file that can say where any node came from, so every finding about its data can
+ * be reported at `file:line:col`. The data is read with a fast parser; the position-keeping
+ * parse happens only when a position is asked for, which is when something is wrong.
+ */
+export class YamlFile {
+  readonly problems: YamlProblem[] = [];
+  /** The plain JS value, or undefined when the file could not be read as YAML. */
+  readonly value: unknown;
+  private positions: { doc: Document; lines: LineCounter } | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly text: string,
+  ) {
+    let value: unknown;
+    try {
+      value = jsYaml.load(text, { schema: SCHEMA, filename: path });
+    } catch (err) {
+      this.problems.push(problemOf(err));
+      value = undefined;
+    }
+    if (value !== undefined && expandedSize(value) > MAX_EXPANDED_NODES) {
+      this.problems.push({
+        kind: 'alias-limit',
+        message: `YAML aliases expand to more than ${MAX_EXPANDED_NODES.toLocaleString('en')} values`,
+        position: { line: 1, column: 1 },
+      });
+      value = undefined;
+    }
+    this.value = value;
+  }
+
+  /** True when the file was read as YAML (its value may still be null for an empty file). */
+  get parsed(): boolean {
+    return this.problems.length === 0;
+  }
+
+  /**
+   * Position of the node at `segments` (or of its key, with `atKey`). When the path does not
+   * exist completely, the deepest existing node is used, which for a missing key is the mapping
+   * that lacks it.
+   */
+  locate(segments: readonly PathSegment[], atKey = false): Position {
+    const { lines } = this.located();
+    const node = this.nodeAt(segments, atKey);
+    const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
+    return { line, column: col };
+  }
+
+  /** The scalar at a path as written in the source, e.g. `1.10` for a value read as 1.1. */
+  sourceText(segments: readonly PathSegment[]): { text: string; quoted: boolean } | undefined {
+    const node = this.deref(this.nodeAt(segments));
+    if (!isScalar(node) || !node.range) return undefined;
+    const text = this.text.slice(node.range[0], node.range[1]);
+    return { text, quoted: node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' };
+  }
+
+  private located(): { doc: Document; lines: LineCounter } {
+    if (!this.positions) {
+      const lines = new LineCounter();
+      const doc = parseDocument(this.text, { lineCounter: lines, uniqueKeys: false, merge: true });
+      this.positions = { doc, lines };
+    }
+    return this.positions;
+  }
+
+  private nodeAt(segments: readonly PathSegment[], atKey: boolean = false): Node | undefined {
+    const { doc } = this.located();
+    let node: Node | null | undefined = doc.contents;
+    let key: Node | undefined;
+    for (const seg of segments) {
+      node = this.deref(node);
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) break;
+        key = pair.key as Node;
+        node = pair.value as Node | null;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        const item = node.items[seg] as Node | undefined;
+        if (!item) break;
+        key = undefined;
+        node = item;
+      } else {
+        break;
+      }
+    }
+    if (atKey && key) return key;
+    return node ?? key ?? doc.contents ?? undefined;
+  }
+
+  private deref(node: Node | null | undefined): Node | null | undefined {
+    return isAlias(node) ? (node.resolve(this.located().doc) as Node | undefined) : node;
+  }
+}
+
+function problemOf(err: unknown): YamlProblem {
+  if (err instanceof jsYaml.YAMLException) {
+    const position = { line: (err.mark?.line ?? 0) + 1, column: (err.mark?.column ?? 0) + 1 };
+    const reason = err.reason ?? err.message;
+    if (reason.startsWith('duplicated mapping key')) {
+      return { kind: 'duplicate-key', message: 'a key appears more than once in the same mapping', position };
+    }
+    if (reason.includes('maxDepth')) return { kind: 'too-deep', message: 'YAML nesting is too deep to read', position };
+    return { kind: 'syntax', message: reason, position };
+  }
+  // A stack overflow on pathological input is the only other way the parser fails.
+  return { kind: 'too-deep', message: 'YAML nesting is too deep to read', position: { line: 1, column: 1 } };
+}
+
+/** Number of values once aliases are expanded, counting each shared object once per use. */
+function expandedSize(root: unknown): number {
+  const sizes = new Map<object, number>();
+  const size = (v: unknown): number => {
+    if (typeof v !== 'object' || v === null) return 1;
+    const known = sizes.get(v);
+    if (known !== undefined) return known;
+    sizes.set(v, 1); // a cycle counts once
+    let n = 1;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      n += size(child);
+      if (n > MAX_EXPANDED_NODES) break;
+    }
+    sizes.set(v, n);
+    return n;
+  };
+  return size(root);
+}

@@ -1,0 +1,29 @@
+import type { PluginResult } from '../check/plugin-check.js';
+import type { ExcludedPath } from '../pack/select.js';
+
+/** What a command adds to a plugin's result beyond the check: the package written, the file list. */
+export interface ResultExtras {
+  output?: string;
+  files?: number;
+  size?: number;
+  list?: {
+    packed: { path: string; size: number; generated?: boolean }[];
+    excluded: ExcludedPath[];
+    ignoreFile: string | null;
+  };
+}
+
+/** The contract's document: `{"ok", "results": [...]}`, one per plugin path given. */
+export function formatJson(results: PluginResult[], extras: Map<PluginResult, ResultExtras> = new Map()): string {
+  const doc = {
+    ok: results.every((r) => r.ok),
+    results: results.map((r) => ({
+      path: r.path,
+      ok: r.ok,
+      plugin: r.plugin,
+      ...extras.get(r),
+      diagnostics: r.diagnostics,
+    })),
+  };
+  return JSON.stringify(doc, null, 2) + '\n';
+}
