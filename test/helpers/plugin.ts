@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,14 @@ import type { Diagnostic } from '../../src/check/diagnostic.js';
 
 export const REPO = path.resolve(import.meta.dirname, '..', '..');
 export const EXAMPLE = path.join(REPO, 'examples', 'hello-world');
-export const REAL_FIXTURES = path.resolve(REPO, '..', 'shared', 'fixtures', 'real');
+/**
+ * The team's shared, read-only reference material: beside the checkout (`../shared`), or at
+ * DIFY_SHARED_DIR when a clone lives elsewhere.
+ */
+export const SHARED = [process.env.DIFY_SHARED_DIR, path.resolve(REPO, '..', 'shared'), '/work/shared'].find(
+  (dir): dir is string => dir !== undefined && existsSync(path.join(dir, 'fixtures', 'real')),
+) ?? path.resolve(REPO, '..', 'shared');
+export const REAL_FIXTURES = path.join(SHARED, 'fixtures', 'real');
 
 const created: string[] = [];
 afterAll(async () => {

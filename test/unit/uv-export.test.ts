@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { comparePep440, exportRequirementsFromUvLock, Marker, UvLockError } from '../../src/pack/uv-export.js';
-
-const REAL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'fixtures', 'real');
+import { REAL_FIXTURES as REAL } from '../helpers/plugin.js';
 
 const m = (text: string): Marker => Marker.parse(text);
 const show = (text: string): string | null => m(text).contents();
