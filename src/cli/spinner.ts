@@ -10,6 +10,7 @@ const idle: Spinner = { stop: () => undefined };
 export async function startSpinner(io: Io, text: string | undefined): Promise<Spinner> {
   if (text === undefined || !io.stderr.isTTY || io.env.CI) return idle;
   const { default: ora } = await import('ora');
-  const spinner = ora({ text, stream: io.stderr as NodeJS.WritableStream }).start();
+  // The decision is made above, from the command's own streams and environment.
+  const spinner = ora({ text, stream: io.stderr as NodeJS.WritableStream, isEnabled: true }).start();
   return { stop: () => spinner.stop() };
 }

@@ -1,0 +1,7 @@
+/** A uv.lock or pyproject.toml (or a marker in one) that cannot be understood; the message is one line. */
+export class UvLockError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UvLockError';
+  }
+}

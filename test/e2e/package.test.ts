@@ -1,0 +1,97 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { dify } from '../helpers/cli.js';
+import { copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
+import { edit, exampleFile } from '../helpers/text.js';
+
+describe('dify plugin package', () => {
+  it('writes <directory>.difypkg in the current directory and names it in the last line', async () => {
+    const cwd = await tempDir();
+    const r = await dify(['plugin', 'package', EXAMPLE], { cwd });
+    expect(r.code).toBe(0);
+    expect(await readdir(cwd)).toEqual(['hello-world.difypkg']);
+    const last = r.stdout.trim().split('\n').at(-1)!;
+    expect(last).toMatch(/^✓ Packaged hello-world\.difypkg \(12 files, \d+\.\d KB\) checksum [0-9a-f]{64}$/);
+    const sum = await dify(['plugin', 'checksum', path.join(cwd, 'hello-world.difypkg')]);
+    expect(last).toContain(sum.stdout.trim());
+  });
+
+  it('names the package after the directory when given "." and never packs it into itself', async () => {
+    const dir = await copyPlugin(EXAMPLE);
+    const first = await dify(['plugin', 'package', '.'], { cwd: dir });
+    expect(first.code).toBe(0);
+    const second = await dify(['plugin', 'package', '.', '--format', 'json'], { cwd: dir });
+    const doc = JSON.parse(second.stdout) as { results: [{ output: string; files: number; size: number }] };
+    expect(doc.results[0]).toMatchObject({ output: 'hello-world.difypkg', files: 12 });
+    expect(readFileSync(path.join(dir, 'hello-world.difypkg')).length).toBe(doc.results[0].size);
+  });
+
+  it('-o chooses the file; the bytes do not depend on the timezone', async () => {
+    const out = await tempDir();
+    const runs = await Promise.all(
+      ['UTC', 'Asia/Shanghai', 'America/Los_Angeles'].map((tz, i) =>
+        dify(['plugin', 'package', path.join(REAL_FIXTURES, 'google'), '-o', path.join(out, `${i}.difypkg`)], { env: { TZ: tz } }),
+      ),
+    );
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0]);
+    const bytes = [0, 1, 2].map((i) => readFileSync(path.join(out, `${i}.difypkg`)));
+    expect(bytes[0]!.equals(bytes[1]!) && bytes[0]!.equals(bytes[2]!)).toBe(true);
+    expect(runs[0]!.stderr).toMatch(/warning: .*uv was not found, so requirements\.txt was exported from uv\.lock/);
+  });
+
+  it('replaces an earlier package but keeps any other file unless --force', async () => {
+    const out = await tempDir();
+    const target = path.join(out, 'plugin.difypkg');
+    await writeFile(target, 'my notes, not a package');
+    const refused = await dify(['plugin', 'package', EXAMPLE, '-o', target]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/exists and is not a Dify package; not overwriting it/);
+    expect(readFileSync(target, 'utf8')).toBe('my notes, not a package');
+    expect((await dify(['plugin', 'package', EXAMPLE, '-o', target, '--force'])).code).toBe(0);
+    expect((await dify(['plugin', 'package', EXAMPLE, '-o', target])).code).toBe(0); // a package now
+  });
+
+  it('writes nothing when the plugin has errors', async () => {
+    const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']) });
+    const cwd = await tempDir();
+    const r = await dify(['plugin', 'package', dir], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('manifest/name-pattern');
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('stops over --max-size, naming what is large', async () => {
+    const cwd = await tempDir();
+    const r = await dify(['plugin', 'package', path.join(REAL_FIXTURES, 'whatsapp-bot'), '--max-size', '1'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/error pack\/too-large the files to pack take 1\.\d MB uncompressed, over the 1\.0 MB limit\. Largest files: _assets\//);
+    expect(r.stdout).toMatch(/hint: if _assets\/ is not needed at run time, add "_assets\/" to \.difyignore/);
+    expect(existsSync(path.join(cwd, 'whatsapp-bot.difypkg'))).toBe(false);
+  });
+
+  it('--list shows the files with sizes; with --format json also what was excluded and why', async () => {
+    const dir = await pluginWith({ '.env': 'REMOTE_INSTALL_KEY=secret', 'notes.log': 'x', '.difyignore': '*.log\n' });
+    const text = await dify(['plugin', 'package', '--list', dir]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^ +\d+ B {2}manifest\.yaml$/m);
+    expect(text.stdout).not.toMatch(/notes\.log|\.env$/m);
+    const json = await dify(['plugin', 'package', '--list', '--format', 'json', dir]);
+    const doc = JSON.parse(json.stdout) as { results: [{ list: { packed: { path: string }[]; excluded: { path: string; rule: string }[]; ignoreFile: string } }] };
+    const list = doc.results[0].list;
+    expect(list.ignoreFile).toBe('.difyignore');
+    expect(list.excluded).toEqual(expect.arrayContaining([{ path: '.env', rule: 'default (.env)' }, { path: 'notes.log', rule: '.difyignore:1 (*.log)' }]));
+    expect(list.packed.map((f) => f.path)).toContain('manifest.yaml');
+    expect(await readdir(path.dirname(dir))).toEqual(['hello-world']); // nothing written
+  });
+
+  it('--check validates an existing package', async () => {
+    const cwd = await tempDir();
+    await dify(['plugin', 'package', path.join(REAL_FIXTURES, 'twilio_trigger')], { cwd });
+    const r = await dify(['plugin', 'package', '--check', '--format', 'json', path.join(cwd, 'twilio_trigger.difypkg')]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { results: [{ plugin: { name: string; category: string } }] };
+    expect(doc.results[0].plugin).toMatchObject({ name: 'twilio_trigger', category: 'trigger' });
+  });
+});

@@ -1,0 +1,194 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkPlugin } from '../../src/check/plugin-check.js';
+import { pluginChecksum } from '../../src/pack/checksum.js';
+import { planPackage, sizeFinding } from '../../src/pack/plan.js';
+import { UV_EXPORT_ARGS } from '../../src/pack/requirements.js';
+import { selectFiles } from '../../src/pack/select.js';
+import { exportRequirementsFromUvLock } from '../../src/pack/uv-export.js';
+import { ZipError, ZipReader } from '../../src/pack/zip-reader.js';
+import { writeZip, type ZipInput } from '../../src/pack/zip-writer.js';
+import { PackageSource } from '../../src/project/package-source.js';
+import { copyPlugin, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
+
+const fixtures = readdirSync(REAL_FIXTURES, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
+const options = { strict: false, maxBytes: 50 * 1024 * 1024, env: { PATH: '' }, checksum: true };
+
+/** Packs a directory the way `dify plugin package` does and returns the package path. */
+async function pack(dir: string, out: string): Promise<string> {
+  const result = await checkPlugin(dir, { ...options, outputPath: out });
+  expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  await writeZip(out, result.plan!.entries);
+  return out;
+}
+
+const inputs = (files: Record<string, string>): ZipInput[] => Object.entries(files).map(([name, text]) => ({ name, read: async () => Buffer.from(text) }));
+
+describe('packages of the real plugins', () => {
+  it.each(fixtures)('%s: same bytes every time, Dify layout, valid, same checksum as its directory', async (name) => {
+    const dir = await copyPlugin(path.join(REAL_FIXTURES, name));
+    const out = await tempDir();
+    const first = await pack(dir, path.join(out, 'a.difypkg'));
+    const second = await pack(dir, path.join(out, 'b.difypkg'));
+    expect(readFileSync(first).equals(readFileSync(second))).toBe(true);
+
+    // What unzip sees: sorted names, no directory entries, intact data.
+    const names = execFileSync('unzip', ['-Z1', first], { encoding: 'utf8' }).trim().split('\n');
+    expect(names).toEqual([...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    expect(names.some((n) => n.endsWith('/'))).toBe(false);
+    expect(execFileSync('unzip', ['-tq', first], { encoding: 'utf8' })).toMatch(/No errors detected/);
+    expect(execFileSync('unzip', ['-l', first], { encoding: 'utf8' })).toMatch(/1980-00-00 00:00\s+manifest\.yaml/);
+    expect(names).toContain('requirements.txt'); // generated from uv.lock
+
+    const reread = await checkPlugin(first, options);
+    expect(reread.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const fromDir = await checkPlugin(dir, options);
+    expect(reread.plugin!.checksum).toBe(fromDir.plugin!.checksum);
+  });
+});
+
+describe('ZIP writer', () => {
+  it('writes zero times, data descriptors, no extra fields, UTF-8 flag only for non-ASCII names', async () => {
+    const out = path.join(await tempDir(), 'x.zip');
+    await writeZip(out, inputs({ 'a.txt': 'hello', 'é.txt': 'accent' }));
+    const bytes = readFileSync(out);
+    const local = (offset: number) => ({
+      flags: bytes.readUInt16LE(offset + 6),
+      method: bytes.readUInt16LE(offset + 8),
+      time: bytes.readUInt16LE(offset + 10),
+      date: bytes.readUInt16LE(offset + 12),
+      extra: bytes.readUInt16LE(offset + 28),
+    });
+    const reader = await ZipReader.open(out, 1e6);
+    const [a, e] = reader.contents.entries;
+    expect(local(a!.localHeaderOffset)).toEqual({ flags: 0x0008, method: 8, time: 0, date: 0, extra: 0 });
+    expect(local(e!.localHeaderOffset).flags).toBe(0x0808);
+    expect(reader.contents.comment).toBe('');
+    expect((await reader.read(e!)).toString()).toBe('accent');
+    await reader.close();
+  });
+
+  it('leaves nothing behind when a file cannot be read', async () => {
+    const dir = await tempDir();
+    const failing: ZipInput = { name: 'b.txt', read: () => Promise.reject(new Error('disk on fire')) };
+    await expect(writeZip(path.join(dir, 'x.difypkg'), [...inputs({ 'a.txt': 'a' }), failing])).rejects.toThrow('disk on fire');
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('reading packages is safe against hostile archives', () => {
+  it.each([
+    ['a parent-directory entry', '../evil.sh', /not a clean relative path/],
+    ['an absolute entry', '/etc/cron.d/evil', /absolute path/],
+    ['a backslash entry', 'a\\..\\..\\evil', /backslashes/],
+  ])('refuses %s', async (_name, entry, message) => {
+    const out = path.join(await tempDir(), 'evil.difypkg');
+    await writeZip(out, inputs({ 'manifest.yaml': 'x', [entry]: 'boom' }));
+    await expect(ZipReader.open(out, 1e6)).rejects.toThrow(message);
+    const result = await checkPlugin(out, options);
+    expect(result.diagnostics.map((d) => d.code)).toEqual(['package/unreadable']);
+  });
+
+  it('refuses an archive that unpacks beyond the limit, before reading it', async () => {
+    const out = path.join(await tempDir(), 'big.difypkg');
+    await writeZip(out, inputs({ 'a.bin': 'x'.repeat(5000) }));
+    await expect(ZipReader.open(out, 4000)).rejects.toThrow(/more than the limit of 4000 bytes/);
+  });
+
+  it('refuses entries whose data is larger than their header says', async () => {
+    const out = path.join(await tempDir(), 'lie.difypkg');
+    await writeZip(out, inputs({ 'a.bin': 'x'.repeat(100_000) }));
+    const bytes = readFileSync(out);
+    const cd = bytes.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+    bytes.writeUInt32LE(10, cd + 24); // declared uncompressed size
+    await writeFile(out, bytes);
+    const reader = await ZipReader.open(out, 1e6);
+    await expect(reader.read(reader.contents.entries[0]!)).rejects.toThrow(ZipError);
+    await reader.close();
+  });
+
+  it('tolerates directory entries and repeated names (the last one wins)', async () => {
+    const dir = await tempDir();
+    const out = path.join(dir, 'third-party.zip');
+    await writeZip(out, inputs({ '_assets/': '', 'x.json': 'first' }));
+    const withDup = path.join(dir, 'dup.zip');
+    await writeZip(withDup, [...inputs({ 'x.json': 'first' }), ...inputs({ 'x.json': 'second' })]);
+    const a = await PackageSource.open(out, 1e6);
+    expect((await a.listFiles()).map((f) => f.path)).toEqual(['x.json']);
+    expect(await a.statPath('_assets')).toBe(null);
+    await a.close();
+    const b = await PackageSource.open(withDup, 1e6);
+    expect((await b.readFile('x.json')).toString()).toBe('second');
+    await b.close();
+  });
+});
+
+describe('checksum', () => {
+  it('is SHA-256 over sorted SHA-256(path) ‖ SHA-256(content), independent of order', async () => {
+    const files = [
+      { path: 'b.txt', read: async () => Buffer.from('B') },
+      { path: 'a.txt', read: async () => Buffer.from('A') },
+    ];
+    const { createHash } = await import('node:crypto');
+    const h = (x: string) => createHash('sha256').update(x).digest();
+    const expected = createHash('sha256').update(Buffer.concat([h('a.txt'), h('A'), h('b.txt'), h('B')])).digest('hex');
+    expect(await pluginChecksum(files)).toBe(expected);
+    expect(await pluginChecksum([...files].reverse())).toBe(expected);
+  });
+});
+
+describe('requirements.txt for uv projects', () => {
+  it('is exported natively from uv.lock when uv is not installed', async () => {
+    const dir = await copyPlugin(path.join(REAL_FIXTURES, 'self_refine_agent'));
+    const plan = await planPackage(dir, selectFiles(dir), { language: 'python', env: { PATH: '' } });
+    const entry = plan.entries.find((e) => e.name === 'requirements.txt')!;
+    expect(entry.generated).toBe(true);
+    expect(plan.requirements?.via).toBe('uv.lock');
+    const expected = exportRequirementsFromUvLock(readFileSync(path.join(dir, 'uv.lock'), 'utf8'), readFileSync(path.join(dir, 'pyproject.toml'), 'utf8')).text;
+    expect((await entry.read()).toString()).toBe(expected);
+    expect(expected).toMatch(/^dify-plugin==/m);
+  });
+
+  it('runs uv export with the Go CLI flags when uv is found (UV_PATH first)', async () => {
+    const dir = await copyPlugin(path.join(REAL_FIXTURES, 'self_refine_agent'));
+    const bin = await tempDir();
+    const uv = path.join(bin, 'fake-uv');
+    await writeFile(uv, `#!/bin/sh\necho "$@" > "${bin}/args"\npwd > "${bin}/cwd"\necho "requests==2.0.0"\n`);
+    chmodSync(uv, 0o755);
+    const plan = await planPackage(dir, selectFiles(dir), { language: 'python', env: { UV_PATH: uv, PATH: '' } });
+    expect(plan.requirements?.via).toBe('uv');
+    expect((await plan.entries.find((e) => e.name === 'requirements.txt')!.read()).toString()).toBe('requests==2.0.0\n');
+    expect(readFileSync(path.join(bin, 'args'), 'utf8').trim()).toBe(UV_EXPORT_ARGS.join(' '));
+    expect(readFileSync(path.join(bin, 'cwd'), 'utf8').trim()).toBe(dir);
+  });
+
+  it('is not generated when requirements.txt is packed, nor for a non-python runner', async () => {
+    const dir = await copyPlugin(path.join(REAL_FIXTURES, 'self_refine_agent'));
+    expect((await planPackage(dir, selectFiles(dir), { language: 'go', env: { PATH: '' } })).requirements).toBeUndefined();
+    await writeFile(path.join(dir, 'requirements.txt'), 'dify_plugin\n');
+    const plan = await planPackage(dir, selectFiles(dir), { language: 'python', env: { PATH: '' } });
+    expect(plan.requirements).toBeUndefined();
+    expect(plan.entries.filter((e) => e.name === 'requirements.txt')).toHaveLength(1);
+  });
+});
+
+describe('size limit', () => {
+  it('names the largest files and directories, the ignore file and what to add', async () => {
+    const dir = await copyPlugin(path.join(REAL_FIXTURES, 'whatsapp-bot'));
+    const plan = await planPackage(dir, selectFiles(dir), { language: 'python', env: { PATH: '' } });
+    const finding = sizeFinding(plan, 1024 * 1024, '.difyignore')!;
+    expect(finding.code).toBe('pack/too-large');
+    expect(finding.message).toMatch(/over the 1\.0 MB limit/);
+    expect(finding.message).toMatch(/Largest files: _assets\/\S+ \(\d+\.\d KB\)(, [^,]+){4}\./);
+    expect(finding.message).toMatch(/Largest directories: _assets\/ \(/);
+    expect(finding.message).toMatch(/Ignore file: \.difyignore\./);
+    expect(finding.hint).toBe('if _assets/ is not needed at run time, add "_assets/" to .difyignore; or raise the limit with --max-size <MB>');
+    expect(sizeFinding(plan, 50 * 1024 * 1024, '.difyignore')).toBeNull();
+  });
+});

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { startSpinner } from '../../src/cli/spinner.js';
+import type { Io } from '../../src/cli/io.js';
+
+function fakeIo(isTTY: boolean, env: NodeJS.ProcessEnv = {}): { io: Io; written: () => string } {
+  let out = '';
+  const stream = { isTTY, write: (s: string) => ((out += s), true), columns: 80, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+  return { io: { stdout: { write: () => true }, stderr: stream, env, cwd: '/' }, written: () => out };
+}
+
+describe('progress spinner', () => {
+  it('draws on a terminal and clears itself', async () => {
+    const { io, written } = fakeIo(true);
+    const spinner = await startSpinner(io, 'Packing 12 files');
+    await new Promise((r) => setTimeout(r, 150));
+    spinner.stop();
+    expect(written()).toContain('Packing 12 files');
+  });
+
+  it.each([
+    ['not a terminal', false, {}],
+    ['in CI', true, { CI: 'true' }],
+  ])('stays silent when %s', async (_name, isTTY, env) => {
+    const { io, written } = fakeIo(isTTY, env);
+    const spinner = await startSpinner(io, 'Packing');
+    spinner.stop();
+    expect(written()).toBe('');
+  });
+});
