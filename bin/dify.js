@@ -1,5 +1,42 @@
 #!/usr/bin/env node
-// Launcher: everything lives in the built bundle.
-import { run } from '../dist/dify.js';
+// Launcher: runs the bundled CLI (dist/dify.cjs) through V8's code cache, which Node 20 offers no
+// other way to use for start-up. A missing or stale cache (another Node version) is rebuilt after
+// the run; a read-only install simply runs without one.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 
-process.exitCode = await run(process.argv);
+const bundle = fileURLToPath(new URL('../dist/dify.cjs', import.meta.url));
+const cacheFile = `${bundle}.cache`;
+let cachedData;
+try {
+  cachedData = readFileSync(cacheFile);
+} catch {
+  // no cache yet
+}
+let code;
+try {
+  code = readFileSync(bundle, 'utf8');
+} catch {
+  process.stderr.write(`error: ${bundle} is missing; run \`npm run build\` in the checkout first\n`);
+  process.exit(1);
+}
+const source = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+const script = new vm.Script(source, { filename: bundle, cachedData });
+const module = { exports: {} };
+script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
+
+if (cachedData === undefined || script.cachedDataRejected) {
+  process.once('exit', () => {
+    try {
+      const tmp = `${cacheFile}.${process.pid}`;
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile);
+    } catch {
+      // not writable: run without a cache
+    }
+  });
+}
+process.exitCode = await module.exports.run(process.argv);

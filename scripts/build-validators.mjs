@@ -13,7 +13,7 @@ const schemaDir = path.join(root, 'schemas');
 const outDir = path.join(root, 'src', 'generated', 'validators');
 
 /** Non-standard keywords our schemas carry: annotations for messages and docs, never validation. */
-const ANNOTATION_KEYWORDS = ['x-hint', 'x-kind', 'x-source'];
+const ANNOTATION_KEYWORDS = ['x-hint', 'x-kind'];
 
 // Ajv's "ESM" output still calls require() for its runtime helpers, which is not ESM and which
 // bundlers and test runners interpret differently, so the helpers are inlined.
@@ -22,10 +22,25 @@ const RUNTIME = {
   'ajv/dist/runtime/ucs2length': 'function ucs2length(s) { let n = 0; for (const _ of s) n++; return n; }',
 };
 
+/** Keys only editors and docs read; dropped so they are not embedded in the validators. */
+const DOC_ONLY = new Set(['title', 'description', 'x-source', '$comment']);
+/** Maps from names to subschemas: their keys are field names (a field may be called `description`). */
+const NAMED = new Set(['properties', 'definitions', 'patternProperties']);
+const withoutDocs = (node) => {
+  if (Array.isArray(node)) return node.map(withoutDocs);
+  if (!node || typeof node !== 'object') return node;
+  const out = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (DOC_ONLY.has(k)) continue;
+    out[k] = NAMED.has(k) ? Object.fromEntries(Object.entries(v).map(([name, sub]) => [name, withoutDocs(sub)])) : withoutDocs(v);
+  }
+  return out;
+};
+
 const schemas = readdirSync(schemaDir)
   .filter((f) => f.endsWith('.schema.json'))
   .sort()
-  .map((f) => ({ kind: f.replace(/\.schema\.json$/, ''), schema: JSON.parse(readFileSync(path.join(schemaDir, f), 'utf8')) }));
+  .map((f) => ({ kind: f.replace(/\.schema\.json$/, ''), schema: withoutDocs(JSON.parse(readFileSync(path.join(schemaDir, f), 'utf8'))) }));
 
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });

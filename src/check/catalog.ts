@@ -1,6 +1,6 @@
 import type { Diagnostic, Severity } from './diagnostic.js';
 import { toPointer, type RefProblem } from '../project/paths.js';
-import type { PathSegment, YamlFile } from '../project/yaml-file.js';
+import { enablePositions, type PathSegment, type YamlFile } from '../project/yaml-file.js';
 
 export interface RuleInfo {
   severity: Severity;
@@ -259,21 +259,41 @@ export interface Where {
   atKey?: boolean;
 }
 
-/** Builds a diagnostic for a catalogued rule, locating it in its file. */
+/** Where diagnostics made by `diagnostic()` are in their YAML files, until `locateDiagnostics()`. */
+const unlocated = new WeakMap<Diagnostic, { yaml: YamlFile; at: readonly PathSegment[]; atKey: boolean }>();
+
+/**
+ * Builds a diagnostic for a catalogued rule. Its line and column are filled in later by
+ * `locateDiagnostics()`, so that reading positions costs nothing when nothing is found.
+ */
 export function diagnostic(code: RuleCode, where: Where, message: string, hint?: string): Diagnostic {
   const at = where.at ?? [];
-  const pos = where.yaml ? where.yaml.locate(at, where.atKey) : null;
   const d: Diagnostic = {
     code,
     severity: RULES[code].severity,
     message,
     file: where.file,
-    line: pos?.line ?? null,
-    column: pos?.column ?? null,
+    line: null,
+    column: null,
     path: toPointer(at),
   };
   if (hint !== undefined) d.hint = hint;
+  if (where.yaml) unlocated.set(d, { yaml: where.yaml, at, atKey: where.atKey ?? false });
   return d;
+}
+
+/** Fills in line and column of the diagnostics that point into a YAML file. */
+export async function locateDiagnostics(diagnostics: readonly Diagnostic[]): Promise<void> {
+  const todo = diagnostics.filter((d) => unlocated.has(d));
+  if (todo.length === 0) return;
+  await enablePositions();
+  for (const d of todo) {
+    const { yaml, at, atKey } = unlocated.get(d)!;
+    const pos = yaml.locate(at, atKey);
+    d.line = pos.line;
+    d.column = pos.column;
+    unlocated.delete(d);
+  }
 }
 
 /** The diagnostic for a path written in a declaration that cannot be used as written. */

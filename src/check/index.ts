@@ -1,3 +1,4 @@
+import { locateDiagnostics } from './catalog.js';
 import { sortDiagnostics, type Diagnostic } from './diagnostic.js';
 import { icons } from './rules/assets.js';
 import { allDeclarations, type CheckContext, type Rule } from './rules/context.js';
@@ -35,6 +36,7 @@ export async function checkProject(project: PluginProject): Promise<Diagnostic[]
     prior: [...found],
   };
   for (const rule of RULES) found.push(...(await rule(ctx)));
+  await locateDiagnostics(found);
   return sortDiagnostics(dedupe(found));
 }
 

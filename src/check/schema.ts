@@ -3,7 +3,7 @@ import { didYouMean } from './suggest.js';
 import { validatorFor, type SchemaError, type SchemaNode } from './validators.js';
 import type { Declaration } from '../project/model.js';
 import { fromPointer, toPointer } from '../project/paths.js';
-import type { PathSegment } from '../project/yaml-file.js';
+import { enablePositions, type PathSegment } from '../project/yaml-file.js';
 
 /** The four locales Dify keeps; any other key of an I18n object is dropped. */
 const LOCALES = ['en_US', 'zh_Hans', 'ja_JP', 'pt_BR'];
@@ -37,6 +37,7 @@ const RULE_OF_KEYWORD: Record<string, string> = {
 export async function validateDeclaration(decl: Declaration): Promise<Diagnostic[]> {
   const validate = await validatorFor(decl.kind);
   if (validate(decl.value)) return [];
+  await enablePositions(); // messages quote the source text, and every finding has a position
   return relevantErrors(validate.errors ?? []).map((e) => toDiagnostic(decl, e));
 }
 

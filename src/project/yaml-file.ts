@@ -1,5 +1,5 @@
 import jsYaml from 'js-yaml';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
 import type { Position } from '../check/diagnostic.js';
 
 /**
@@ -20,6 +20,16 @@ const { merge } = (jsYaml as unknown as { types: { merge: jsYaml.Type } }).types
 const SCHEMA = jsYaml.CORE_SCHEMA.extend({ implicit: [merge] });
 
 export type PathSegment = string | number;
+
+/**
+ * The position-keeping YAML parser, loaded only when some finding needs a line and column:
+ * valid plugins never pay for it.
+ */
+let positionParser: typeof import('yaml') | undefined;
+
+export async function enablePositions(): Promise<void> {
+  positionParser ??= await import('yaml');
+}
 
 export interface YamlProblem {
   kind: 'syntax' | 'duplicate-key' | 'too-deep' | 'alias-limit';
@@ -68,7 +78,7 @@ export class YamlFile {
   /**
    * Position of the node at `segments` (or of its key, with `atKey`). When the path does not
    * exist completely, the deepest existing node is used, which for a missing key is the mapping
-   * that lacks it.
+   * that lacks it. Needs `enablePositions()` first.
    */
   locate(segments: readonly PathSegment[], atKey = false): Position {
     const { lines } = this.located();
@@ -80,15 +90,16 @@ export class YamlFile {
   /** The scalar at a path as written in the source, e.g. `1.10` for a value read as 1.1. */
   sourceText(segments: readonly PathSegment[]): { text: string; quoted: boolean } | undefined {
     const node = this.deref(this.nodeAt(segments));
-    if (!isScalar(node) || !node.range) return undefined;
+    if (!positionParser!.isScalar(node) || !node.range) return undefined;
     const text = this.text.slice(node.range[0], node.range[1]);
     return { text, quoted: node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' };
   }
 
   private located(): { doc: Document; lines: LineCounter } {
     if (!this.positions) {
-      const lines = new LineCounter();
-      const doc = parseDocument(this.text, { lineCounter: lines, uniqueKeys: false, merge: true });
+      if (!positionParser) throw new Error('YamlFile: await enablePositions() before asking for positions');
+      const lines = new positionParser.LineCounter();
+      const doc = positionParser.parseDocument(this.text, { lineCounter: lines, uniqueKeys: false, merge: true });
       this.positions = { doc, lines };
     }
     return this.positions;
@@ -96,6 +107,7 @@ export class YamlFile {
 
   private nodeAt(segments: readonly PathSegment[], atKey: boolean = false): Node | undefined {
     const { doc } = this.located();
+    const { isMap, isScalar, isSeq } = positionParser!;
     let node: Node | null | undefined = doc.contents;
     let key: Node | undefined;
     for (const seg of segments) {
@@ -119,7 +131,7 @@ export class YamlFile {
   }
 
   private deref(node: Node | null | undefined): Node | null | undefined {
-    return isAlias(node) ? (node.resolve(this.located().doc) as Node | undefined) : node;
+    return positionParser!.isAlias(node) ? (node.resolve(this.located().doc) as Node | undefined) : node;
   }
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { locateDiagnostics } from '../../src/check/catalog.js';
 import { checkProject } from '../../src/check/index.js';
 import { identifier } from '../../src/check/rules/manifest.js';
 import { DirectorySource } from '../../src/project/directory-source.js';
@@ -49,6 +50,7 @@ describe('unique identifier', () => {
     const project = await loadProject(await DirectorySource.open(dir));
     const ctx = { project, files: [], fileSizes: new Map(), prior: [] };
     const [d] = identifier(ctx);
+    await locateDiagnostics([d!]);
     expect(d).toMatchObject({ code: 'manifest/identifier-invalid', severity: 'error', file: 'manifest.yaml', line: 1 });
     expect(d!.message).toContain('dify-plugin-cli/Hello:0.0.1@<checksum>');
     const fieldFinding = { code: 'manifest/name-pattern', severity: 'error' as const, message: '', file: 'manifest.yaml', line: 4, column: 7, path: '/name' };

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { YamlFile } from '../../src/project/yaml-file.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { enablePositions, YamlFile } from '../../src/project/yaml-file.js';
+
+beforeAll(enablePositions);
 
 describe('YamlFile keeps positions', () => {
   const text = ['name: demo', 'meta:', '  runner:', '    version: 3.10', '  arch:', '    - amd64', '    - x86', ''].join('\n');
