@@ -240,6 +240,11 @@ export const RULES = {
     summary: 'A .difypkg cannot be read: damaged, not a ZIP, hostile entry names, or too large unpacked.',
     source: 'daemon decoder and extractor refuse such archives',
   },
+  'template/text-left': {
+    severity: 'warning',
+    summary: 'A document still holds the template text `dify plugin init` wrote (its marker line is still there).',
+    source: 'this CLI (a reminder to write the README and privacy policy before publishing)',
+  },
   'tool-provider/credentials-schema-ignored': {
     severity: 'warning',
     summary: 'A tool provider uses `credentials_schema`, which the Python SDK ignores for tools.',

@@ -4,7 +4,7 @@ import { icons } from './rules/assets.js';
 import { allDeclarations, type CheckContext, type Rule } from './rules/context.js';
 import { entrypoint, identifier, pep440Versions, pluginKinds, privacyFile } from './rules/manifest.js';
 import { duplicateModels } from './rules/models.js';
-import { readmes } from './rules/readme.js';
+import { readmes, templateText } from './rules/readme.js';
 import { pythonSources } from './rules/sources.js';
 import { toolCredentials } from './rules/tools.js';
 import { validateDeclaration } from './schema.js';
@@ -20,6 +20,7 @@ const RULES: Rule[] = [
   pythonSources,
   icons,
   readmes,
+  templateText,
   duplicateModels,
   toolCredentials,
 ];

@@ -1,5 +1,7 @@
 /** The streams and environment a command talks to; tests pass their own to run commands in-process. */
 export interface Io {
+  /** Where prompts read answers; interactive only when it is a terminal. */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: OutputStream;
   stderr: OutputStream;
   env: NodeJS.ProcessEnv;
@@ -12,6 +14,7 @@ export interface OutputStream {
 }
 
 export const processIo: Io = {
+  stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

@@ -30,6 +30,38 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
   const plugin = program.command('plugin').description('work with a plugin project');
 
   plugin
+    .command('init')
+    .description('create a plugin project (interactive on a terminal unless --quick)')
+    .option('--quick', 'ask nothing; take every answer from flags')
+    .option('--name <name>', 'plugin name (lowercase letters, digits, - and _)')
+    .option('--author <author>', 'author ID (lowercase letters, digits, - and _)')
+    .option('--description <text>', 'one-sentence description')
+    .option('--repo <url>', 'repository URL, written to the manifest')
+    .option('--category <type>', `plugin type: ${INIT_CATEGORIES}`)
+    .option('--type <type>', 'same as --category')
+    .option('--language <language>', 'plugin language (python)')
+    .option('--min-dify-version <version>', 'minimum Dify version, e.g. 1.9.0')
+    .option('--allow-endpoint', 'permission: register endpoints')
+    .option('--allow-tool', 'permission: call tools')
+    .option('--allow-model', 'permission: call models')
+    .option('--allow-llm', 'permission: call LLMs')
+    .option('--allow-text-embedding', 'permission: call text-embedding models')
+    .option('--allow-rerank', 'permission: call rerank models')
+    .option('--allow-tts', 'permission: call text-to-speech models')
+    .option('--allow-speech2text', 'permission: call speech-to-text models')
+    .option('--allow-moderation', 'permission: call moderation models')
+    .option('--allow-node', 'permission: call workflow nodes')
+    .option('--allow-app', 'permission: call Dify apps')
+    .option('--allow-storage', 'permission: persistent storage')
+    .option('--storage-size <bytes>', 'storage size in bytes (default 1048576)')
+    .option('--readme-languages <list>', 'translated READMEs to add: zh_Hans,ja_JP,pt_BR')
+    .option('--force', 'write into an existing non-empty directory')
+    .action(async (opts: Record<string, unknown>) => {
+      const { initCommand } = await import('./commands/init.js');
+      done(await initCommand(opts, io));
+    });
+
+  plugin
     .command('package')
     .description('validate a plugin and pack it into a .difypkg (with --check: validate only)')
     .argument('<plugin_path...>', 'plugin directory (several with --check)')
@@ -55,8 +87,24 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
       done(await checksumCommand(target, opts, io));
     });
 
+  const bundle = program.command('bundle').description('work with a plugin bundle');
+  bundle
+    .command('init')
+    .description('create a bundle project (interactive on a terminal unless --quick)')
+    .option('--quick', 'ask nothing; take every answer from flags')
+    .option('--name <name>', 'bundle name')
+    .option('--author <author>', 'author ID')
+    .option('--description <text>', 'one-sentence description')
+    .option('--force', 'write into an existing non-empty directory')
+    .action(async (opts: Record<string, unknown>) => {
+      const { initCommand } = await import('./commands/init.js');
+      done(await initCommand(opts, io, 'bundle'));
+    });
+
   return program;
 }
+
+const INIT_CATEGORIES = 'tool, llm, text-embedding, rerank, tts, speech2text, moderation, extension, agent-strategy, datasource, trigger, bundle';
 
 /** Runs the CLI with `argv` (as process.argv) and returns the exit code; never throws. */
 export async function run(argv: string[], io: Io = processIo): Promise<ExitCode> {

@@ -5,7 +5,7 @@ import type { Io } from '../../src/cli/io.js';
 function fakeIo(isTTY: boolean, env: NodeJS.ProcessEnv = {}): { io: Io; written: () => string } {
   let out = '';
   const stream = { isTTY, write: (s: string) => ((out += s), true), columns: 80, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
-  return { io: { stdout: { write: () => true }, stderr: stream, env, cwd: '/' }, written: () => out };
+  return { io: { stdin: process.stdin, stdout: { write: () => true }, stderr: stream, env, cwd: '/' }, written: () => out };
 }
 
 describe('progress spinner', () => {

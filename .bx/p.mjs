@@ -1,0 +1,11 @@
+import { input } from '@inquirer/prompts';
+import { PassThrough } from 'node:stream';
+const i = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+const o = new PassThrough(); let s=''; o.on('data', d => s += d);
+setTimeout(() => i.write('abc\r'), 100);
+const a = await input({ message: 'First' }, { input: i, output: o });
+console.log('got', a);
+setTimeout(() => i.write('def\r'), 100);
+setTimeout(() => { console.log('screen:', JSON.stringify(s.slice(-200))); }, 500);
+const b = await input({ message: 'Second' }, { input: i, output: o });
+console.log('got', b);

@@ -1,0 +1,144 @@
+import path from 'node:path';
+import {
+  AGENT_PERMISSIONS,
+  CATEGORIES,
+  DEFAULT_STORAGE_SIZE,
+  README_LANGUAGES,
+  validate,
+  type Answers,
+  type Category,
+  type Permission,
+  type ReadmeLanguage,
+} from '../../scaffold/answers.js';
+import { TargetNotEmptyError, writeProject } from '../../scaffold/create.js';
+import { scaffoldFiles } from '../../scaffold/files.js';
+import { colorFor } from '../../report/color.js';
+import { VERSION } from '../../version.js';
+import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+
+/** The Go CLI's flags (daemon.md §2.1) plus --type, --readme-languages and --force. */
+export interface InitOptions {
+  quick?: boolean;
+  name?: string;
+  author?: string;
+  description?: string;
+  repo?: string;
+  category?: string;
+  type?: string;
+  language?: string;
+  minDifyVersion?: string;
+  allowEndpoint?: boolean;
+  allowTool?: boolean;
+  allowModel?: boolean;
+  allowLlm?: boolean;
+  allowTextEmbedding?: boolean;
+  allowRerank?: boolean;
+  allowTts?: boolean;
+  allowSpeech2text?: boolean;
+  allowModeration?: boolean;
+  allowNode?: boolean;
+  allowApp?: boolean;
+  allowStorage?: boolean;
+  storageSize?: string;
+  readmeLanguages?: string;
+  force?: boolean;
+}
+
+const FLAG_PERMISSIONS: [keyof InitOptions, Permission][] = [
+  ['allowTool', 'tool'],
+  ['allowModel', 'model'],
+  ['allowLlm', 'model.llm'],
+  ['allowTextEmbedding', 'model.text_embedding'],
+  ['allowRerank', 'model.rerank'],
+  ['allowTts', 'model.tts'],
+  ['allowSpeech2text', 'model.speech2text'],
+  ['allowModeration', 'model.moderation'],
+  ['allowNode', 'node'],
+  ['allowEndpoint', 'endpoint'],
+  ['allowApp', 'app'],
+  ['allowStorage', 'storage'],
+];
+
+/**
+ * `dify plugin init` (and `dify bundle init`): asks on a terminal unless --quick, otherwise takes
+ * everything from flags and never waits for input.
+ */
+export async function initCommand(opts: InitOptions, io: Io, fixedCategory?: Category): Promise<ExitCode> {
+  const start = answersFromFlags(opts, fixedCategory);
+  const interactive = !opts.quick && Boolean(io.stdin.isTTY);
+  let answers: Answers;
+  if (interactive) {
+    const { askAnswers } = await import('../../scaffold/prompts.js');
+    try {
+      answers = await askAnswers(start, { input: io.stdin, output: io.stdout as NodeJS.WritableStream });
+    } catch (err) {
+      if ((err as Error).name === 'ExitPromptError') throw new CliError('cancelled: nothing was written');
+      throw err;
+    }
+  } else {
+    const missing = (['name', 'author', 'description'] as const).filter((k) => !start[k]).map((k) => `--${k}`);
+    if (missing.length > 0) {
+      throw new UsageError(`missing ${missing.join(', ')}: they are required with --quick or without a terminal`, 'e.g. dify plugin init --quick --name my_tool --author acme --description "What it does"');
+    }
+    answers = start;
+  }
+
+  const dir = path.resolve(io.cwd, answers.name);
+  const now = io.env.SOURCE_DATE_EPOCH ? new Date(Number(io.env.SOURCE_DATE_EPOCH) * 1000) : new Date();
+  const files = scaffoldFiles(answers, { now, cliVersion: VERSION });
+  try {
+    writeProject(dir, files, Boolean(opts.force));
+  } catch (err) {
+    if (err instanceof TargetNotEmptyError) throw new CliError(err.message, EXIT.failed, 'choose another name, or pass --force to write into it');
+    throw new CliError(`cannot create ${dir}: ${(err as Error).message}`);
+  }
+  const c = colorFor(io.stdout, io.env);
+  const what = answers.category === 'bundle' ? 'bundle' : `${answers.category} plugin`;
+  io.stdout.write(c.green(`✓ Created ${answers.name}/ (${what}, ${files.length} files)\n`));
+  io.stdout.write(`  next: cd ${answers.name} and read GUIDE.md${answers.category === 'bundle' ? '' : ', then `dify plugin run` to debug it against Dify'}\n`);
+  return EXIT.ok;
+}
+
+/** Flags into answers, refusing bad values with the rule (exit 2). */
+function answersFromFlags(o: InitOptions, fixedCategory?: Category): Answers {
+  const check = (flag: string, value: string, result: true | string) => {
+    if (result !== true) throw new UsageError(`--${flag} "${value}": ${result}`);
+  };
+  const category = (fixedCategory ?? o.type ?? o.category ?? 'tool') as Category;
+  if (!CATEGORIES.includes(category)) throw new UsageError(`unknown plugin type "${o.type ?? o.category}"; one of: ${CATEGORIES.join(', ')}`);
+  if (o.language !== undefined && o.language !== 'python') throw new UsageError(`--language "${o.language}": only python is supported`);
+  if (o.name !== undefined) check('name', o.name, validate.name(o.name));
+  if (o.author !== undefined) check('author', o.author, validate.author(o.author));
+  if (o.description !== undefined) check('description', o.description, validate.description(o.description));
+  if (o.repo !== undefined) check('repo', o.repo, validate.repo(o.repo));
+  if (o.minDifyVersion !== undefined) check('min-dify-version', o.minDifyVersion, validate.minDifyVersion(o.minDifyVersion));
+  const storageSize = o.storageSize === undefined ? DEFAULT_STORAGE_SIZE : Number(o.storageSize);
+  if (o.storageSize !== undefined) check('storage-size', o.storageSize, validate.storageSize(storageSize));
+  const readmeLanguages = (o.readmeLanguages ?? '').split(',').map((l) => l.trim()).filter(Boolean);
+  for (const l of readmeLanguages) {
+    if (!(README_LANGUAGES as readonly string[]).includes(l)) throw new UsageError(`--readme-languages: "${l}" is not one of ${README_LANGUAGES.join(', ')}`);
+  }
+  return {
+    name: o.name ?? '',
+    author: o.author ?? '',
+    description: o.description ?? '',
+    repo: o.repo ?? '',
+    category,
+    language: 'python',
+    readmeLanguages: readmeLanguages as ReadmeLanguage[],
+    permissions: permissionsFromFlags(o, category),
+    storageSize,
+    minDifyVersion: o.minDifyVersion ?? '',
+  };
+}
+
+/**
+ * The --allow-* flags. An agent strategy given none gets what it cannot work without — calling
+ * tools and an LLM — as the Go CLI's interactive flow does (its --quick mode leaves them out).
+ */
+function permissionsFromFlags(o: InitOptions, category: Category): Permission[] {
+  const chosen = FLAG_PERMISSIONS.filter(([flag]) => o[flag]).map(([, p]) => p);
+  if (chosen.length === 0 && category === 'agent-strategy') return [...AGENT_PERMISSIONS];
+  return chosen;
+}

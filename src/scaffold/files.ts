@@ -1,0 +1,143 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { MIN_DIFY_FOR_CATEGORY, MODEL_CATEGORIES, className, title, type Answers, type Category, type Permission } from './answers.js';
+import { render, type TemplateVars } from './render.js';
+import { PACKAGE_ROOT } from '../paths.js';
+
+export const TEMPLATES = path.join(PACKAGE_ROOT, 'templates');
+
+/** The Python SDK range new plugins depend on (sdk.md §0: 0.10.x is current). */
+export const DIFY_PLUGIN_REQUIREMENT = 'dify_plugin>=0.10.1,<0.11.0';
+
+/** Files copied without rendering. */
+const BINARY = /\.(png|jpe?g|gif|ico|webp)$/i;
+
+export interface ScaffoldFile {
+  path: string;
+  data: Buffer;
+}
+
+export interface ScaffoldContext {
+  /** When the plugin is created (manifest `created_at`). */
+  now: Date;
+  cliVersion: string;
+}
+
+/** Where each kind's provider file goes, as listed under `plugins:` in the manifest. */
+const PLUGIN_LIST: Record<Exclude<Category, 'bundle'>, { list: string; file: (name: string) => string }> = {
+  tool: { list: 'tools', file: (n) => `provider/${n}.yaml` },
+  llm: { list: 'models', file: (n) => `provider/${n}.yaml` },
+  'text-embedding': { list: 'models', file: (n) => `provider/${n}.yaml` },
+  rerank: { list: 'models', file: (n) => `provider/${n}.yaml` },
+  tts: { list: 'models', file: (n) => `provider/${n}.yaml` },
+  speech2text: { list: 'models', file: (n) => `provider/${n}.yaml` },
+  moderation: { list: 'models', file: (n) => `provider/${n}.yaml` },
+  extension: { list: 'endpoints', file: (n) => `group/${n}.yaml` },
+  'agent-strategy': { list: 'agent_strategies', file: (n) => `provider/${n}.yaml` },
+  datasource: { list: 'datasources', file: (n) => `provider/${n}.yaml` },
+  trigger: { list: 'triggers', file: (n) => `provider/${n}.yaml` },
+};
+
+/** Every file of a new project, in the order written. */
+export function scaffoldFiles(answers: Answers, ctx: ScaffoldContext): ScaffoldFile[] {
+  const vars = templateVars(answers, ctx);
+  const layers = answers.category === 'bundle' ? ['bundle'] : ['common', ...(MODEL_CATEGORIES[answers.category] ? ['model-provider'] : []), answers.category];
+  const files = new Map<string, Buffer>();
+  for (const layer of layers) {
+    for (const rel of listTemplates(path.join(TEMPLATES, layer))) {
+      const target = render(rel, vars, `${layer}/${rel}`);
+      if (isUnwantedReadme(target, answers)) continue;
+      const source = readFileSync(path.join(TEMPLATES, layer, rel));
+      files.set(target, BINARY.test(rel) ? source : Buffer.from(render(source.toString('utf8'), vars, `${layer}/${rel}`)));
+    }
+  }
+  if (answers.category !== 'bundle') files.set('manifest.yaml', Buffer.from(manifestYaml(answers, ctx)));
+  return [...files].map(([p, data]) => ({ path: p, data }));
+}
+
+function templateVars(a: Answers, ctx: ScaffoldContext): TemplateVars {
+  const model = MODEL_CATEGORIES[a.category];
+  return {
+    name: a.name,
+    author: a.author,
+    description: a.description,
+    description_yaml: JSON.stringify(a.description),
+    class_name: className(a.name),
+    title: title(a.name),
+    version: '0.0.1',
+    repo: a.repo,
+    category: a.category,
+    schema_base: schemaBase(ctx.cliVersion),
+    cli_version: ctx.cliVersion,
+    dify_plugin_requirement: DIFY_PLUGIN_REQUIREMENT,
+    model_type: model?.key ?? '',
+    model_type_value: model?.value ?? '',
+  };
+}
+
+/** Our published JSON Schemas, pinned to this CLI's version so editors see the rules it applies. */
+export function schemaBase(cliVersion: string): string {
+  return `https://unpkg.com/dify-plugin-cli@${cliVersion}/schemas`;
+}
+
+/** Translated READMEs are written only for the languages the author chose. */
+function isUnwantedReadme(target: string, a: Answers): boolean {
+  const lang = /^readme\/README_(.+)\.md$/.exec(target)?.[1];
+  return lang !== undefined && !(a.readmeLanguages as string[]).includes(lang);
+}
+
+/** Files below `dir`, relative and `/`-separated, sorted. */
+function listTemplates(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...listTemplates(dir, rel));
+    else if (entry.isFile()) out.push(rel);
+  }
+  return out.sort();
+}
+
+/**
+ * The manifest, written from the answers rather than from a template so that permissions and
+ * optional fields are exactly what was chosen; the first line points editors at our schema.
+ */
+export function manifestYaml(a: Answers, ctx: ScaffoldContext): string {
+  const kind = PLUGIN_LIST[a.category as Exclude<Category, 'bundle'>];
+  const minDify = a.minDifyVersion || MIN_DIFY_FOR_CATEGORY[a.category] || null;
+  const manifest: Record<string, unknown> = {
+    version: '0.0.1',
+    type: 'plugin',
+    author: a.author,
+    name: a.name,
+    label: { en_US: title(a.name) },
+    description: { en_US: a.description },
+    icon: 'icon.svg',
+    icon_dark: 'icon-dark.svg',
+    resource: { memory: 268435456, permission: permissionBlock(a.permissions, a.storageSize) },
+    plugins: { [kind.list]: [kind.file(a.name)] },
+    meta: {
+      version: '0.0.1',
+      arch: ['amd64', 'arm64'],
+      runner: { language: 'python', version: '3.12', entrypoint: 'main' },
+      minimum_dify_version: minDify,
+    },
+    created_at: ctx.now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    privacy: 'PRIVACY.md',
+    ...(a.repo ? { repo: a.repo } : {}),
+  };
+  return `# yaml-language-server: $schema=${schemaBase(ctx.cliVersion)}/manifest.schema.json\n${stringify(manifest, { lineWidth: 0 })}`;
+}
+
+function permissionBlock(chosen: readonly Permission[], storageSize: number): Record<string, unknown> {
+  const has = (p: Permission) => chosen.includes(p);
+  const block: Record<string, unknown> = {};
+  if (has('tool')) block.tool = { enabled: true };
+  const modelTypes = chosen.filter((p) => p.startsWith('model.')).map((p) => p.slice('model.'.length));
+  if (has('model') || modelTypes.length > 0) {
+    block.model = { enabled: true, ...Object.fromEntries(modelTypes.map((t) => [t, true])) };
+  }
+  for (const p of ['node', 'endpoint', 'app'] as const) if (has(p)) block[p] = { enabled: true };
+  if (has('storage')) block.storage = { enabled: true, size: storageSize };
+  return block;
+}

@@ -1,0 +1,93 @@
+import { readdirSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { initCommand } from '../../src/cli/commands/init.js';
+import type { Io } from '../../src/cli/io.js';
+import { DEFAULT_STORAGE_SIZE, type Answers } from '../../src/scaffold/answers.js';
+import { askAnswers } from '../../src/scaffold/prompts.js';
+import { tempDir } from '../helpers/plugin.js';
+
+const KEY = { enter: '\r', down: '\x1b[B', space: ' ', ctrlC: '\x03' };
+
+/** A fake terminal: keystrokes go in, the screen (without colour codes) comes out. */
+function terminal() {
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+  // Each prompt ends its output stream when done, as a real terminal shrugs off; keep ours open.
+  const output = Object.assign(new PassThrough(), { end: () => output });
+  let screen = '';
+  output.on('data', (d: Buffer) => (screen += d.toString('utf8')));
+  const plain = () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+  /** Waits until `text` appears on the screen after what was answered last, then types `keys`. */
+  let from = 0;
+  const answer = async (text: string, ...keys: string[]) => {
+    const deadline = Date.now() + 5000;
+    let at: number;
+    while ((at = plain().indexOf(text, from)) < 0) {
+      if (Date.now() > deadline) throw new Error(`prompt "${text}" never appeared; screen:\n${plain().slice(-800)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    from = at + text.length;
+    for (const k of keys) input.write(k);
+  };
+  return { input, output, answer, plain };
+}
+
+const blank: Answers = {
+  name: '',
+  author: '',
+  description: '',
+  repo: '',
+  category: 'tool',
+  language: 'python',
+  readmeLanguages: [],
+  permissions: [],
+  storageSize: DEFAULT_STORAGE_SIZE,
+  minDifyVersion: '',
+};
+
+describe('interactive init', () => {
+  it('asks every question, validates as typed, and lets an answer be changed from the summary', async () => {
+    const t = terminal();
+    const done = askAnswers(blank, { input: t.input, output: t.output });
+    await t.answer('Plugin name', 'My Plugin', KEY.enter); // refused: upper case and a space
+    await t.answer('use 1-128 lowercase letters');
+    t.input.write('\x15'); // Ctrl-U clears the line
+    t.input.write('my_plugin' + KEY.enter);
+    await t.answer('Author', 'acme', KEY.enter);
+    await t.answer('Description', 'Greets people', KEY.enter);
+    await t.answer('Repository URL', KEY.enter);
+    await t.answer('Translated READMEs', KEY.space, KEY.enter); // zh_Hans
+    await t.answer('Language', KEY.enter);
+    await t.answer('Plugin type', ...Array(7).fill(KEY.down), KEY.enter); // extension
+    await t.answer('What may the plugin call', ...Array(11).fill(KEY.down), KEY.space, KEY.enter); // storage
+    await t.answer('Storage size in bytes', KEY.enter);
+    await t.answer('Minimum Dify version', '1.9.0', KEY.enter);
+    await t.answer('Ready to create', KEY.down, KEY.enter); // "Change the name"
+    await t.answer('Plugin name', 'renamed', KEY.enter);
+    await t.answer('Ready to create', KEY.enter); // "Create it"
+    expect(await done).toEqual({
+      ...blank,
+      name: 'renamed',
+      author: 'acme',
+      description: 'Greets people',
+      readmeLanguages: ['zh_Hans'],
+      category: 'extension',
+      permissions: ['storage'],
+      storageSize: DEFAULT_STORAGE_SIZE,
+      minDifyVersion: '1.9.0',
+    });
+    expect(t.plain()).toMatch(/name\s+my_plugin/); // the first summary showed the first answer
+  });
+
+  it('Ctrl-C stops the prompts and nothing is written', async () => {
+    const cwd = await tempDir();
+    const t = terminal();
+    let err = '';
+    const io: Io = { stdin: t.input, stdout: t.output, stderr: { write: (s: string) => (err += s) }, env: {}, cwd };
+    const run = initCommand({}, io);
+    await t.answer('Plugin name', 'half', KEY.enter);
+    await t.answer('Author', KEY.ctrlC);
+    await expect(run).rejects.toThrow('cancelled: nothing was written');
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+});
