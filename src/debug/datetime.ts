@@ -17,6 +17,7 @@ const MAX_SECONDS = 2e10;
 export function pythonDatetime(value: unknown): unknown {
   if (typeof value === 'number' && Number.isFinite(value)) return fromEpoch(value);
   if (typeof value !== 'string') return value;
+  if (/^\s*[+-]?\d+(\.\d*)?\s*$/.test(value)) return fromEpoch(Number(value));
   const m = TIMESTAMP.exec(value.trim());
   if (!m) return value;
   const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((s) => Number(s ?? 0)) as [
@@ -35,10 +36,10 @@ export function pythonDatetime(value: unknown): unknown {
 
 /** A Unix timestamp (seconds, or milliseconds when large), in UTC. */
 function fromEpoch(n: number): string {
-  const ms = Math.abs(n) > MAX_SECONDS ? n : n * 1000;
-  const whole = Math.floor(ms / 1000);
-  const micros = String(Math.round((ms / 1000 - whole) * 1e6)).padStart(6, '0');
-  const iso = new Date(whole * 1000).toISOString(); // yyyy-mm-ddThh:mm:ss.000Z
+  const total = Math.round(n * (Math.abs(n) > MAX_SECONDS ? 1e3 : 1e6)); // microseconds
+  const seconds = Math.floor(total / 1e6);
+  const micros = String(total - seconds * 1e6).padStart(6, '0');
+  const iso = new Date(seconds * 1000).toISOString(); // yyyy-mm-ddThh:mm:ss.000Z
   return `${iso.slice(0, 19)}${fraction(micros)}Z`;
 }
 
@@ -46,9 +47,12 @@ function fraction(micros: string): string {
   return /^0*$/.test(micros) ? '' : `.${micros}`;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function validDate(year: number, month: number, day: number): boolean {
   if (year < 1 || month < 1 || month > 12 || day < 1) return false;
-  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= DAYS_IN_MONTH[month - 1]! + (month === 2 && leap ? 1 : 0);
 }
 
 function pad(n: number): string {
