@@ -78,6 +78,22 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     });
 
   plugin
+    .command('run')
+    .description('debug a plugin against a Dify instance (remote debugging), or print its registration')
+    .argument('[plugin_path]', 'plugin directory', '.')
+    .option('--dry-run', 'print the registration the daemon would receive, one JSON message per line, and exit')
+    .option('--show-key', 'with --dry-run: print the debug key instead of masking it')
+    .option('--key <key>', 'debug key (default: REMOTE_INSTALL_KEY)')
+    .option('--url <host:port>', 'plugin daemon address (default: REMOTE_INSTALL_URL, or REMOTE_INSTALL_HOST and REMOTE_INSTALL_PORT)')
+    .option('--python <path>', 'Python interpreter (default: PYTHON_INTERPRETER_PATH, the plugin\'s .venv, python3)')
+    .option('--watch', 'restart the plugin when its files change, and register again when its declarations do')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']))
+    .action(async (target: string, opts: Record<string, unknown>) => {
+      const { runCommand } = await import('./commands/run.js');
+      done(await runCommand(target, opts, io));
+    });
+
+  plugin
     .command('checksum')
     .description('print the checksum of a plugin directory or .difypkg')
     .argument('<plugin_path>', 'plugin directory or .difypkg file')
@@ -108,6 +124,7 @@ const INIT_CATEGORIES = 'tool, llm, text-embedding, rerank, tts, speech2text, mo
 
 /** Runs the CLI with `argv` (as process.argv) and returns the exit code; never throws. */
 export async function run(argv: string[], io: Io = processIo): Promise<ExitCode> {
+  if (io === processIo) quietOnClosedPipe();
   let code: ExitCode = EXIT.ok;
   const program = buildProgram(io, (c) => (code = c));
   try {
@@ -135,4 +152,14 @@ function handleError(err: unknown, io: Io): ExitCode {
   if (io.env.DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   else io.stderr.write('hint: run again with DEBUG=1 for details, and please report it\n');
   return EXIT.failed;
+}
+
+/** `dify ... | head`: a reader that stops early is not an error, and is no reason for a stack trace. */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(EXIT.ok);
+      throw err;
+    });
+  }
 }

@@ -1,16 +1,34 @@
 import type { Io } from './io.js';
 
 export interface Spinner {
+  /** Shows `text`, starting the spinner if it is not running. */
+  show(text: string): void;
   stop(): void;
 }
 
-const idle: Spinner = { stop: () => undefined };
+const idle: Spinner = { show: () => undefined, stop: () => undefined };
 
-/** A spinner on stderr, only on a terminal (ora is loaded only then, keeping CI start-up lean). */
-export async function startSpinner(io: Io, text: string | undefined): Promise<Spinner> {
-  if (text === undefined || !io.stderr.isTTY || io.env.CI) return idle;
+/** A spinner on stderr, only on a terminal outside CI (ora is loaded only then, keeping start-up lean). */
+export async function makeSpinner(io: Io): Promise<Spinner> {
+  if (!io.stderr.isTTY || io.env.CI) return idle;
   const { default: ora } = await import('ora');
   // The decision is made above, from the command's own streams and environment.
-  const spinner = ora({ text, stream: io.stderr as NodeJS.WritableStream, isEnabled: true }).start();
-  return { stop: () => spinner.stop() };
+  const spinner = ora({ stream: io.stderr as NodeJS.WritableStream, isEnabled: true });
+  return {
+    show: (text) => {
+      spinner.text = text;
+      if (!spinner.isSpinning) spinner.start();
+    },
+    stop: () => {
+      if (spinner.isSpinning) spinner.stop();
+    },
+  };
+}
+
+/** A spinner showing `text` until stopped (nothing when `text` is undefined or off a terminal). */
+export async function startSpinner(io: Io, text: string | undefined): Promise<Spinner> {
+  if (text === undefined) return idle;
+  const spinner = await makeSpinner(io);
+  spinner.show(text);
+  return spinner;
 }

@@ -1,5 +1,5 @@
-import { isObject, type Declaration } from '../project/model.js';
-import type { PathSegment, YamlFile } from '../project/yaml-file.js';
+import { isObject, type Declaration } from '../../project/model.js';
+import type { PathSegment, YamlFile } from '../../project/yaml-file.js';
 
 /**
  * A tiny mirror of pydantic, enough to print a YAML declaration the way the Python SDK's models

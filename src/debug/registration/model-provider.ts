@@ -1,4 +1,4 @@
-import { isObject, MODEL_TYPE_KEYS, type ModelProvider, type PluginProject } from '../project/model.js';
+import { isObject, MODEL_TYPE_KEYS, type ModelProvider, type PluginProject } from '../../project/model.js';
 import { i18n, showOn } from './common.js';
 import {
   bool,
@@ -91,11 +91,10 @@ const MODEL_POSITION = model(Object.fromEntries(MODEL_TYPE_KEYS.map((key) => [ke
  */
 function position(provider: ModelProvider, project: PluginProject): Field {
   return (written) => {
-    let merged: unknown = written;
+    let merged = written;
     for (const glob of provider.globs) {
       for (const path of glob.positionMatches) {
-        if (!isObject(merged)) merged = {};
-        merged = { ...(merged as Record<string, unknown>), [glob.modelType]: project.files.get(path)?.value };
+        merged = { ...(isObject(merged) ? merged : {}), [glob.modelType]: project.files.get(path)?.value };
       }
     }
     return MODEL_POSITION(merged, undefined);

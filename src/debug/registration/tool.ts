@@ -1,4 +1,4 @@
-import type { ToolProvider } from '../project/model.js';
+import type { ToolProvider } from '../../project/model.js';
 import {
   autoGenerate,
   i18n,

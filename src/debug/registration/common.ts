@@ -1,4 +1,4 @@
-import { isObject } from '../project/model.js';
+import { isObject } from '../../project/model.js';
 import { bool, child, list, model, optBool, optList, raw, type Field } from './fields.js';
 import { optionValue } from './python-text.js';
 

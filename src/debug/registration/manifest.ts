@@ -1,4 +1,4 @@
-import type { Declaration } from '../project/model.js';
+import type { Declaration } from '../../project/model.js';
 import { i18n } from './common.js';
 import { pythonDatetime } from './datetime.js';
 import { int, intOr, list, model, optBool, raw, siteOf, type Field } from './fields.js';

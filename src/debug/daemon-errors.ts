@@ -1,0 +1,83 @@
+/**
+ * What the daemon's plain-text replies to a registration mean, and what to do about each
+ * (daemon.md §5.10). The daemon sends one of these and closes the connection; some messages
+ * carry a second line, so the whole text up to the close is matched.
+ */
+export interface DaemonRejection {
+  /** One line: what happened. */
+  cause: string;
+  /** What the author can do. */
+  fix: string;
+  /** The daemon's own words. */
+  reply: string;
+}
+
+const KINDS = 'tools|models|endpoints|agent strategies|agent strategy|datasources|datasource|triggers';
+
+export function explainRejection(reply: string): DaemonRejection {
+  const text = reply.trim();
+  const rule = RULES.find((r) => r.match.test(text));
+  const detail = rule ? (rule.match.exec(text)?.[1] ?? '').trim() : '';
+  if (!rule) {
+    return { cause: 'the Dify plugin daemon refused the plugin', fix: 'read the daemon\'s reply below; `dify plugin package --check .` finds most problems', reply: text };
+  }
+  return { cause: rule.cause(detail), fix: rule.fix, reply: text };
+}
+
+const RULES: { match: RegExp; cause: (detail: string) => string; fix: string }[] = [
+  {
+    match: /^handshake failed, invalid key/,
+    cause: () => 'the daemon does not know this debug key',
+    fix: 'copy a fresh key from Dify: Plugins → the debug (bug) icon; a key expires two hours after it was last shown there',
+  },
+  {
+    match: /^handshake failed, invalid plugin declaration: ([\s\S]*)/,
+    cause: (d) => `the daemon rejected manifest.yaml: ${d}`,
+    fix: 'run `dify plugin package --check .` and fix what it reports',
+  },
+  {
+    match: new RegExp(`^(?:${KINDS}) register failed, invalid .* declaration: ([\\s\\S]*)`),
+    cause: (d) => `the daemon rejected a declaration: ${d}`,
+    fix: 'run `dify plugin package --check .` and fix what it reports',
+  },
+  {
+    match: /^register failed, invalid manifest detected: ([\s\S]*)/,
+    cause: (d) => `the daemon rejected the manifest: ${d}`,
+    fix: 'run `dify plugin package --check .`: the name, the author and the plugin kinds are checked there too',
+  },
+  {
+    match: /^assets remap failed, invalid assets data, cannot remap: ([\s\S]*)/,
+    cause: (d) => `an icon names a file that was not sent: ${d}`,
+    fix: 'put every icon the YAML names directly in _assets/ (not in a subdirectory, not empty)',
+  },
+  {
+    match: /^assets too large, at most 50MB/,
+    cause: () => 'the files in _assets/ add up to more than 50 MB',
+    fix: 'keep only icons and small images in _assets/',
+  },
+  {
+    match: /^(?:transfer assets failed|assets decode failed), error: ([\s\S]*)/,
+    cause: (d) => `the daemon could not store the assets: ${d}`,
+    fix: 'try again; if it persists, check the daemon\'s storage settings',
+  },
+  {
+    match: /^no registration transferred, cannot initialize/,
+    cause: () => 'the plugin declares nothing (no tools, models, endpoints, strategies, datasources or triggers)',
+    fix: 'list a provider under `plugins:` in manifest.yaml',
+  },
+  {
+    match: /^server is busy now, please try again later/,
+    cause: () => 'the daemon has too many debugging connections',
+    fix: 'try again later, or close other `dify plugin run` sessions',
+  },
+  {
+    match: /^failed to get connection info: ([\s\S]*)/,
+    cause: (d) => `the daemon could not look up the key: ${d}`,
+    fix: 'the daemon cannot reach its Redis; try again, or check the daemon',
+  },
+  {
+    match: /^(?:handshake failed, invalid handshake message|handshake already completed|(?:\w+ )*declaration already registered)/,
+    cause: () => 'the daemon did not understand the registration (a protocol mismatch)',
+    fix: 'update dify-plugin-cli; if it persists, please report it with the daemon\'s reply',
+  },
+];

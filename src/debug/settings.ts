@@ -1,0 +1,128 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+
+/** Where a setting's value came from, for the "using ..." lines `run` prints. */
+export type SettingSource = 'flag' | 'environment' | '.env' | 'default';
+
+export interface Setting<T> {
+  value: T;
+  source: SettingSource;
+  /** The variable or flag that gave it, e.g. `REMOTE_INSTALL_URL` or `--url`. */
+  name: string;
+}
+
+export interface DebugSettings {
+  host: Setting<string>;
+  port: Setting<number>;
+  key: Setting<string> | undefined;
+  python: Setting<string>;
+}
+
+export interface DebugFlags {
+  url?: string;
+  key?: string;
+  python?: string;
+}
+
+/** A setting that cannot be used; the message names the variable and what is wrong. */
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+const DEFAULT_HOST = 'localhost';
+const DEFAULT_PORT = 5003;
+
+/**
+ * The remote-debugging settings of a plugin directory: flags first, then the process
+ * environment, then `<plugin>/.env` (as the Python SDK reads it: names case-insensitive, the
+ * environment winning over the file). `DIFY_REMOTE_URL` and `DIFY_DEBUG_KEY` are accepted as
+ * aliases of `REMOTE_INSTALL_URL` and `REMOTE_INSTALL_KEY`.
+ */
+export function resolveSettings(pluginDir: string, flags: DebugFlags, env: NodeJS.ProcessEnv): DebugSettings {
+  const dotenvPath = path.join(pluginDir, '.env');
+  const fileVars = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  const lookup = (names: string[]): Setting<string> | undefined => {
+    for (const [vars, source] of [
+      [env, 'environment'],
+      [fileVars, '.env'],
+    ] as const) {
+      for (const name of names) {
+        const value = getIgnoringCase(vars, name);
+        if (value !== undefined && value !== '') return { value, source, name };
+      }
+    }
+    return undefined;
+  };
+
+  const { host, port } = address(flags, lookup);
+  const key = flags.key !== undefined ? { value: flags.key, source: 'flag' as const, name: '--key' } : lookup(['REMOTE_INSTALL_KEY', 'DIFY_DEBUG_KEY']);
+  return { host, port, key, python: interpreter(pluginDir, flags, lookup) };
+}
+
+function address(flags: DebugFlags, lookup: (names: string[]) => Setting<string> | undefined): { host: Setting<string>; port: Setting<number> } {
+  const url: Setting<string> | undefined = flags.url !== undefined ? { value: flags.url, source: 'flag', name: '--url' } : lookup(['REMOTE_INSTALL_URL', 'DIFY_REMOTE_URL']);
+  if (url) {
+    const parsed = parseAddress(url.value);
+    if (!parsed) throw new SettingsError(`${url.name} is "${url.value}"; write it as host:port (e.g. localhost:5003) or scheme://host:port`);
+    return { host: { ...url, value: parsed.host }, port: { ...url, value: parsed.port } };
+  }
+  const host = lookup(['REMOTE_INSTALL_HOST']) ?? { value: DEFAULT_HOST, source: 'default', name: 'REMOTE_INSTALL_HOST' };
+  const portText = lookup(['REMOTE_INSTALL_PORT']);
+  if (!portText) return { host, port: { value: DEFAULT_PORT, source: 'default', name: 'REMOTE_INSTALL_PORT' } };
+  const port = Number(portText.value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SettingsError(`${portText.name} is "${portText.value}"; it must be a port number`);
+  return { host, port: { ...portText, value: port } };
+}
+
+/** `host:port` or `scheme://host:port`, as the SDK accepts `REMOTE_INSTALL_URL`. */
+export function parseAddress(text: string): { host: string; port: number } | undefined {
+  const trimmed = text.trim();
+  if (trimmed.includes('://')) {
+    try {
+      const url = new URL(trimmed);
+      const port = Number(url.port);
+      if (url.hostname && port > 0) return { host: url.hostname.replace(/^\[|\]$/g, ''), port };
+    } catch {
+      return undefined;
+    }
+    return undefined;
+  }
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(trimmed);
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  return port > 0 && port <= 65535 ? { host: match[1]!.replace(/^\[|\]$/g, ''), port } : undefined;
+}
+
+/** The interpreter that runs the plugin: flag, PYTHON_INTERPRETER_PATH, the plugin's .venv, python3. */
+function interpreter(pluginDir: string, flags: DebugFlags, lookup: (names: string[]) => Setting<string> | undefined): Setting<string> {
+  if (flags.python !== undefined) return { value: flags.python, source: 'flag', name: '--python' };
+  const fromEnv = lookup(['PYTHON_INTERPRETER_PATH']);
+  if (fromEnv) return fromEnv;
+  const venv = path.join(pluginDir, '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
+  if (existsSync(venv)) return { value: venv, source: 'default', name: '.venv' };
+  return { value: process.platform === 'win32' ? 'python' : 'python3', source: 'default', name: 'PATH' };
+}
+
+function getIgnoringCase(vars: Record<string, string | undefined>, name: string): string | undefined {
+  if (vars[name] !== undefined) return vars[name];
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(vars)) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+/** `a1b2c3d4-...-9f` → `a1b2••••••••9f`: enough to recognise a key, not to use it. */
+export function maskKey(key: string): string {
+  if (key.length <= 8) return '•'.repeat(key.length);
+  return `${key.slice(0, 4)}${'•'.repeat(8)}${key.slice(-2)}`;
+}
+
+/** "(REMOTE_INSTALL_URL in .env)", "(--url)", "(default)". */
+export function describeSource(s: Setting<unknown>): string {
+  if (s.source === 'flag') return `(${s.name})`;
+  if (s.source === 'default') return s.name === '.venv' ? '(the plugin\'s .venv)' : '(default)';
+  return `(${s.name} in ${s.source === '.env' ? '.env' : 'the environment'})`;
+}

@@ -1,0 +1,81 @@
+import type { Colors } from './color.js';
+import type { PluginExit } from '../debug/plugin-process.js';
+import type { RequestInfo, SessionEvents } from '../debug/session.js';
+
+export interface Output {
+  write(text: string): unknown;
+}
+
+const short = (session: string) => session.slice(0, 8);
+const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`);
+
+/**
+ * The session on screen: a line per connection step, request and completion, and the plugin's
+ * own log lines with their level. `onConnecting` lets the caller run a spinner meanwhile.
+ */
+export function textEvents(out: Output, c: Colors, hooks: { onConnecting?(text: string): void; onSettled?(): void } = {}): SessionEvents {
+  let registeredOnce = false;
+  const line = (text: string) => {
+    hooks.onSettled?.();
+    out.write(text + '\n');
+  };
+  return {
+    connecting: (address, attempt) => hooks.onConnecting?.(`Connecting to ${address}${attempt > 1 ? ` (attempt ${attempt})` : ''}`),
+    connectFailed: (reason, retryInMs) => line(c.yellow(`! ${reason}${retryInMs === null ? '' : `; retrying in ${seconds(retryInMs)}`}`)),
+    connected: () => line(c.green('✓ Connected to Dify remote debugging server')),
+    registered: () => {
+      line(c.green(registeredOnce ? '✓ Registered again' : `✓ Plugin registered: ${identityText}`));
+      if (!registeredOnce) line(c.green('✓ Waiting for requests...'));
+      registeredOnce = true;
+    },
+    request: (r: RequestInfo) => line(`→ ${r.type} ${r.action}${r.target ? ` ${r.target}` : ''} ${c.dim(`(session ${short(r.session)})`)}`),
+    response: (r) => line(r.status === 'ok' ? `${c.green('←')} ok in ${seconds(r.ms)} ${c.dim(`(session ${short(r.session)})`)}` : `${c.red('←')} error in ${seconds(r.ms)}: ${r.error} ${c.dim(`(session ${short(r.session)})`)}`),
+    log: (level, message) => line(`${levelLabel(level, c)} ${message}`),
+    pluginOutput: (text) => line(c.dim(`  | ${text}`)),
+    pluginStarted: () => undefined,
+    pluginExited: (exit: PluginExit, restartInMs) => {
+      line(c.red(`✖ The plugin process ${exitText(exit)}; restarting it in ${seconds(restartInMs)}`));
+      for (const l of exit.stderrTail) line(c.dim(`    ${l}`));
+    },
+    disconnected: () => line(c.yellow('! Lost the connection to the daemon; reconnecting (the plugin keeps running)')),
+    reconnecting: (attempt, inMs) => hooks.onConnecting?.(`Reconnecting in ${seconds(inMs)} (attempt ${attempt})`),
+  };
+}
+
+let identityText = '';
+/** The plugin the text report names when it is registered. */
+export function setIdentity(identity: string): void {
+  identityText = identity;
+}
+
+function levelLabel(level: string, c: Colors): string {
+  const upper = level.toUpperCase();
+  const label = `[${upper}]`;
+  if (upper === 'ERROR' || upper === 'CRITICAL') return c.red(label);
+  if (upper === 'WARNING' || upper === 'WARN') return c.yellow(label);
+  return c.dim(label);
+}
+
+function exitText(exit: PluginExit): string {
+  if (exit.signal) return `was stopped by ${exit.signal}`;
+  return `exited with code ${exit.code}`;
+}
+
+/** The same events as JSON lines (`--format json`): one object per line on stdout. */
+export function jsonEvents(out: Output): SessionEvents {
+  const emit = (event: string, fields: Record<string, unknown> = {}) => out.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n');
+  return {
+    connecting: (address, attempt) => emit('connecting', { address, attempt }),
+    connectFailed: (reason, retryInMs) => emit('error', { reason, retry_in_ms: retryInMs }),
+    connected: (address) => emit('connected', { address }),
+    registered: () => emit('registered', { plugin: identityText }),
+    request: (r) => emit('request', { session: r.session, type: r.type, action: r.action, target: r.target }),
+    response: (r) => emit('response', { session: r.session, status: r.status, duration_ms: r.ms, ...(r.error ? { error: r.error } : {}) }),
+    log: (level, message) => emit('log', { level, message }),
+    pluginOutput: (text) => emit('log', { level: 'STDOUT', message: text }),
+    pluginStarted: (pid) => emit('plugin_started', { pid }),
+    pluginExited: (exit, restartInMs) => emit('plugin_exited', { code: exit.code, signal: exit.signal, stderr: exit.stderrTail, restart_in_ms: restartInMs }),
+    disconnected: () => emit('disconnected'),
+    reconnecting: (attempt, inMs) => emit('reconnecting', { attempt, in_ms: inMs }),
+  };
+}
