@@ -18,7 +18,9 @@ try {
 }
 let code;
 try {
-  code = readFileSync(bundle, 'utf8');
+  // esbuild escapes every non-ASCII character, so the bundle is ASCII and latin1 reads it
+  // exactly, several times faster than UTF-8 decoding.
+  code = readFileSync(bundle, 'latin1');
 } catch {
   process.stderr.write(`error: ${bundle} is missing; run \`npm run build\` in the checkout first\n`);
   process.exit(1);

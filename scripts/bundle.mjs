@@ -17,6 +17,7 @@ await build({
   minify: process.env.NO_MINIFY !== '1',
   sourcemap: true,
   legalComments: 'none',
+  charset: 'ascii', // bin/dify.js reads the bundle as latin1, which is exact only for ASCII
   logLevel: 'warning',
   // The sources are ES modules; the one thing CommonJS lacks is import.meta.url.
   define: { 'import.meta.url': '__importMetaUrl' },

@@ -43,7 +43,8 @@ export type Acceptance = { accepted: true } | { accepted: false; reply: string }
  * sending, a non-JSON line means rejection (read until the close: some replies span two lines),
  * a JSON line (a request) or a quiet `settleMs` means acceptance.
  *
- * Events: `line` (a daemon line, after acceptance), `close`.
+ * Events: `line` (a daemon line, from acceptance on: attach the listener before registering),
+ * `close`.
  */
 export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [] }> {
   private readonly splitter = new LineSplitter();
@@ -83,7 +84,7 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [] }> {
           this.accepted = true;
           const early = this.early;
           this.early = [];
-          queueMicrotask(() => early.forEach((l) => this.emit('line', l)));
+          for (const line of early) this.emit('line', line); // requests that came with the acceptance
         }
         resolve(result);
       };

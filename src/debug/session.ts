@@ -133,9 +133,13 @@ export class RunSession {
     return this.plugin.pid;
   }
 
-  /** Connects and registers (bounded retries), then starts the plugin. */
+  /**
+   * Starts the plugin, then connects and registers (bounded retries). The plugin starts first so
+   * that it is up when the first request arrives, right after the registration.
+   */
   async start(): Promise<void> {
     const { timers } = this.o;
+    this.startPlugin();
     let delay = timers.reconnectInitialMs;
     for (let attempt = 1; ; attempt++) {
       this.o.events.connecting(this.address, attempt);
@@ -152,7 +156,6 @@ export class RunSession {
       }
     }
     this.heartbeat = setInterval(() => this.keepAlive(), timers.heartbeatMs);
-    this.startPlugin();
   }
 
   /** Stops the plugin (SIGTERM, then SIGKILL) and closes the connection. */
@@ -192,6 +195,7 @@ export class RunSession {
     const socket = await connect(this.o.host, this.o.port, this.o.timers.connectTimeoutMs);
     const link = new DaemonLink(socket);
     this.o.events.connected(this.address);
+    link.on('line', (line) => this.fromDaemon(line, link));
     const result = await link.register(await this.o.registration(), this.o.timers.settleMs);
     if (!result.accepted) {
       link.close();
@@ -199,7 +203,6 @@ export class RunSession {
       throw new ConnectError('reset', 'the daemon closed the connection during registration');
     }
     this.link = link;
-    link.on('line', (line) => this.fromDaemon(line));
     link.on('close', () => this.linkClosed(link));
     this.o.events.registered();
   }
@@ -263,22 +266,21 @@ export class RunSession {
     if (!this.plugin.running) this.link?.write(HEARTBEAT);
   }
 
-  private fromDaemon(line: Buffer): void {
+  private fromDaemon(line: Buffer, link: DaemonLink): void {
     const message = parse(line) as { event?: string; session_id?: string; data?: Record<string, unknown> } | undefined;
     if (message?.event === 'request' && typeof message.session_id === 'string') {
       const data = message.data ?? {};
       this.pending.set(message.session_id, { started: Date.now() });
       this.o.events.request({ session: message.session_id, type: String(data.type ?? ''), action: String(data.action ?? ''), target: targetOf(data) });
       if (!this.plugin.running) {
-        this.failRequest(message.session_id, 'the plugin process is restarting; try again in a moment');
+        this.failRequest(message.session_id, 'the plugin process is restarting; try again in a moment', link);
         this.finishRequest(message.session_id, Date.now(), 'the plugin process is restarting');
         return;
       }
     }
     if (!this.plugin.write(line)) {
-      const link = this.link;
-      link?.socket.pause();
-      this.plugin.stdin?.once('drain', () => link?.socket.resume());
+      link.socket.pause();
+      this.plugin.stdin?.once('drain', () => link.socket.resume());
     }
   }
 
@@ -307,10 +309,10 @@ export class RunSession {
   }
 
   /** Answers a request the plugin cannot take, as the SDK would: an error, then the end. */
-  private failRequest(session: string, message: string): void {
+  private failRequest(session: string, message: string, link = this.link): void {
     const error = { error_type: 'PluginUnavailableError', message, args: {} };
-    this.link?.write(JSON.stringify({ event: 'session', session_id: session, data: { type: 'error', data: error } }));
-    this.link?.write(JSON.stringify({ event: 'session', session_id: session, data: { type: 'end', data: {} } }));
+    link?.write(JSON.stringify({ event: 'session', session_id: session, data: { type: 'error', data: error } }));
+    link?.write(JSON.stringify({ event: 'session', session_id: session, data: { type: 'end', data: {} } }));
   }
 
   private finishRequest(session: string, started: number, error: string | undefined): void {

@@ -26,3 +26,45 @@ export function dify(args: string[], options: { cwd?: string; env?: Record<strin
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+export interface RunningCli {
+  child: import('node:child_process').ChildProcess;
+  /** Everything printed so far (stdout and stderr, in arrival order). */
+  output(): string;
+  /** Resolves once `text` has been printed (rejects after `timeoutMs`). */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `bin/dify.js` and lets the test talk to it while it runs. */
+export function startDify(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): RunningCli {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: undefined, FORCE_COLOR: undefined, ...options.env };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'dify.js'), ...args], {
+    cwd: options.cwd ?? REPO,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const waiters: { test: (s: string) => boolean; resolve: () => void }[] = [];
+  const onData = (d: string) => {
+    out += d;
+    for (const w of [...waiters]) if (w.test(out)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+  };
+  child.stdout!.setEncoding('utf8').on('data', onData);
+  child.stderr!.setEncoding('utf8').on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor(text, timeoutMs = 15_000) {
+      const test = (s: string) => (typeof text === 'string' ? s.includes(text) : text.test(s));
+      if (test(out)) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(text)}; output so far:\n${out}`)), timeoutMs);
+        waiters.push({ test, resolve: () => (clearTimeout(timer), resolve()) });
+      });
+    },
+  };
+}

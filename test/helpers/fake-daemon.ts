@@ -97,7 +97,7 @@ export type CloseReason =
 
 /** The synthetic error every pending session receives when the connection closes (§5.8). */
 export const CONNECTION_CLOSED_ERROR = Object.freeze({
-  error_type: 'PluginConnectionClosedError',
+  error_type: 'ConnectionClosedError',
   message: 'Connection closed unexpectedly',
   args: {},
 });
@@ -106,7 +106,14 @@ const MAX_ASSETS_BYTES = 50 * 1024 * 1024;
 const DEFAULT_WAIT_MS = 10_000;
 
 /** Registration `type` → how the daemon names it in its error strings (§5.10, `runtime_intialization_handlers.go`). */
-const DECLARATIONS: Record<string, { key: DeclKey; already: string; invalid: string; goType: string }> = {
+interface DeclarationKind {
+  key: DeclKey;
+  already: string;
+  invalid: string;
+  goType: string;
+}
+const DECLARATIONS = new Map<string, DeclarationKind>(
+  Object.entries({
   tool_declaration: { key: 'tool', already: 'tools', invalid: 'tools', goType: 'ToolProviderDeclaration' },
   model_declaration: { key: 'model', already: 'models', invalid: 'models', goType: 'ModelProviderDeclaration' },
   endpoint_declaration: { key: 'endpoint', already: 'endpoints', invalid: 'endpoints', goType: 'EndpointProviderDeclaration' },
@@ -118,7 +125,8 @@ const DECLARATIONS: Record<string, { key: DeclKey; already: string; invalid: str
   },
   datasource_declaration: { key: 'datasource', already: 'datasource', invalid: 'datasources', goType: 'DatasourceProviderDeclaration' },
   trigger_declaration: { key: 'trigger', already: 'triggers', invalid: 'triggers', goType: 'TriggerProviderDeclaration' },
-};
+  } satisfies Record<string, DeclarationKind>),
+);
 type DeclKey = 'tool' | 'model' | 'endpoint' | 'agent_strategy' | 'datasource' | 'trigger';
 
 // ---------------------------------------------------------------------------------------------
@@ -156,16 +164,17 @@ function requiredError(struct: string, field: string): string {
  * `<`, `>`, `&`, U+2028 and U+2029 escaped. (Only used for values the daemon holds as maps.)
  */
 function goMarshal(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(sort);
-    if (isObject(v)) {
-      const out: Json = {};
-      for (const k of Object.keys(v).sort()) out[k] = sort(v[k]);
-      return out;
-    }
-    return v;
-  };
-  return goEscape(JSON.stringify(sort(value)));
+  return goEscape(JSON.stringify(sortKeys(value)));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (isObject(v)) {
+    const out: Json = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeys(v[k]);
+    return out;
+  }
+  return v;
 }
 
 function goEscape(json: string): string {
@@ -177,6 +186,7 @@ function goEscape(json: string): string {
  * Returns the offset of Go's CorruptInputError, or undefined when the input is valid.
  */
 function goBase64ErrorOffset(src: string): number | undefined {
+  if (src.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(src)) return undefined; // fast path
   const alphabet = /[A-Za-z0-9+/]/;
   const isNl = (c: string | undefined): boolean => c === '\n' || c === '\r';
   let si = 0;
@@ -234,10 +244,6 @@ class LineSplitter {
     }
     if (start < chunk.length) this.parts.push(chunk.subarray(start));
   }
-
-  get pendingBytes(): number {
-    return this.parts.reduce((n, p) => n + p.length, 0);
-  }
 }
 
 /** A FIFO of items with waiters, for nextRegistered/nextClosed. */
@@ -289,6 +295,7 @@ export class FakeDaemon {
   private readonly registered = new HandOut<FakeConnection>();
   private readonly closedQueue = new HandOut<{ connection: FakeConnection; errorText: string }>();
   private closing = false;
+  private closingPromise: Promise<void> | undefined;
 
   private constructor(
     private readonly server: net.Server,
@@ -331,8 +338,13 @@ export class FakeDaemon {
     return this.closedQueue.take(timeoutMs, 'a closed connection');
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return;
+  /** Stops listening, destroys every connection (pending requests get the ConnectionClosedError) and rejects pending waits. */
+  close(): Promise<void> {
+    this.closingPromise ??= this.shutdown();
+    return this.closingPromise;
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true;
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const c of this.connections) c.destroyFromDaemon();
@@ -450,7 +462,7 @@ export class FakeConnection {
     return out;
   }
 
-  /** Whether the socket is fully closed. */
+  /** Whether the connection is open: not closed and not being closed by us or the client. */
   get isOpen(): boolean {
     return !this.isClosed && !this.closing;
   }
@@ -582,7 +594,7 @@ export class FakeConnection {
       case 'manifest_declaration':
         return this.onManifest(data);
       default: {
-        const decl = DECLARATIONS[type];
+        const decl = DECLARATIONS.get(type);
         if (decl) return this.onDeclaration(type, decl, data);
         // unknown types are silently ignored
       }
@@ -617,7 +629,7 @@ export class FakeConnection {
     this.manifestRegistered = true;
   }
 
-  private onDeclaration(type: string, decl: (typeof DECLARATIONS)[string], data: unknown): void {
+  private onDeclaration(type: string, decl: DeclarationKind, data: unknown): void {
     if (this.transferred.has(decl.key)) return this.fail(`${decl.already} declaration already registered`);
     const invalid = (err: string): void => this.fail(`${decl.invalid} register failed, invalid ${decl.invalid} declaration: ${err}`);
     // Go unmarshals into a slice: null is an empty slice; anything else but an array of objects fails.
@@ -673,7 +685,7 @@ export class FakeConnection {
     if (this.assetsBytes + Buffer.byteLength(b64) > MAX_ASSETS_BYTES) return this.fail('assets too large, at most 50MB');
     const bad = goBase64ErrorOffset(b64);
     if (bad !== undefined) return this.fail(`assets decode failed, error: illegal base64 data at input byte ${bad}`);
-    const bytes = Buffer.from(b64.replace(/[\r\n]/g, ''), 'base64');
+    const bytes = Buffer.from(/[\r\n]/.test(b64) ? b64.replace(/[\r\n]/g, '') : b64, 'base64');
     chunks.push(bytes);
     this.assetsBytes += bytes.length;
   }
@@ -884,7 +896,7 @@ export class FakeConnection {
       message_id: env.message_id ?? null,
       app_id: env.app_id ?? null,
       endpoint_id: env.endpoint_id ?? null,
-      context: env.context === undefined || env.context === null ? null : JSON.parse(goMarshal(env.context)),
+      context: env.context === undefined || env.context === null ? null : sortKeys(env.context),
       event,
     });
     return `${goEscape(head.slice(0, -1))},"data":${goMarshal(data)}}`;
@@ -951,7 +963,6 @@ export class FakeConnection {
     this.clearTimers();
     this.failPending();
     this.notify();
-    for (const w of [...this.watchers]) w();
     this.hooks.onClosed(this);
     this.resolveClosed();
   }

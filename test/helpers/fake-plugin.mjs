@@ -1,0 +1,258 @@
+// A fake Dify plugin process behaving like the Python SDK in stdio mode
+// (/work/shared/reference/sdk.md §3; events as in §2.6, backwards invocation as in §2.9).
+// Plain Node ESM, no dependencies. Started through ./fake-python, which ignores `-m <entrypoint>`.
+//
+// Environment:
+//   INSTALL_METHOD=local   required (else: message on stderr, exit 2)
+//   FAKE_HEARTBEAT_MS      heartbeat period, default 10000 (the first one is sent at once)
+//   FAKE_BIG_BYTES         text length of the `big` tool's message, default 5 MiB
+//   FAKE_BURST             number of messages of the `burst` tool, default 10000
+//   FAKE_LOG_FILE          append every received stdin line (one per line) to this file
+//
+// Tool behaviours (request `data.tool`): default echo, `backwards`, `crash`, `big`, `burst`, `error`.
+import { appendFileSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+
+if (process.env.INSTALL_METHOD !== 'local') {
+  process.stderr.write(
+    `fake plugin: INSTALL_METHOD must be "local" for the stdio protocol (got ${JSON.stringify(process.env.INSTALL_METHOD ?? null)})\n`,
+  );
+  process.exit(2);
+}
+
+const intEnv = (name, fallback) => {
+  const n = Number.parseInt(process.env[name] ?? '', 10);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+};
+const HEARTBEAT_MS = intEnv('FAKE_HEARTBEAT_MS', 10_000);
+const BIG_BYTES = intEnv('FAKE_BIG_BYTES', 5 * 1024 * 1024);
+const BURST = intEnv('FAKE_BURST', 10_000);
+const LOG_FILE = process.env.FAKE_LOG_FILE;
+
+// ---------------------------------------------------------------------------------------------
+// Output: every message is one JSON object + "\n\n", in a single write (the SDK uses two writes;
+// sdk.md §2.6 recommends one). Errors on stdout (EPIPE…) are swallowed like the SDK's heartbeat.
+
+process.stdout.on('error', () => {});
+
+/** Writes one message; resolves once the stream can take more (respects backpressure). */
+function emit(message) {
+  return emitRaw(`${JSON.stringify(message)}\n\n`);
+}
+
+function emitRaw(text) {
+  if (process.stdout.destroyed) return Promise.resolve();
+  const ok = process.stdout.write(text);
+  if (ok) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      process.stdout.off('drain', done);
+      process.stdout.off('close', done);
+      resolve();
+    };
+    process.stdout.on('drain', done);
+    process.stdout.on('close', done);
+  });
+}
+
+/** Python's json.dumps with default settings: ", " and ": " separators, ensure_ascii. */
+function pyDumps(value) {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') return pyFloat(value);
+  if (typeof value === 'string') return pyString(value);
+  if (Array.isArray(value)) return `[${value.map(pyDumps).join(', ')}]`;
+  return `{${Object.entries(value)
+    .map(([k, v]) => `${pyString(k)}: ${pyDumps(v)}`)
+    .join(', ')}}`;
+}
+function pyString(s) {
+  return JSON.stringify(s).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+function pyFloat(n) {
+  if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : n < 0 ? '-Infinity' : 'NaN';
+  const s = String(n);
+  return Number.isInteger(n) && !s.includes('e') ? `${s}.0` : s;
+}
+
+/** A log line as the SDK's DifyPluginLoggerFormatter writes it (sdk.md §3.2). */
+function log(level, message) {
+  const timestamp = (performance.timeOrigin + performance.now()) / 1000;
+  return emitRaw(`${pyDumps({ event: 'log', data: { level, message, timestamp } })}\n\n`);
+}
+
+const session = (sessionId, type, data) => emit({ event: 'session', session_id: sessionId, data: { type, data } });
+const stream = (sessionId, data) => session(sessionId, 'stream', data);
+const end = (sessionId) => session(sessionId, 'end', {});
+const textMessage = (text) => ({ type: 'text', message: { text }, meta: null });
+
+// ---------------------------------------------------------------------------------------------
+// Startup: manifest line, then heartbeats.
+
+function readManifest() {
+  // Only top-level scalars of a manifest.yaml in the cwd; no YAML library needed.
+  const manifest = { name: 'fake' };
+  let text;
+  try {
+    text = readFileSync('manifest.yaml', 'utf8');
+  } catch {
+    return manifest;
+  }
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^(version|type|author|name|icon|icon_dark):[ \t]*(.*?)[ \t]*$/.exec(line);
+    if (!m || m[2] === '' || m[2].startsWith('#')) continue;
+    manifest[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return manifest;
+}
+
+void emit(readManifest());
+const heartbeat = () => emit({ event: 'heartbeat', session_id: null, data: {} });
+void heartbeat();
+if (HEARTBEAT_MS > 0) setInterval(heartbeat, HEARTBEAT_MS);
+void log('INFO', 'fake plugin started');
+
+// Orphan check (sdk.md §3.3): exit like os._exit(-1) when the parent is gone.
+const parentPid = process.ppid;
+setInterval(() => {
+  const ppid = process.ppid;
+  if (ppid === 1 || ppid !== parentPid) process.exit(255);
+}, 200);
+// SIGTERM/SIGINT: Node's default action terminates the process, as for the SDK.
+
+// ---------------------------------------------------------------------------------------------
+// Input: newline-delimited JSON on stdin; partial reads buffered, blank lines skipped, EOF ignored.
+
+const backwardsWaiters = new Map(); // backwards_request_id → (data) => void
+
+let tail = Buffer.alloc(0);
+process.stdin.on('data', (chunk) => {
+  let buf = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
+  let start = 0;
+  for (;;) {
+    const nl = buf.indexOf(0x0a, start);
+    if (nl === -1) break;
+    const line = buf.subarray(start, nl).toString('utf8').trim();
+    start = nl + 1;
+    if (line !== '') onLine(line);
+  }
+  tail = start < buf.length ? Buffer.from(buf.subarray(start)) : Buffer.alloc(0);
+});
+process.stdin.on('end', () => {
+  // The SDK does not handle EOF: keep running until killed or orphaned.
+});
+process.stdin.on('error', () => {});
+
+function onLine(line) {
+  if (LOG_FILE) {
+    try {
+      appendFileSync(LOG_FILE, `${line}\n`);
+    } catch {
+      // ignore
+    }
+  }
+  let message;
+  try {
+    message = JSON.parse(line);
+  } catch (err) {
+    void emit({ event: 'error', session_id: null, data: { error: `failed to parse line: ${err.message}` } });
+    return;
+  }
+  const valid =
+    message !== null &&
+    typeof message === 'object' &&
+    typeof message.session_id === 'string' &&
+    (message.event === 'request' || message.event === 'backwards_response') &&
+    message.data !== null &&
+    typeof message.data === 'object' &&
+    !Array.isArray(message.data);
+  if (!valid) {
+    void emit({ event: 'error', session_id: null, data: { error: `invalid message: ${line.slice(0, 200)}` } });
+    return;
+  }
+  if (message.event === 'backwards_response') {
+    const waiter = backwardsWaiters.get(message.data.backwards_request_id);
+    if (waiter) waiter(message.data);
+    return;
+  }
+  handleRequest(message.session_id, message.data).catch((err) => {
+    void session(message.session_id, 'error', { error_type: 'Exception', message: String(err?.message ?? err), args: {} }).then(() =>
+      end(message.session_id),
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+async function handleRequest(sid, data) {
+  const behaviour = typeof data.tool === 'string' ? data.tool : undefined;
+  await log('INFO', `received request ${data.type}/${data.action}${behaviour ? ` tool=${behaviour}` : ''}`);
+
+  if (typeof data.action === 'string' && data.action.startsWith('validate_')) {
+    await stream(sid, { result: true });
+    return end(sid);
+  }
+
+  switch (behaviour) {
+    case 'backwards':
+      return backwards(sid, data);
+    case 'crash':
+      process.stderr.write('Traceback (most recent call last):\n');
+      process.stderr.write('  File "/fake/plugin/tools/crash.py", line 1, in _invoke\n');
+      process.stderr.write('RuntimeError: fake plugin crashed on purpose\n');
+      process.exit(3);
+      return undefined;
+    case 'big':
+      await stream(sid, textMessage('x'.repeat(BIG_BYTES)));
+      return end(sid);
+    case 'burst': {
+      const pad = 'b'.repeat(1000);
+      for (let i = 0; i < BURST; i++) await stream(sid, textMessage(`${i} ${pad}`));
+      return end(sid);
+    }
+    case 'error':
+      await session(sid, 'error', { error_type: 'ValueError', message: 'boom', args: {} });
+      return end(sid);
+    default:
+      await stream(sid, textMessage(`echo: ${JSON.stringify(data.tool_parameters ?? {})}`));
+      return end(sid);
+  }
+}
+
+/** Invokes a tool through Dify (sdk.md §2.9), then streams what came back. */
+async function backwards(sid, data) {
+  const id = randomBytes(16).toString('hex');
+  const responses = [];
+  const outcome = new Promise((resolve) => {
+    backwardsWaiters.set(id, (reply) => {
+      if (reply.event === 'response') {
+        responses.push(reply.data);
+        if (reply.data === null) resolve({ ok: true });
+      } else if (reply.event === 'error') {
+        resolve({ ok: false, message: reply.message });
+      } else if (reply.event === 'end') {
+        resolve({ ok: true });
+      }
+    });
+  });
+  await session(sid, 'invoke', {
+    type: 'tool',
+    backwards_request_id: id,
+    request: {
+      tool_type: 'builtin',
+      provider: 'fake',
+      tool_name: 'echo',
+      credential_id: null,
+      tool_parameters: data.tool_parameters ?? {},
+    },
+  });
+  const result = await outcome;
+  backwardsWaiters.delete(id);
+  if (!result.ok) {
+    await session(sid, 'error', { error_type: 'Exception', message: result.message, args: {} });
+    return end(sid);
+  }
+  await stream(sid, { type: 'json', message: { json_object: { backwards_request_id: id, responses } }, meta: null });
+  return end(sid);
+}
