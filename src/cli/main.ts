@@ -1,5 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type ExitCode } from './errors.js';
+import { registerBundle } from './register/bundle.js';
+import { registerPluginTools } from './register/plugin-tools.js';
+import { registerSignature } from './register/signature.js';
 import { processIo, type Io } from './io.js';
 import { VERSION } from '../version.js';
 
@@ -79,7 +82,7 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
 
   plugin
     .command('run')
-    .description('debug a plugin against a Dify instance (remote debugging), or print its registration')
+    .description('debug a plugin against a Dify instance (remote debugging), or run a package locally')
     .argument('[plugin_path]', 'plugin directory', '.')
     .option('--dry-run', 'print the registration the daemon would receive, one JSON message per line, and exit')
     .option('--show-key', 'with --dry-run: print the debug key instead of masking it')
@@ -88,6 +91,12 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .option('--python <path>', 'Python interpreter (default: PYTHON_INTERPRETER_PATH, the plugin\'s .venv, python3)')
     .option('--watch', 'restart the plugin when its files change, and register again when its declarations do')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']))
+    .option('--local', 'run here without Dify, speaking the invoke_id protocol (the default for a .difypkg)')
+    .addOption(new Option('-m, --mode <mode>', 'local run: stdio or tcp').choices(['stdio', 'tcp']))
+    .addOption(new Option('-r, --response-format <format>', 'local run: text or json').choices(['text', 'json']))
+    .option('-l, --enable-logs', 'local run: show the plugin\'s log lines')
+    .option('--host <host>', 'local run with -m tcp: address to listen on', '127.0.0.1')
+    .option('--port <port>', 'local run with -m tcp: port to listen on (0: any free port)')
     .action(async (target: string, opts: Record<string, unknown>) => {
       const { runCommand } = await import('./commands/run.js');
       done(await runCommand(target, opts, io));
@@ -103,19 +112,10 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
       done(await checksumCommand(target, opts, io));
     });
 
-  const bundle = program.command('bundle').description('work with a plugin bundle');
-  bundle
-    .command('init')
-    .description('create a bundle project (interactive on a terminal unless --quick)')
-    .option('--quick', 'ask nothing; take every answer from flags')
-    .option('--name <name>', 'bundle name')
-    .option('--author <author>', 'author ID')
-    .option('--description <text>', 'one-sentence description')
-    .option('--force', 'write into an existing non-empty directory')
-    .action(async (opts: Record<string, unknown>) => {
-      const { initCommand } = await import('./commands/init.js');
-      done(await initCommand(opts, io, 'bundle'));
-    });
+  registerPluginTools(plugin, io, done);
+  registerBundle(program, io, done);
+  registerBundle(plugin, io, done); // the plugin guide writes `dify plugin bundle ...`
+  registerSignature(program, io, done);
 
   return program;
 }

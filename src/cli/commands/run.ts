@@ -11,9 +11,12 @@ import { formatText } from '../../report/text.js';
 import { pluginIdentity } from '../../project/identity.js';
 import { CliError, EXIT, type ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
+import type { LocalRunOptions } from './local-run.js';
 import { makeSpinner } from '../spinner.js';
 
-export interface RunOptions {
+export interface RunOptions extends LocalRunOptions {
+  /** Run here without Dify (the Go CLI's `run`), implied by a .difypkg or the local-run flags. */
+  local?: boolean;
   dryRun?: boolean;
   showKey?: boolean;
   key?: string;
@@ -33,6 +36,11 @@ const WATCH_DEBOUNCE_MS = 300;
  */
 export async function runCommand(target: string | undefined, opts: RunOptions, io: Io): Promise<ExitCode> {
   const dir = path.resolve(io.cwd, target ?? '.');
+  const localFlags = opts.local || opts.mode !== undefined || opts.responseFormat !== undefined || opts.enableLogs;
+  if (!opts.dryRun && (localFlags || dir.endsWith('.difypkg'))) {
+    const { localRunCommand } = await import('./local-run.js');
+    return localRunCommand(target ?? '.', opts, io);
+  }
   const c = colorFor(io.stdout, io.env);
   const checked = await checkPlugin(dir, { strict: false, maxBytes: 50 * 1024 * 1024, env: io.env, checksum: false });
   const project = checked.project;

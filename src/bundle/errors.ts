@@ -1,0 +1,13 @@
+/**
+ * A bundle problem the user can act on (missing or unreadable bundle, an index out of range, a
+ * package that is not a plugin): one line, and a hint when there is an obvious fix.
+ */
+export class BundleError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'BundleError';
+  }
+}

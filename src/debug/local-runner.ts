@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plugin-process.js';
+
+/**
+ * The Go CLI's local runner protocol (daemon.md §5.13), which the Python SDK's integration
+ * harness drives: the client sends `{"invoke_id","type","action","request"}` lines and receives
+ * `{"invoke_id","type","response"}` lines of type plugin_ready, info, plugin_response,
+ * plugin_invoke_end or error. Each request becomes a daemon-style request to the plugin running in
+ * stdio mode; backwards invocations are answered by a mock, as there is no Dify here.
+ */
+export interface RunnerMessage {
+  invoke_id: string;
+  type: 'plugin_ready' | 'info' | 'plugin_response' | 'plugin_invoke_end' | 'error';
+  response: Record<string, unknown>;
+}
+
+/** One connected client (stdin/stdout, or one TCP connection). */
+export interface RunnerClient {
+  /** Sent as `user_id` in its requests: random per client, as in the Go CLI. */
+  readonly userId: string;
+  send(message: RunnerMessage): void;
+}
+
+/** The plugin exited before it was ready (its first heartbeat). */
+export class LocalStartError extends Error {
+  constructor(readonly exit: PluginExit) {
+    super(exit.spawnError ? `cannot start the plugin: ${exit.spawnError}` : `the plugin exited (code ${exit.code}) before it was ready`);
+    this.name = 'LocalStartError';
+  }
+}
+
+export interface LocalRunnerOptions {
+  plugin: PluginProcessOptions;
+  /** The plugin's own log lines (and its plain output). */
+  onLog(level: string, message: string): void;
+  /** It exited after having been ready; it is restarted after `restartDelayMs`. */
+  onExit(exit: PluginExit): void;
+  restartDelayMs: number;
+}
+
+/** What the mock says it is in every answer to a backwards invocation. */
+export const MOCK_NOTE = 'dify-plugin-cli local run: there is no Dify here, so this mock echoes the request';
+
+export class LocalRunner {
+  private readonly plugin: PluginProcess;
+  private readonly clients = new Set<RunnerClient>();
+  private readonly sessions = new Map<string, { client: RunnerClient; invokeId: string }>();
+  private ready = false;
+  private stopped = false;
+  private whenReady: { resolve(): void; reject(err: Error): void } | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly o: LocalRunnerOptions) {
+    this.plugin = new PluginProcess(o.plugin);
+    this.plugin.on('line', (line) => this.fromPlugin(line));
+    this.plugin.on('exit', (exit) => this.exited(exit));
+  }
+
+  /** Starts the plugin; resolves at its first heartbeat, when it can take requests. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.whenReady = { resolve, reject };
+      this.plugin.start();
+    });
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.plugin.stop(graceMs);
+  }
+
+  killNow(): void {
+    this.plugin.killNow();
+  }
+
+  /** Resolves once no request is running (to finish the work in hand before exiting). */
+  idle(): Promise<void> {
+    if (this.sessions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  addClient(client: RunnerClient): void {
+    this.clients.add(client);
+    if (this.ready) client.send({ invoke_id: '', type: 'plugin_ready', response: { info: 'plugin loaded' } });
+  }
+
+  removeClient(client: RunnerClient): void {
+    this.clients.delete(client);
+    for (const [session, owner] of this.sessions) if (owner.client === client) this.endSession(session);
+  }
+
+  private endSession(session: string): void {
+    this.sessions.delete(session);
+    if (this.sessions.size === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /** One line from a client: a request to run. */
+  handle(client: RunnerClient, line: string): void {
+    client.send({ invoke_id: '', type: 'info', response: { info: 'received request' } });
+    let request: { invoke_id?: unknown; type?: unknown; action?: unknown; request?: unknown };
+    try {
+      request = JSON.parse(line) as typeof request;
+    } catch (err) {
+      client.send({ invoke_id: '', type: 'error', response: { error: `not a JSON line: ${(err as Error).message}` } });
+      return;
+    }
+    const invokeId = typeof request.invoke_id === 'string' ? request.invoke_id : '';
+    if (typeof request.type !== 'string' || typeof request.action !== 'string' || !request.type || !request.action) {
+      client.send({ invoke_id: invokeId, type: 'error', response: { error: 'action and type are required' } });
+      return;
+    }
+    if (!this.plugin.running) {
+      client.send({ invoke_id: invokeId, type: 'error', response: { error: 'the plugin process is restarting; try again in a moment' } });
+      return;
+    }
+    const session = randomUUID();
+    this.sessions.set(session, { client, invokeId });
+    const data = { ...(isRecord(request.request) ? request.request : {}), user_id: client.userId, type: request.type, action: request.action };
+    const envelope = { session_id: session, conversation_id: null, message_id: null, app_id: null, endpoint_id: null, context: null, event: 'request', data };
+    this.plugin.write(Buffer.from(JSON.stringify(envelope)));
+  }
+
+  private fromPlugin(line: Buffer): void {
+    let message: { event?: string; session_id?: string | null; data?: Record<string, unknown> };
+    try {
+      message = JSON.parse(line.toString('utf8')) as typeof message;
+    } catch {
+      this.o.onLog('STDOUT', line.toString('utf8'));
+      return;
+    }
+    if (message.event === 'heartbeat' && !this.ready) {
+      this.ready = true;
+      for (const c of this.clients) c.send({ invoke_id: '', type: 'plugin_ready', response: { info: 'plugin loaded' } });
+      this.whenReady?.resolve();
+      this.whenReady = undefined;
+      return;
+    }
+    if (message.event === 'log') {
+      this.o.onLog(String(message.data?.level ?? 'INFO'), String(message.data?.message ?? ''));
+      return;
+    }
+    const owner = typeof message.session_id === 'string' ? this.sessions.get(message.session_id) : undefined;
+    if (message.event === 'error') {
+      const error = String(message.data?.error ?? 'plugin error');
+      if (owner) owner.client.send({ invoke_id: owner.invokeId, type: 'error', response: { error } });
+      else this.o.onLog('ERROR', error);
+      return;
+    }
+    if (message.event !== 'session' || !owner) return;
+    const inner = (message.data ?? {}) as { type?: string; data?: Record<string, unknown> };
+    const send = (type: RunnerMessage['type'], response: Record<string, unknown>) => owner.client.send({ invoke_id: owner.invokeId, type, response });
+    switch (inner.type) {
+      case 'stream':
+        send('plugin_response', inner.data ?? {});
+        break;
+      case 'error':
+        send('error', { error: String(inner.data?.message ?? 'error'), ...inner.data });
+        break;
+      case 'end':
+        send('plugin_invoke_end', { info: 'plugin invoke end' });
+        this.endSession(message.session_id!);
+        break;
+      case 'invoke':
+        this.answerBackwards(message.session_id!, inner.data ?? {});
+        break;
+    }
+  }
+
+  /** No Dify to call: answer with one labelled echo of the request, then the end. */
+  private answerBackwards(session: string, invoke: Record<string, unknown>): void {
+    const id = invoke.backwards_request_id;
+    const reply = (event: string, data: unknown) =>
+      this.plugin.write(Buffer.from(JSON.stringify({ session_id: session, event: 'backwards_response', data: { backwards_request_id: id, event, message: '', data } })));
+    reply('response', { mock: MOCK_NOTE, type: invoke.type, request: invoke.request });
+    reply('end', null);
+  }
+
+  private exited(exit: PluginExit): void {
+    for (const [session, owner] of this.sessions) {
+      owner.client.send({ invoke_id: owner.invokeId, type: 'error', response: { error: 'the plugin process exited' } });
+      this.endSession(session);
+    }
+    if (!this.ready) {
+      this.whenReady?.reject(new LocalStartError(exit));
+      this.whenReady = undefined;
+      return;
+    }
+    if (this.stopped) return;
+    this.ready = false;
+    this.o.onExit(exit);
+    this.restartTimer = setTimeout(() => {
+      this.whenReady = { resolve: () => undefined, reject: () => undefined };
+      this.plugin.start();
+    }, this.o.restartDelayMs);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
