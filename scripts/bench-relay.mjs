@@ -31,8 +31,7 @@ const ROUND_TRIPS = intEnv('BENCH_RELAY_ROUNDTRIPS', 5_000);
 const MEMORY_MESSAGES = intEnv('BENCH_RELAY_MEMORY_MESSAGES', 1_048_576);
 const PAYLOAD = intEnv('BENCH_RELAY_PAYLOAD', 1024);
 const WARMUP_MESSAGES = Math.min(20_000, MESSAGES);
-const WARMUP_ROUND_TRIPS = Math.min(500, ROUND_TRIPS);
-const LATENCY_BLOCK = 500; // CLI and direct alternate in blocks of this many round trips
+const WARMUP_ROUND_TRIPS = Math.min(1000, ROUND_TRIPS);
 
 const TARGET_MSGS = 20_000;
 const TARGET_ADDED_P99_MS = 2;
@@ -134,6 +133,27 @@ function cpuSeconds(pid) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait). */
+function machineBusySeconds() {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/**
+ * How busy the machine was with other work during a phase: CPUs used on average by processes
+ * other than this benchmark's own. Other load disturbs latency tails above all.
+ */
+function loadMeter(pids) {
+  const mine = () => pids().reduce((sum, pid) => sum + (alive(pid) ? cpuSeconds(pid) : 0), 0);
+  const wall0 = performance.now();
+  const busy0 = machineBusySeconds();
+  const mine0 = mine();
+  return () => {
+    const seconds = (performance.now() - wall0) / 1000;
+    return Math.max(0, (machineBusySeconds() - busy0 - (mine() - mine0)) / seconds);
+  };
+}
 
 async function stopProcess(proc, signal = 'SIGTERM', graceMs = 10_000) {
   proc.expected = true;
@@ -245,8 +265,21 @@ async function throughput(proc, count) {
   return { rate: count / (r.ms / 1000), ms: r.ms };
 }
 
-async function roundTrips(proc, n, into) {
-  for (let i = 0; i < n; i++) into.push(await guard(proc.connection.roundTrip(), 10_000, `a round trip through ${proc.name}`));
+/**
+ * `n` round trips through each of `a` and `b`, alternating one by one (who goes first alternates
+ * too), so that both see the same machine noise; milliseconds each.
+ */
+async function roundTrips(a, b, n) {
+  const run = async () => {
+    const times = [[], []];
+    for (let i = 0; i < n; i++) {
+      const first = i % 2;
+      times[first].push(await (first === 0 ? a : b).connection.roundTrip());
+      times[1 - first].push(await (first === 0 ? b : a).connection.roundTrip());
+    }
+    return times;
+  };
+  return guard(run(), 30_000 + n * 20, `${n} round trips through ${a.name} and ${b.name}`);
 }
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
@@ -265,8 +298,11 @@ try {
   debug('cli-1 ready');
   const direct = await startDirect();
   debug('direct ready');
+  const ours = (...procs) => () => [process.pid, ...procs.flatMap((p) => [p.child.pid, p.pluginPid].filter((pid) => pid !== undefined))];
   await throughput(cli, WARMUP_MESSAGES);
   await throughput(direct, WARMUP_MESSAGES);
+  const otherLoad = {};
+  let meter = loadMeter(ours(cli, direct));
   const rates = { cli: [], direct: [] };
   let cliCpu = 0;
   for (let round = 0; round < ROUNDS; round++) {
@@ -279,16 +315,13 @@ try {
     }
   }
 
+  otherLoad.throughput = meter();
   debug('throughput done');
-  const rtt = { cli: [], direct: [] };
-  await roundTrips(cli, WARMUP_ROUND_TRIPS, []);
-  await roundTrips(direct, WARMUP_ROUND_TRIPS, []);
-  for (let done = 0, block = 0; done < ROUND_TRIPS; block++) {
-    const n = Math.min(LATENCY_BLOCK, ROUND_TRIPS - done);
-    const order = block % 2 === 0 ? ['cli', 'direct'] : ['direct', 'cli'];
-    for (const which of order) await roundTrips(which === 'cli' ? cli : direct, n, rtt[which]);
-    done += n;
-  }
+  await roundTrips(cli, direct, WARMUP_ROUND_TRIPS);
+  meter = loadMeter(ours(cli, direct));
+  const [rttCli, rttDirect] = await roundTrips(cli, direct, ROUND_TRIPS);
+  otherLoad.latency = meter();
+  const rtt = { cli: rttCli, direct: rttDirect };
   debug('round trips done');
   const problems12 = [...cli.connection.problems, ...direct.connection.problems];
   await stopProcess(direct);
@@ -310,7 +343,9 @@ try {
     }
   }, 100);
   const cpu0 = cpuSeconds(pid);
+  meter = loadMeter(ours(mem));
   const big = await throughput(mem, MEMORY_MESSAGES).finally(() => clearInterval(poll));
+  otherLoad.memory = meter();
   const memCpu = cpuSeconds(pid) - cpu0;
   const hwm = procBytes(pid, 'VmHWM'); // read before the CLI exits
   polledMax = Math.max(polledMax, procBytes(pid, 'VmRSS'));
@@ -335,14 +370,16 @@ try {
   const tput = { cli: median(rates.cli), direct: median(rates.direct) };
   const added50 = p('cli', 50) - p('direct', 50);
   const added99 = p('cli', 99) - p('direct', 99);
+  const paired = rtt.cli.map((x, i) => x - rtt.direct[i]).sort((a, b) => a - b);
   const ms = (x) => x.toFixed(3);
   const signed = (x) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
   const col = (s, w) => String(s).padStart(w);
   const row = (label, a, b, c) => console.log(`${label.padEnd(44)}${col(a, 14)}${col(b, 14)}${col(c, 14)}`);
   const bytes1g = MEMORY_MESSAGES * PAYLOAD;
+  const cpus = availableParallelism();
 
   console.log(
-    `\ndify plugin run as a relay: node ${process.version}, ${availableParallelism()} CPUs, ${int(PAYLOAD)}-byte payloads (${int(lineBytes)}-byte lines + "\\n\\n")\n`,
+    `\ndify plugin run as a relay: node ${process.version}, ${cpus} CPUs, ${int(PAYLOAD)}-byte payloads (${int(lineBytes)}-byte lines + "\\n\\n")\n`,
   );
   row('', 'through CLI', 'direct', 'CLI − direct');
   row(`throughput, msg/s (median of ${ROUNDS} × ${int(MESSAGES)})`, int(tput.cli), int(tput.direct), `${(((tput.cli - tput.direct) / tput.direct) * 100).toFixed(0)}%`);
@@ -351,13 +388,22 @@ try {
   row(`round trip p50, ms (${int(ROUND_TRIPS)} each)`, ms(p('cli', 50)), ms(p('direct', 50)), signed(added50));
   row('round trip p99, ms', ms(p('cli', 99)), ms(p('direct', 99)), signed(added99));
   row('round trip max, ms', ms(p('cli', 100)), ms(p('direct', 100)), '');
+  row('  paired (CLI − adjacent direct) p50 / p99', '', '', `${signed(percentile(paired, 50))} / ${signed(percentile(paired, 99))}`);
   console.log(
     `${`${(bytes1g / 2 ** 30).toFixed(2)} GiB through the CLI`.padEnd(44)}${int(MEMORY_MESSAGES)} messages in ${(big.ms / 1000).toFixed(1)} s (${int(big.rate)} msg/s, ${((memCpu / MEMORY_MESSAGES) * 1e6).toFixed(1)} µs CPU/msg)`,
   );
   console.log(
     `${'CLI peak RSS'.padEnd(44)}${(hwm / MB).toFixed(1)} MB (VmHWM); ${(rssBefore / MB).toFixed(1)} MB before streaming, ${(polledMax / MB).toFixed(1)} MB polled max`,
   );
-  console.log(`\n(added latency = CLI p99 − direct p99: a difference of percentiles, the runs being unpaired; MB = 10^6 bytes)`);
+  console.log(
+    `\n(added latency = CLI p99 − direct p99, the difference of the two distributions' percentiles; the paired row is the\n percentiles of per-pair differences, CLI and direct round trips alternating one by one; MB = 10^6 bytes)`,
+  );
+  console.log(
+    `other processes used ${otherLoad.throughput.toFixed(2)} / ${otherLoad.latency.toFixed(2)} / ${otherLoad.memory.toFixed(2)} of the ${cpus} CPUs during the throughput / round-trip / 1 GiB phases`,
+  );
+  if (Math.max(otherLoad.throughput, otherLoad.latency, otherLoad.memory) > 0.2) {
+    notes.push('the machine was busy with other work: the figures (latency tails above all) are pessimistic; run again on a quiet machine');
+  }
   for (const note of notes) console.log(`note: ${note}`);
   if (problems.length) {
     console.log(`\nprotocol problems seen by the bench daemon:\n  ${problems.join('\n  ')}`);

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, type ExitCode } from './errors.js';
 import { registerBundle } from './register/bundle.js';
 import { registerPluginTools } from './register/plugin-tools.js';
+import { addPermissionFlags } from './register/permission-flags.js';
 import { registerSignature } from './register/signature.js';
 import { processIo, type Io } from './io.js';
 import { VERSION } from '../version.js';
@@ -32,8 +33,7 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
 
   const plugin = program.command('plugin').description('work with a plugin project');
 
-  plugin
-    .command('init')
+  addPermissionFlags(plugin.command('init'), 'permission')
     .description('create a plugin project (interactive on a terminal unless --quick)')
     .option('--quick', 'ask nothing; take every answer from flags')
     .option('--name <name>', 'plugin name (lowercase letters, digits, - and _)')
@@ -44,18 +44,6 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .option('--type <type>', 'same as --category')
     .option('--language <language>', 'plugin language (python)')
     .option('--min-dify-version <version>', 'minimum Dify version, e.g. 1.9.0')
-    .option('--allow-endpoint', 'permission: register endpoints')
-    .option('--allow-tool', 'permission: call tools')
-    .option('--allow-model', 'permission: call models')
-    .option('--allow-llm', 'permission: call LLMs')
-    .option('--allow-text-embedding', 'permission: call text-embedding models')
-    .option('--allow-rerank', 'permission: call rerank models')
-    .option('--allow-tts', 'permission: call text-to-speech models')
-    .option('--allow-speech2text', 'permission: call speech-to-text models')
-    .option('--allow-moderation', 'permission: call moderation models')
-    .option('--allow-node', 'permission: call workflow nodes')
-    .option('--allow-app', 'permission: call Dify apps')
-    .option('--allow-storage', 'permission: persistent storage')
     .option('--storage-size <bytes>', 'storage size in bytes (default 1048576)')
     .option('--readme-languages <list>', 'translated READMEs to add: zh_Hans,ja_JP,pt_BR')
     .option('--force', 'write into an existing non-empty directory')

@@ -46,6 +46,31 @@ export const PERMISSIONS = [
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
+/**
+ * Each permission's Go-compatible `--allow-*` flag, the options key commander makes of it, and
+ * how prompts show it. Shared by init, permission and their prompts.
+ */
+export const PERMISSION_INFO: Record<Permission, { flag: string; option: string; label: string; help: string }> = {
+  tool: { flag: '--allow-tool', option: 'allowTool', label: 'Call tools', help: 'call tools' },
+  model: { flag: '--allow-model', option: 'allowModel', label: 'Call models', help: 'call models' },
+  'model.llm': { flag: '--allow-llm', option: 'allowLlm', label: '  LLMs', help: 'call LLMs' },
+  'model.text_embedding': { flag: '--allow-text-embedding', option: 'allowTextEmbedding', label: '  text-embedding models', help: 'call text-embedding models' },
+  'model.rerank': { flag: '--allow-rerank', option: 'allowRerank', label: '  rerank models', help: 'call rerank models' },
+  'model.tts': { flag: '--allow-tts', option: 'allowTts', label: '  text-to-speech models', help: 'call text-to-speech models' },
+  'model.speech2text': { flag: '--allow-speech2text', option: 'allowSpeech2text', label: '  speech-to-text models', help: 'call speech-to-text models' },
+  'model.moderation': { flag: '--allow-moderation', option: 'allowModeration', label: '  moderation models', help: 'call moderation models' },
+  node: { flag: '--allow-node', option: 'allowNode', label: 'Call workflow nodes (parameter extractor, question classifier)', help: 'call workflow nodes' },
+  endpoint: { flag: '--allow-endpoint', option: 'allowEndpoint', label: 'Register endpoints', help: 'register endpoints' },
+  app: { flag: '--allow-app', option: 'allowApp', label: 'Call Dify apps', help: 'call Dify apps' },
+  storage: { flag: '--allow-storage', option: 'allowStorage', label: 'Keep data in persistent storage', help: 'persistent storage' },
+};
+
+/** The permissions whose `--allow-*` flag is set in commander's options. */
+export function permissionsFromOptions(options: object): Permission[] {
+  const set = options as Record<string, unknown>;
+  return PERMISSIONS.filter((p) => set[PERMISSION_INFO[p].option] === true);
+}
+
 /** What an agent strategy cannot work without: calling tools and an LLM through Dify. */
 export const AGENT_PERMISSIONS: readonly Permission[] = ['tool', 'model', 'model.llm'];
 

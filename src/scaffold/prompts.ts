@@ -4,6 +4,7 @@ import {
   CATEGORIES,
   DEFAULT_STORAGE_SIZE,
   MIN_DIFY_FOR_CATEGORY,
+  PERMISSION_INFO,
   PERMISSIONS,
   README_LANGUAGES,
   validate,
@@ -33,20 +34,6 @@ const CATEGORY_HINTS: Record<Category, string> = {
   bundle: 'a bundle of several plugins',
 };
 
-const PERMISSION_LABELS: Record<Permission, string> = {
-  tool: 'Call tools',
-  model: 'Call models',
-  'model.llm': '  LLMs',
-  'model.text_embedding': '  text-embedding models',
-  'model.rerank': '  rerank models',
-  'model.tts': '  text-to-speech models',
-  'model.speech2text': '  speech-to-text models',
-  'model.moderation': '  moderation models',
-  node: 'Call workflow nodes (parameter extractor, question classifier)',
-  endpoint: 'Register endpoints',
-  app: 'Call Dify apps',
-  storage: 'Keep data in persistent storage',
-};
 
 const README_NAMES: Record<(typeof README_LANGUAGES)[number], string> = {
   zh_Hans: '简体中文 (zh_Hans)',
@@ -149,7 +136,7 @@ async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
       a.permissions = await checkbox(
         {
           message: 'What may the plugin call back into Dify?',
-          choices: PERMISSIONS.map((p) => ({ name: PERMISSION_LABELS[p], value: p, checked: a.permissions.includes(p) })),
+          choices: PERMISSIONS.map((p) => ({ name: PERMISSION_INFO[p].label, value: p, checked: a.permissions.includes(p) })),
           pageSize: PERMISSIONS.length,
         },
         ctx,

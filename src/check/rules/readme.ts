@@ -6,7 +6,7 @@ import type { CheckContext } from './context.js';
 export const TEMPLATE_MARKER = '<!-- dify-plugin-cli:template -->';
 
 /** The daemon's pattern for translated readmes in `readme/` (`AvailableI18nReadme`). */
-const TRANSLATION = /^README_([a-z]{2}_[A-Za-z]{2,})\.md$/;
+export const README_TRANSLATION = /^README_([a-z]{2}_[A-Za-z]{2,})\.md$/;
 
 /** README.md is the en_US readme Dify shows; translations live in readme/README_<lang>.md. */
 export function readmes({ files }: CheckContext): Diagnostic[] {
@@ -17,7 +17,7 @@ export function readmes({ files }: CheckContext): Diagnostic[] {
   for (const f of files) {
     if (!f.path.startsWith('readme/')) continue;
     const name = f.path.slice('readme/'.length);
-    if (name.includes('/') || !TRANSLATION.test(name)) {
+    if (name.includes('/') || !README_TRANSLATION.test(name)) {
       out.push(diagnostic('readme/bad-name', { file: f.path }, `${f.path} is not named readme/README_<lang>.md, so Dify ignores it`, 'name it like readme/README_zh_Hans.md, readme/README_ja_JP.md or readme/README_pt_BR.md'));
     }
   }

@@ -4,6 +4,7 @@ import {
   CATEGORIES,
   DEFAULT_STORAGE_SIZE,
   README_LANGUAGES,
+  permissionsFromOptions,
   validate,
   type Answers,
   type Category,
@@ -45,20 +46,6 @@ export interface InitOptions {
   force?: boolean;
 }
 
-const FLAG_PERMISSIONS: [keyof InitOptions, Permission][] = [
-  ['allowTool', 'tool'],
-  ['allowModel', 'model'],
-  ['allowLlm', 'model.llm'],
-  ['allowTextEmbedding', 'model.text_embedding'],
-  ['allowRerank', 'model.rerank'],
-  ['allowTts', 'model.tts'],
-  ['allowSpeech2text', 'model.speech2text'],
-  ['allowModeration', 'model.moderation'],
-  ['allowNode', 'node'],
-  ['allowEndpoint', 'endpoint'],
-  ['allowApp', 'app'],
-  ['allowStorage', 'storage'],
-];
 
 /**
  * `dify plugin init` (and `dify bundle init`): asks on a terminal unless --quick, otherwise takes
@@ -138,7 +125,7 @@ function answersFromFlags(o: InitOptions, fixedCategory?: Category): Answers {
  * tools and an LLM — as the Go CLI's interactive flow does (its --quick mode leaves them out).
  */
 function permissionsFromFlags(o: InitOptions, category: Category): Permission[] {
-  const chosen = FLAG_PERMISSIONS.filter(([flag]) => o[flag]).map(([, p]) => p);
+  const chosen = permissionsFromOptions(o);
   if (chosen.length === 0 && category === 'agent-strategy') return [...AGENT_PERMISSIONS];
   return chosen;
 }

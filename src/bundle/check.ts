@@ -1,0 +1,83 @@
+import { diagnostic, locateDiagnostics } from '../check/catalog.js';
+import { isBlocking, sortDiagnostics, type Diagnostic } from '../check/diagnostic.js';
+import { validateDeclaration } from '../check/schema.js';
+import { isObject } from '../project/model.js';
+import { MAX_YAML_BYTES, YamlFile } from '../project/yaml-file.js';
+import { MANIFEST, type Bundle } from './store.js';
+
+export interface BundleSummary {
+  name: string | null;
+  author: string | null;
+  version: string | null;
+  /** Number of dependencies (0 when the list is missing or not a list). */
+  dependencies: number;
+}
+
+/** The outcome of checking one bundle, shaped like a plugin's result in `package --check`. */
+export interface BundleCheckResult {
+  /** The path as the user gave it. */
+  path: string;
+  ok: boolean;
+  bundle: BundleSummary | null;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Checks a bundle's manifest.yaml against schemas/bundle.schema.json (the daemon's Bundle and
+ * Dependency rules, dependency patterns included), and that every `package` dependency's file is
+ * in `_assets/`. Bad input becomes diagnostics with `manifest.yaml:line:col`, never a throw.
+ */
+export async function checkBundle(bundle: Bundle, displayPath: string, strict = false): Promise<BundleCheckResult> {
+  const diagnostics: Diagnostic[] = [];
+  const text = bundle.manifest;
+  let value: unknown;
+  if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES) {
+    diagnostics.push(diagnostic('file/too-large', { file: MANIFEST }, `${MANIFEST} is over 1 MiB and is not read`, 'a bundle manifest is normally well under 1 KiB per dependency'));
+  } else {
+    const file = new YamlFile(MANIFEST, text);
+    for (const problem of file.problems) {
+      diagnostics.push({ ...diagnostic(`yaml/${problem.kind}`, { file: MANIFEST }, problem.message), line: problem.position.line, column: problem.position.column });
+    }
+    value = file.value;
+    if (file.parsed && (value === null || value === undefined)) {
+      diagnostics.push(diagnostic('file/empty', { file: MANIFEST, yaml: file, at: [] }, `${MANIFEST} is empty`, 'recreate it with `dify bundle init`'));
+    } else if (file.parsed) {
+      diagnostics.push(...(await validateDeclaration({ kind: 'bundle', file, at: [], value })));
+      diagnostics.push(...missingPackages(bundle, file, value));
+    }
+  }
+  await locateDiagnostics(diagnostics);
+  const sorted = sortDiagnostics(diagnostics);
+  return { path: displayPath, ok: !sorted.some((d) => isBlocking(d, strict)), bundle: summarize(value), diagnostics: sorted };
+}
+
+/** `package` dependencies whose `_assets/<path>` is not in the bundle: the daemon cannot install them. */
+function missingPackages(bundle: Bundle, file: YamlFile, value: unknown): Diagnostic[] {
+  if (!isObject(value) || !Array.isArray(value.dependencies)) return [];
+  const out: Diagnostic[] = [];
+  value.dependencies.forEach((dep: unknown, i) => {
+    if (!isObject(dep) || dep.type !== 'package' || !isObject(dep.value)) return;
+    const p = dep.value.path;
+    if (typeof p !== 'string' || p === '' || bundle.assets.has(p)) return;
+    out.push(
+      diagnostic(
+        'file/missing',
+        { file: MANIFEST, yaml: file, at: ['dependencies', i, 'value', 'path'] },
+        `dependencies[${i}] is the package _assets/${p}, which is not in the bundle`,
+        'append the package again with `dify bundle append package`, or remove this dependency with `dify bundle remove`',
+      ),
+    );
+  });
+  return out;
+}
+
+export function summarize(value: unknown): BundleSummary | null {
+  if (!isObject(value)) return null;
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  return {
+    name: text(value.name),
+    author: text(value.author),
+    version: text(value.version),
+    dependencies: Array.isArray(value.dependencies) ? value.dependencies.length : 0,
+  };
+}

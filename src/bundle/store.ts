@@ -1,0 +1,222 @@
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ZipError, ZipReader } from '../pack/zip-reader.js';
+import { writeZip, type ZipInput, type ZipWriteResult } from '../pack/zip-writer.js';
+import { compareBytes } from '../project/order.js';
+import { BundleError } from './errors.js';
+
+/** The daemon's default MAX_BUNDLE_PACKAGE_SIZE (daemon.md §3.4): the unpacked limit of a .difybndl read. */
+export const MAX_BUNDLE_BYTES = 52428800 * 12;
+
+export const MANIFEST = 'manifest.yaml';
+export const ASSETS_DIR = '_assets';
+
+/** A file of a bundle: read only when needed. */
+export interface BundleFile {
+  size: number;
+  read(): Promise<Buffer>;
+  /** For a directory bundle, where the file is on disk. */
+  diskPath?: string;
+}
+
+/**
+ * A bundle read from a directory (what `dify bundle init` writes) or from a `.difybndl`. As in
+ * the daemon (daemon.md §3.9) a bundle is `manifest.yaml`, the files under `_assets/` (the icon
+ * and the embedded packages, each named by its checksum) and the root files whose names start
+ * with `README`; nothing else is read. Changes are kept in memory until `save()`.
+ */
+export class Bundle {
+  /** Asset files by their name inside `_assets/` (`/`-separated). */
+  readonly assets = new Map<string, BundleFile>();
+  /** README* files at the root, by name. */
+  readonly extras = new Map<string, BundleFile>();
+  private readonly added = new Set<string>();
+  private readonly removed = new Set<string>();
+  private manifestChanged = false;
+
+  private constructor(
+    readonly kind: 'directory' | 'zip',
+    /** Absolute path of the directory or the .difybndl file. */
+    readonly location: string,
+    private manifestText: string,
+    private readonly zip?: ZipReader,
+  ) {}
+
+  /** Opens a bundle directory or a .difybndl file; throws BundleError when it is neither. */
+  static async open(location: string): Promise<Bundle> {
+    const info = await stat(location).catch(() => null);
+    if (!info) throw new BundleError(`${location} does not exist`, 'pass a bundle directory (made by `dify bundle init`) or a .difybndl file');
+    if (info.isDirectory()) return Bundle.openDirectory(location);
+    if (info.isFile()) return Bundle.openZip(location);
+    throw new BundleError(`${location} is neither a bundle directory nor a .difybndl file`);
+  }
+
+  /** True when something was changed since the bundle was opened or saved. */
+  get changed(): boolean {
+    return this.manifestChanged || this.added.size > 0 || this.removed.size > 0;
+  }
+
+  get manifest(): string {
+    return this.manifestText;
+  }
+
+  set manifest(text: string) {
+    this.manifestText = text;
+    this.manifestChanged = true;
+  }
+
+  /** Adds (or replaces) `_assets/<name>`. */
+  putAsset(name: string, data: Buffer): void {
+    this.assets.set(name, { size: data.length, read: async () => data });
+    this.added.add(name);
+    this.removed.delete(name);
+  }
+
+  deleteAsset(name: string): boolean {
+    if (!this.assets.delete(name)) return false;
+    this.added.delete(name);
+    this.removed.add(name);
+    return true;
+  }
+
+  /**
+   * The archive's entries in a fixed order: `manifest.yaml`, then `_assets/*`, then the README
+   * files, each group sorted byte-wise by name. That is the Go CLI's order (manifest, assets,
+   * extras) with its random map order made deterministic, and it puts the manifest first for
+   * anything that reads the archive as a stream.
+   */
+  entries(): ZipInput[] {
+    const manifest = Buffer.from(this.manifestText, 'utf8');
+    const sorted = (m: Map<string, BundleFile>) => [...m.keys()].sort(compareBytes).map((k) => [k, m.get(k)!] as const);
+    return [
+      { name: MANIFEST, read: async () => manifest },
+      ...sorted(this.assets).map(([name, f]) => ({ name: `${ASSETS_DIR}/${name}`, read: () => f.read() })),
+      ...sorted(this.extras).map(([name, f]) => ({ name, read: () => f.read() })),
+    ];
+  }
+
+  /** Writes the bundle as a .difybndl at `outPath` (temporary file, then rename). */
+  exportTo(outPath: string): Promise<ZipWriteResult> {
+    return writeZip(outPath, this.entries());
+  }
+
+  /**
+   * Writes the changes back. A directory gets the new assets first, then the manifest (each
+   * through a temporary file and a rename), then loses the removed assets; a .difybndl is
+   * rewritten whole, in place, through a temporary file.
+   */
+  async save(): Promise<void> {
+    if (!this.changed) return;
+    if (this.kind === 'zip') {
+      await this.exportTo(this.location);
+      this.added.clear();
+      this.removed.clear();
+      this.manifestChanged = false;
+      return;
+    }
+    for (const name of [...this.added].sort(compareBytes)) {
+      await writeAtomic(path.join(this.location, ASSETS_DIR, ...name.split('/')), await this.assets.get(name)!.read());
+    }
+    if (this.manifestChanged) await writeAtomic(path.join(this.location, MANIFEST), Buffer.from(this.manifestText, 'utf8'));
+    for (const name of this.removed) await rm(path.join(this.location, ASSETS_DIR, ...name.split('/')), { force: true });
+    this.added.clear();
+    this.removed.clear();
+    this.manifestChanged = false;
+  }
+
+  close(): Promise<void> {
+    return this.zip ? this.zip.close() : Promise.resolve();
+  }
+
+  private static async openDirectory(dir: string): Promise<Bundle> {
+    const manifestPath = path.join(dir, MANIFEST);
+    const text = await readFile(manifestPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new BundleError(`no ${MANIFEST} in ${dir}: not a bundle directory`, 'create a bundle with `dify bundle init`, or pass the folder that holds its manifest.yaml');
+      throw new BundleError(`cannot read ${manifestPath}: ${err.message}`);
+    });
+    const bundle = new Bundle('directory', dir, text);
+    for (const [name, file] of await walkFiles(path.join(dir, ASSETS_DIR), '')) bundle.assets.set(name, file);
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      if (!entry.name.startsWith('README')) continue;
+      const p = path.join(dir, entry.name);
+      const info = await stat(p).catch(() => null);
+      if (info?.isFile()) bundle.extras.set(entry.name, diskFile(p, info.size));
+    }
+    return bundle;
+  }
+
+  private static async openZip(file: string): Promise<Bundle> {
+    let zip: ZipReader;
+    try {
+      zip = await ZipReader.open(file, MAX_BUNDLE_BYTES);
+    } catch (err) {
+      if (err instanceof ZipError) throw new BundleError(`cannot read ${file} as a bundle: ${err.message}`, 'pass a bundle directory or a .difybndl written by `dify bundle package`');
+      throw err;
+    }
+    try {
+      // A repeated name resolves to its last entry, as for packages.
+      const byName = new Map(zip.contents.entries.map((e) => [e.name, e]));
+      const manifest = byName.get(MANIFEST);
+      if (!manifest) throw new BundleError(`${file} has no ${MANIFEST}: not a bundle`, 'build bundles with `dify bundle package`');
+      const text = (await zip.read(manifest)).toString('utf8');
+      const bundle = new Bundle('zip', file, text, zip);
+      for (const [name, entry] of byName) {
+        const file: BundleFile = { size: entry.size, read: () => zip.read(entry) };
+        if (name.startsWith(`${ASSETS_DIR}/`)) bundle.assets.set(name.slice(ASSETS_DIR.length + 1), file);
+        else if (name.startsWith('README')) bundle.extras.set(name, file);
+      }
+      return bundle;
+    } catch (err) {
+      await zip.close();
+      if (err instanceof ZipError) throw new BundleError(`cannot read ${file} as a bundle: ${err.message}`);
+      throw err;
+    }
+  }
+}
+
+/** Every file under `root` (links to files followed), by `/`-separated path below it. */
+async function walkFiles(root: string, prefix: string): Promise<[string, BundleFile][]> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const out: [string, BundleFile][] = [];
+  for (const entry of entries) {
+    const p = path.join(root, entry.name);
+    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      out.push(...(await walkFiles(p, name)));
+      continue;
+    }
+    const info = entry.isSymbolicLink() ? await stat(p).catch(() => null) : await lstat(p);
+    if (info?.isFile()) out.push([name, diskFile(p, info.size)]);
+  }
+  return out;
+}
+
+function diskFile(p: string, size: number): BundleFile {
+  return { size, read: () => readFile(p), diskPath: p };
+}
+
+/** Writes through a temporary file beside `target` and renames it into place. */
+async function writeAtomic(target: string, data: Buffer): Promise<void> {
+  await mkdir(path.dirname(target), { recursive: true });
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** True when `file` starts like a ZIP archive (an earlier package or bundle). */
+export async function looksLikeZip(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    if (bytesRead < 4) return false;
+    return head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50;
+  } finally {
+    await handle.close();
+  }
+}

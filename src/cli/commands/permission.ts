@@ -1,0 +1,119 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describePermissions, editPermissions, readPermissions, samePermissions, type PermissionChoice } from '../../edit/permission.js';
+import { openPlugin } from '../../edit/open.js';
+import { colorFor } from '../../report/color.js';
+import { DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS, permissionsFromOptions, validate, type Permission } from '../../scaffold/answers.js';
+import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import { asCliError } from './module.js';
+
+export interface PermissionOptions {
+  allowTool?: boolean;
+  allowModel?: boolean;
+  allowLlm?: boolean;
+  allowTextEmbedding?: boolean;
+  allowRerank?: boolean;
+  allowTts?: boolean;
+  allowSpeech2text?: boolean;
+  allowModeration?: boolean;
+  allowNode?: boolean;
+  allowEndpoint?: boolean;
+  allowApp?: boolean;
+  allowStorage?: boolean;
+  storageSize?: string;
+  none?: boolean;
+}
+
+const EXAMPLE = 'dify plugin permission <plugin_path> --allow-tool --allow-storage --storage-size 1048576';
+
+/**
+ * `dify plugin permission <dir>`: edits `resource.permission` of manifest.yaml and nothing else.
+ * On a terminal it asks (a checklist pre-checked from the manifest, then the storage size);
+ * with --allow-* flags (or --none) it asks nothing and sets exactly the permissions given.
+ * Without either it refuses (exit 2) rather than wait for input that cannot come.
+ */
+export async function permissionCommand(target: string, opts: PermissionOptions, io: Io): Promise<ExitCode> {
+  const flagged = permissionsFromOptions(opts);
+  const fromFlags = flagged.length > 0 || Boolean(opts.none);
+  if (opts.none && flagged.length > 0) throw new UsageError('--none cannot be combined with --allow-* flags');
+  if (opts.storageSize !== undefined && !opts.allowStorage) {
+    throw new UsageError('--storage-size needs --allow-storage', 'the flags give the whole set of permissions: pass --allow-storage too, with the others to keep');
+  }
+  const size = opts.storageSize === undefined ? undefined : Number(opts.storageSize);
+  if (size !== undefined) {
+    const ok = validate.storageSize(size);
+    if (ok !== true) throw new UsageError(`--storage-size "${opts.storageSize}": ${ok}`);
+  }
+  const root = path.resolve(io.cwd, target);
+  let opened;
+  try {
+    opened = await openPlugin(root, { allowPackage: false, command: 'dify plugin permission', display: target });
+  } catch (err) {
+    throw asCliError(err);
+  }
+  const manifest = opened.manifest.value;
+  await opened.close();
+  if (!fromFlags && !io.stdin.isTTY) {
+    throw new UsageError('dify plugin permission asks on a terminal, and there is none: nothing was changed', `pass the permissions to grant as flags instead (they replace the current ones), e.g. ${EXAMPLE}; --none removes them all`);
+  }
+  const current = readPermissions(manifest);
+
+  let choice: PermissionChoice;
+  if (fromFlags) {
+    choice = { permissions: PERMISSIONS.filter((p) => flagged.includes(p)), storageSize: size ?? current.storageSize };
+  } else {
+    choice = await ask(current, io);
+  }
+
+  const c = colorFor(io.stdout, io.env);
+  if (samePermissions(choice, current)) {
+    io.stdout.write(`No change: ${target} already grants ${describePermissions(current)}; manifest.yaml was not written\n`);
+    return EXIT.ok;
+  }
+  const file = path.join(root, 'manifest.yaml');
+  // The bytes on disk, so that everything but the permission block is written back exactly.
+  const before = readFileSync(file, 'utf8');
+  let after: string;
+  try {
+    after = editPermissions(before, manifest, choice).text;
+  } catch (err) {
+    throw asCliError(err);
+  }
+  writeFileSync(file, after);
+  io.stdout.write(c.green(`✓ Updated resource.permission in ${path.join(target, 'manifest.yaml')}\n`));
+  io.stdout.write(`  before: ${describePermissions(current)}\n  now:    ${describePermissions(choice)}\n`);
+  return EXIT.ok;
+}
+
+/** The checklist, then the storage size when storage is on. Ctrl-C changes nothing. */
+async function ask(current: PermissionChoice, io: Io): Promise<PermissionChoice> {
+  const { checkbox, input } = await import('@inquirer/prompts');
+  const ctx = { input: io.stdin, output: io.stdout as NodeJS.WritableStream };
+  try {
+    const permissions = await checkbox(
+      {
+        message: 'What may the plugin call back into Dify?',
+        choices: PERMISSIONS.map((p) => ({ name: PERMISSION_INFO[p].label, value: p, checked: current.permissions.includes(p) })),
+        pageSize: PERMISSIONS.length,
+      },
+      ctx,
+    );
+    let storageSize = current.storageSize;
+    if (permissions.includes('storage')) {
+      const answer = await input(
+        {
+          message: 'Storage size in bytes',
+          default: String(current.storageSize || DEFAULT_STORAGE_SIZE),
+          validate: (v) => validate.storageSize(Number(v)),
+        },
+        ctx,
+      );
+      storageSize = Number(answer);
+    }
+    return { permissions, storageSize };
+  } catch (err) {
+    if ((err as Error).name === 'ExitPromptError') throw new CliError('cancelled: manifest.yaml was not changed');
+    throw err;
+  }
+}

@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { openPlugin } from '../../edit/open.js';
+import { listReadmes } from '../../edit/readme.js';
+import { EXIT, type ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import { asCliError } from './module.js';
+
+export interface ReadmeListOptions {
+  format?: 'text' | 'json';
+}
+
+const HEADER = ['language-code', 'language', 'available'] as const;
+
+/**
+ * `dify plugin readme list <dir|file.difypkg>`: the Go CLI's table, in a stable order (en_US, then
+ * the other codes in code order) and aligned for wide characters. README.md missing is an error
+ * (exit 1), as it is for the daemon.
+ */
+export async function readmeListCommand(target: string, opts: ReadmeListOptions, io: Io): Promise<ExitCode> {
+  let opened;
+  try {
+    opened = await openPlugin(path.resolve(io.cwd, target), { allowPackage: true, command: 'dify plugin readme list', display: target });
+  } catch (err) {
+    throw asCliError(err);
+  }
+  try {
+    const readmes = await listReadmes(opened.source, target).catch((err: unknown) => {
+      throw asCliError(err);
+    });
+    if (opts.format === 'json') {
+      io.stdout.write(JSON.stringify({ readmes }, null, 2) + '\n');
+      return EXIT.ok;
+    }
+    const body = [[...HEADER], ...readmes.map((r) => [r.code, r.language, '✅'])];
+    const widths = HEADER.map((_, i) => Math.max(...body.map((row) => displayWidth(row[i]!))));
+    const rows = [body[0]!, widths.map((w) => '-'.repeat(w)), ...body.slice(1)];
+    for (const row of rows) {
+      const cells = row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - displayWidth(cell) + 2)));
+      io.stdout.write(cells.join('') + '\n');
+    }
+    return EXIT.ok;
+  } finally {
+    await opened.close();
+  }
+}
+
+/** Terminal columns: East Asian wide characters take two. */
+function displayWidth(s: string): number {
+  let width = 0;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    const wide =
+      (cp >= 0x1100 && cp <= 0x115f) ||
+      (cp >= 0x2e80 && cp <= 0xa4cf) ||
+      (cp >= 0xac00 && cp <= 0xd7a3) ||
+      (cp >= 0xf900 && cp <= 0xfaff) ||
+      (cp >= 0xfe30 && cp <= 0xfe4f) ||
+      (cp >= 0xff00 && cp <= 0xff60) ||
+      (cp >= 0xffe0 && cp <= 0xffe6) ||
+      (cp >= 0x1f300 && cp <= 0x1faff) ||
+      (cp >= 0x20000 && cp <= 0x3fffd);
+    width += wide ? 2 : 1;
+  }
+  return width;
+}

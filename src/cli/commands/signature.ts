@@ -1,0 +1,246 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { checkPlugin } from '../../check/plugin-check.js';
+import { pluginChecksum } from '../../pack/checksum.js';
+import {
+  generateKeyPair,
+  KEY_BITS,
+  KeyError,
+  KeyFilesExistError,
+  loadPrivateKey,
+  loadPublicKey,
+  PRIVATE_KEY_MODE,
+  PUBLIC_KEY_MODE,
+  refuseExistingKeyFiles,
+  writeKeyPair,
+  type PemKeyPair,
+} from '../../pack/keys.js';
+import {
+  AUTHORIZED_CATEGORIES,
+  DEFAULT_CATEGORY,
+  parseAuthorizedCategory,
+  SignatureError,
+  signPackage,
+  VERIFICATION_FILE,
+  verifyPackage,
+  type VerifyKey,
+} from '../../pack/signature.js';
+import { ZipError, ZipReader } from '../../pack/zip-reader.js';
+import { PACKAGE_ROOT } from '../../paths.js';
+import { colorFor } from '../../report/color.js';
+import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import type { Io } from '../io.js';
+import { startSpinner } from '../spinner.js';
+
+/** The daemon's official marketplace key (pkg/license/public_key/PUBLIC_KEY.pem), shipped verbatim. */
+export const OFFICIAL_PUBLIC_KEY = path.join(PACKAGE_ROOT, 'data', 'official-public-key.pem');
+export const DEFAULT_KEY_NAME = 'dify_plugin_signing_key';
+
+export interface GenerateOptions {
+  filename?: string;
+  force?: boolean;
+}
+
+/** `dify signature generate [-f name] [--force]`: `<name>.private.pem` (0600) and `<name>.public.pem` (0644). */
+export async function generateCommand(opts: GenerateOptions, io: Io): Promise<ExitCode> {
+  const name = opts.filename || DEFAULT_KEY_NAME; // the Go CLI: an empty -f means the default
+  const privatePath = path.resolve(io.cwd, `${name}.private.pem`);
+  const publicPath = path.resolve(io.cwd, `${name}.public.pem`);
+  const force = Boolean(opts.force);
+  const show = (p: string) => path.relative(io.cwd, p) || p;
+  const writing = async (step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (err) {
+      if (err instanceof KeyFilesExistError) {
+        const files = err.files.map(show);
+        throw new CliError(`${files.join(' and ')} already ${files.length === 1 ? 'exists' : 'exist'}; not overwriting`, EXIT.failed, err.hint);
+      }
+      throw asCliError(err, `cannot write the key pair ${name}`);
+    }
+  };
+  // Checked before the slow generation too, not only when writing.
+  if (!force) await writing(() => refuseExistingKeyFiles(privatePath, publicPath));
+  const spinner = await startSpinner(io, `Generating a ${KEY_BITS}-bit RSA key pair`);
+  let pair: PemKeyPair;
+  try {
+    pair = await generateKeyPair();
+  } finally {
+    spinner.stop();
+  }
+  await writing(() => writeKeyPair(privatePath, publicPath, pair, force));
+
+  const c = colorFor(io.stdout, io.env);
+  io.stdout.write(c.green('✓ key pair generated successfully\n'));
+  io.stdout.write(`  private key: ${show(privatePath)} (mode ${mode(PRIVATE_KEY_MODE)}; keep it secret)\n`);
+  io.stdout.write(`  public key:  ${show(publicPath)} (mode ${mode(PUBLIC_KEY_MODE)})\n`);
+  io.stdout.write(c.dim(`  sign a package: dify signature sign <package>.difypkg -p ${show(privatePath)}\n`));
+  return EXIT.ok;
+}
+
+const mode = (m: number) => `0${m.toString(8)}`;
+
+export interface SignOptions {
+  private_key: string;
+  authorized_category?: string;
+}
+
+/** `dify signature sign <difypkg_path> -p <private key> [-c category]`: writes `<name>.signed<ext>` beside the input. */
+export async function signCommand(target: string, opts: SignOptions, io: Io): Promise<ExitCode> {
+  const typed = opts.authorized_category ?? DEFAULT_CATEGORY;
+  const category = parseAuthorizedCategory(typed);
+  if (category === null) {
+    throw new UsageError(`invalid authorized category "${typed}"`, `use one of ${AUTHORIZED_CATEGORIES.join(', ')} (any case)`);
+  }
+  const input = path.resolve(io.cwd, target);
+  await requirePackageFile(input, target);
+  const privateKey = await readKey(opts.private_key, io, loadPrivateKey);
+  await requireValidPlugin(input, target, io);
+
+  const output = signedName(input);
+  const spinner = await startSpinner(io, `Signing ${target}`);
+  let result;
+  try {
+    result = await signPackage(input, output, { privateKey, category });
+  } catch (err) {
+    throw asCliError(err, `cannot sign ${target}`);
+  } finally {
+    spinner.stop();
+  }
+  const checksum = await checksumOf(output);
+
+  const c = colorFor(io.stdout, io.env);
+  const shown = path.relative(io.cwd, output) || output;
+  io.stdout.write(c.green(`✓ plugin signed successfully: ${shown}\n`));
+  io.stdout.write(`  authorized category: ${result.category}\n`);
+  io.stdout.write(`  signed at: ${isoTime(result.time)}\n`);
+  if (result.replaced) io.stdout.write('  the earlier signature of the package was replaced\n');
+  io.stdout.write(`  checksum ${checksum} ${c.dim(`(${VERIFICATION_FILE} is part of it, so it differs from the unsigned package's)`)}\n`);
+  return EXIT.ok;
+}
+
+/** `<dir>/<base without ext>.signed<ext>`, with Go's filepath.Ext (from the last dot of the name). */
+export function signedName(input: string): string {
+  const base = path.basename(input);
+  const dot = base.lastIndexOf('.');
+  const ext = dot >= 0 ? base.slice(dot) : '';
+  return path.join(path.dirname(input), `${base.slice(0, base.length - ext.length)}.signed${ext}`);
+}
+
+export interface VerifyOptions {
+  public_key?: string;
+}
+
+/** `dify signature verify <difypkg_path> [-p <public key>]`: the official key unless -p names one. */
+export async function verifyCommand(target: string, opts: VerifyOptions, io: Io): Promise<ExitCode> {
+  const input = path.resolve(io.cwd, target);
+  await requirePackageFile(input, target);
+  const official = opts.public_key === undefined || opts.public_key === '';
+  const key: VerifyKey = official
+    ? { label: 'the official Dify public key', key: await officialKey() }
+    : { label: `the public key ${opts.public_key}`, key: await readKey(opts.public_key!, io, loadPublicKey) };
+
+  let result;
+  try {
+    result = await verifyPackage(input, [key]);
+  } catch (err) {
+    const failure = official ? 'failed to verify plugin with official public key' : `failed to verify plugin with provided public key ${opts.public_key}`;
+    const cli = asCliError(err, failure);
+    if (err instanceof SignatureError && !cli.hint && official) {
+      throw new CliError(
+        cli.message,
+        EXIT.failed,
+        'a package signed with your own key verifies with -p <name>.public.pem (a daemon accepts it with THIRD_PARTY_SIGNATURE_VERIFICATION_ENABLED=true and that key in THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS)',
+      );
+    }
+    throw cli;
+  }
+
+  const c = colorFor(io.stdout, io.env);
+  io.stdout.write(c.green(`✓ plugin verified successfully with ${result.key}\n`));
+  const note = result.categoryDeclared ? '' : c.dim(` (no ${VERIFICATION_FILE}: Dify counts such a package as ${DEFAULT_CATEGORY})`);
+  io.stdout.write(`  authorized category: ${result.category}${note}\n`);
+  io.stdout.write(`  signed at: ${isoTime(result.time)}\n`);
+  return EXIT.ok;
+}
+
+function isoTime(unix: number): string {
+  const date = new Date(unix * 1000);
+  return Number.isNaN(date.getTime()) ? `unix ${unix}` : `${date.toISOString().replace('.000Z', 'Z')} (unix ${unix})`;
+}
+
+async function requirePackageFile(input: string, shown: string): Promise<void> {
+  const info = await stat(input).catch(() => null);
+  if (!info) throw new CliError(`${shown} does not exist`);
+  if (info.isDirectory()) {
+    throw new CliError(`${shown} is a directory; signatures belong to a packed plugin`, EXIT.failed, `pack it first: dify plugin package ${shown}`);
+  }
+}
+
+/** The bundled official key; its absence means a broken install, not a user mistake. */
+async function officialKey(): Promise<KeyObject> {
+  const pem = await readFile(OFFICIAL_PUBLIC_KEY).catch(() => null);
+  if (!pem) throw new CliError(`the official Dify public key is missing from this installation (${OFFICIAL_PUBLIC_KEY})`, EXIT.failed, 'reinstall dify-plugin-cli, or pass -p <public key>');
+  try {
+    return loadPublicKey(pem, OFFICIAL_PUBLIC_KEY);
+  } catch (err) {
+    if (err instanceof KeyError) throw new CliError(`the bundled official key is damaged: ${err.message}`, EXIT.failed, 'reinstall dify-plugin-cli');
+    throw err;
+  }
+}
+
+/** Reads and parses a key file; every failure is one line naming the file. */
+async function readKey(file: string, io: Io, parse: (pem: Buffer, source: string) => KeyObject): Promise<KeyObject> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path.resolve(io.cwd, file));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new CliError(`cannot read the key file ${file}: ${reason}`, EXIT.failed, code === 'ENOENT' ? 'create a key pair with `dify signature generate`' : undefined);
+  }
+  try {
+    return parse(bytes, file);
+  } catch (err) {
+    // KeyError messages already name the file.
+    if (err instanceof KeyError) throw new CliError(err.message, EXIT.failed, err.hint);
+    throw err;
+  }
+}
+
+/** As the Go CLI, only a readable plugin is signed: the daemon would reject anything else on install. */
+async function requireValidPlugin(input: string, shown: string, io: Io): Promise<void> {
+  if (!input.endsWith('.difypkg')) {
+    // checkPlugin reads packages by their extension; the signer still refuses a file that is no ZIP.
+    io.stderr.write(`warning: ${shown} is not named *.difypkg, so its contents were not checked before signing\n`);
+    return;
+  }
+  const result = await checkPlugin(input, { strict: false, maxBytes: Number.MAX_SAFE_INTEGER, env: io.env, checksum: false });
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length === 0) return;
+  const first = errors[0]!;
+  const where = first.file ? `${first.file}${first.line ? `:${first.line}` : ''}: ` : '';
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+  throw new CliError(`${shown} is not a valid plugin package: ${where}${first.message}${more}`, EXIT.failed, `\`dify plugin package --check ${shown}\` lists every problem`);
+}
+
+async function checksumOf(file: string): Promise<string> {
+  const zip = await ZipReader.open(file, Number.MAX_SAFE_INTEGER);
+  try {
+    const byName = new Map(zip.contents.entries.map((e) => [e.name, e]));
+    return await pluginChecksum([...byName.values()].map((e) => ({ path: e.name, read: () => zip.read(e) })));
+  } finally {
+    await zip.close();
+  }
+}
+
+/** Library errors become one-line CLI errors; anything else is a bug and propagates. */
+function asCliError(err: unknown, context: string): CliError {
+  if (err instanceof CliError) return err;
+  if (err instanceof SignatureError || err instanceof KeyError) return new CliError(`${context}: ${err.message}`, EXIT.failed, err.hint);
+  if (err instanceof ZipError) return new CliError(`${context}: ${err.message}`);
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string') return new CliError(`${context}: ${(err as Error).message}`);
+  throw err;
+}

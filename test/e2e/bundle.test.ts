@@ -1,0 +1,295 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, type Dirent } from 'node:fs';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ZipReader } from '../../src/pack/zip-reader.js';
+import { writeZip } from '../../src/pack/zip-writer.js';
+import { dify } from '../helpers/cli.js';
+import { copyPlugin, EXAMPLE, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
+
+/** Entry names of a ZIP in central-directory order (directory entries included, if any). */
+function zipNames(file: string): string[] {
+  const out = execFileSync('zipinfo', ['-1', file], { encoding: 'utf8' });
+  return out.split('\n').filter(Boolean);
+}
+
+async function zipEntry(file: string, name: string): Promise<Buffer> {
+  const zip = await ZipReader.open(file, 1 << 30);
+  try {
+    const entry = zip.contents.entries.find((e) => e.name === name);
+    if (!entry) throw new Error(`${name} is not in ${file}`);
+    return await zip.read(entry);
+  } finally {
+    await zip.close();
+  }
+}
+
+async function checksum(file: string): Promise<string> {
+  const r = await dify(['plugin', 'checksum', file]);
+  expect(r.code).toBe(0);
+  return r.stdout.trim();
+}
+
+/** A bundle as `dify bundle init --quick` writes it, in a fresh directory. */
+async function initBundle(name = 'b'): Promise<{ cwd: string; dir: string }> {
+  const cwd = await tempDir();
+  const r = await dify(['bundle', 'init', '--quick', '--name', name, '--author', 'a', '--description', 'd'], { cwd });
+  expect(r.code).toBe(0);
+  return { cwd, dir: path.join(cwd, name) };
+}
+
+const run = (args: string[], cwd: string) => dify(args, { cwd, env: { PATH: process.env.PATH } });
+
+let pkgDir: string;
+let hello: string; // examples/hello-world packed
+let google: string; // a real plugin (a copy of the fixture) packed
+let helloSum: string;
+let googleSum: string;
+
+beforeAll(async () => {
+  pkgDir = await tempDir();
+  hello = path.join(pkgDir, 'hello-world.difypkg');
+  google = path.join(pkgDir, 'google.difypkg');
+  const copy = await copyPlugin(path.join(REAL_FIXTURES, 'google'));
+  const [a, b] = await Promise.all([dify(['plugin', 'package', EXAMPLE, '-o', hello]), dify(['plugin', 'package', copy, '-o', google])]);
+  expect([a.code, b.code]).toEqual([0, 0]);
+  [helloSum, googleSum] = await Promise.all([checksum(hello), checksum(google)]);
+});
+
+describe('dify bundle: init → append → package → read back', () => {
+  it('builds a deterministic .difybndl whose packages round-trip unchanged', async () => {
+    const { cwd, dir } = await initBundle();
+    const manifest = () => readFile(path.join(dir, 'manifest.yaml'), 'utf8');
+
+    // github: the daemon's examples pass, the Go doc comment's form (no colon) does not.
+    for (const p of ['owner/repo:1.0.0/manifest.yaml', 'owner/repo:^1.0.0/plugin.difypkg', 'owner/repo:1.x.x/plugin.difypkg', 'owner/repo:1.0.0-2.0.0/plugin.difypkg']) {
+      const r = await run(['bundle', 'append', 'github', 'b', '-r', p], cwd);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Added github dependency`);
+    }
+    let before = await manifest();
+    for (const p of ['owner/repo/1.0.0/manifest.yaml', 'Owner/repo:1.0.0/x.difypkg', 'owner/repo:1.0/x.difypkg', 'owner/repo:1.0.0']) {
+      const r = await run(['bundle', 'append', 'github', 'b', '--repo_pattern', p], cwd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`error: invalid github repo pattern "${p}"`);
+      expect(r.stderr).toMatch(/hint: write owner\/repo:version\/asset/);
+    }
+    expect(await manifest()).toBe(before);
+
+    // marketplace
+    expect((await run(['bundle', 'append', 'marketplace', 'b', '-m', 'langgenius/openai:0.0.1'], cwd)).code).toBe(0);
+    expect((await run(['bundle', 'append', 'marketplace', 'b', '--marketplace_pattern', 'langgenius/openai:~0.1.0'], cwd)).code).toBe(0);
+    before = await manifest();
+    for (const p of ['langgenius/openai', 'langgenius/openai:0.0.1/openai.difypkg', 'langgenius/openai:latest']) {
+      const r = await run(['bundle', 'append', 'marketplace', 'b', '-m', p], cwd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`invalid marketplace pattern "${p}"`);
+    }
+    expect(await manifest()).toBe(before);
+
+    // packages: the same one twice is stored and listed once
+    const first = await run(['bundle', 'append', 'package', 'b', '-p', hello], cwd);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`Added package dependency [6] dify-plugin-cli/hello_world:0.0.1@${helloSum}`);
+    expect(first.stdout).toContain(`stored as _assets/${helloSum}`);
+    const twice = await run(['bundle', 'append', 'package', 'b', '--package_path', hello], cwd);
+    expect(twice.code).toBe(0);
+    expect(twice.stdout).toContain('is already dependency [6]');
+    expect((await run(['bundle', 'append', 'package', 'b', '-p', google], cwd)).code).toBe(0);
+    expect(readdirSync(path.join(dir, '_assets')).sort()).toEqual([googleSum, helloSum, 'icon.svg'].sort());
+    const text = await manifest();
+    expect(text.split('\n')[0]).toMatch(/^# yaml-language-server: \$schema=/);
+    expect(text.match(/type: package/g)).toHaveLength(2);
+
+    // package, twice: identical bytes, deterministic names and order, no directory entries
+    const r = await run(['bundle', 'package', 'b'], cwd);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/✓ Packaged b\.difybndl \(5 files, [\d.]+ KB\)/);
+    const again = await run(['bundle', 'package', 'b', '-o', 'again.difybndl'], cwd);
+    expect(again.code).toBe(0);
+    const out = path.join(cwd, 'b.difybndl');
+    expect(readFileSync(out).equals(readFileSync(path.join(cwd, 'again.difybndl')))).toBe(true);
+    const names = zipNames(out);
+    const sums = [helloSum, googleSum].sort();
+    expect(names).toEqual(['manifest.yaml', `_assets/${sums[0]}`, `_assets/${sums[1]}`, '_assets/icon.svg', 'README.md']);
+    expect(names.some((n) => n.endsWith('/') || n.includes('\\'))).toBe(false);
+    expect(execFileSync('unzip', ['-t', out], { encoding: 'utf8' })).toContain('No errors detected');
+    expect(execFileSync('unzip', ['-l', out], { encoding: 'utf8' })).toContain(`_assets/${helloSum}`);
+    expect((await zipEntry(out, 'manifest.yaml')).toString('utf8')).toBe(text);
+
+    // the embedded packages are the same bytes, so the same checksums
+    for (const [file, sum] of [
+      [hello, helloSum],
+      [google, googleSum],
+    ] as const) {
+      const embedded = await zipEntry(out, `_assets/${sum}`);
+      expect(embedded.equals(readFileSync(file))).toBe(true);
+      const extracted = path.join(pkgDir, `extracted-${sum}.difypkg`);
+      await writeFile(extracted, embedded);
+      expect(await checksum(extracted)).toBe(sum);
+    }
+
+    // the archive reads back as a bundle: --check and analyze (through the plugin alias)
+    expect((await run(['bundle', 'package', '--check', 'b.difybndl'], cwd)).code).toBe(0);
+    const analyzed = await run(['plugin', 'bundle', 'analyze', 'b.difybndl'], cwd);
+    expect(analyzed.code, analyzed.stderr).toBe(0);
+    expect(analyzed.stdout).toContain('b.difybndl (a/b:0.0.1): 8 dependencies');
+    expect(analyzed.stdout).toMatch(/\[0\] github +owner\/repo:1\.0\.0\/manifest\.yaml\n +repo +https:\/\/github\.com\/owner\/repo\n +release +1\.0\.0\n +asset +manifest\.yaml/);
+    expect(analyzed.stdout).toMatch(/\[5\] marketplace +langgenius\/openai:~0\.1\.0\n +organization +langgenius\n +plugin +openai\n +version +~0\.1\.0/);
+    expect(analyzed.stdout).toMatch(new RegExp(`\\[6\\] package +_assets/${helloSum}\\n +size +[\\d.]+ KB \\(\\d+ bytes\\)\\n +plugin +dify-plugin-cli/hello_world:0\\.0\\.1 \\(tool\\)`));
+    const json = await run(['bundle', 'analyze', 'b', '--format', 'json'], cwd);
+    const doc = JSON.parse(json.stdout) as { ok: boolean; dependencies: { index: number; type: string; size?: number; identity?: { name: string; checksum: string } }[] };
+    expect(doc.ok).toBe(true);
+    expect(doc.dependencies.map((d) => d.type)).toEqual(['github', 'github', 'github', 'github', 'marketplace', 'marketplace', 'package', 'package']);
+    expect(doc.dependencies[7]).toMatchObject({ size: readFileSync(google).length, identity: { checksum: googleSum } });
+  });
+});
+
+describe('dify bundle remove / bump', () => {
+  async function bundleWithPackages(): Promise<{ cwd: string; dir: string }> {
+    const b = await initBundle();
+    expect((await run(['bundle', 'append', 'marketplace', 'b', '-m', 'langgenius/openai:0.0.1'], b.cwd)).code).toBe(0);
+    expect((await run(['bundle', 'append', 'package', 'b', '-p', hello], b.cwd)).code).toBe(0);
+    expect((await run(['bundle', 'append', 'package', 'b', '-p', google], b.cwd)).code).toBe(0);
+    return b;
+  }
+
+  it('removes the dependency and its package file from a directory bundle', async () => {
+    const { cwd, dir } = await bundleWithPackages();
+    const r = await run(['bundle', 'remove', 'b', '-i', '1'], cwd);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Removed dependency [1] (package _assets/${helloSum})`);
+    expect(r.stdout).toContain(`deleted _assets/${helloSum}`);
+    expect(existsSync(path.join(dir, '_assets', helloSum))).toBe(false);
+    expect(readdirSync(path.join(dir, '_assets')).sort()).toEqual([googleSum, 'icon.svg'].sort());
+    expect(await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).not.toContain(helloSum);
+    // out of range: exit 1, nothing changed; not a number: exit 2
+    const manifest = await readFile(path.join(dir, 'manifest.yaml'), 'utf8');
+    const out = await run(['bundle', 'remove', 'b', '--index', '2'], cwd);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('error: index 2 is out of range: the bundle has 2 dependencies (indexes 0 to 1)');
+    expect((await run(['bundle', 'remove', 'b', '-i', 'one'], cwd)).code).toBe(2);
+    expect((await run(['bundle', 'remove', 'b'], cwd)).code).toBe(2); // -i is required
+    expect(await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(manifest);
+  });
+
+  it('rewrites a .difybndl in place without the removed package', async () => {
+    const { cwd } = await bundleWithPackages();
+    expect((await run(['bundle', 'package', 'b'], cwd)).code).toBe(0);
+    const file = path.join(cwd, 'b.difybndl');
+    expect(zipNames(file)).toContain(`_assets/${googleSum}`);
+    const r = await run(['bundle', 'remove', 'b.difybndl', '-i', '2'], cwd);
+    expect(r.code, r.stderr).toBe(0);
+    expect(zipNames(file)).toEqual(['manifest.yaml', `_assets/${helloSum}`, '_assets/icon.svg', 'README.md']);
+    expect((await zipEntry(file, 'manifest.yaml')).toString('utf8')).not.toContain(googleSum);
+    expect(readdirSync(cwd).sort()).toEqual(['b', 'b.difybndl']); // no temporary file left
+    expect((await run(['bundle', 'remove', 'b.difybndl', '-i', '9'], cwd)).code).toBe(1);
+    // appending to the archive works the same way
+    const back = await run(['bundle', 'append', 'package', 'b.difybndl', '-p', google], cwd);
+    expect(back.code, back.stderr).toBe(0);
+    expect(zipNames(file)).toEqual(['manifest.yaml', ...[helloSum, googleSum].sort().map((s) => `_assets/${s}`), '_assets/icon.svg', 'README.md']);
+  });
+
+  it('append package refuses a file that is not a valid plugin package', async () => {
+    const { cwd, dir } = await initBundle();
+    const manifest = await readFile(path.join(dir, 'manifest.yaml'), 'utf8');
+    const broken = await copyPlugin(EXAMPLE);
+    await writeFile(path.join(broken, 'manifest.yaml'), (await readFile(path.join(broken, 'manifest.yaml'), 'utf8')).replace(/^version: .*$/m, 'version: banana'));
+    const bad = path.join(cwd, 'bad.difypkg');
+    const files = (readdirSync(broken, { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => e.isFile());
+    await writeZip(
+      bad,
+      files.map((e) => ({ name: path.relative(broken, path.join(e.parentPath, e.name)).split(path.sep).join('/'), read: () => readFile(path.join(e.parentPath, e.name)) })),
+    );
+    const r = await run(['bundle', 'append', 'package', 'b', '-p', 'bad.difypkg'], cwd);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('manifest/version-pattern');
+    expect(r.stderr).toContain('error: bad.difypkg is not a valid plugin package');
+    await writeFile(path.join(cwd, 'notes.difypkg'), 'not a zip');
+    expect((await run(['bundle', 'append', 'package', 'b', '-p', 'notes.difypkg'], cwd)).code).toBe(1);
+    expect((await run(['bundle', 'append', 'package', 'b', '-p', 'missing.difypkg'], cwd)).code).toBe(1);
+    expect(await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(manifest);
+    expect(readdirSync(path.join(dir, '_assets'))).toEqual(['icon.svg']);
+  });
+
+  it('bump accepts the daemon version format only', async () => {
+    const { cwd, dir } = await initBundle();
+    const ok = await run(['bundle', 'bump', 'b', '-t', '1.2.3-beta'], cwd);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('version 0.0.1 → 1.2.3-beta');
+    expect(await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).toContain('version: "1.2.3-beta"');
+    for (const bad of ['1.2', 'v1.0.0', '1.0.0.0', '10000.0.0']) {
+      const r = await run(['bundle', 'bump', 'b', '--target_version', bad], cwd);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`invalid version "${bad}"`);
+    }
+    expect(await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).toContain('version: "1.2.3-beta"');
+  });
+});
+
+describe('dify bundle package', () => {
+  it('--check reports schema errors at manifest.yaml:line:col and package writes nothing then', async () => {
+    const { cwd, dir } = await initBundle();
+    const manifestPath = path.join(dir, 'manifest.yaml');
+    const text = (await readFile(manifestPath, 'utf8')).replace('version: "0.0.1"', 'version: "0.1"').replace('dependencies: []', 'dependencies:\n  - type: marketplace\n    value:\n      marketplace_pattern: openai');
+    await writeFile(manifestPath, text);
+    const line = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    const r = await run(['bundle', 'package', '--check', 'b'], cwd);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`b/manifest.yaml:${line('version:')}:10 error bundle/version-pattern`);
+    expect(r.stdout).toContain(`b/manifest.yaml:${line('marketplace_pattern:')}:28 error bundle/dependencies.value.marketplace_pattern-pattern`);
+    const json = await run(['bundle', 'package', '--check', 'b', '--format', 'json'], cwd);
+    const doc = JSON.parse(json.stdout) as { ok: boolean; results: { diagnostics: { code: string; file: string; line: number }[] }[] };
+    expect(doc.ok).toBe(false);
+    expect(doc.results[0]!.diagnostics.map((d) => [d.code, d.file, d.line])).toEqual([
+      ['bundle/version-pattern', 'manifest.yaml', line('version:')],
+      ['bundle/dependencies.value.marketplace_pattern-pattern', 'manifest.yaml', line('marketplace_pattern:')],
+    ]);
+    const pack = await run(['bundle', 'package', 'b'], cwd);
+    expect(pack.code).toBe(1);
+    expect(readdirSync(cwd)).toEqual(['b']);
+  });
+
+  it('never overwrites a user file at -o without --force, but replaces an earlier bundle', async () => {
+    const { cwd } = await initBundle();
+    const target = path.join(cwd, 'out.difybndl');
+    await writeFile(target, 'my notes, not a bundle');
+    const refused = await run(['bundle', 'package', 'b', '-o', target], cwd);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/exists and is not a Dify bundle or package; not overwriting it/);
+    expect(readFileSync(target, 'utf8')).toBe('my notes, not a bundle');
+    expect((await run(['bundle', 'package', 'b', '-o', target, '--force'], cwd)).code).toBe(0);
+    expect((await run(['bundle', 'package', 'b', '-o', target], cwd)).code).toBe(0); // a bundle now
+    expect(zipNames(target)[0]).toBe('manifest.yaml');
+  });
+
+  it('names the bundle after the directory for "."; usage errors exit 2', async () => {
+    const { dir } = await initBundle('my_bundle');
+    const out = await tempDir();
+    await cp(dir, path.join(out, 'my_bundle'), { recursive: true });
+    const r = await run(['bundle', 'package', '.', '--format', 'json'], path.join(out, 'my_bundle'));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, results: [{ path: '.', output: 'my_bundle.difybndl', files: 3 }] });
+    expect((await run(['bundle', 'package', 'a', 'b'], out)).code).toBe(2);
+    expect((await run(['bundle', 'append', 'github', 'my_bundle'], out)).code).toBe(2); // -r is required
+    const missing = await run(['bundle', 'analyze', 'nowhere'], out);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('does not exist');
+  });
+
+  it('regenerate without a terminal takes flags or names what is missing (exit 2)', async () => {
+    const { cwd, dir } = await initBundle();
+    const missing = await run(['bundle', 'regenerate', 'b', '--name', 'nb'], cwd);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('missing --author, --description');
+    const r = await run(['plugin', 'bundle', 'regenerate', 'b', '--name', 'nb', '--author', 'na', '--description', 'New words'], cwd);
+    expect(r.code, r.stderr).toBe(0);
+    const text = await readFile(path.join(dir, 'manifest.yaml'), 'utf8');
+    expect(text).toContain('name: "nb"');
+    expect(text).toContain('author: "na"');
+    expect(text).toContain('  pt_BR: "Nb"');
+    expect(text).toContain('  ja_JP: "New words"');
+    expect(text.split('\n')[0]).toMatch(/^# yaml-language-server/);
+  });
+});
