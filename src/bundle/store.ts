@@ -1,4 +1,4 @@
-import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ZipError, ZipReader } from '../pack/zip-reader.js';
 import { writeZip, type ZipInput, type ZipWriteResult } from '../pack/zip-writer.js';
@@ -208,15 +208,3 @@ async function writeAtomic(target: string, data: Buffer): Promise<void> {
   }
 }
 
-/** True when `file` starts like a ZIP archive (an earlier package or bundle). */
-export async function looksLikeZip(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(head, 0, 4, 0);
-    if (bytesRead < 4) return false;
-    return head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50;
-  } finally {
-    await handle.close();
-  }
-}

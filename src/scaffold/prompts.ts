@@ -10,7 +10,6 @@ import {
   validate,
   type Answers,
   type Category,
-  type Permission,
 } from './answers.js';
 
 /** Streams for the prompts; tests pass their own to drive the flow. */

@@ -33,6 +33,7 @@ import { pluginChecksum } from '../../src/pack/checksum.js';
 import { ZipReader } from '../../src/pack/zip-reader.js';
 import { writeZip } from '../../src/pack/zip-writer.js';
 import { copyPlugin, EXAMPLE, REAL_FIXTURES, REPO, tempDir } from '../helpers/plugin.js';
+import { KEY, terminal } from '../helpers/terminal.js';
 
 const schema = JSON.parse(readFileSync(path.join(REPO, 'schemas', 'bundle.schema.json'), 'utf8')) as {
   properties: { version: { pattern: string } };
@@ -380,26 +381,6 @@ describe('checkBundle', () => {
 });
 
 describe('bundle regenerate', () => {
-  const KEY = { enter: '\r' };
-  function terminal() {
-    const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
-    const output = Object.assign(new PassThrough(), { end: () => output });
-    let screen = '';
-    output.on('data', (d: Buffer) => (screen += d.toString('utf8')));
-    const plain = () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-    let from = 0;
-    const answer = async (text: string, ...keys: string[]) => {
-      const deadline = Date.now() + 5000;
-      let at: number;
-      while ((at = plain().indexOf(text, from)) < 0) {
-        if (Date.now() > deadline) throw new Error(`prompt "${text}" never appeared; screen:\n${plain().slice(-800)}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      from = at + text.length;
-      for (const k of keys) input.write(k);
-    };
-    return { input, output, answer, plain };
-  }
 
   it('asks on a terminal, starting from the manifest, with the init validators', async () => {
     const dir = await newBundle();

@@ -1,36 +1,12 @@
 import { readdirSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { initCommand } from '../../src/cli/commands/init.js';
 import type { Io } from '../../src/cli/io.js';
 import { DEFAULT_STORAGE_SIZE, type Answers } from '../../src/scaffold/answers.js';
 import { askAnswers } from '../../src/scaffold/prompts.js';
 import { tempDir } from '../helpers/plugin.js';
+import { KEY, terminal } from '../helpers/terminal.js';
 
-const KEY = { enter: '\r', down: '\x1b[B', space: ' ', ctrlC: '\x03' };
-
-/** A fake terminal: keystrokes go in, the screen (without colour codes) comes out. */
-function terminal() {
-  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
-  // Each prompt ends its output stream when done, as a real terminal shrugs off; keep ours open.
-  const output = Object.assign(new PassThrough(), { end: () => output });
-  let screen = '';
-  output.on('data', (d: Buffer) => (screen += d.toString('utf8')));
-  const plain = () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-  /** Waits until `text` appears on the screen after what was answered last, then types `keys`. */
-  let from = 0;
-  const answer = async (text: string, ...keys: string[]) => {
-    const deadline = Date.now() + 5000;
-    let at: number;
-    while ((at = plain().indexOf(text, from)) < 0) {
-      if (Date.now() > deadline) throw new Error(`prompt "${text}" never appeared; screen:\n${plain().slice(-800)}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    from = at + text.length;
-    for (const k of keys) input.write(k);
-  };
-  return { input, output, answer, plain };
-}
 
 const blank: Answers = {
   name: '',
@@ -51,7 +27,7 @@ describe('interactive init', () => {
     const done = askAnswers(blank, { input: t.input, output: t.output });
     await t.answer('Plugin name', 'My Plugin', KEY.enter); // refused: upper case and a space
     await t.answer('use 1-128 lowercase letters');
-    t.input.write('\x15'); // Ctrl-U clears the line
+    t.input.write(KEY.clearLine);
     t.input.write('my_plugin' + KEY.enter);
     await t.answer('Author', 'acme', KEY.enter);
     await t.answer('Description', 'Greets people', KEY.enter);

@@ -9,6 +9,7 @@ import { appendToSequence, changedLines, setMapping } from '../../src/edit/yaml-
 import { readPermissions } from '../../src/edit/permission.js';
 import { YamlFile } from '../../src/project/yaml-file.js';
 import { checkDir, copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES } from '../helpers/plugin.js';
+import { KEY, terminal, type Terminal } from '../helpers/terminal.js';
 
 const real = (name: string) => path.join(REAL_FIXTURES, name);
 
@@ -313,30 +314,8 @@ describe('dify plugin readme list', () => {
   });
 });
 
-const KEY = { enter: '\r', down: '\x1b[B', space: ' ', ctrlC: '\x03' };
 
-/** A fake terminal, as in init-prompts.test.ts: keystrokes go in, the screen comes out. */
-function terminal() {
-  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
-  const output = Object.assign(new PassThrough(), { end: () => output });
-  let screen = '';
-  output.on('data', (d: Buffer) => (screen += d.toString('utf8')));
-  const plain = () => screen.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-  let from = 0;
-  const answer = async (text: string, ...keys: string[]) => {
-    const deadline = Date.now() + 5000;
-    let at: number;
-    while ((at = plain().indexOf(text, from)) < 0) {
-      if (Date.now() > deadline) throw new Error(`prompt "${text}" never appeared; screen:\n${plain().slice(-800)}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    from = at + text.length;
-    for (const k of keys) input.write(k);
-  };
-  return { input, output, answer, plain };
-}
-
-async function interactive(args: string[], drive: (t: ReturnType<typeof terminal>) => Promise<void>): Promise<{ code: number; screen: string; stderr: string }> {
+async function interactive(args: string[], drive: (t: Terminal) => Promise<void>): Promise<{ code: number; screen: string; stderr: string }> {
   const t = terminal();
   let stderr = '';
   const io: Io = { stdin: t.input, stdout: t.output, stderr: { write: (s: string) => (stderr += s) }, env: { NO_COLOR: '1' }, cwd: process.cwd() };

@@ -27,7 +27,7 @@ import {
   VERSION_HINT,
 } from '../../bundle/patterns.js';
 import { validateLabel } from '../../bundle/profile.js';
-import { Bundle, looksLikeZip, MAX_BUNDLE_BYTES } from '../../bundle/store.js';
+import { Bundle, MAX_BUNDLE_BYTES } from '../../bundle/store.js';
 import { formatBytes } from '../../pack/plan.js';
 import { colorFor, type Colors } from '../../report/color.js';
 import { formatGithub } from '../../report/github.js';
@@ -35,6 +35,7 @@ import { formatText, plural } from '../../report/text.js';
 import { title, validate } from '../../scaffold/answers.js';
 import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
+import { defaultArchiveName, writeArchive, type Written } from '../archive-output.js';
 import { startSpinner } from '../spinner.js';
 
 /** `dify bundle append github|marketplace|package` flags. */
@@ -203,12 +204,6 @@ export interface BundlePackageOptions {
   force?: boolean;
 }
 
-interface Written {
-  output: string;
-  files: number;
-  size: number;
-}
-
 /**
  * `dify bundle package <bundle_path>`: checks the manifest (schema, dependency patterns, embedded
  * files) and, without errors, writes the .difybndl; with --check only checks, several bundles at
@@ -217,7 +212,7 @@ interface Written {
 export async function bundlePackageCommand(paths: string[], opts: BundlePackageOptions, io: Io): Promise<ExitCode> {
   const writing = !opts.check;
   if (writing && paths.length > 1) throw new UsageError('packing takes one bundle path; pass several only with --check');
-  const outputPath = writing ? path.resolve(io.cwd, opts.output_path ?? defaultOutputName(paths[0]!, io.cwd)) : undefined;
+  const outputPath = writing ? path.resolve(io.cwd, opts.output_path ?? defaultArchiveName(paths[0]!, io.cwd, '.difybndl')) : undefined;
   const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
   const results: BundleCheckResult[] = [];
   let written: Written | undefined;
@@ -287,37 +282,8 @@ function asPluginResult(r: BundleCheckResult): PluginResult {
   };
 }
 
-/** `<bundle directory name>.difybndl` in the current directory; `.` means the directory's real name. */
-function defaultOutputName(bundlePath: string, cwd: string): string {
-  const name = path.basename(path.resolve(cwd, bundlePath)).replace(/\.difybndl$/, '');
-  if (!name) throw new UsageError('cannot name the bundle after the file-system root', 'pass -o <file>.difybndl');
-  return `${name}.difybndl`;
-}
-
-async function writeBundle(bundle: Bundle, outputPath: string, force: boolean, io: Io): Promise<Written> {
-  await refuseToClobber(outputPath, force);
-  const spinner = await startSpinner(io, 'Packing the bundle');
-  try {
-    const { bytes, files } = await bundle.exportTo(outputPath);
-    return { output: path.relative(io.cwd, outputPath) || outputPath, files, size: bytes };
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ? (err as Error).message : String(err);
-    throw new CliError(`cannot write ${outputPath}: ${reason}`);
-  } finally {
-    spinner.stop();
-  }
-}
-
-/**
- * As for `plugin package`: an earlier bundle or package (any ZIP) at the output path is
- * replaced; any other file there is the user's and is kept unless --force.
- */
-async function refuseToClobber(outputPath: string, force: boolean): Promise<void> {
-  const info = await stat(outputPath).catch(() => null);
-  if (!info) return;
-  if (info.isDirectory()) throw new CliError(`${outputPath} is a directory`, EXIT.failed, 'pass -o <file>.difybndl');
-  if (force || (await looksLikeZip(outputPath))) return;
-  throw new CliError(`${outputPath} exists and is not a Dify bundle or package; not overwriting it`, EXIT.failed, 'choose another -o path, or pass --force');
+function writeBundle(bundle: Bundle, outputPath: string, force: boolean, io: Io): Promise<Written> {
+  return writeArchive(outputPath, force, io, 'Packing the bundle', () => bundle.exportTo(outputPath));
 }
 
 /** `dify bundle analyze <bundle_path>`: each dependency with its parsed fields; exit 1 when one is broken. */

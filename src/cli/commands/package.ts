@@ -1,4 +1,3 @@
-import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkPlugins, type PluginResult } from '../../check/plugin-check.js';
 import { formatBytes } from '../../pack/plan.js';
@@ -6,8 +5,9 @@ import { colorFor } from '../../report/color.js';
 import { formatGithub } from '../../report/github.js';
 import { formatJson, type ResultExtras } from '../../report/json.js';
 import { formatText } from '../../report/text.js';
-import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import { EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
+import { defaultArchiveName, writeArchive, type Written } from '../archive-output.js';
 import { startSpinner } from '../spinner.js';
 
 export interface PackageOptions {
@@ -27,7 +27,7 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
   const writing = !opts.check && !opts.list;
   if (writing && paths.length > 1) throw new UsageError('packing takes one plugin path; pass several only with --check');
   const maxBytes = parseMaxSize(opts.maxSize, io) * 1024 * 1024;
-  const outputPath = writing ? path.resolve(io.cwd, opts.output_path ?? defaultOutputName(paths[0]!, io.cwd)) : undefined;
+  const outputPath = writing ? path.resolve(io.cwd, opts.output_path ?? defaultArchiveName(paths[0]!, io.cwd, '.difypkg')) : undefined;
   const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
   const spinner = await startSpinner(io, format === 'json' ? undefined : `Checking ${paths.length === 1 ? paths[0] : `${paths.length} plugins`}`);
 
@@ -79,56 +79,12 @@ function parseMaxSize(value: string | undefined, io: Io): number {
   return mb;
 }
 
-/** `<plugin directory name>.difypkg` in the current directory; `.` means the directory's real name. */
-function defaultOutputName(pluginPath: string, cwd: string): string {
-  const name = path.basename(path.resolve(cwd, pluginPath));
-  if (!name) throw new UsageError('cannot name the package after the file-system root', 'pass -o <file>.difypkg');
-  return `${name}.difypkg`;
-}
-
-interface Written {
-  output: string;
-  files: number;
-  size: number;
-}
-
 async function writePackage(result: PluginResult, outputPath: string, force: boolean, io: Io): Promise<Written> {
   const plan = result.plan!;
-  await refuseToClobber(outputPath, force);
-  const spinner = await startSpinner(io, `Packing ${plan.entries.length} files`);
-  try {
+  return writeArchive(outputPath, force, io, `Packing ${plan.entries.length} files`, async () => {
     const { writeZip } = await import('../../pack/zip-writer.js');
-    const { bytes, files } = await writeZip(outputPath, plan.entries);
-    return { output: path.relative(io.cwd, outputPath) || outputPath, files, size: bytes };
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ? (err as Error).message : String(err);
-    throw new CliError(`cannot write ${outputPath}: ${reason}`);
-  } finally {
-    spinner.stop();
-  }
-}
-
-/**
- * An earlier package at the output path is replaced, as the Go CLI does; any other file there
- * is the user's and is kept unless --force.
- */
-async function refuseToClobber(outputPath: string, force: boolean): Promise<void> {
-  const info = await stat(outputPath).catch(() => null);
-  if (!info) return;
-  if (info.isDirectory()) throw new CliError(`${outputPath} is a directory`, EXIT.failed, 'pass -o <file>.difypkg');
-  if (force || (await isZip(outputPath))) return;
-  throw new CliError(`${outputPath} exists and is not a Dify package; not overwriting it`, EXIT.failed, 'choose another -o path, or pass --force');
-}
-
-async function isZip(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    await handle.read(head, 0, 4, 0);
-    return head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50;
-  } finally {
-    await handle.close();
-  }
+    return writeZip(outputPath, plan.entries);
+  });
 }
 
 function listing(r: PluginResult): ResultExtras {

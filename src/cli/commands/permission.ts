@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describePermissions, editPermissions, readPermissions, samePermissions, type PermissionChoice } from '../../edit/permission.js';
 import { openPlugin } from '../../edit/open.js';
 import { colorFor } from '../../report/color.js';
-import { DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS, permissionsFromOptions, validate, type Permission } from '../../scaffold/answers.js';
+import { DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS, permissionsFromOptions, validate } from '../../scaffold/answers.js';
 import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { asCliError } from './module.js';

@@ -1,0 +1,63 @@
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { CliError, EXIT, UsageError } from './errors.js';
+import type { Io } from './io.js';
+import { startSpinner } from './spinner.js';
+
+/** What `package` and `bundle package` report about the file they wrote. */
+export interface Written {
+  output: string;
+  files: number;
+  size: number;
+}
+
+/** `<directory name><ext>` in the current directory; `.` means the directory's real name. */
+export function defaultArchiveName(target: string, cwd: string, ext: '.difypkg' | '.difybndl'): string {
+  const name = path.basename(path.resolve(cwd, target)).replace(/\.difybndl$/, '');
+  if (!name) throw new UsageError('cannot name the archive after the file-system root', `pass -o <file>${ext}`);
+  return name + ext;
+}
+
+/**
+ * Writes an archive with a spinner. An earlier package or bundle (any ZIP) at the output path is
+ * replaced, as the Go CLI does; any other file there is the user's and is kept unless --force.
+ */
+export async function writeArchive(
+  outputPath: string,
+  force: boolean,
+  io: Io,
+  spinnerText: string,
+  write: () => Promise<{ bytes: number; files: number }>,
+): Promise<Written> {
+  await refuseToClobber(outputPath, force);
+  const spinner = await startSpinner(io, spinnerText);
+  try {
+    const { bytes, files } = await write();
+    return { output: path.relative(io.cwd, outputPath) || outputPath, files, size: bytes };
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ? (err as Error).message : String(err);
+    throw new CliError(`cannot write ${outputPath}: ${reason}`);
+  } finally {
+    spinner.stop();
+  }
+}
+
+async function refuseToClobber(outputPath: string, force: boolean): Promise<void> {
+  const info = await stat(outputPath).catch(() => null);
+  if (!info) return;
+  if (info.isDirectory()) throw new CliError(`${outputPath} is a directory`, EXIT.failed, 'pass -o with a file name');
+  if (force || (await isZipFile(outputPath))) return;
+  throw new CliError(`${outputPath} exists and is not a Dify package or bundle; not overwriting it`, EXIT.failed, 'choose another -o path, or pass --force');
+}
+
+/** A ZIP starts with a local header, or (empty) with the end record. */
+async function isZipFile(file: string): Promise<boolean> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, 4, 0);
+    return bytesRead === 4 && (head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50);
+  } finally {
+    await handle.close();
+  }
+}
