@@ -65,9 +65,25 @@ export const PERMISSION_INFO: Record<Permission, { flag: string; option: string;
   storage: { flag: '--allow-storage', option: 'allowStorage', label: 'Keep data in persistent storage', help: 'persistent storage' },
 };
 
+/** The `--allow-*` flags as commander hands them to a command. */
+export interface PermissionFlags {
+  allowTool?: boolean;
+  allowModel?: boolean;
+  allowLlm?: boolean;
+  allowTextEmbedding?: boolean;
+  allowRerank?: boolean;
+  allowTts?: boolean;
+  allowSpeech2text?: boolean;
+  allowModeration?: boolean;
+  allowNode?: boolean;
+  allowEndpoint?: boolean;
+  allowApp?: boolean;
+  allowStorage?: boolean;
+}
+
 /** The permissions whose `--allow-*` flag is set in commander's options. */
-export function permissionsFromOptions(options: object): Permission[] {
-  const set = options as Record<string, unknown>;
+export function permissionsFromOptions(options: PermissionFlags): Permission[] {
+  const set = options as Record<string, boolean | undefined>;
   return PERMISSIONS.filter((p) => set[PERMISSION_INFO[p].option] === true);
 }
 

@@ -8,16 +8,27 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built `bin/dify.js` as a user would, without colour. */
-export function dify(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+export interface CliOptions {
+  cwd?: string;
+  /** Added to the environment; `undefined` removes a variable. */
+  env?: Record<string, string | undefined>;
+}
+
+/** Spawns `bin/dify.js` as a user would, without colour and outside GitHub Actions. */
+function spawnCli(args: string[], options: CliOptions) {
+  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: undefined, FORCE_COLOR: undefined, ...options.env };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return spawn(process.execPath, [path.join(REPO, 'bin', 'dify.js'), ...args], {
+    cwd: options.cwd ?? REPO,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs the built `bin/dify.js` to completion. */
+export function dify(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: undefined, FORCE_COLOR: undefined, ...options.env };
-    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'dify.js'), ...args], {
-      cwd: options.cwd ?? REPO,
-      env: env as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnCli(args, options);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -37,14 +48,8 @@ export interface RunningCli {
 }
 
 /** Starts `bin/dify.js` and lets the test talk to it while it runs. */
-export function startDify(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): RunningCli {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: undefined, FORCE_COLOR: undefined, ...options.env };
-  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'dify.js'), ...args], {
-    cwd: options.cwd ?? REPO,
-    env: env as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function startDify(args: string[], options: CliOptions = {}): RunningCli {
+  const child = spawnCli(args, options);
   let out = '';
   const waiters: { test: (s: string) => boolean; resolve: () => void }[] = [];
   const onData = (d: string) => {

@@ -9,6 +9,7 @@ import {
   type Answers,
   type Category,
   type Permission,
+  type PermissionFlags,
   type ReadmeLanguage,
 } from '../../scaffold/answers.js';
 import { TargetNotEmptyError, writeProject } from '../../scaffold/create.js';
@@ -19,7 +20,7 @@ import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 
 /** The Go CLI's flags (daemon.md §2.1) plus --type, --readme-languages and --force. */
-export interface InitOptions {
+export interface InitOptions extends PermissionFlags {
   quick?: boolean;
   name?: string;
   author?: string;
@@ -29,18 +30,6 @@ export interface InitOptions {
   type?: string;
   language?: string;
   minDifyVersion?: string;
-  allowEndpoint?: boolean;
-  allowTool?: boolean;
-  allowModel?: boolean;
-  allowLlm?: boolean;
-  allowTextEmbedding?: boolean;
-  allowRerank?: boolean;
-  allowTts?: boolean;
-  allowSpeech2text?: boolean;
-  allowModeration?: boolean;
-  allowNode?: boolean;
-  allowApp?: boolean;
-  allowStorage?: boolean;
   storageSize?: string;
   readmeLanguages?: string;
   force?: boolean;

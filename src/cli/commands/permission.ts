@@ -3,24 +3,12 @@ import path from 'node:path';
 import { describePermissions, editPermissions, readPermissions, samePermissions, type PermissionChoice } from '../../edit/permission.js';
 import { openPlugin } from '../../edit/open.js';
 import { colorFor } from '../../report/color.js';
-import { DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS, permissionsFromOptions, validate } from '../../scaffold/answers.js';
+import { DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS, permissionsFromOptions, validate, type PermissionFlags } from '../../scaffold/answers.js';
 import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import { asCliError } from './module.js';
 
-export interface PermissionOptions {
-  allowTool?: boolean;
-  allowModel?: boolean;
-  allowLlm?: boolean;
-  allowTextEmbedding?: boolean;
-  allowRerank?: boolean;
-  allowTts?: boolean;
-  allowSpeech2text?: boolean;
-  allowModeration?: boolean;
-  allowNode?: boolean;
-  allowEndpoint?: boolean;
-  allowApp?: boolean;
-  allowStorage?: boolean;
+export interface PermissionOptions extends PermissionFlags {
   storageSize?: string;
   none?: boolean;
 }
