@@ -39,7 +39,7 @@ export interface LocalRunnerOptions {
 }
 
 /** What the mock says it is in every answer to a backwards invocation. */
-export const MOCK_NOTE = 'dify-plugin-cli local run: there is no Dify here, so this mock echoes the request';
+const MOCK_NOTE = 'dify-plugin-cli local run: there is no Dify here, so this mock echoes the request';
 
 export class LocalRunner {
   private readonly plugin: PluginProcess;

@@ -131,11 +131,6 @@ export function loadPublicKey(pem: string | Buffer, source = 'the public key'): 
   }
 }
 
-/** The public half of a private key. */
-export function publicKeyOf(privateKey: KeyObject): KeyObject {
-  return createPublicKey(privateKey);
-}
-
 /** Key files that are already there and were not to be overwritten. */
 export class KeyFilesExistError extends KeyError {
   constructor(readonly files: string[]) {

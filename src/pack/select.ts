@@ -9,7 +9,7 @@ import { compareBytes } from '../project/order.js';
  * Never packed, whatever the ignore file says: version control, virtual environments, caches,
  * earlier packages, and secrets (`.env` holds the remote-debug key; `.env.example` is kept).
  */
-export const DEFAULT_EXCLUDES = [
+const DEFAULT_EXCLUDES = [
   '.git/',
   '.venv/',
   'venv/',

@@ -44,23 +44,23 @@ export function signedData(entryHashes: readonly Buffer[], time: number): Buffer
 }
 
 /** `.verification.dify.json` as Go's json.Marshal writes the struct. */
-export function verificationJson(category: string): Buffer {
+function verificationJson(category: string): Buffer {
   return Buffer.from(JSON.stringify({ authorized_category: category }), 'utf8');
 }
 
 /** The zip comment, keys in Go's map order (alphabetical). */
-export function signatureComment(signature: Buffer, time: number): string {
+function signatureComment(signature: Buffer, time: number): string {
   return JSON.stringify({ signature: signature.toString('base64'), time });
 }
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest();
 const PKCS1 = constants.RSA_PKCS1_PADDING;
 
-export function rsaSign(privateKey: KeyObject, data: Buffer): Buffer {
+function rsaSign(privateKey: KeyObject, data: Buffer): Buffer {
   return sign('sha256', data, { key: privateKey, padding: PKCS1 });
 }
 
-export function rsaVerify(publicKey: KeyObject, data: Buffer, signature: Buffer): boolean {
+function rsaVerify(publicKey: KeyObject, data: Buffer, signature: Buffer): boolean {
   try {
     return verify('sha256', data, { key: publicKey, padding: PKCS1 }, signature);
   } catch {

@@ -102,7 +102,7 @@ function listTemplates(dir: string, prefix = ''): string[] {
  * The manifest, written from the answers rather than from a template so that permissions and
  * optional fields are exactly what was chosen; the first line points editors at our schema.
  */
-export function manifestYaml(a: Answers, ctx: ScaffoldContext): string {
+function manifestYaml(a: Answers, ctx: ScaffoldContext): string {
   const kind = PLUGIN_LIST[a.category as Exclude<Category, 'bundle'>];
   const minDify = a.minDifyVersion || MIN_DIFY_FOR_CATEGORY[a.category] || null;
   const manifest: Record<string, unknown> = {

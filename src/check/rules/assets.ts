@@ -42,7 +42,7 @@ export async function icons({ project, files, fileSizes }: CheckContext): Promis
 }
 
 /** The icon fields the daemon remaps, in declaration order. */
-export function iconRefs(project: PluginProject): IconRef[] {
+function iconRefs(project: PluginProject): IconRef[] {
   const refs: IconRef[] = [];
   const add = (decl: Declaration, path: PathSegment[]) => {
     const name = get(decl.value, ...path);

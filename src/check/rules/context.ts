@@ -21,7 +21,7 @@ export function at(code: RuleCode, decl: Declaration, segments: PathSegment[], m
   return inFile(code, decl.file, [...decl.at, ...segments], message, hint);
 }
 
-export function inFile(code: RuleCode, file: YamlFile, segments: PathSegment[], message: string, hint?: string): Diagnostic {
+function inFile(code: RuleCode, file: YamlFile, segments: PathSegment[], message: string, hint?: string): Diagnostic {
   return diagnostic(code, { file: file.path, yaml: file, at: segments }, message, hint);
 }
 

@@ -96,7 +96,7 @@ export function asCliError(err: unknown): unknown {
 }
 
 /** One block per module, headed `========== <name> ==========` like the Go CLI's. */
-export function formatModules(list: ModuleList, c: Colors): string {
+function formatModules(list: ModuleList, c: Colors): string {
   const out: string[] = [];
   const p = list.plugin;
   const id = `${p.author ? `${p.author}/` : ''}${p.name ?? '(no name)'}${p.version ? ` ${p.version}` : ''}`;

@@ -35,7 +35,7 @@ import { startSpinner } from '../spinner.js';
 
 /** The daemon's official marketplace key (pkg/license/public_key/PUBLIC_KEY.pem), shipped verbatim. */
 export const OFFICIAL_PUBLIC_KEY = path.join(PACKAGE_ROOT, 'data', 'official-public-key.pem');
-export const DEFAULT_KEY_NAME = 'dify_plugin_signing_key';
+const DEFAULT_KEY_NAME = 'dify_plugin_signing_key';
 
 export interface GenerateOptions {
   filename?: string;
