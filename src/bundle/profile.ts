@@ -1,4 +1,4 @@
-import { input } from '@inquirer/prompts';
+import input from '@inquirer/input';
 import { title, validate } from '../scaffold/answers.js';
 import type { BundleProfile } from './manifest.js';
 

@@ -1,4 +1,6 @@
-import { checkbox, input, select, Separator } from '@inquirer/prompts';
+import checkbox from '@inquirer/checkbox';
+import input from '@inquirer/input';
+import select, { Separator } from '@inquirer/select';
 import {
   AGENT_PERMISSIONS,
   CATEGORIES,

@@ -5,7 +5,7 @@ export const KEY = { enter: '\r', down: '\x1b[B', space: ' ', ctrlC: '\x03', cle
 export type Terminal = ReturnType<typeof terminal>;
 
 /**
- * A fake terminal for driving @inquirer/prompts in-process: keystrokes go in, the screen (without
+ * A fake terminal for driving the @inquirer prompts in-process: keystrokes go in, the screen (without
  * colour codes) comes out. `answer` waits until a prompt appears on the screen after the last one
  * answered, then types.
  */

@@ -57,3 +57,18 @@ describe('schema rules report code, file and line', () => {
     if (want.message) expect(d.message).toMatch(want.message);
   });
 });
+
+describe('string lengths count characters, not UTF-16 units', () => {
+  const labelled = (label: string) => edit(readFileSync(path.join(EXAMPLE, 'manifest.yaml'), 'utf8'), ['  en_US: Hello World', `  en_US: '${label}'`]);
+  const lengthErrors = async (label: string) =>
+    (await diagnosticsOf(await pluginWith({ 'manifest.yaml': labelled(label) }, EXAMPLE))).filter((d) => d.code === 'manifest/label.en_US-length');
+
+  it('accepts 1023 emoji (2046 UTF-16 units) in a label limited to 1023 characters', async () => {
+    expect(await lengthErrors('😀'.repeat(1023))).toEqual([]);
+  });
+
+  it('rejects 1024 emoji, and 1024 plain letters', async () => {
+    expect(await lengthErrors('😀'.repeat(1024))).toHaveLength(1);
+    expect(await lengthErrors('a'.repeat(1024))).toHaveLength(1);
+  });
+});

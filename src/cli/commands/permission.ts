@@ -1,3 +1,5 @@
+import checkbox from '@inquirer/checkbox';
+import input from '@inquirer/input';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describePermissions, editPermissions, readPermissions, samePermissions, type PermissionChoice } from '../../edit/permission.js';
@@ -76,7 +78,6 @@ export async function permissionCommand(target: string, opts: PermissionOptions,
 
 /** The checklist, then the storage size when storage is on. Ctrl-C changes nothing. */
 async function ask(current: PermissionChoice, io: Io): Promise<PermissionChoice> {
-  const { checkbox, input } = await import('@inquirer/prompts');
   const ctx = { input: io.stdin, output: io.stdout as NodeJS.WritableStream };
   try {
     const permissions = await checkbox(
