@@ -142,7 +142,7 @@ function moduleVars(manifest: Record<string, unknown>, kind: ModuleKind, name: s
     name,
     author,
     description,
-    description_yaml: JSON.stringify(description),
+    description_quoted: JSON.stringify(description),
     class_name: className(name),
     title: title(name),
     version: text(manifest.version) || '0.0.1',

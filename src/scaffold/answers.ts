@@ -151,11 +151,19 @@ export function className(name: string): string {
   return /^[0-9]/.test(joined) ? `Plugin${joined}` : joined;
 }
 
-/** `my-cool_plugin` → `My Cool Plugin`, the label Dify shows until the author writes one. */
+/**
+ * `my-cool_plugin` → `My Cool Plugin`, the label Dify shows until the author writes one. A name
+ * made only of `-` and `_` has no words and stays as it is: a label must not be empty.
+ */
 export function title(name: string): string {
-  return name
-    .split(/[-_\s]+/)
-    .filter(Boolean)
-    .map((w) => w[0]!.toUpperCase() + w.slice(1))
-    .join(' ');
+  const words = name.split(/[-_\s]+/).filter(Boolean);
+  return words.length === 0 ? name : words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join(' ');
+}
+
+/**
+ * The `[project]` name in pyproject.toml: a Python distribution name must begin and end with a
+ * letter or digit (PEP 508), which a plugin name such as `_tool_` does not.
+ */
+export function distributionName(name: string): string {
+  return name.replace(/^[-_]+|[-_]+$/g, '') || 'dify-plugin';
 }

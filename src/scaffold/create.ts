@@ -4,8 +4,11 @@ import type { ScaffoldFile } from './files.js';
 
 /** The target exists and holds files the author owns. */
 export class TargetNotEmptyError extends Error {
-  constructor(readonly dir: string) {
-    super(`${dir} already exists and is not empty`);
+  constructor(
+    readonly dir: string,
+    isFile = false,
+  ) {
+    super(isFile ? `${dir} already exists and is a file, not a directory` : `${dir} already exists and is not empty`);
     this.name = 'TargetNotEmptyError';
   }
 }
@@ -16,8 +19,10 @@ export class TargetNotEmptyError extends Error {
  * write fails, exactly what this call created is removed again — never anything that was there.
  */
 export function writeProject(dir: string, files: readonly ScaffoldFile[], force: boolean): void {
-  if (existsSync(dir) && !force && (!statSync(dir).isDirectory() || readdirSync(dir).length > 0)) {
-    throw new TargetNotEmptyError(dir);
+  if (existsSync(dir)) {
+    // Not even --force replaces a file with a directory.
+    if (!statSync(dir).isDirectory()) throw new TargetNotEmptyError(dir, true);
+    if (!force && readdirSync(dir).length > 0) throw new TargetNotEmptyError(dir);
   }
   const createdFiles: string[] = [];
   const createdDirs: string[] = [];

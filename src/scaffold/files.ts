@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { MIN_DIFY_FOR_CATEGORY, MODEL_CATEGORIES, className, title, type Answers, type Category, type Permission } from './answers.js';
+import { MIN_DIFY_FOR_CATEGORY, MODEL_CATEGORIES, className, distributionName, title, type Answers, type Category, type Permission } from './answers.js';
 import { render, type TemplateVars } from './render.js';
 import { PACKAGE_ROOT } from '../paths.js';
 
@@ -62,7 +62,8 @@ function templateVars(a: Answers, ctx: ScaffoldContext): TemplateVars {
     name: a.name,
     author: a.author,
     description: a.description,
-    description_yaml: JSON.stringify(a.description),
+    description_quoted: quoted(a.description),
+    distribution_name: distributionName(a.name),
     class_name: className(a.name),
     title: title(a.name),
     version: '0.0.1',
@@ -74,6 +75,14 @@ function templateVars(a: Answers, ctx: ScaffoldContext): TemplateVars {
     model_type: model?.key ?? '',
     model_type_value: model?.value ?? '',
   };
+}
+
+/**
+ * A double-quoted string that is valid both as YAML and as a TOML basic string: JSON's escapes
+ * are common to the three, and DEL, which JSON leaves alone, is not printable in either.
+ */
+function quoted(text: string): string {
+  return JSON.stringify(text).replace(/\x7f/g, '\\u007F');
 }
 
 /** Our published JSON Schemas, pinned to this CLI's version so editors see the rules it applies. */

@@ -81,6 +81,8 @@ export async function askAnswers(start: Answers, ctx: PromptContext = {}): Promi
   }
 }
 
+const sameSet = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x) => b.includes(x));
+
 async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
   switch (step) {
     case 'name':
@@ -127,9 +129,12 @@ async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
         },
         ctx,
       );
-      // An agent strategy needs tools and an LLM to do anything; offer those as a start.
+      // An agent strategy needs tools and an LLM to do anything; offer those as a start, and take
+      // them back when the author switches away before changing them.
       if (a.category === 'agent-strategy' && before !== 'agent-strategy' && a.permissions.length === 0) {
         a.permissions = [...AGENT_PERMISSIONS];
+      } else if (before === 'agent-strategy' && a.category !== 'agent-strategy' && sameSet(a.permissions, AGENT_PERMISSIONS)) {
+        a.permissions = [];
       }
       break;
     }

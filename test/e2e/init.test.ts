@@ -131,6 +131,20 @@ describe('init options', () => {
     const names = Object.values(report).flatMap((r) => r.classes ?? []).map((c) => c.name);
     expect(names).toEqual(expect.arrayContaining(['ABProvider', 'LeadProvider', 'TrailProvider', 'Plugin3dToolProvider']));
   });
+
+  it.each(['_', '--', '_x_'])('makes a plugin named %s that checks clean and has a valid pyproject.toml', async (name) => {
+    const cwd = await tempDir();
+    // A quote, a backslash, triple quotes and DEL: all must survive into YAML and TOML.
+    const description = `Says "hi" \\ ''' back\x7f`;
+    expect((await dify([...QUICK.slice(0, -2), '--description', description, `--name=${name}`], { cwd, env })).code).toBe(0);
+    const dir = path.join(cwd, name);
+    const check = await checkDir(dir);
+    expect(check.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const pyproject = execFileSync('python3', ['-c', 'import sys, tomllib, json; print(json.dumps(tomllib.load(open(sys.argv[1], "rb"))["project"]))', path.join(dir, 'pyproject.toml')], { encoding: 'utf8' });
+    const project = JSON.parse(pyproject) as { name: string; description: string };
+    expect(project.description).toBe(description);
+    expect(project.name).toMatch(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/);
+  });
 });
 
 describe('init refuses and fails safely', () => {
@@ -151,6 +165,29 @@ describe('init refuses and fails safely', () => {
     const r = await dify([...QUICK, '--name', 'x', ...flags], { cwd: await tempDir() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('refuses flags that do not apply to a bundle, and --type and --category that disagree', async () => {
+    const cwd = await tempDir();
+    const bundle = ['plugin', 'init', '--quick', '--type', 'bundle', '--name', 'b', '--author', 'acme', '--description', 'Bundle'];
+    const ignored = await dify([...bundle, '--repo', 'https://github.com/acme/b', '--allow-tool'], { cwd });
+    expect(ignored.code).toBe(2);
+    expect(ignored.stderr).toMatch(/^error: --repo, --allow-\* do not apply to a bundle/);
+    const clash = await dify([...QUICK, '--name', 'x', '--type', 'bundle', '--category', 'tool'], { cwd });
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toMatch(/--type "bundle" and --category "tool" disagree/);
+    const missing = await dify(['bundle', 'init', '--name', 'b'], { cwd });
+    expect(missing.stderr).toMatch(/e\.g\. dify bundle init --quick --name my_bundle/);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('says when the target is a file, even with --force', async () => {
+    const cwd = await tempDir();
+    await writeFile(path.join(cwd, 'taken'), 'mine');
+    const r = await dify([...QUICK, '--name', 'taken', '--force'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/taken already exists and is a file, not a directory/);
+    expect(readFileSync(path.join(cwd, 'taken'), 'utf8')).toBe('mine');
   });
 
   it('refuses a non-empty directory unless --force', async () => {

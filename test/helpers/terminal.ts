@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 
-export const KEY = { enter: '\r', down: '\x1b[B', space: ' ', ctrlC: '\x03', clearLine: '\x15' };
+export const KEY = { enter: '\r', down: '\x1b[B', up: '\x1b[A', space: ' ', ctrlC: '\x03', clearLine: '\x15' };
 
 export type Terminal = ReturnType<typeof terminal>;
 

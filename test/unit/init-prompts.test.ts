@@ -55,6 +55,20 @@ describe('interactive init', () => {
     expect(t.plain()).toMatch(/name\s+my_plugin/); // the first summary showed the first answer
   });
 
+  it('takes back the permissions it offered an agent strategy when the type changes', async () => {
+    const t = terminal();
+    const done = askAnswers({ ...blank, name: 'a', author: 'acme', description: 'Thinks' }, { input: t.input, output: t.output });
+    for (const q of ['Plugin name', 'Author', 'Description', 'Repository URL', 'Translated READMEs', 'Language']) await t.answer(q, KEY.enter);
+    await t.answer('Plugin type', ...Array(8).fill(KEY.down), KEY.enter); // agent-strategy
+    await t.answer('What may the plugin call', KEY.enter); // keeps the offered tool, model and llm
+    await t.answer('Minimum Dify version', KEY.enter);
+    await t.answer('Ready to create', ...Array(7).fill(KEY.down), KEY.enter); // "Change the type"
+    await t.answer('Plugin type', ...Array(7).fill(KEY.up), KEY.enter); // llm
+    await t.answer('Ready to create', KEY.enter);
+    expect(await done).toMatchObject({ category: 'llm', permissions: [] });
+    expect(t.plain()).toMatch(/permissions +tool, model, model\.llm\n[^]*permissions +none\n/); // before and after the change
+  });
+
   it('Ctrl-C stops the prompts and nothing is written', async () => {
     const cwd = await tempDir();
     const t = terminal();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { className, title, validate } from '../../src/scaffold/answers.js';
+import { className, distributionName, title, validate } from '../../src/scaffold/answers.js';
 import { render, TemplateError } from '../../src/scaffold/render.js';
 
 describe('template renderer', () => {
@@ -37,8 +37,17 @@ describe('names', () => {
     expect(className(name)).toBe(expected);
   });
 
-  it('labels are title case', () => {
+  it('labels are title case, and never empty', () => {
     expect(title('my-cool_plugin')).toBe('My Cool Plugin');
+    expect(title('_-')).toBe('_-');
+  });
+
+  it.each([
+    ['my_tool', 'my_tool'],
+    ['_tool_', 'tool'],
+    ['-_-', 'dify-plugin'],
+  ])('pyproject name of %s is %s', (name, expected) => {
+    expect(distributionName(name)).toBe(expected);
   });
 });
 

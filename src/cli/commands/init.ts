@@ -55,7 +55,8 @@ export async function initCommand(opts: InitOptions, io: Io, fixedCategory?: Cat
   } else {
     const missing = (['name', 'author', 'description'] as const).filter((k) => !start[k]).map((k) => `--${k}`);
     if (missing.length > 0) {
-      throw new UsageError(`missing ${missing.join(', ')}: they are required with --quick or without a terminal`, 'e.g. dify plugin init --quick --name my_tool --author acme --description "What it does"');
+      const example = start.category === 'bundle' ? 'dify bundle init --quick --name my_bundle' : 'dify plugin init --quick --name my_tool';
+      throw new UsageError(`missing ${missing.join(', ')}: they are required with --quick or without a terminal`, `e.g. ${example} --author acme --description "What it does"`);
     }
     answers = start;
   }
@@ -72,7 +73,11 @@ export async function initCommand(opts: InitOptions, io: Io, fixedCategory?: Cat
   const c = colorFor(io.stdout, io.env);
   const what = answers.category === 'bundle' ? 'bundle' : `${answers.category} plugin`;
   io.stdout.write(c.green(`✓ Created ${answers.name}/ (${what}, ${files.length} files)\n`));
-  io.stdout.write(`  next: cd ${answers.name} and read GUIDE.md${answers.category === 'bundle' ? '' : ', then `dify plugin run` to debug it against Dify'}\n`);
+  io.stdout.write(
+    answers.category === 'bundle'
+      ? `  next: add plugins with \`dify bundle append ... ${answers.name}\` (README.md shows how), then \`dify bundle package ${answers.name}\`\n`
+      : `  next: cd ${answers.name} and read GUIDE.md, then \`dify plugin run\` to debug it against Dify\n`,
+  );
   return EXIT.ok;
 }
 
@@ -81,8 +86,12 @@ function answersFromFlags(o: InitOptions, fixedCategory?: Category): Answers {
   const check = (flag: string, value: string, result: true | string) => {
     if (result !== true) throw new UsageError(`--${flag} "${value}": ${result}`);
   };
+  if (o.type !== undefined && o.category !== undefined && o.type !== o.category) {
+    throw new UsageError(`--type "${o.type}" and --category "${o.category}" disagree: pass one of them`);
+  }
   const category = (fixedCategory ?? o.type ?? o.category ?? 'tool') as Category;
   if (!CATEGORIES.includes(category)) throw new UsageError(`unknown plugin type "${o.type ?? o.category}"; one of: ${CATEGORIES.join(', ')}`);
+  if (category === 'bundle') refusePluginOnlyFlags(o);
   if (o.language !== undefined && o.language !== 'python') throw new UsageError(`--language "${o.language}": only python is supported`);
   if (o.name !== undefined) check('name', o.name, validate.name(o.name));
   if (o.author !== undefined) check('author', o.author, validate.author(o.author));
@@ -108,6 +117,17 @@ function answersFromFlags(o: InitOptions, fixedCategory?: Category): Answers {
     minDifyVersion: o.minDifyVersion ?? '',
   };
 }
+
+/** Flags that shape a plugin but mean nothing for a bundle: silently dropping them would hide a mistake. */
+function refusePluginOnlyFlags(o: InitOptions): void {
+  const given = [
+    ...(['repo', 'language', 'minDifyVersion', 'storageSize', 'readmeLanguages'] as const).filter((k) => o[k] !== undefined).map(flagName),
+    ...(permissionsFromOptions(o).length > 0 ? ['--allow-*'] : []),
+  ];
+  if (given.length > 0) throw new UsageError(`${given.join(', ')} ${given.length === 1 ? 'does' : 'do'} not apply to a bundle`);
+}
+
+const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /**
  * The --allow-* flags. An agent strategy given none gets what it cannot work without — calling
