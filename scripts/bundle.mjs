@@ -3,11 +3,24 @@
 // cache make start-up cheap on Node 20, where ES modules pay a loader cost per file and there is
 // no built-in compile cache. Type checking is tsc's job (npm run build).
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+/**
+ * esbuild keeps `await import('node:x')` as a real dynamic import, which a bundle run through
+ * vm.Script (bin/dify.js) cannot perform; as a lazily required module it loads just as late.
+ */
+const lazyBuiltins = {
+  name: 'lazy-node-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
 
 rmSync('dist', { recursive: true, force: true });
 await build({
+  plugins: [lazyBuiltins],
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/dify.cjs',
   bundle: true,
@@ -23,6 +36,8 @@ await build({
   define: { 'import.meta.url': '__importMetaUrl' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+if (/\bimport\(/.test(readFileSync('dist/dify.cjs', 'latin1'))) throw new Error('bundle: dist/dify.cjs still has a dynamic import(), which bin/dify.js cannot run');
 
 // A representative run fills the code cache (see bin/dify.js).
 const warm = spawnSync(process.execPath, ['bin/dify.js', 'plugin', 'package', '--check', 'examples/hello-world'], { stdio: 'ignore' });

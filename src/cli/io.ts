@@ -11,6 +11,8 @@ export interface Io {
 export interface OutputStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
+  /** Terminal width; 0 or unknown on some pseudo-terminals. */
+  columns?: number;
 }
 
 export const processIo: Io = {

@@ -8,9 +8,10 @@ export interface Spinner {
 
 const idle: Spinner = { show: () => undefined, stop: () => undefined };
 
-/** A spinner on stderr, only on a terminal outside CI (ora is loaded only then, keeping start-up lean). */
+/** A spinner on stderr, only on a sized terminal outside CI (ora is loaded only then, keeping start-up lean). */
 export async function makeSpinner(io: Io): Promise<Spinner> {
-  if (!io.stderr.isTTY || io.env.CI) return idle;
+  // A terminal that reports no width (some pseudo-terminals) makes ora redraw without end.
+  if (!io.stderr.isTTY || io.env.CI || !(io.stderr.columns! > 0)) return idle;
   const { default: ora } = await import('ora');
   // The decision is made above, from the command's own streams and environment.
   const spinner = ora({ stream: io.stderr as NodeJS.WritableStream, isEnabled: true });

@@ -148,7 +148,14 @@ function readIgnoreFile(rootAbs: string): { ruleSet: RuleSet | null; name: Ignor
  * target outside the plugin is allowed but named, so a secret cannot slip in unnoticed.
  */
 function followLink(rel: string, abs: string, rootReal: string, findings: Diagnostic[]): { size: number } | 'directory' | null {
-  const target = statSync(abs, { throwIfNoEntry: false });
+  let target: ReturnType<typeof statSync>;
+  try {
+    target = statSync(abs, { throwIfNoEntry: false });
+  } catch (err) {
+    // ELOOP: links that point at each other, which no reader can follow either.
+    findings.push(diagnostic('pack/dangling-link', { file: rel }, `${rel} is a symbolic link that cannot be followed (${(err as NodeJS.ErrnoException).code})`, 'remove the link or point it at a real file'));
+    return null;
+  }
   if (!target) {
     findings.push(diagnostic('pack/dangling-link', { file: rel }, `${rel} is a symbolic link to something that does not exist`, 'remove the link or restore its target'));
     return null;

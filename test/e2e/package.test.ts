@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -84,6 +85,25 @@ describe('dify plugin package', () => {
     expect(list.excluded).toEqual(expect.arrayContaining([{ path: '.env', rule: 'default (.env)' }, { path: 'notes.log', rule: '.difyignore:1 (*.log)' }]));
     expect(list.packed.map((f) => f.path)).toContain('manifest.yaml');
     expect(await readdir(path.dirname(dir))).toEqual(['hello-world']); // nothing written
+  });
+
+  it('runs uv from the built CLI when it is installed', async () => {
+    const cwd = await tempDir();
+    const uv = path.join(cwd, 'uv');
+    await writeFile(uv, '#!/bin/sh\necho "pydantic==2.0.0"\n', { mode: 0o755 });
+    const plugin = path.join(REAL_FIXTURES, 'self_refine_agent');
+    const r = await dify(['plugin', 'package', plugin, '-o', 'out.difypkg'], { cwd, env: { UV_PATH: uv } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(execFileSync('unzip', ['-p', path.join(cwd, 'out.difypkg'), 'requirements.txt'], { encoding: 'utf8' })).toBe('pydantic==2.0.0\n');
+  });
+
+  it('asks for --check when given a package to pack', async () => {
+    const cwd = await tempDir();
+    await dify(['plugin', 'package', EXAMPLE, '-o', 'hello.difypkg'], { cwd });
+    const r = await dify(['plugin', 'package', 'hello.difypkg'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: hello\.difypkg is a package already: pass --check to validate it/);
   });
 
   it('--check validates an existing package', async () => {

@@ -97,4 +97,17 @@ describe('symbolic links', () => {
     expect(selection.files.map((f) => f.path)).not.toContain('tools/b.log'); // the linked rules apply
     expect(selection.findings.map((f) => [f.code, f.file])).toContainEqual(['pack/link-outside', '.difyignore']);
   });
+
+  it('links that point at each other are an error, not a crash', async () => {
+    const dir = await tree(base());
+    await symlink('loop-b', path.join(dir, 'loop-a'));
+    await symlink('loop-a', path.join(dir, 'loop-b'));
+    const selection = selectFiles(dir);
+    const loops = selection.findings.filter((f) => f.code === 'pack/dangling-link');
+    expect(loops.map((f) => [f.severity, f.file])).toEqual([
+      ['error', 'loop-a'],
+      ['error', 'loop-b'],
+    ]);
+    expect(loops[0]!.message).toMatch(/cannot be followed \(ELOOP\)/);
+  });
 });

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { startSpinner } from '../../src/cli/spinner.js';
 import type { Io } from '../../src/cli/io.js';
 
-function fakeIo(isTTY: boolean, env: NodeJS.ProcessEnv = {}): { io: Io; written: () => string } {
+function fakeIo(isTTY: boolean, env: NodeJS.ProcessEnv = {}, columns = 80): { io: Io; written: () => string } {
   let out = '';
-  const stream = { isTTY, write: (s: string) => ((out += s), true), columns: 80, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+  const stream = { isTTY, write: (s: string) => ((out += s), true), columns, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
   return { io: { stdin: process.stdin, stdout: { write: () => true }, stderr: stream, env, cwd: '/' }, written: () => out };
 }
 
@@ -18,10 +18,11 @@ describe('progress spinner', () => {
   });
 
   it.each([
-    ['not a terminal', false, {}],
-    ['in CI', true, { CI: 'true' }],
-  ])('stays silent when %s', async (_name, isTTY, env) => {
-    const { io, written } = fakeIo(isTTY, env);
+    ['not a terminal', false, {}, 80],
+    ['in CI', true, { CI: 'true' }, 80],
+    ['on a terminal of no width (ora would redraw forever)', true, {}, 0],
+  ])('stays silent when %s', async (_name, isTTY, env, columns) => {
+    const { io, written } = fakeIo(isTTY, env, columns);
     const spinner = await startSpinner(io, 'Packing');
     spinner.stop();
     expect(written()).toBe('');

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { checkPlugins, type PluginResult } from '../../check/plugin-check.js';
 import { formatBytes } from '../../pack/plan.js';
@@ -26,6 +27,10 @@ const DEFAULT_MAX_MB = 50;
 export async function packageCommand(paths: string[], opts: PackageOptions, io: Io): Promise<ExitCode> {
   const writing = !opts.check && !opts.list;
   if (writing && paths.length > 1) throw new UsageError('packing takes one plugin path; pass several only with --check');
+  const alreadyPacked = paths.find((p) => statSync(path.resolve(io.cwd, p), { throwIfNoEntry: false })?.isFile());
+  if (!opts.check && alreadyPacked !== undefined) {
+    throw new UsageError(`${alreadyPacked} is a package already: pass --check to validate it, or the plugin directory to pack it`);
+  }
   const maxBytes = parseMaxSize(opts.maxSize, io) * 1024 * 1024;
   const outputPath = writing ? path.resolve(io.cwd, opts.output_path ?? defaultArchiveName(paths[0]!, io.cwd, '.difypkg')) : undefined;
   const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
