@@ -1,10 +1,11 @@
 // `npm run bench`: start-up and throughput figures for the README's performance section.
 // Timings are medians of repeated wall-clock runs of the built CLI on this machine.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { makeLargePlugin } from './make-large-plugin.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const realFixtures = path.resolve(root, '..', 'shared', 'fixtures', 'real');
@@ -20,6 +21,25 @@ function timeOnce(args) {
 }
 
 const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Wall time and peak resident memory (GNU time's %M, in KB) of one run. */
+function peak(command, args, options) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { ...options, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return { ms, kb: Number(r.stderr.trim().split('\n').at(-1)) };
+}
+
+function dirSize(dir) {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .reduce((n, e) => n + statSync(path.join(e.parentPath ?? e.path, e.name)).size, 0);
+}
+
+function countFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).length;
+}
 
 /**
  * Median wall time of each command, measured in alternation so that both see the same machine
@@ -59,10 +79,29 @@ try {
   const perPlugin = (hundred - one) / 99;
   rows.push(['package --check, 100 plugins in one call', hundred, `${perPlugin.toFixed(2)} ms per plugin after start-up`]);
 
+  // Packing a ~50 MB plugin against `zip -r -q -6` on the same tree, alternated.
+  const large = path.join(work, 'large');
+  makeLargePlugin(path.join(root, 'examples', 'hello-world'), large);
+  const out = path.join(work, 'large.difypkg');
+  const zipOut = path.join(work, 'large.zip');
+  const packArgs = [bin, 'plugin', 'package', large, '-o', out];
+  const zipCmd = ['zip', ['-r', '-q', '-6', zipOut, '.'], { cwd: large }];
+  const packs = [];
+  const zips = [];
+  for (let i = 0; i < 5; i++) {
+    packs.push(peak(process.execPath, packArgs, {}));
+    rmSync(zipOut, { force: true });
+    zips.push(peak(...zipCmd));
+  }
+  const pack = { ms: mid(packs.map((p) => p.ms)), kb: Math.max(...packs.map((p) => p.kb)) };
+  const zip = { ms: mid(zips.map((p) => p.ms)), kb: Math.max(...zips.map((p) => p.kb)) };
+  rows.push([`package, ${(dirSize(large) / 1048576).toFixed(0)} MB plugin (${countFiles(large)} files)`, pack.ms, `peak ${(pack.kb / 1024).toFixed(0)} MB; zip -r -q -6: ${zip.ms.toFixed(0)} ms`]);
+
   console.log(`node ${process.version}, median of ${RUNS} runs, alternated with node -e 0\n`);
   for (const [name, ms, note] of rows) console.log(`${name.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms   ${note}`);
   console.log(`\nworst cold check: ${worst.ratio.toFixed(2)}x node -e 0 (${worst.name}; target < 2x)`);
   console.log(`per plugin after start-up: ${perPlugin.toFixed(2)} ms (target < 10 ms)`);
+  console.log(`packing: ${(pack.ms / zip.ms).toFixed(2)}x zip's wall time (target <= 1x), peak ${(pack.kb / 1024).toFixed(0)} MB (target < 150 MB)`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

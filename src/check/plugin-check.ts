@@ -77,7 +77,7 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
 
 async function checkPackageFile(location: string, options: CheckOptions): Promise<PluginResult> {
   // Packages are read rarely; their ZIP and hashing code loads only then.
-  const [{ PackageSource }, { ZipError }, { pluginChecksum }] = await Promise.all([
+  const [{ PackageSource }, { ZipError }, { streamedChecksum }] = await Promise.all([
     import('../project/package-source.js'),
     import('../pack/zip-reader.js'),
     import('../pack/checksum.js'),
@@ -93,7 +93,7 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
     const project = await loadProject(source);
     const diagnostics = await checkProject(project);
     const files = await source.listFiles();
-    const checksum = options.checksum ? await pluginChecksum(files.map((f) => ({ path: f.path, read: () => source.readFile(f.path) }))) : null;
+    const checksum = options.checksum ? await streamedChecksum(files.map((f) => f.path), (p) => source.chunks(p)) : null;
     return finish(location, project, diagnostics, checksum, options.strict);
   } catch (err) {
     if (!(err instanceof ZipError)) throw err;
@@ -105,14 +105,16 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
 
 function finish(location: string, project: PluginProject, diagnostics: Diagnostic[], checksum: string | null, strict: boolean): PluginResult {
   const summary = summarize(project);
-  const plugin: PluginInfo | null = summary && {
-    ...summary,
-    checksum,
-    identifier:
-      checksum && summary.name && summary.version ? uniqueIdentifier(summary.author, summary.name, summary.version, checksum) : null,
-  };
+  const plugin: PluginInfo | null = summary && { ...summary, checksum: null, identifier: null };
+  if (plugin && checksum) setChecksum(plugin, checksum);
   const sorted = sortDiagnostics(diagnostics);
   return { path: location, ok: !sorted.some((d) => isBlocking(d, strict)), plugin, diagnostics: sorted, project };
+}
+
+/** Records a checksum worked out later (`package` hashes the files while it packs them). */
+export function setChecksum(plugin: PluginInfo, checksum: string): void {
+  plugin.checksum = checksum;
+  plugin.identifier = plugin.name && plugin.version ? uniqueIdentifier(plugin.author, plugin.name, plugin.version, checksum) : null;
 }
 
 function failed(location: string, diagnostics: Diagnostic[]): PluginResult {

@@ -43,6 +43,10 @@ export async function writeArchive(
 }
 
 async function refuseToClobber(outputPath: string, force: boolean): Promise<void> {
+  const dir = path.dirname(outputPath);
+  if (!(await stat(dir).catch(() => null))?.isDirectory()) {
+    throw new CliError(`cannot write ${outputPath}: the directory ${dir} does not exist`, EXIT.failed, 'create it first, or pass another -o path');
+  }
   const info = await stat(outputPath).catch(() => null);
   if (!info) return;
   if (info.isDirectory()) throw new CliError(`${outputPath} is a directory`, EXIT.failed, 'pass -o with a file name');

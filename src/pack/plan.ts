@@ -36,6 +36,7 @@ export async function planPackage(root: string, selection: FileSelection, option
     size: f.size,
     generated: false,
     read: async () => readFileSync(f.abs),
+    file: f.abs,
   }));
   const has = (p: string) => selection.files.some((f) => f.path === p);
   let requirements: GeneratedRequirements | undefined;
@@ -64,13 +65,17 @@ export function sizeFinding(plan: PackPlan, maxBytes: number, ignoreFile: string
   const files = [...plan.entries].sort((a, b) => b.size - a.size).slice(0, 5);
   const dirs = largestDirectories(plan.entries, 3);
   const list = (items: { name: string; size: number }[]) => items.map((i) => `${i.name} (${formatBytes(i.size)})`).join(', ');
-  const biggest = dirs[0]?.name ?? files[0]?.name ?? '';
+  // Never suggest leaving out what Dify needs: the icons in _assets/ or the manifest.
+  const needed = (name: string) => name.startsWith('_assets/') || name === 'manifest.yaml';
+  const biggest = [...dirs, ...files].find((e) => !needed(e.name))?.name;
   const message =
     `the files to pack take ${formatBytes(plan.totalSize)} uncompressed, over the ${formatBytes(maxBytes)} limit. ` +
     `Largest files: ${list(files)}.` +
     (dirs.length ? ` Largest directories: ${list(dirs)}.` : '') +
     ` Ignore file: ${ignoreFile ?? 'none (no .difyignore or .gitignore)'}.`;
-  const hint = `if ${biggest} is not needed at run time, add "${biggest}" to ${ignoreFile ?? '.difyignore'}; or raise the limit with --max-size <MB>`;
+  const hint = biggest
+    ? `if ${biggest} is not needed at run time, add "${biggest}" to ${ignoreFile ?? '.difyignore'}; or raise the limit with --max-size <MB>`
+    : 'the largest files are assets Dify shows: make them smaller, or raise the limit with --max-size <MB>';
   return diagnostic('pack/too-large', { file: null }, message, hint);
 }
 

@@ -113,6 +113,7 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
         }
         const linked = followLink(rel, abs, rootReal, findings);
         if (linked === 'directory') excluded.push({ path: `${rel}/`, rule: 'linked directory (not followed)' });
+        else if (linked && isSecretEnv(path.basename(linked.target))) excluded.push({ path: rel, rule: `default (links to ${path.basename(linked.target)})` });
         else if (linked) files.push({ path: rel, abs, size: linked.size });
       }
       // sockets, FIFOs and devices are never plugin files; they are skipped silently
@@ -120,7 +121,7 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
   };
   visit('');
 
-  const envFiles = excluded.filter((e) => /(^|\/)\.env(\.[^/]*)?$/.test(e.path) && e.rule.startsWith('default'));
+  const envFiles = excluded.filter((e) => (isSecretEnv(path.posix.basename(e.path)) || e.rule.startsWith('default (links to')) && e.rule.startsWith('default'));
   if (envFiles.length > 0) {
     findings.push(diagnostic('pack/env-excluded', { file: envFiles[0]!.path }, `${envFiles.map((e) => e.path).join(', ')} left out of the package: .env files hold secrets such as the remote-debug key`));
   }
@@ -136,18 +137,20 @@ function readIgnoreFile(rootAbs: string): { ruleSet: RuleSet | null; name: Ignor
     } catch {
       continue; // the Go CLI falls back to .gitignore only when .difyignore cannot be read
     }
-    const ig = ignore();
+    // Case matters, as it does to git on Linux and to the Go CLI (the defaults stay case-blind).
+    const ig = ignore({ ignorecase: false });
     text.split('\n').forEach((line, i) => ig.add({ pattern: line.replace(/\r$/, ''), mark: String(i + 1) }));
     return { ruleSet: { ig, label: (mark, pattern) => `${name}:${mark} (${pattern})` }, name };
   }
   return { ruleSet: null, name: null };
 }
 
-/**
- * A link to a file is packed with the target's bytes (as the Go CLI reads through links). A
- * target outside the plugin is allowed but named, so a secret cannot slip in unnoticed.
- */
-function followLink(rel: string, abs: string, rootReal: string, findings: Diagnostic[]): { size: number } | 'directory' | null {
+/** `.env` and `.env.*` hold secrets such as the debug key; `.env.example` is meant to be shared. */
+function isSecretEnv(name: string): boolean {
+  return /^\.env(\..*)?$/.test(name) && name !== '.env.example';
+}
+
+function followLink(rel: string, abs: string, rootReal: string, findings: Diagnostic[]): { size: number; target: string } | 'directory' | null {
   let target: ReturnType<typeof statSync>;
   try {
     target = statSync(abs, { throwIfNoEntry: false });
@@ -169,7 +172,7 @@ function followLink(rel: string, abs: string, rootReal: string, findings: Diagno
   if (relativeInside(rootReal, real) === undefined) {
     findings.push(diagnostic('pack/link-outside', { file: rel }, `${rel} links to ${real}, outside the plugin directory; its content will be packed`, 'make sure that file holds nothing secret'));
   }
-  return { size: target.size };
+  return { size: target.size, target: real };
 }
 
 /** `target` relative to `root` with `/` separators, or undefined when it lies outside. */

@@ -122,7 +122,7 @@ export async function signPackage(input: string, output: string, options: SignOp
       },
     }));
     inputs.push({ name: VERIFICATION_FILE, read: async () => verification });
-    const written = await writeZip(output, inputs, signatureComment(signature, time));
+    const written = await writeZip(output, inputs, { comment: signatureComment(signature, time) });
     await selfCheck(output, options.privateKey);
     return { time, category: options.category, files: written.files, bytes: written.bytes, replaced };
   } finally {

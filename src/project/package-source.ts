@@ -38,6 +38,13 @@ export class PackageSource implements PluginSource {
     throw new SourceError('not-found', relPath, `${relPath} is not in the package`);
   }
 
+  /** A file's bytes piece by piece (hashing large entries without holding them). */
+  chunks(relPath: string): AsyncGenerator<Buffer> {
+    const entry = this.byName.get(relPath);
+    if (!entry) throw new SourceError('not-found', relPath, `${relPath} is not in the package`);
+    return this.zip.chunks(entry);
+  }
+
   async statPath(relPath: string): Promise<EntryType | null> {
     if (this.byName.has(relPath)) return 'file';
     return this.dirs.has(relPath) ? 'directory' : null;

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dify } from '../helpers/cli.js';
+import { dify, startDify } from '../helpers/cli.js';
 import { copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
 import { edit, exampleFile } from '../helpers/text.js';
 
@@ -68,7 +69,7 @@ describe('dify plugin package', () => {
     const r = await dify(['plugin', 'package', path.join(REAL_FIXTURES, 'whatsapp-bot'), '--max-size', '1'], { cwd });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/error pack\/too-large the files to pack take 1\.\d MB uncompressed, over the 1\.0 MB limit\. Largest files: _assets\//);
-    expect(r.stdout).toMatch(/hint: if _assets\/ is not needed at run time, add "_assets\/" to \.difyignore/);
+    expect(r.stdout).toMatch(/hint: if tools\/ is not needed at run time, add "tools\/" to \.difyignore/); // never _assets\/, which Dify needs
     expect(existsSync(path.join(cwd, 'whatsapp-bot.difypkg'))).toBe(false);
   });
 
@@ -96,6 +97,34 @@ describe('dify plugin package', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(execFileSync('unzip', ['-p', path.join(cwd, 'out.difypkg'), 'requirements.txt'], { encoding: 'utf8' })).toBe('pydantic==2.0.0\n');
+  });
+
+  it('Ctrl-C while packing leaves no partial file', async () => {
+    const cwd = await tempDir();
+    const plugin = await copyPlugin(EXAMPLE);
+    // Enough incompressible bytes that packing is still going when the signal comes.
+    for (let i = 0; i < 8; i++) await writeFile(path.join(plugin, '_assets', `photo_${i}.png`), randomBytes(4 * 1024 * 1024));
+    const cli = startDify(['plugin', 'package', plugin, '-o', 'big.difypkg'], { cwd });
+    let sawPartial = false;
+    for (let done = false; !done; ) {
+      if ((await readdir(cwd)).some((f) => f.endsWith('.tmp'))) {
+        sawPartial = true;
+        cli.child.kill('SIGINT');
+        break;
+      }
+      done = await Promise.race([cli.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2))]);
+    }
+    const code = await cli.exited;
+    expect(sawPartial).toBe(true);
+    expect(code).not.toBe(0);
+    expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('says when the output directory does not exist', async () => {
+    const r = await dify(['plugin', 'package', EXAMPLE, '-o', 'missing/x.difypkg'], { cwd: await tempDir() });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: cannot write \S+missing\/x\.difypkg: the directory \S+missing does not exist/);
+    expect(r.stderr).not.toMatch(/\.tmp/);
   });
 
   it('asks for --check when given a package to pack', async () => {

@@ -92,7 +92,7 @@ describe('dify signature sign / verify', () => {
         name: e.name,
         read: async () => (e.name === 'main.py' ? Buffer.concat([await zip.read(e), Buffer.from('\nimport os; os.system("evil")\n')]) : zip.read(e)),
       })),
-      zip.contents.comment,
+      { comment: zip.contents.comment },
     );
     await zip.close();
     const r = await dify(['signature', 'verify', tampered, '-p', path.join(cwd, `${KEY}.public.pem`)]);

@@ -4,7 +4,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkPlugin } from '../../src/check/plugin-check.js';
-import { pluginChecksum } from '../../src/pack/checksum.js';
+import { checksumOfHashes, pluginChecksum } from '../../src/pack/checksum.js';
 import { planPackage, sizeFinding } from '../../src/pack/plan.js';
 import { UV_EXPORT_ARGS } from '../../src/pack/requirements.js';
 import { selectFiles } from '../../src/pack/select.js';
@@ -12,7 +12,7 @@ import { exportRequirementsFromUvLock } from '../../src/pack/uv-export.js';
 import { ZipError, ZipReader } from '../../src/pack/zip-reader.js';
 import { writeZip, type ZipInput } from '../../src/pack/zip-writer.js';
 import { PackageSource } from '../../src/project/package-source.js';
-import { copyPlugin, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
+import { copyPlugin, EXAMPLE, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
 
 const fixtures = readdirSync(REAL_FIXTURES, { withFileTypes: true })
   .filter((e) => e.isDirectory())
@@ -26,6 +26,10 @@ async function pack(dir: string, out: string): Promise<string> {
   expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   await writeZip(out, result.plan!.entries);
   return out;
+}
+
+async function drain(chunks: AsyncIterable<Buffer>): Promise<void> {
+  for await (const _ of chunks);
 }
 
 const inputs = (files: Record<string, string>): ZipInput[] => Object.entries(files).map(([name, text]) => ({ name, read: async () => Buffer.from(text) }));
@@ -74,6 +78,28 @@ describe('ZIP writer', () => {
     await reader.close();
   });
 
+  it('gives the same bytes whether files are compressed here, in the thread pool or streamed', async () => {
+    const dir = await tempDir();
+    // Sizes either side of each path: main thread, thread pool, and streamed from disk.
+    const sizes = { 'a-small.txt': 1000, 'b-medium.bin': 300 * 1024, 'c-large.bin': 6 * 1024 * 1024, 'd-tail.txt': 10 };
+    const files: ZipInput[] = [];
+    for (const [name, size] of Object.entries(sizes)) {
+      const data = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) data[i] = (i * 7919) % 251; // compressible, not trivially
+      await writeFile(path.join(dir, name), data);
+      files.push({ name, read: async () => data, file: path.join(dir, name) });
+    }
+    const streamed = await writeZip(path.join(dir, 'from-disk.zip'), files, { hashContents: true });
+    await writeZip(path.join(dir, 'in-memory.zip'), files.map(({ name, read }) => ({ name, read })));
+    expect(readFileSync(path.join(dir, 'from-disk.zip')).equals(readFileSync(path.join(dir, 'in-memory.zip')))).toBe(true);
+    execFileSync('unzip', ['-tq', path.join(dir, 'from-disk.zip')]); // CRCs and sizes agree
+    const reader = await ZipReader.open(path.join(dir, 'from-disk.zip'), 1e8);
+    expect(reader.contents.entries.map((e) => [e.name, e.size])).toEqual(Object.entries(sizes));
+    await reader.close();
+    const expected = await pluginChecksum(files.map((f) => ({ path: f.name, read: f.read })));
+    expect(checksumOfHashes(streamed.contentHashes!.map((sha256, i) => ({ path: files[i]!.name, sha256 })))).toBe(expected);
+  });
+
   it('leaves nothing behind when a file cannot be read', async () => {
     const dir = await tempDir();
     const failing: ZipInput = { name: 'b.txt', read: () => Promise.reject(new Error('disk on fire')) };
@@ -110,7 +136,36 @@ describe('reading packages is safe against hostile archives', () => {
     await writeFile(out, bytes);
     const reader = await ZipReader.open(out, 1e6);
     await expect(reader.read(reader.contents.entries[0]!)).rejects.toThrow(ZipError);
+    await expect(drain(reader.chunks(reader.contents.entries[0]!))).rejects.toThrow(/larger than declared/);
     await reader.close();
+  });
+
+  it('refuses damaged data by its CRC, read whole or in pieces', async () => {
+    const out = path.join(await tempDir(), 'flipped.difypkg');
+    execFileSync('zip', ['-q', '-0', '-j', out, '-'], { input: 'hello, plugin' }); // stored, not deflated
+    const bytes = readFileSync(out);
+    const at = bytes.indexOf('plugin');
+    bytes[at] = 'P'.charCodeAt(0);
+    await writeFile(out, bytes);
+    const reader = await ZipReader.open(out, 1e6);
+    const entry = reader.contents.entries[0]!;
+    await expect(reader.read(entry)).rejects.toThrow(/CRC does not match/);
+    await expect(drain(reader.chunks(entry))).rejects.toThrow(/CRC does not match/);
+    await reader.close();
+  });
+
+  it('hashes a large entry piece by piece, never whole', async () => {
+    const dir = await copyPlugin(EXAMPLE);
+    await writeFile(path.join(dir, '_assets', 'zeros.bin'), Buffer.alloc(20 * 1024 * 1024));
+    const out = path.join(await tempDir(), 'zeros.difypkg');
+    await pack(dir, out);
+    const reader = await ZipReader.open(out, 1e9);
+    const sizes: number[] = [];
+    for await (const chunk of reader.chunks(reader.contents.entries.find((e) => e.name === '_assets/zeros.bin')!)) sizes.push(chunk.length);
+    await reader.close();
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(20 * 1024 * 1024);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * 1024);
+    expect((await checkPlugin(out, options)).plugin?.checksum).toBe((await checkPlugin(dir, options)).plugin?.checksum);
   });
 
   it('tolerates directory entries and repeated names (the last one wins)', async () => {
@@ -188,7 +243,11 @@ describe('size limit', () => {
     expect(finding.message).toMatch(/Largest files: _assets\/\S+ \(\d+\.\d KB\)(, [^,]+){4}\./);
     expect(finding.message).toMatch(/Largest directories: _assets\/ \(/);
     expect(finding.message).toMatch(/Ignore file: \.difyignore\./);
-    expect(finding.hint).toBe('if _assets/ is not needed at run time, add "_assets/" to .difyignore; or raise the limit with --max-size <MB>');
+    // _assets/ is the largest, but holds the icons Dify needs: the hint names the next one.
+    expect(finding.hint).toMatch(/^if (\S+) is not needed at run time, add "\1" to \.difyignore; or raise the limit with --max-size <MB>$/);
+    expect(finding.hint).not.toMatch(/_assets|manifest\.yaml/);
+    const onlyAssets = { ...plan, entries: plan.entries.filter((e) => e.name.startsWith('_assets/')) };
+    expect(sizeFinding(onlyAssets, 1024, null)!.hint).toMatch(/^the largest files are assets Dify shows: make them smaller/);
     expect(sizeFinding(plan, 50 * 1024 * 1024, '.difyignore')).toBeNull();
   });
 });

@@ -29,6 +29,7 @@ describe('ignore files use gitignore semantics', () => {
     ['escaped # and ! are literal', '\\#notes\n\\!bang\n', ['#notes', '!bang'], ['manifest.yaml']],
     ['comments and blank lines are ignored', '# tools/\n\n   \n', [], ['tools/a.py']],
     ['CRLF line endings', '*.log\r\ndata/\r\n', ['tools/b.log', 'data/big.bin'], ['main.py']],
+    ['case matters, as in git', 'MAIN.PY\nTools/\n*.LOG\n', [], ['main.py', 'tools/a.py', 'tools/b.log']],
   ])('%s', async (_name, rules, excluded, kept) => {
     const dir = await tree({ ...base(), '#notes': null, '!bang': null, '.difyignore': rules });
     const files = packed(dir);
@@ -96,6 +97,15 @@ describe('symbolic links', () => {
     expect(selection.files.find((f) => f.path === '.difyignore')?.size).toBe(21);
     expect(selection.files.map((f) => f.path)).not.toContain('tools/b.log'); // the linked rules apply
     expect(selection.findings.map((f) => [f.code, f.file])).toContainEqual(['pack/link-outside', '.difyignore']);
+  });
+
+  it('a link to a .env file is left out like the file itself', async () => {
+    const dir = await tree({ ...base(), '.env': 'REMOTE_INSTALL_KEY=secret\n' });
+    await symlink('.env', path.join(dir, 'notes.md'));
+    const selection = selectFiles(dir);
+    expect(selection.files.map((f) => f.path)).not.toContain('notes.md');
+    expect(selection.excluded).toContainEqual({ path: 'notes.md', rule: 'default (links to .env)' });
+    expect(selection.findings.find((f) => f.code === 'pack/env-excluded')?.message).toMatch(/^\.env, notes\.md left out/);
   });
 
   it('links that point at each other are an error, not a crash', async () => {

@@ -167,7 +167,7 @@ async function rewrite(file: string, change: (e: HandEntry[], comment: string) =
   await writeZip(
     target,
     changed.entries.map((e) => ({ name: e.name, read: async () => e.data })),
-    changed.comment,
+    { comment: changed.comment },
   );
   return target;
 }

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { checkPlugins, type PluginResult } from '../../check/plugin-check.js';
+import { checkPlugins, setChecksum, type PluginResult } from '../../check/plugin-check.js';
 import { formatBytes } from '../../pack/plan.js';
 import { colorFor } from '../../report/color.js';
 import { formatGithub } from '../../report/github.js';
@@ -42,8 +42,9 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
       strict: Boolean(opts.strict),
       maxBytes,
       env: io.env,
-      // Text-mode checks never show the checksum; computing it means hashing every file.
-      checksum: writing || format === 'json',
+      // Text-mode checks never show the checksum; computing it means hashing every file, which
+      // packing does anyway as it reads them.
+      checksum: !writing && format === 'json',
       ...(outputPath ? { outputPath } : {}),
     },
   ).finally(() => spinner.stop());
@@ -87,8 +88,11 @@ function parseMaxSize(value: string | undefined, io: Io): number {
 async function writePackage(result: PluginResult, outputPath: string, force: boolean, io: Io): Promise<Written> {
   const plan = result.plan!;
   return writeArchive(outputPath, force, io, `Packing ${plan.entries.length} files`, async () => {
-    const { writeZip } = await import('../../pack/zip-writer.js');
-    return writeZip(outputPath, plan.entries);
+    const [{ writeZip }, { checksumOfHashes }] = await Promise.all([import('../../pack/zip-writer.js'), import('../../pack/checksum.js')]);
+    const written = await writeZip(outputPath, plan.entries, { hashContents: true });
+    const hashes = written.contentHashes!.map((sha256, i) => ({ path: plan.entries[i]!.name, sha256 }));
+    if (result.plugin) setChecksum(result.plugin, checksumOfHashes(hashes));
+    return written;
   });
 }
 
