@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ZipError, ZipReader } from '../pack/zip-reader.js';
 import { writeZip, type ZipInput, type ZipWriteResult } from '../pack/zip-writer.js';
 import { compareBytes } from '../project/order.js';
+import { BundleManifest } from './manifest.js';
 import { BundleError } from './errors.js';
 
 /** The daemon's default MAX_BUNDLE_PACKAGE_SIZE (daemon.md §3.4): the unpacked limit of a .difybndl read. */
@@ -134,6 +135,7 @@ export class Bundle {
       if (err.code === 'ENOENT') throw new BundleError(`no ${MANIFEST} in ${dir}: not a bundle directory`, 'create a bundle with `dify bundle init`, or pass the folder that holds its manifest.yaml');
       throw new BundleError(`cannot read ${manifestPath}: ${err.message}`);
     });
+    refuseNonBundle(text, dir);
     const bundle = new Bundle('directory', dir, text);
     for (const [name, file] of await walkFiles(path.join(dir, ASSETS_DIR), '')) bundle.assets.set(name, file);
     for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -159,6 +161,7 @@ export class Bundle {
       const manifest = byName.get(MANIFEST);
       if (!manifest) throw new BundleError(`${file} has no ${MANIFEST}: not a bundle`, 'build bundles with `dify bundle package`');
       const text = (await zip.read(manifest)).toString('utf8');
+      refuseNonBundle(text, file);
       const bundle = new Bundle('zip', file, text, zip);
       for (const [name, entry] of byName) {
         const file: BundleFile = { size: entry.size, read: () => zip.read(entry) };
@@ -208,3 +211,21 @@ async function writeAtomic(target: string, data: Buffer): Promise<void> {
   }
 }
 
+/**
+ * Bundle commands rewrite manifest.yaml: pointed at a plugin by mistake, they would add
+ * dependencies to it or change its version. A manifest that does not parse is left to the
+ * command, which reports it with its line.
+ */
+function refuseNonBundle(manifestText: string, location: string): void {
+  let data: Record<string, unknown>;
+  try {
+    data = BundleManifest.parse(manifestText).data;
+  } catch {
+    return;
+  }
+  // A plugin manifest lists its plugins; a bundle with a mistyped `type` is left to the schema.
+  const { type } = data;
+  if (typeof type === 'string' && type !== 'bundle' && 'plugins' in data) {
+    throw new BundleError(`${location} is not a bundle: its manifest.yaml says type: ${type}`, 'bundle commands work on bundles made by `dify bundle init`; for a plugin, use `dify plugin ...`');
+  }
+}

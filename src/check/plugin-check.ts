@@ -5,6 +5,7 @@ import { checkProject } from './index.js';
 import { get } from './rules/context.js';
 import { planChecksum, planPackage, sizeFinding, type PackPlan } from '../pack/plan.js';
 import { RequirementsError } from '../pack/requirements.js';
+import { startsLikeZip } from '../pack/zip-magic.js';
 import { DirectorySource } from '../project/directory-source.js';
 import type { PackageSource } from '../project/package-source.js';
 import { uniqueIdentifier } from '../project/identity.js';
@@ -49,7 +50,9 @@ export interface CheckOptions {
  */
 export async function checkPlugin(location: string, options: CheckOptions): Promise<PluginResult> {
   const info = await stat(location).catch(() => null);
-  if (info?.isFile() && location.endsWith('.difypkg')) return checkPackageFile(location, options);
+  // Any ZIP is read as a package, whatever its name, as the daemon does (bundles embed packages
+  // without an extension).
+  if (info?.isFile() && (location.endsWith('.difypkg') || startsLikeZip(location))) return checkPackageFile(location, options);
   if (!info?.isDirectory()) {
     const code = info ? 'plugin/not-a-directory' : 'plugin/not-found';
     const message = info ? `${location} is neither a plugin directory nor a .difypkg file` : `${location} does not exist`;

@@ -1,5 +1,6 @@
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { startsLikeZip } from '../pack/zip-magic.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 import type { Io } from './io.js';
 import { startSpinner } from './spinner.js';
@@ -50,18 +51,6 @@ async function refuseToClobber(outputPath: string, force: boolean): Promise<void
   const info = await stat(outputPath).catch(() => null);
   if (!info) return;
   if (info.isDirectory()) throw new CliError(`${outputPath} is a directory`, EXIT.failed, 'pass -o with a file name');
-  if (force || (await isZipFile(outputPath))) return;
+  if (force || startsLikeZip(outputPath)) return;
   throw new CliError(`${outputPath} exists and is not a Dify package or bundle; not overwriting it`, EXIT.failed, 'choose another -o path, or pass --force');
-}
-
-/** A ZIP starts with a local header, or (empty) with the end record. */
-async function isZipFile(file: string): Promise<boolean> {
-  const handle = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await handle.read(head, 0, 4, 0);
-    return bytesRead === 4 && (head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50);
-  } finally {
-    await handle.close();
-  }
 }

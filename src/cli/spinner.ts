@@ -1,12 +1,14 @@
 import type { Io } from './io.js';
 
 export interface Spinner {
+  /** False when nothing is drawn (not a terminal, CI): callers print plain lines instead. */
+  readonly live: boolean;
   /** Shows `text`, starting the spinner if it is not running. */
   show(text: string): void;
   stop(): void;
 }
 
-const idle: Spinner = { show: () => undefined, stop: () => undefined };
+const idle: Spinner = { live: false, show: () => undefined, stop: () => undefined };
 
 /** A spinner on stderr, only on a sized terminal outside CI (ora is loaded only then, keeping start-up lean). */
 export async function makeSpinner(io: Io): Promise<Spinner> {
@@ -16,6 +18,7 @@ export async function makeSpinner(io: Io): Promise<Spinner> {
   // The decision is made above, from the command's own streams and environment.
   const spinner = ora({ stream: io.stderr as NodeJS.WritableStream, isEnabled: true });
   return {
+    live: true,
     show: (text) => {
       spinner.text = text;
       if (!spinner.isSpinning) spinner.start();

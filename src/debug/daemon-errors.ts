@@ -10,19 +10,42 @@ export interface DaemonRejection {
   fix: string;
   /** The daemon's own words. */
   reply: string;
+  /** Set when the reply shows the server is something else (a web server, ...): `reply` is its first line. */
+  notDaemon?: boolean;
 }
 
 const KINDS = 'tools|models|endpoints|agent strategies|agent strategy|datasources|datasource|triggers';
 
 export function explainRejection(reply: string): DaemonRejection {
   const text = reply.trim();
+  const other = OTHER_SERVERS.find((s) => s.match.test(text));
+  if (other) {
+    return {
+      cause: `this does not look like a Dify plugin daemon: it answered like ${other.what}`,
+      fix: 'check the address (REMOTE_INSTALL_URL, or --url): it must be the plugin daemon\'s remote-debugging port (5003 unless changed), not the Dify web or API address',
+      reply: text.split(/\r?\n/, 1)[0]!,
+      notDaemon: true,
+    };
+  }
   const rule = RULES.find((r) => r.match.test(text));
   const detail = rule ? (rule.match.exec(text)?.[1] ?? '').trim() : '';
   if (!rule) {
-    return { cause: 'the Dify plugin daemon refused the plugin', fix: 'read the daemon\'s reply below; `dify plugin package --check .` finds most problems', reply: text };
+    return { cause: 'the Dify plugin daemon refused the plugin', fix: 'the daemon\'s reply is shown above; `dify plugin package --check .` finds most problems', reply: text };
   }
   return { cause: rule.cause(detail), fix: rule.fix, reply: text };
 }
+
+/**
+ * Servers that are not a plugin daemon but answer our first line, recognised by their protocol's
+ * first words. A daemon's replies are always lower-case English sentences (daemon.md §5.10).
+ */
+const OTHER_SERVERS: { match: RegExp; what: string }[] = [
+  { match: /^HTTP\/\d/, what: 'a web server' },
+  { match: /^<(?:!doctype|html|\?xml)/i, what: 'a web server' },
+  { match: /^SSH-\d/, what: 'an SSH server' },
+  { match: /^(?:220|421)[ -]/, what: 'a mail or FTP server' },
+  { match: /^-ERR /, what: 'a Redis server' },
+];
 
 const RULES: { match: RegExp; cause: (detail: string) => string; fix: string }[] = [
   {

@@ -2,10 +2,10 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { LineSplitter } from './line-splitter.js';
 
-/** Why a connection could not be made; all of these are worth retrying. */
+/** Why a connection could not be made; all but `aborted` are worth retrying. */
 export class ConnectError extends Error {
   constructor(
-    readonly reason: 'refused' | 'timeout' | 'reset' | 'unreachable',
+    readonly reason: 'refused' | 'timeout' | 'reset' | 'unreachable' | 'aborted',
     message: string,
   ) {
     super(message);
@@ -13,22 +13,38 @@ export class ConnectError extends Error {
   }
 }
 
-/** Opens a TCP connection, or fails with a ConnectError after `timeoutMs`. */
-export function connect(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+/**
+ * Opens a TCP connection, or fails with a ConnectError after `timeoutMs`, or at once when `signal`
+ * aborts (Ctrl-C, or a newer registration superseding this one).
+ */
+export function connect(host: string, port: number, timeoutMs: number, signal?: AbortSignal): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    const aborted = () => new ConnectError('aborted', `connecting to ${host}:${port} was cancelled`);
+    if (signal?.aborted) return reject(aborted());
     const socket = net.connect({ host, port });
+    const settle = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      settle();
+      socket.destroy();
+      reject(aborted());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
+      settle();
       socket.destroy();
       reject(new ConnectError('timeout', `no answer from ${host}:${port} within ${timeoutMs / 1000} s`));
     }, timeoutMs);
     socket.once('connect', () => {
-      clearTimeout(timer);
+      settle();
       socket.removeAllListeners('error');
       socket.setNoDelay(true);
       resolve(socket);
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      settle();
       const reason = err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ECONNRESET' ? 'reset' : 'unreachable';
       reject(new ConnectError(reason, `${host}:${port}: ${err.code ?? err.message}`));
     });
@@ -37,20 +53,30 @@ export function connect(host: string, port: number, timeoutMs: number): Promise<
 
 export type Acceptance = { accepted: true } | { accepted: false; reply: string } | { accepted: false; closed: true };
 
+/** Plain-text lines kept for the report; a server that is not a daemon may send a whole page. */
+const MAX_TEXT_LINES = 20;
+
 /**
  * One registered TCP session with the daemon: newline-framed JSON both ways. The daemon never
  * acknowledges a registration; it answers a failure with plain-text lines and closes. So after
  * sending, a non-JSON line means rejection (read until the close: some replies span two lines),
  * a JSON line (a request) or a quiet `settleMs` means acceptance.
  *
- * Events: `line` (a daemon line, from acceptance on: attach the listener before registering),
- * `close`.
+ * A busy daemon may still answer after the quiet period, so plain text followed by the close is a
+ * rejection even after acceptance: the `close` event then carries it. Plain text is never passed on
+ * as a `line`; only JSON lines are.
+ *
+ * Events: `line` (a JSON line from the daemon, from begin() on), `close` (with the plain-text reply
+ * the daemon sent before closing, if any).
  */
-export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [] }> {
+export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: string | undefined] }> {
   private readonly splitter = new LineSplitter();
   private accepted = false;
+  private relaying = false;
+  /** JSON lines received before begin(): requests that came with (or right after) the acceptance. */
   private early: Buffer[] = [];
   private rejectionText: string[] = [];
+  private lateText: string[] = [];
   private closedFlag = false;
   /** While registering: called on the first JSON line, which proves acceptance. */
   private onFirstJson: (() => void) | undefined;
@@ -65,7 +91,7 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [] }> {
       this.closedFlag = true;
       const rest = this.splitter.rest();
       if (rest) this.receive(rest);
-      this.emit('close');
+      this.emit('close', this.accepted && this.lateText.length > 0 ? this.lateText.join('\n').trim() || undefined : undefined);
     });
   }
 
@@ -73,19 +99,23 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [] }> {
     return this.closedFlag;
   }
 
-  /** Sends the registration, one JSON line each, and waits for the daemon's verdict. */
-  async register(messages: readonly unknown[], settleMs: number): Promise<Acceptance> {
-    for (const m of messages) this.socket.write(JSON.stringify(m) + '\n');
+  /**
+   * Sends the registration, one JSON line each, and waits for the daemon's verdict. The quiet
+   * period starts once the last line has been handed to the system (its write callback), not when
+   * write() returned: a large registration (assets) may sit in our buffer for longer than the
+   * period, and the daemon can only answer what it has read.
+   */
+  register(messages: readonly unknown[], settleMs: number): Promise<Acceptance> {
     return new Promise((resolve) => {
+      let done = false;
+      let timer: NodeJS.Timeout | undefined;
       const finish = (result: Acceptance) => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         this.off('close', onClose);
-        if (result.accepted) {
-          this.accepted = true;
-          const early = this.early;
-          this.early = [];
-          for (const line of early) this.emit('line', line); // requests that came with the acceptance
-        }
+        this.onFirstJson = undefined;
+        if (result.accepted) this.accepted = true;
         resolve(result);
       };
       const rejected = (): Acceptance | undefined => {
@@ -93,16 +123,36 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [] }> {
         return reply ? { accepted: false, reply } : undefined;
       };
       const onClose = () => finish(rejected() ?? { accepted: false, closed: true });
-      // Quiet for settleMs: accepted — unless a reply came and the close is just late.
-      const timer = setTimeout(() => {
-        const reply = rejected();
-        if (reply) this.close();
-        finish(reply ?? { accepted: true });
-      }, settleMs);
+      // Quiet for settleMs: accepted, unless a reply came and the close is just late.
+      const settle = () => {
+        if (done) return;
+        timer = setTimeout(() => {
+          const reply = rejected();
+          if (reply) this.close();
+          finish(reply ?? { accepted: true });
+        }, settleMs);
+      };
       this.on('close', onClose);
       this.onFirstJson = () => finish({ accepted: true });
+      messages.forEach((m, i) => {
+        const last = i === messages.length - 1;
+        // A failed write is followed by `close`, which decides.
+        this.socket.write(JSON.stringify(m) + '\n', last ? (err) => !err && settle() : undefined);
+      });
+      if (messages.length === 0) settle();
       if (this.closedFlag) onClose();
     });
+  }
+
+  /**
+   * Starts delivering the daemon's lines, those that came with the acceptance first. Called once
+   * the registration has been reported, so that no request is shown before it.
+   */
+  begin(): void {
+    this.relaying = true;
+    const early = this.early;
+    this.early = [];
+    for (const line of early) this.emit('line', line);
   }
 
   /** Writes one line; false when the socket's buffer is full (wait for its `drain`). */
@@ -118,17 +168,20 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [] }> {
   }
 
   private receive(line: Buffer): void {
-    if (this.accepted) {
+    // After plain text, even a JSON-looking line is part of the reply (a web server's body).
+    if (line[0] !== 0x7b /* { */ || (!this.accepted && this.rejectionText.length > 0)) {
+      // Plain text: a rejection, before acceptance or (late) after it; never for the plugin.
+      const text = this.accepted ? this.lateText : this.rejectionText;
+      if (text.length < MAX_TEXT_LINES) text.push(line.toString('utf8'));
+      return;
+    }
+    if (this.relaying) {
       this.emit('line', line);
       return;
     }
-    if (line[0] === 0x7b /* { */) {
-      this.early.push(line);
-      const first = this.onFirstJson;
-      this.onFirstJson = undefined;
-      first?.();
-    } else {
-      this.rejectionText.push(line.toString('utf8'));
-    }
+    this.early.push(line);
+    const first = this.onFirstJson;
+    this.onFirstJson = undefined;
+    first?.();
   }
 }

@@ -21,10 +21,20 @@ export interface RunnerClient {
   send(message: RunnerMessage): void;
 }
 
-/** The plugin exited before it was ready (its first heartbeat). */
+/** The plugin exited before it was ready (its first heartbeat), or was stopped for not getting ready in time. */
 export class LocalStartError extends Error {
-  constructor(readonly exit: PluginExit) {
-    super(exit.spawnError ? `cannot start the plugin: ${exit.spawnError}` : `the plugin exited (code ${exit.code}) before it was ready`);
+  constructor(
+    readonly exit: PluginExit,
+    /** Set when it was stopped after waiting this long. */
+    readonly timeoutMs?: number,
+  ) {
+    super(
+      exit.spawnError
+        ? `cannot start the plugin: ${exit.spawnError}`
+        : timeoutMs !== undefined
+          ? `the plugin was not ready after ${timeoutMs / 1000} s (no heartbeat from it), so it was stopped`
+          : `the plugin exited (code ${exit.code}) before it was ready`,
+    );
     this.name = 'LocalStartError';
   }
 }
@@ -36,6 +46,13 @@ export interface LocalRunnerOptions {
   /** It exited after having been ready; it is restarted after `restartDelayMs`. */
   onExit(exit: PluginExit): void;
   restartDelayMs: number;
+  /**
+   * How long `start()` waits for the first heartbeat before stopping the plugin: the SDK sends
+   * one as soon as it runs, so a plugin silent this long is stuck (blocked in an import, ...).
+   */
+  startTimeoutMs: number;
+  /** SIGTERM → SIGKILL grace when stopping a plugin that timed out. */
+  stopGraceMs: number;
 }
 
 /** What the mock says it is in every answer to a backwards invocation. */
@@ -47,7 +64,10 @@ export class LocalRunner {
   private readonly sessions = new Map<string, { client: RunnerClient; invokeId: string }>();
   private ready = false;
   private stopped = false;
+  /** Pending only during `start()`; a restart after a crash has no one waiting for it. */
   private whenReady: { resolve(): void; reject(err: Error): void } | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
+  private startTimedOut = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
 
@@ -57,16 +77,25 @@ export class LocalRunner {
     this.plugin.on('exit', (exit) => this.exited(exit));
   }
 
-  /** Starts the plugin; resolves at its first heartbeat, when it can take requests. */
+  /**
+   * Starts the plugin; resolves at its first heartbeat, when it can take requests. Rejects with a
+   * LocalStartError if it exits first, is stopped first, or sends nothing within `startTimeoutMs`.
+   */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.whenReady = { resolve, reject };
+      this.startTimer = setTimeout(() => {
+        // Stopping it is what ends the wait: its exit then rejects with the stderr it left.
+        this.startTimedOut = true;
+        void this.plugin.stop(this.o.stopGraceMs);
+      }, this.o.startTimeoutMs);
       this.plugin.start();
     });
   }
 
   async stop(graceMs: number): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.startTimer);
     clearTimeout(this.restartTimer);
     await this.plugin.stop(graceMs);
   }
@@ -132,6 +161,7 @@ export class LocalRunner {
     }
     if (message.event === 'heartbeat' && !this.ready) {
       this.ready = true;
+      clearTimeout(this.startTimer);
       for (const c of this.clients) c.send({ invoke_id: '', type: 'plugin_ready', response: { info: 'plugin loaded' } });
       this.whenReady?.resolve();
       this.whenReady = undefined;
@@ -182,18 +212,18 @@ export class LocalRunner {
       owner.client.send({ invoke_id: owner.invokeId, type: 'error', response: { error: 'the plugin process exited' } });
       this.endSession(session);
     }
-    if (!this.ready) {
-      this.whenReady?.reject(new LocalStartError(exit));
+    if (this.whenReady) {
+      clearTimeout(this.startTimer);
+      this.whenReady.reject(new LocalStartError(exit, this.startTimedOut ? this.o.startTimeoutMs : undefined));
       this.whenReady = undefined;
       return;
     }
     if (this.stopped) return;
+    // Restarted, even when a restart dies before its first heartbeat: the runner must not sit
+    // there without a plugin, answering every request with "restarting".
     this.ready = false;
     this.o.onExit(exit);
-    this.restartTimer = setTimeout(() => {
-      this.whenReady = { resolve: () => undefined, reject: () => undefined };
-      this.plugin.start();
-    }, this.o.restartDelayMs);
+    this.restartTimer = setTimeout(() => this.plugin.start(), this.o.restartDelayMs);
   }
 }
 

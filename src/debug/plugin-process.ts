@@ -1,10 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { LineSplitter } from './line-splitter.js';
+import { pluginCommand } from './python-launch.js';
 
 export interface PluginProcessOptions {
   python: string;
-  /** `meta.runner.entrypoint`: the process runs `<python> -m <entrypoint>`. */
+  /** `meta.runner.entrypoint`: the process runs it as `<python> -m <entrypoint>` would (python-launch.ts). */
   entrypoint: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -26,8 +27,9 @@ export interface PluginExit {
  * line is the manifest, then heartbeats, session messages and logs, one JSON object per line.
  *
  * Events: `line` (a stdout line after the first), `exit` (PluginExit). The process gets its own
- * process group, so a Ctrl-C in the terminal reaches only the CLI, which then stops it in order;
- * if the CLI dies, the SDK notices it is orphaned and exits by itself.
+ * process group, so a Ctrl-C in the terminal reaches only the CLI, which then stops it in order.
+ * If the CLI dies, the kernel kills the plugin on Linux (python-launch.ts); elsewhere the SDK
+ * notices it is orphaned and exits by itself.
  */
 export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginExit] }> {
   private child: ChildProcessWithoutNullStreams | undefined;
@@ -55,7 +57,8 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
   start(): void {
     if (this.child) return;
     const { python, entrypoint, cwd, env } = this.options;
-    const child = spawn(python, ['-m', entrypoint], {
+    const { command, args } = pluginCommand(python, entrypoint);
+    const child = spawn(command, args, {
       cwd,
       env: { ...env, INSTALL_METHOD: 'local', PYTHONUNBUFFERED: '1' },
       detached: true,

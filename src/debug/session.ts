@@ -1,5 +1,6 @@
 import { connect, ConnectError, DaemonLink } from './daemon-link.js';
 import { explainRejection, type DaemonRejection } from './daemon-errors.js';
+import { FlowGate } from './flow-gate.js';
 import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plugin-process.js';
 
 /** Every timer of a debugging session, with its default, in one place. */
@@ -100,27 +101,37 @@ const HEARTBEAT = JSON.stringify({ event: 'heartbeat', session_id: null, data: {
  * in stdio mode as its child, relaying lines both ways (sdk.md §3.5). A dropped connection is
  * re-established and re-registered while the plugin keeps running; a crashed plugin is restarted
  * while the connection stays up, kept alive by the CLI's own heartbeats.
+ *
+ * The session is over when stop() is called or when something fatal happens (a rejection, an
+ * interpreter that cannot be started): `finished` then resolves, with that error if any. Every
+ * retry loop and delay watches for the end, so nothing keeps running after it.
  */
 export class RunSession {
   private link: DaemonLink | undefined;
   private readonly plugin: PluginProcess;
   private readonly pending = new Map<string, { started: number; error?: string }>();
-  private readonly stopping = new AbortController();
+  /** Aborted once the session is over. */
+  private readonly over = new AbortController();
+  private outcome: Error | undefined;
+  /** The connection attempt (or retry loop) in progress; a newer one, or the end, aborts it. */
+  private connecting: AbortController | undefined;
+  /** Back-pressure of each direction: daemon socket → plugin stdin, plugin stdout → daemon socket. */
+  private readonly toPlugin = new FlowGate();
+  private readonly toDaemon = new FlowGate();
   private heartbeat: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelay: number;
   private startedAt = 0;
-  private fatal: ((err: Error) => void) | undefined;
-  /** Resolves when the session ends by itself (a later rejection); stop() ends it too. */
+  /** Set while restartPlugin() stops the process on purpose: that exit is not a crash. */
+  private replacing = false;
+  private stopped: Promise<void> | undefined;
+  /** Resolves when the session is over: with the fatal error, or undefined after stop(). */
   readonly finished: Promise<Error | undefined>;
 
   constructor(private readonly o: SessionOptions) {
     this.plugin = new PluginProcess(o.plugin);
     this.restartDelay = o.timers.restartInitialMs;
-    this.finished = new Promise((resolve) => {
-      this.fatal = (err) => resolve(err);
-      this.stopping.signal.addEventListener('abort', () => resolve(undefined));
-    });
+    this.finished = new Promise((resolve) => this.over.signal.addEventListener('abort', () => resolve(this.outcome), { once: true }));
     this.plugin.on('line', (line) => this.fromPlugin(line));
     this.plugin.on('exit', (exit) => this.pluginExited(exit));
   }
@@ -135,125 +146,202 @@ export class RunSession {
 
   /**
    * Starts the plugin, then connects and registers (bounded retries). The plugin starts first so
-   * that it is up when the first request arrives, right after the registration.
+   * that it is up when the first request arrives, right after the registration. Throws whatever
+   * ended the session meanwhile (a rejection, an interpreter that cannot start, no daemon);
+   * returns early, without error, when stop() was called meanwhile (Ctrl-C while connecting).
    */
   async start(): Promise<void> {
     const { timers } = this.o;
     this.startPlugin();
+    const signal = this.newAttempt();
     let delay = timers.reconnectInitialMs;
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; !signal.aborted; attempt++) {
       this.o.events.connecting(this.address, attempt);
       try {
-        await this.connectAndRegister();
+        await this.connectAndRegister(signal);
         break;
       } catch (err) {
-        if (!(err instanceof ConnectError)) throw err;
+        if (signal.aborted) break;
+        if (!(err instanceof ConnectError)) {
+          this.end(err as Error);
+          break;
+        }
         const last = attempt >= timers.firstConnectAttempts;
         this.o.events.connectFailed(err.message, last ? null : delay);
-        if (last) throw new UnreachableError(`cannot reach the Dify plugin daemon at ${this.address} (${err.message}) after ${attempt} attempts`);
-        await this.sleep(delay);
+        if (last) {
+          this.end(new UnreachableError(`cannot reach the Dify plugin daemon at ${this.address} (${err.message}) after ${attempt} attempts`));
+          break;
+        }
+        await sleep(delay, signal);
         delay = Math.min(delay * 2, timers.reconnectMaxMs);
       }
     }
+    if (this.outcome) throw this.outcome;
+    if (this.over.signal.aborted) return;
     this.heartbeat = setInterval(() => this.keepAlive(), timers.heartbeatMs);
   }
 
-  /** Stops the plugin (SIGTERM, then SIGKILL) and closes the connection. */
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    clearInterval(this.heartbeat);
-    clearTimeout(this.restartTimer);
-    await this.plugin.stop(this.o.timers.stopGraceMs);
-    this.link?.close();
+  /** Stops the plugin (SIGTERM, then SIGKILL) and closes the connection; every call shares one stop. */
+  stop(): Promise<void> {
+    this.stopped ??= this.shutDown();
+    return this.stopped;
   }
 
-  /** For the CLI's exit handler when there is no time left: nothing may outlive the CLI. */
+  /** For a second Ctrl-C, or the CLI's exit handler: no more waiting, nothing may outlive the CLI. */
   killNow(): void {
     this.plugin.killNow();
   }
 
   /** Restarts the plugin process (its code changed); the connection stays. */
   async restartPlugin(): Promise<void> {
+    if (this.over.signal.aborted) return;
     clearTimeout(this.restartTimer);
     this.restartDelay = this.o.timers.restartInitialMs;
-    this.plugin.removeAllListeners('exit');
-    await this.plugin.stop(this.o.timers.stopGraceMs);
-    this.plugin.on('exit', (exit) => this.pluginExited(exit));
+    this.replacing = true;
+    try {
+      await this.plugin.stop(this.o.timers.stopGraceMs);
+    } finally {
+      this.replacing = false;
+    }
     this.startPlugin();
   }
 
-  /** Registers again on a fresh connection (declarations or assets changed). */
-  async reregister(): Promise<void> {
+  /**
+   * Registers again on a fresh connection (declarations or assets changed). The current connection
+   * is closed and any (re)connection in progress is abandoned, so that only one is ever held.
+   * Resolves once registered, or when superseded by a newer call, or when the session is over.
+   */
+  reregister(): Promise<void> {
+    if (this.over.signal.aborted) return Promise.resolve();
     const old = this.link;
-    this.link = undefined;
-    old?.removeAllListeners('close');
-    old?.close();
-    await this.reconnect();
-  }
-
-  private async connectAndRegister(): Promise<void> {
-    const socket = await connect(this.o.host, this.o.port, this.o.timers.connectTimeoutMs);
-    const link = new DaemonLink(socket);
-    this.o.events.connected(this.address);
-    link.on('line', (line) => this.fromDaemon(line, link));
-    const result = await link.register(await this.o.registration(), this.o.timers.settleMs);
-    if (!result.accepted) {
-      link.close();
-      if ('reply' in result) throw new RejectedError(explainRejection(result.reply));
-      throw new ConnectError('reset', 'the daemon closed the connection during registration');
+    if (old) {
+      this.forget(old);
+      old.close();
     }
-    this.link = link;
-    link.on('close', () => this.linkClosed(link));
-    this.o.events.registered();
+    return this.reconnect(true);
   }
 
-  private linkClosed(link: DaemonLink): void {
-    if (this.link !== link || this.stopping.signal.aborted) return;
-    this.link = undefined;
+  private async shutDown(): Promise<void> {
+    this.end(undefined);
+    clearInterval(this.heartbeat);
+    clearTimeout(this.restartTimer);
+    await this.plugin.stop(this.o.timers.stopGraceMs);
+    this.link?.close();
+  }
+
+  /** Marks the session over: with `err` when something fatal happened, undefined when stopped. */
+  private end(err: Error | undefined): void {
+    if (this.over.signal.aborted) return;
+    this.outcome = err;
+    this.connecting?.abort();
+    this.over.abort();
+  }
+
+  /** A new connection attempt, which supersedes (aborts) the one in progress. */
+  private newAttempt(): AbortSignal {
+    this.connecting?.abort();
+    const attempt = new AbortController();
+    this.connecting = attempt;
+    if (this.over.signal.aborted) attempt.abort();
+    return attempt.signal;
+  }
+
+  private async connectAndRegister(signal: AbortSignal): Promise<void> {
+    const socket = await connect(this.o.host, this.o.port, this.o.timers.connectTimeoutMs, signal);
+    const link = new DaemonLink(socket);
+    // Superseded or over meanwhile: this connection must not outlive its attempt.
+    const abandon = () => link.close();
+    signal.addEventListener('abort', abandon, { once: true });
+    try {
+      if (signal.aborted) throw new ConnectError('aborted', 'superseded');
+      this.o.events.connected(this.address);
+      const result = await link.register(await this.o.registration(), this.o.timers.settleMs);
+      if (signal.aborted) throw new ConnectError('aborted', 'superseded');
+      if (!result.accepted) {
+        if ('reply' in result) throw new RejectedError(explainRejection(result.reply));
+        throw new ConnectError('reset', 'the daemon closed the connection during registration');
+      }
+    } catch (err) {
+      link.close();
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', abandon);
+    }
+    this.adopt(link);
+  }
+
+  /** Makes a registered connection the current one and starts relaying on it. */
+  private adopt(link: DaemonLink): void {
+    this.link = link;
+    this.toDaemon.release(); // the plugin's output may be waiting on a connection that is gone
+    link.on('line', (line) => this.fromDaemon(line, link));
+    link.on('close', (reply) => this.linkClosed(link, reply));
+    this.o.events.registered();
+    link.begin(); // requests that came with the acceptance, now that it has been reported
+  }
+
+  private linkClosed(link: DaemonLink, reply: string | undefined): void {
+    if (this.link !== link || this.over.signal.aborted) return;
+    this.forget(link);
+    // Plain text, then the close: the daemon refused the registration after all, only late.
+    if (reply !== undefined) return this.end(new RejectedError(explainRejection(reply)));
     this.o.events.disconnected();
+    void this.reconnect(false);
+  }
+
+  /** The connection is no longer the current one. */
+  private forget(link: DaemonLink): void {
+    if (this.link === link) this.link = undefined;
+    // Neither direction may stay paused on a stream of a dead connection.
+    this.toDaemon.release();
+    this.toPlugin.release();
     // In-flight requests died with the connection; the daemon has already failed them.
     this.pending.clear();
-    void this.reconnect();
   }
 
-  /** After a drop: retry for as long as it takes, with backoff, then register anew. */
-  private async reconnect(): Promise<void> {
-    let delay = this.o.timers.reconnectInitialMs;
-    for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
-      this.o.events.reconnecting(attempt, delay);
-      await this.sleep(delay);
-      if (this.stopping.signal.aborted) return;
+  /** Connects and registers anew, for as long as it takes, with backoff; a newer call supersedes it. */
+  private async reconnect(immediate: boolean): Promise<void> {
+    const signal = this.newAttempt();
+    const { reconnectInitialMs, reconnectMaxMs } = this.o.timers;
+    let delay = immediate ? 0 : reconnectInitialMs;
+    for (let attempt = 1; ; attempt++) {
+      if (delay > 0) {
+        this.o.events.reconnecting(attempt, delay);
+        await sleep(delay, signal);
+      }
+      if (signal.aborted) return;
       try {
-        await this.connectAndRegister();
+        await this.connectAndRegister(signal);
         return;
       } catch (err) {
-        if (err instanceof RejectedError) {
-          this.fatal?.(err);
-          return;
-        }
-        if (!(err instanceof ConnectError)) throw err;
-        this.o.events.connectFailed(err.message, Math.min(delay * 2, this.o.timers.reconnectMaxMs));
-        delay = Math.min(delay * 2, this.o.timers.reconnectMaxMs);
+        if (signal.aborted) return;
+        // A rejection (or anything but a failed connection): retrying cannot help.
+        if (!(err instanceof ConnectError)) return this.end(err as Error);
+        delay = delay === 0 ? reconnectInitialMs : Math.min(delay * 2, reconnectMaxMs);
+        this.o.events.connectFailed(err.message, delay);
       }
     }
   }
 
   private startPlugin(): void {
+    if (this.over.signal.aborted) return;
     this.startedAt = Date.now();
     this.plugin.start();
     this.o.events.pluginStarted(this.plugin.pid);
   }
 
   private pluginExited(exit: PluginExit): void {
-    if (this.stopping.signal.aborted) return;
-    if (exit.spawnError) {
-      this.fatal?.(new PluginStartError(`cannot start the plugin with ${this.o.plugin.python}: ${exit.spawnError}`));
-      return;
-    }
+    // Its stdin will never drain now, and its stdout is done.
+    this.toPlugin.release();
+    this.toDaemon.release();
+    if (this.over.signal.aborted) return;
+    if (exit.spawnError) return this.end(new PluginStartError(`cannot start the plugin with ${this.o.plugin.python}: ${exit.spawnError}`));
+    const why = this.replacing ? 'the plugin process was restarted' : 'the plugin process exited';
     for (const [session, request] of this.pending) {
-      this.failRequest(session, 'the plugin process exited');
-      this.finishRequest(session, request.started, 'the plugin process exited');
+      this.failRequest(session, why);
+      this.finishRequest(session, request.started, why);
     }
+    if (this.replacing) return; // restartPlugin() starts the new one
     if (Date.now() - this.startedAt >= this.o.timers.healthyRunMs) this.restartDelay = this.o.timers.restartInitialMs;
     const delay = this.restartDelay;
     this.restartDelay = Math.min(this.restartDelay * 2, this.o.timers.restartMaxMs);
@@ -278,10 +366,8 @@ export class RunSession {
         return;
       }
     }
-    if (!this.plugin.write(line)) {
-      link.socket.pause();
-      this.plugin.stdin?.once('drain', () => link.socket.resume());
-    }
+    const stdin = this.plugin.stdin;
+    if (!this.plugin.write(line) && stdin) this.toPlugin.block(link.socket, stdin);
   }
 
   private fromPlugin(line: Buffer): void {
@@ -302,10 +388,8 @@ export class RunSession {
       if (request && kind === 'end') this.finishRequest(message.session_id, request.started, request.error);
     }
     const link = this.link;
-    if (link && !link.write(line)) {
-      this.plugin.stdout?.pause();
-      link.socket.once('drain', () => this.plugin.stdout?.resume());
-    }
+    const stdout = this.plugin.stdout;
+    if (link && !link.write(line) && stdout) this.toDaemon.block(stdout, link.socket);
   }
 
   /** Answers a request the plugin cannot take, as the SDK would: an error, then the end. */
@@ -320,22 +404,22 @@ export class RunSession {
     const r = { session, status: error ? ('error' as const) : ('ok' as const), ms: Date.now() - started };
     this.o.events.response(error ? { ...r, error } : r);
   }
+}
 
-  /** A delay that stop() cuts short. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const signal = this.stopping.signal;
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
+/** A delay that ends early when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function parse(line: Buffer): unknown {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 
@@ -40,9 +40,10 @@ const DEFAULT_PORT = 5003;
  * The remote-debugging settings of a plugin directory: flags first, then the process
  * environment, then `<plugin>/.env` (as the Python SDK reads it: names case-insensitive, the
  * environment winning over the file). `DIFY_REMOTE_URL` and `DIFY_DEBUG_KEY` are accepted as
- * aliases of `REMOTE_INSTALL_URL` and `REMOTE_INSTALL_KEY`.
+ * aliases of `REMOTE_INSTALL_URL` and `REMOTE_INSTALL_KEY`. `cwd` is the shell's working directory,
+ * which a relative `--python` is relative to.
  */
-export function resolveSettings(pluginDir: string, flags: DebugFlags, env: NodeJS.ProcessEnv): DebugSettings {
+export function resolveSettings(pluginDir: string, flags: DebugFlags, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): DebugSettings {
   const dotenvPath = path.join(pluginDir, '.env');
   const fileVars = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
   const lookup = (names: string[]): Setting<string> | undefined => {
@@ -60,7 +61,7 @@ export function resolveSettings(pluginDir: string, flags: DebugFlags, env: NodeJ
 
   const { host, port } = address(flags, lookup);
   const key = flags.key !== undefined ? { value: flags.key, source: 'flag' as const, name: '--key' } : lookup(['REMOTE_INSTALL_KEY', 'DIFY_DEBUG_KEY']);
-  return { host, port, key, python: interpreter(pluginDir, flags, lookup) };
+  return { host, port, key, python: interpreter(pluginDir, flags, lookup, env, cwd) };
 }
 
 function address(flags: DebugFlags, lookup: (names: string[]) => Setting<string> | undefined): { host: Setting<string>; port: Setting<number> } {
@@ -97,14 +98,45 @@ export function parseAddress(text: string): { host: string; port: number } | und
   return port > 0 && port <= 65535 ? { host: match[1]!.replace(/^\[|\]$/g, ''), port } : undefined;
 }
 
-/** The interpreter that runs the plugin: flag, PYTHON_INTERPRETER_PATH, the plugin's .venv, python3. */
-function interpreter(pluginDir: string, flags: DebugFlags, lookup: (names: string[]) => Setting<string> | undefined): Setting<string> {
-  if (flags.python !== undefined) return { value: flags.python, source: 'flag', name: '--python' };
+/**
+ * The interpreter that runs the plugin: flag, PYTHON_INTERPRETER_PATH, the plugin's .venv, python3.
+ * A relative path from the flag or the environment is the shell's (`cwd`), one from `.env` the
+ * plugin's: the plugin runs in its own directory, where it would otherwise mean something else.
+ */
+function interpreter(pluginDir: string, flags: DebugFlags, lookup: (names: string[]) => Setting<string> | undefined, env: NodeJS.ProcessEnv, cwd: string): Setting<string> {
+  if (flags.python !== undefined) return { value: commandPath(flags.python, cwd, env), source: 'flag', name: '--python' };
   const fromEnv = lookup(['PYTHON_INTERPRETER_PATH']);
-  if (fromEnv) return fromEnv;
+  if (fromEnv) return { ...fromEnv, value: commandPath(fromEnv.value, fromEnv.source === '.env' ? pluginDir : cwd, env) };
   const venv = path.join(pluginDir, '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
   if (existsSync(venv)) return { value: venv, source: 'default', name: '.venv' };
   return { value: process.platform === 'win32' ? 'python' : 'python3', source: 'default', name: 'PATH' };
+}
+
+/**
+ * A command as a shell in `base` would run it: a path with a separator is relative to `base`; a
+ * bare name is looked up on PATH, or else taken from `base` if it is there (the user named a file).
+ */
+export function commandPath(command: string, base: string, env: NodeJS.ProcessEnv): string {
+  if (path.isAbsolute(command)) return command;
+  if (command.includes('/') || (process.platform === 'win32' && command.includes('\\'))) return path.resolve(base, command);
+  if (onPath(command, env)) return command;
+  const local = path.resolve(base, command);
+  return isExecutable(local) ? local : command;
+}
+
+function onPath(name: string, env: NodeJS.ProcessEnv): boolean {
+  const dirs = (getIgnoringCase(env, 'PATH') ?? '').split(path.delimiter).filter((d) => d !== '');
+  const extensions = process.platform === 'win32' ? ['', ...(getIgnoringCase(env, 'PATHEXT') ?? '.EXE;.CMD;.BAT').split(';')] : [''];
+  return dirs.some((dir) => extensions.some((ext) => isExecutable(path.join(dir, name + ext))));
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function getIgnoringCase(vars: Record<string, string | undefined>, name: string): string | undefined {

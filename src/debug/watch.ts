@@ -43,3 +43,38 @@ export function watchPlugin(
 function isDeclaration(rel: string): boolean {
   return /\.ya?ml$/i.test(rel) || rel.startsWith('_assets/') || rel === '.difyignore';
 }
+
+/**
+ * Handles file changes one at a time. Changes that arrive while one is being handled are merged
+ * (a declaration change wins over a code change) and handled next, once: two quick edits must
+ * not start two overlapping re-registrations or restarts.
+ */
+export class ChangeQueue {
+  private busy = false;
+  private next: { kind: ChangeKind; files: Set<string> } | undefined;
+
+  constructor(
+    private readonly handle: (kind: ChangeKind, files: string[]) => Promise<void>,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  push(kind: ChangeKind, files: string[]): void {
+    const next = (this.next ??= { kind, files: new Set() });
+    if (kind === 'declarations') next.kind = kind;
+    for (const file of files) next.files.add(file);
+    if (!this.busy) void this.work();
+  }
+
+  private async work(): Promise<void> {
+    this.busy = true;
+    for (let change = this.next; change; change = this.next) {
+      this.next = undefined;
+      try {
+        await this.handle(change.kind, [...change.files].sort());
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    this.busy = false;
+  }
+}

@@ -65,7 +65,8 @@ interface RuleSet {
 export function selectFiles(root: string, options: { outputPath?: string } = {}): FileSelection {
   const rootAbs = path.resolve(root);
   const rootReal = realpathSync(rootAbs);
-  const defaults: RuleSet = { ig: ignore().add(DEFAULT_EXCLUDES), label: (_, pattern) => `default (${pattern})` };
+  defaultRules ??= { ig: ignore().add(DEFAULT_EXCLUDES), label: (_, pattern) => `default (${pattern})` };
+  const defaults = defaultRules;
   const { ruleSet: user, name: ignoreFile } = readIgnoreFile(rootAbs);
   const outputRel = options.outputPath ? relativeInside(rootAbs, path.resolve(options.outputPath)) : undefined;
 
@@ -129,6 +130,13 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
   return { files, excluded, ignoreFile, findings, exclusionOf };
 }
 
+/**
+ * Compiled rules, shared by every plugin of one run: checking a monorepo compiles the defaults
+ * once, and an ignore file that many plugins share (often one file linked into each) once too.
+ */
+let defaultRules: RuleSet | undefined;
+const compiledIgnoreFiles = new Map<string, RuleSet>();
+
 function readIgnoreFile(rootAbs: string): { ruleSet: RuleSet | null; name: IgnoreFileName | null } {
   for (const name of IGNORE_FILES) {
     let text: string;
@@ -137,10 +145,16 @@ function readIgnoreFile(rootAbs: string): { ruleSet: RuleSet | null; name: Ignor
     } catch {
       continue; // the Go CLI falls back to .gitignore only when .difyignore cannot be read
     }
-    // Case matters, as it does to git on Linux and to the Go CLI (the defaults stay case-blind).
-    const ig = ignore({ ignorecase: false });
-    text.split('\n').forEach((line, i) => ig.add({ pattern: line.replace(/\r$/, ''), mark: String(i + 1) }));
-    return { ruleSet: { ig, label: (mark, pattern) => `${name}:${mark} (${pattern})` }, name };
+    const key = `${name}\u0000${text}`;
+    let ruleSet = compiledIgnoreFiles.get(key);
+    if (!ruleSet) {
+      // Case matters, as it does to git on Linux and to the Go CLI (the defaults stay case-blind).
+      const ig = ignore({ ignorecase: false });
+      text.split('\n').forEach((line, i) => ig.add({ pattern: line.replace(/\r$/, ''), mark: String(i + 1) }));
+      ruleSet = { ig, label: (mark, pattern) => `${name}:${mark} (${pattern})` };
+      compiledIgnoreFiles.set(key, ruleSet);
+    }
+    return { ruleSet, name };
   }
   return { ruleSet: null, name: null };
 }

@@ -11,7 +11,8 @@ const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed
 
 /**
  * The session on screen: a line per connection step, request and completion, and the plugin's
- * own log lines with their level. `onConnecting` lets the caller run a spinner meanwhile.
+ * own log lines with their level. `onConnecting` lets the caller run a spinner meanwhile; without
+ * one (not a terminal), the wait before each reconnection is a plain line instead.
  */
 export function textEvents(out: Output, c: Colors, hooks: { onConnecting?(text: string): void; onSettled?(): void } = {}): SessionEvents {
   let registeredOnce = false;
@@ -38,7 +39,11 @@ export function textEvents(out: Output, c: Colors, hooks: { onConnecting?(text: 
       for (const l of exit.stderrTail) line(c.dim(`    ${l}`));
     },
     disconnected: () => line(c.yellow('! Lost the connection to the daemon; reconnecting (the plugin keeps running)')),
-    reconnecting: (attempt, inMs) => hooks.onConnecting?.(`Reconnecting in ${seconds(inMs)} (attempt ${attempt})`),
+    reconnecting: (attempt, inMs) => {
+      const text = `Reconnecting in ${seconds(inMs)} (attempt ${attempt})`;
+      if (hooks.onConnecting) hooks.onConnecting(text);
+      else line(c.dim(text));
+    },
   };
 }
 
@@ -61,12 +66,30 @@ function exitText(exit: PluginExit): string {
   return `exited with code ${exit.code}`;
 }
 
+/** Writes one `--format json` event line: `{"event", "time", ...fields}`. */
+export function jsonEmitter(out: Output): (event: string, fields?: Record<string, unknown>) => void {
+  return (event, fields = {}) => void out.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n');
+}
+
+/**
+ * How a `--format json` run ends: `error` with `"fatal": true` for what stopped it (the same
+ * message and hint as on stderr, plus details such as the daemon's reply or the diagnostics),
+ * then always `stopped` with the exit code.
+ */
+export function jsonRunEnd(out: Output): { fatal(message: string, hint: string | undefined, details?: Record<string, unknown>): void; stopped(exitCode: number): void } {
+  const emit = jsonEmitter(out);
+  return {
+    fatal: (message, hint, details = {}) => emit('error', { fatal: true, message, ...(hint ? { hint } : {}), ...details }),
+    stopped: (exitCode) => emit('stopped', { exit_code: exitCode }),
+  };
+}
+
 /** The same events as JSON lines (`--format json`): one object per line on stdout. */
 export function jsonEvents(out: Output): SessionEvents {
-  const emit = (event: string, fields: Record<string, unknown> = {}) => out.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n');
+  const emit = jsonEmitter(out);
   return {
     connecting: (address, attempt) => emit('connecting', { address, attempt }),
-    connectFailed: (reason, retryInMs) => emit('error', { reason, retry_in_ms: retryInMs }),
+    connectFailed: (reason, retryInMs) => emit('error', { fatal: false, reason, retry_in_ms: retryInMs }),
     connected: (address) => emit('connected', { address }),
     registered: () => emit('registered', { plugin: identityText }),
     request: (r) => emit('request', { session: r.session, type: r.type, action: r.action, target: r.target }),

@@ -213,6 +213,23 @@ describe('dify bundle remove / bump', () => {
     expect(readdirSync(path.join(dir, '_assets'))).toEqual(['icon.svg']);
   });
 
+  it('refuses to treat a plugin as a bundle, and leaves its manifest alone', async () => {
+    const plugin = await copyPlugin(EXAMPLE);
+    const before = await readFile(path.join(plugin, 'manifest.yaml'), 'utf8');
+    for (const args of [['bundle', 'bump', plugin, '-t', '9.9.9'], ['bundle', 'append', 'marketplace', plugin, '-m', 'a/b:1.0.0'], ['bundle', 'analyze', plugin]]) {
+      const r = await run(args, path.dirname(plugin));
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(/is not a bundle: its manifest\.yaml says type: plugin/);
+    }
+    expect(await readFile(path.join(plugin, 'manifest.yaml'), 'utf8')).toBe(before);
+  });
+
+  it('embedded packages are read without their extension, as the daemon reads them', async () => {
+    const dir = await tempDir();
+    await cp(hello, path.join(dir, 'embedded'));
+    expect(await checksum(path.join(dir, 'embedded'))).toBe(await checksum(hello));
+  });
+
   it('bump accepts the daemon version format only', async () => {
     const { cwd, dir } = await initBundle();
     const ok = await run(['bundle', 'bump', 'b', '-t', '1.2.3-beta'], cwd);

@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dify, startDify, type RunningCli } from '../helpers/cli.js';
 import { FakeDaemon, type FakeDaemonOptions } from '../helpers/fake-daemon.js';
-import { copyPlugin, EXAMPLE, REAL_FIXTURES, REPO, SHARED, tempDir } from '../helpers/plugin.js';
+import { copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES, REPO, SHARED, tempDir } from '../helpers/plugin.js';
 
 const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
 const KEY = 'test-key';
@@ -23,13 +25,15 @@ async function daemon(options: FakeDaemonOptions = {}): Promise<FakeDaemon> {
   return d;
 }
 
-/** `dify plugin run` on a copy of the example plugin, against `d`, with the fake plugin process. */
-async function run(d: FakeDaemon, extra: string[] = [], env: Record<string, string> = {}): Promise<RunningCli> {
-  const dir = await copyPlugin(EXAMPLE);
+/** `dify plugin run` on a copy of the example plugin (or `dir`), against `d`, with the fake plugin process. */
+async function run(d: FakeDaemon, extra: string[] = [], env: Record<string, string> = {}, dir?: string): Promise<RunningCli> {
+  dir ??= await copyPlugin(EXAMPLE);
   const cli = startDify(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON, ...extra], { env: { FAKE_HEARTBEAT_MS: '200', ...env } });
   running.push(cli);
   return cli;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function alive(pid: number): boolean {
   try {
@@ -147,6 +151,7 @@ describe('dify plugin run against a daemon', () => {
     const second = await d.nextRegistered();
     await cli.waitFor('✓ Registered again');
     expect(cli.output()).toContain('Lost the connection to the daemon; reconnecting (the plugin keeps running)');
+    expect(cli.output()).toContain('Reconnecting in 500 ms (attempt 1)'); // a plain line: stderr is no terminal here
     expect(second.registration.map((m) => m.type)).toEqual(['handshake', 'manifest_declaration', 'tool_declaration', 'asset_chunk', 'end']);
     expect(pluginPid(cli.child.pid!)).toBe(pid);
     const result = await second.request({ user_id: 'u', type: 'tool', action: 'invoke_tool', provider: 'hello_world', tool: 'greet', tool_parameters: {}, credentials: {} });
@@ -232,5 +237,207 @@ describe('dify plugin run against a daemon', () => {
     const r = await dify(['plugin', 'run', dir, '--url', '127.0.0.1:9'], { env: { REMOTE_INSTALL_KEY: undefined, DIFY_DEBUG_KEY: undefined } });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: no debug key is configured\nhint: copy it from Dify/);
+  });
+});
+
+describe('dify plugin run: how a session ends', () => {
+  it('exits 1 with the reason when the interpreter cannot be started', async () => {
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const r = await dify(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', '/nonexistent/python']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: cannot start the plugin with \/nonexistent\/python: .*ENOENT/m);
+    expect(r.stderr).toContain('hint: pass --python');
+  });
+
+  it('exits 1 when a reconnection is refused (the key expired meanwhile)', async () => {
+    const d = await daemon();
+    const cli = await run(d);
+    const first = await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    d.options.keys.splice(0); // no key is valid any more
+    first.drop();
+    expect(await cli.exited).toBe(1);
+    expect(cli.output()).toContain('error: the daemon does not know this debug key');
+    expect(d.connections).toHaveLength(2);
+  });
+
+  it('takes a refusal that comes after the quiet period as a refusal: exit 1, no retry, nothing relayed', async () => {
+    const d = await daemon({ keys: ['another-key'], replyDelayMs: 1500 });
+    const log = path.join(await tempDir(), 'stdin.log');
+    const cli = await run(d, [], { FAKE_LOG_FILE: log });
+    expect(await cli.exited).toBe(1);
+    expect(cli.output()).toContain('error: the daemon does not know this debug key');
+    expect(cli.output()).toContain('daemon: handshake failed, invalid key');
+    expect(cli.output()).not.toContain('Registered again');
+    expect(d.connections).toHaveLength(1);
+    expect(existsSync(log) ? readFileSync(log, 'utf8') : '').not.toContain('handshake failed');
+  });
+
+  it('says when the address is not a plugin daemon at all (a web server)', async () => {
+    const server = http.createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const dir = await copyPlugin(EXAMPLE);
+      const url = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const r = await dify(['plugin', 'run', dir, '--url', url, '--key', KEY, '--python', FAKE_PYTHON]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: this does not look like a Dify plugin daemon: it answered like a web server\n {2}server: HTTP\/1\.1 400 Bad Request\nhint: check the address/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('Ctrl-C while connecting stops the plugin and exits 0', async () => {
+    const d = await daemon();
+    const url = d.url;
+    await d.close();
+    daemons.pop();
+    const dir = await copyPlugin(EXAMPLE);
+    const cli = startDify(['plugin', 'run', dir, '--url', url, '--key', KEY, '--python', FAKE_PYTHON], { env: { FAKE_HEARTBEAT_MS: '200' } });
+    running.push(cli);
+    await cli.waitFor('[INFO] fake plugin started');
+    await cli.waitFor('retrying in');
+    const pid = pluginPid(cli.child.pid!);
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
+    expect(await gone(pid)).toBe(true);
+  });
+
+  it('a second Ctrl-C kills a plugin that ignores SIGTERM at once', async () => {
+    const d = await daemon();
+    const cli = await run(d, [], { FAKE_IGNORE_SIGTERM: '1' });
+    await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    const pid = pluginPid(cli.child.pid!);
+    cli.child.kill('SIGINT');
+    await sleep(500);
+    expect(alive(pid)).toBe(true); // within the 5 s grace period
+    const second = Date.now();
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
+    expect(Date.now() - second).toBeLessThan(2000);
+    expect(await gone(pid)).toBe(true);
+  });
+
+  it('takes a relative --python from the current directory, not from the plugin directory', async () => {
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const cli = startDify(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', path.relative(REPO, FAKE_PYTHON)], { cwd: REPO, env: { FAKE_HEARTBEAT_MS: '200' } });
+    running.push(cli);
+    await d.nextRegistered();
+    await cli.waitFor('[INFO] fake plugin started');
+    expect(cli.output()).toContain(`Python  ${FAKE_PYTHON} (--python)`);
+  });
+});
+
+describe('dify plugin run --watch', () => {
+  it('registers again after YAML edits, one at a time, holding one connection; Ctrl-C exits 0', async () => {
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const cli = await run(d, ['--watch'], {}, dir);
+    await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    const yaml = path.join(dir, 'tools', 'greet.yaml');
+    const original = readFileSync(yaml, 'utf8');
+    writeFileSync(yaml, original.replace('Says hello to someone.', 'Says hello (edit 1).'));
+    await sleep(500);
+    writeFileSync(yaml, original.replace('Says hello to someone.', 'Says hello (edit 2).'));
+    // The last edit is registered, on the only open connection...
+    const open = () => d.connections.filter((c) => c.isOpen);
+    await expect.poll(() => open().length === 1 && JSON.stringify(open()[0]!.registration).includes('edit 2'), { timeout: 10_000 }).toBe(true);
+    // ... and stays the only one (an overlapping registration would settle meanwhile).
+    await sleep(1500);
+    expect(open()).toHaveLength(1);
+    expect(cli.output()).toContain('↻ tools/greet.yaml changed');
+    expect(cli.output()).toContain('✓ Registered again');
+    const result = await open()[0]!.request({ user_id: 'u', type: 'tool', action: 'invoke_tool', provider: 'hello_world', tool: 'greet', tool_parameters: {}, credentials: {} });
+    expect(result.ended).toBe(true);
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
+  });
+});
+
+describe('dify plugin run --format json', () => {
+  it('reports the registration before a request that arrives with it', async () => {
+    const d = await daemon();
+    const cli = await run(d, ['--format', 'json']);
+    const conn = await d.nextRegistered();
+    // The CLI is still waiting out the quiet period when this request arrives.
+    await conn.request({ user_id: 'u', type: 'tool', action: 'invoke_tool', provider: 'hello_world', tool: 'greet', tool_parameters: {}, credentials: {} });
+    await cli.waitFor('"event":"response"');
+    const names = cli.output().trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+    expect(names.indexOf('registered')).toBeGreaterThanOrEqual(0);
+    expect(names.indexOf('registered')).toBeLessThan(names.indexOf('request'));
+  });
+
+  it('ends with a fatal error event and a stopped event; stderr has the message', async () => {
+    const d = await daemon({ keys: ['another-key'] });
+    const dir = await copyPlugin(EXAMPLE);
+    const r = await dify(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON, '--format', 'json']);
+    expect(r.code).toBe(1);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.at(-2)).toMatchObject({ event: 'error', fatal: true, message: expect.stringContaining('the daemon does not know this debug key'), hint: expect.stringContaining('copy a fresh key'), daemon_reply: 'handshake failed, invalid key' });
+    expect(events.at(-1)).toMatchObject({ event: 'stopped', exit_code: 1 });
+    expect(r.stderr).toContain('error: the daemon does not know this debug key');
+  });
+
+  it('keeps stdout JSON when the plugin has errors: the report goes to stderr', async () => {
+    const dir = await pluginWith({ 'tools/greet.yaml': 'identity: [\n' });
+    const r = await dify(['plugin', 'run', dir, '--url', '127.0.0.1:9', '--key', KEY, '--format', 'json']);
+    expect(r.code).toBe(1);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; fatal?: boolean; message?: string; diagnostics?: { file: string }[] });
+    expect(events.map((e) => e.event)).toEqual(['error', 'stopped']);
+    expect(events[0]!.message).toBe('the plugin has errors; fix them before debugging it');
+    expect(events[0]!.diagnostics!.some((d) => d.file === 'tools/greet.yaml')).toBe(true);
+    expect(r.stderr).toContain('tools/greet.yaml');
+  });
+});
+
+describe('dify plugin run: the plugin process', () => {
+  const python3 = (() => {
+    try {
+      execFileSync('python3', ['-c', 'import ctypes'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  // A plugin that speaks just enough of the stdio protocol and never checks for its parent: only
+  // the kernel can stop it once the CLI is gone. It records what it sees of its own start.
+  const PROBE = [
+    'import json, os, sys, time',
+    'seen = {"name": __name__, "argv": sys.argv, "path0": sys.path[0], "spec": __spec__.name, "file": __file__, "pid": os.getpid()}',
+    'with open(os.environ["PROBE_FILE"] + ".tmp", "w") as f:',
+    '    json.dump(seen, f)',
+    'os.replace(os.environ["PROBE_FILE"] + ".tmp", os.environ["PROBE_FILE"])',
+    'if os.environ.get("PROBE_ONLY") == "1":',
+    '    sys.exit(0)',
+    'print(json.dumps({"name": "probe"}), flush=True)',
+    'while True:',
+    '    time.sleep(1)',
+    '',
+  ].join('\n');
+
+  it.skipIf(process.platform !== 'linux' || !python3)('on Linux it dies with a killed CLI, and runs as `python -m <entrypoint>` would', async () => {
+    const d = await daemon();
+    const dir = await pluginWith({ 'main.py': PROBE });
+    const probe = path.join(await tempDir(), 'probe.json');
+    const cli = startDify(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', 'python3'], { env: { PROBE_FILE: probe } });
+    running.push(cli);
+    await d.nextRegistered();
+    await expect.poll(() => existsSync(probe), { timeout: 10_000 }).toBe(true);
+    const seen = JSON.parse(readFileSync(probe, 'utf8')) as Record<string, unknown> & { pid: number };
+    try {
+      cli.child.kill('SIGKILL');
+      expect(await gone(seen.pid, 3000)).toBe(true);
+    } finally {
+      if (alive(seen.pid)) process.kill(seen.pid, 'SIGKILL');
+    }
+    const direct = path.join(await tempDir(), 'direct.json');
+    execFileSync('python3', ['-m', 'main'], { cwd: dir, env: { ...process.env, PROBE_FILE: direct, PROBE_ONLY: '1' } });
+    const expected = JSON.parse(readFileSync(direct, 'utf8')) as Record<string, unknown>;
+    expect({ ...seen, pid: 0 }).toEqual({ ...expected, pid: 0 });
   });
 });

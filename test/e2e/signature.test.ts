@@ -118,6 +118,17 @@ describe('dify signature sign / verify', () => {
     expect(statSync(path.join(dir, 'p.signed.difypkg'), { throwIfNoEntry: false })).toBeUndefined();
   });
 
+  it('refuses to sign what is not a plugin package, whatever its name', async () => {
+    const dir = await tempDir();
+    const bundle = await dify(['bundle', 'init', '--quick', '--name', 'b', '--author', 'a', '--description', 'd'], { cwd: dir });
+    expect(bundle.code).toBe(0);
+    expect((await dify(['bundle', 'package', 'b'], { cwd: dir })).code).toBe(0);
+    const r = await dify(['signature', 'sign', 'b.difybndl', '-p', path.join(cwd, `${KEY}.private.pem`)], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: b\.difybndl is not a valid plugin package/);
+    expect(statSync(path.join(dir, 'b.signed.difybndl'), { throwIfNoEntry: false })).toBeUndefined();
+  });
+
   it('a key of the wrong kind is a one-line error (exit 1)', async () => {
     const r = await dify(['signature', 'sign', 'hello-world.difypkg', '-p', `${KEY}.public.pem`], { cwd });
     expect(r.code).toBe(1);

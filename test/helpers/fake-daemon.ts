@@ -48,6 +48,11 @@ export interface FakeDaemonOptions {
    * (default 2_000). The daemon itself closes at once.
    */
   lingerMs?: number;
+  /**
+   * Not the daemon (which answers at once) but a busy one: wait this long before sending an error
+   * reply and closing. Lines arriving meanwhile are ignored, as after any error. Default 0.
+   */
+  replyDelayMs?: number;
 }
 
 /** The `data` of a session `invoke` message. */
@@ -428,6 +433,7 @@ export class FakeConnection {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private heartbeatTicker: NodeJS.Timeout | undefined;
   private lingerTimer: NodeJS.Timeout | undefined;
+  private replyTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Map<string, PendingRequest>();
   private readonly watchers = new Set<() => void>();
   private resolveClosed!: () => void;
@@ -503,6 +509,15 @@ export class FakeConnection {
   /** Writes raw bytes to the client (for framing tests). */
   writeRaw(bytes: string | Buffer): void {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(bytes);
+  }
+
+  /** Stops reading from the client, so its writes back up (back-pressure tests). */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
   }
 
   /** Destroys the socket abruptly (FIN without an error text). */
@@ -915,7 +930,9 @@ export class FakeConnection {
     if (this.failed) return;
     this.failed = true;
     this.errorText = this.errorText ? `${this.errorText}\n${text}` : text;
-    this.beginClose('error', `${text}\n`);
+    const delay = this.options.replyDelayMs ?? 0;
+    if (delay > 0) this.replyTimer = setTimeout(() => this.beginClose('error', `${text}\n`), delay);
+    else this.beginClose('error', `${text}\n`);
   }
 
   private beginClose(reason: CloseReason, payload: string | undefined): void {
@@ -952,7 +969,8 @@ export class FakeConnection {
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     if (this.heartbeatTicker) clearInterval(this.heartbeatTicker);
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
-    this.handshakeTimer = this.heartbeatTicker = this.lingerTimer = undefined;
+    if (this.replyTimer) clearTimeout(this.replyTimer);
+    this.handshakeTimer = this.heartbeatTicker = this.lingerTimer = this.replyTimer = undefined;
   }
 
   private onSocketClose(): void {

@@ -7,9 +7,13 @@
 //   FAKE_HEARTBEAT_MS      heartbeat period, default 10000 (the first one is sent at once)
 //   FAKE_BIG_BYTES         text length of the `big` tool's message, default 5 MiB
 //   FAKE_BURST             number of messages of the `burst` tool, default 10000
+//   FAKE_BURST_PAD         characters of padding in each of them, default 1000
 //   FAKE_LOG_FILE          append every received stdin line (one per line) to this file
+//   FAKE_STALL_MS          how long the `stall` tool waits before exiting, default 500
+//   FAKE_IGNORE_SIGTERM=1  ignore SIGTERM (a plugin that does not stop when asked)
 //
-// Tool behaviours (request `data.tool`): default echo, `backwards`, `crash`, `big`, `burst`, `error`.
+// Tool behaviours (request `data.tool`): default echo, `backwards`, `crash`, `big`, `burst`, `error`,
+// `stall` (stops reading stdin, then exits with code 4 after FAKE_STALL_MS).
 import { appendFileSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
@@ -27,7 +31,9 @@ const intEnv = (name, fallback) => {
 const HEARTBEAT_MS = intEnv('FAKE_HEARTBEAT_MS', 10_000);
 const BIG_BYTES = intEnv('FAKE_BIG_BYTES', 5 * 1024 * 1024);
 const BURST = intEnv('FAKE_BURST', 10_000);
+const BURST_PAD = intEnv('FAKE_BURST_PAD', 1000);
 const LOG_FILE = process.env.FAKE_LOG_FILE;
+const STALL_MS = intEnv('FAKE_STALL_MS', 500);
 
 // ---------------------------------------------------------------------------------------------
 // Output: every message is one JSON object + "\n\n", in a single write (the SDK uses two writes;
@@ -119,6 +125,7 @@ setInterval(() => {
   if (ppid === 1 || ppid !== parentPid) process.exit(255);
 }, 200);
 // SIGTERM/SIGINT: Node's default action terminates the process, as for the SDK.
+if (process.env.FAKE_IGNORE_SIGTERM === '1') process.on('SIGTERM', () => {});
 
 // ---------------------------------------------------------------------------------------------
 // Input: newline-delimited JSON on stdin; partial reads buffered, blank lines skipped, EOF ignored.
@@ -203,11 +210,16 @@ async function handleRequest(sid, data) {
       process.stderr.write('RuntimeError: fake plugin crashed on purpose\n');
       process.exit(3);
       return undefined;
+    case 'stall':
+      // Stop reading: what the CLI writes next backs up in the pipe; then die with it unread.
+      process.stdin.pause();
+      setTimeout(() => process.exit(4), STALL_MS);
+      return undefined;
     case 'big':
       await stream(sid, textMessage('x'.repeat(BIG_BYTES)));
       return end(sid);
     case 'burst': {
-      const pad = 'b'.repeat(1000);
+      const pad = 'b'.repeat(BURST_PAD);
       for (let i = 0; i < BURST; i++) await stream(sid, textMessage(`${i} ${pad}`));
       return end(sid);
     }

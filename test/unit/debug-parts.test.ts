@@ -1,9 +1,15 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { connect, DaemonLink } from '../../src/debug/daemon-link.js';
+import { EventEmitter } from 'node:events';
 import { explainRejection } from '../../src/debug/daemon-errors.js';
+import { FlowGate } from '../../src/debug/flow-gate.js';
 import { LineSplitter } from '../../src/debug/line-splitter.js';
+import { pluginCommand } from '../../src/debug/python-launch.js';
 import { describeSource, maskKey, parseAddress, resolveSettings, SettingsError } from '../../src/debug/settings.js';
+import { ChangeQueue, type ChangeKind } from '../../src/debug/watch.js';
 import { tempDir } from '../helpers/plugin.js';
 
 describe('line framing', () => {
@@ -60,6 +66,26 @@ describe('settings', () => {
     expect(resolveSettings(dir, {}, { PYTHON_INTERPRETER_PATH: '/opt/py' }).python.value).toBe('/opt/py');
   });
 
+  it('takes a relative --python from the shell\'s directory, a bare name from PATH', async () => {
+    const dir = await plugin('PYTHON_INTERPRETER_PATH=py/bin/python\n');
+    const shell = await tempDir();
+    const bin = await tempDir();
+    writeFileSync(path.join(bin, 'mypython'), '#!/bin/sh\n');
+    chmodSync(path.join(bin, 'mypython'), 0o755);
+    writeFileSync(path.join(shell, 'localpython'), '#!/bin/sh\n');
+    chmodSync(path.join(shell, 'localpython'), 0o755);
+    const env = { PATH: bin };
+    const python = (flag: string | undefined, extra: NodeJS.ProcessEnv = {}) => resolveSettings(dir, flag === undefined ? {} : { python: flag }, { ...env, ...extra }, shell).python.value;
+    expect(python('.venv/bin/python')).toBe(path.join(shell, '.venv', 'bin', 'python'));
+    expect(python('../py')).toBe(path.join(path.dirname(shell), 'py'));
+    expect(python('/opt/python3')).toBe('/opt/python3');
+    expect(python('mypython')).toBe('mypython'); // found on PATH: the spawn looks it up there
+    expect(python('localpython')).toBe(path.join(shell, 'localpython'));
+    expect(python('nowhere')).toBe('nowhere');
+    expect(python(undefined, { PYTHON_INTERPRETER_PATH: 'env/python' })).toBe(path.join(shell, 'env', 'python'));
+    expect(python(undefined)).toBe(path.join(dir, 'py', 'bin', 'python')); // from the plugin's own .env
+  });
+
   it('refuses an address it cannot use, naming the variable', async () => {
     const dir = await plugin('REMOTE_INSTALL_URL=localhost\n');
     expect(() => resolveSettings(dir, {}, {})).toThrow(SettingsError);
@@ -94,5 +120,172 @@ describe('daemon replies', () => {
     expect(r.cause).toMatch(cause);
     expect(r.fix).toMatch(fix);
     expect(r.reply).toBe(reply);
+  });
+
+  it('points at the reply above it, where the CLI prints it', () => {
+    expect(explainRejection('something new').fix).toMatch(/shown above/);
+  });
+
+  it.each([
+    ['HTTP/1.1 400 Bad Request\r\nConnection: close', 'a web server', 'HTTP/1.1 400 Bad Request'],
+    ['<!DOCTYPE html>\n<html>', 'a web server', '<!DOCTYPE html>'],
+    ['SSH-2.0-OpenSSH_9.6', 'an SSH server', 'SSH-2.0-OpenSSH_9.6'],
+  ])('recognises a server that is not a daemon: %s', (reply, what, shown) => {
+    const r = explainRejection(reply);
+    expect(r.cause).toBe(`this does not look like a Dify plugin daemon: it answered like ${what}`);
+    expect(r.fix).toMatch(/remote-debugging port/);
+    expect(r.reply).toBe(shown);
+    expect(r.notDaemon).toBe(true);
+  });
+});
+
+describe('daemon link', () => {
+  it('counts the quiet period from when the registration left, not from when it was buffered', async () => {
+    // 32 MB of registration: more than the socket buffers hold. The daemon reads nothing for
+    // 1.5 s, then reads it all and refuses the key: the refusal is still the verdict.
+    const messages: unknown[] = [{ type: 'handshake', data: { key: 'k' } }];
+    for (let i = 0; i < 4; i++) messages.push({ type: 'asset_chunk', data: { filename: 'big.png', data: 'A'.repeat(8 * 1024 * 1024), end: i === 3 } });
+    messages.push({ type: 'end', data: {} });
+    const total = messages.reduce<number>((n, m) => n + JSON.stringify(m).length + 1, 0);
+    const server = net.createServer((socket) => {
+      socket.pause();
+      let received = 0;
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= total) socket.end('handshake failed, invalid key\n');
+      });
+      setTimeout(() => socket.resume(), 1500);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const link = new DaemonLink(await connect('127.0.0.1', (server.address() as net.AddressInfo).port, 5000));
+      const result = await link.register(messages, 300);
+      link.close();
+      expect(result).toEqual({ accepted: false, reply: 'handshake failed, invalid key' });
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reports plain text followed by the close after acceptance as a late refusal, and never passes it on', async () => {
+    const server = net.createServer((socket) => {
+      socket.once('data', () => setTimeout(() => socket.end('{"event":"request","session_id":"s","data":{}}\nhandshake failed, invalid key\n'), 200));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const link = new DaemonLink(await connect('127.0.0.1', (server.address() as net.AddressInfo).port, 5000));
+      const lines: string[] = [];
+      link.on('line', (l) => lines.push(l.toString()));
+      const closed = new Promise<string | undefined>((resolve) => link.on('close', resolve));
+      expect(await link.register([{ type: 'handshake', data: { key: 'k' } }], 50)).toEqual({ accepted: true });
+      link.begin();
+      expect(await closed).toBe('handshake failed, invalid key');
+      expect(lines).toEqual(['{"event":"request","session_id":"s","data":{}}']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('reads a JSON-looking line after plain text as part of the reply (a web server\'s body)', async () => {
+    const server = net.createServer((socket) => {
+      socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n{"code":400}\n'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const link = new DaemonLink(await connect('127.0.0.1', (server.address() as net.AddressInfo).port, 5000));
+      const result = await link.register([{ type: 'handshake', data: { key: 'k' } }], 1000);
+      expect(result).toMatchObject({ accepted: false, reply: expect.stringMatching(/^HTTP\/1\.1 400 Bad Request/) });
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('flow gate', () => {
+  function streams() {
+    const calls: string[] = [];
+    const source = { pause: () => calls.push('pause'), resume: () => calls.push('resume') };
+    return { calls, source, sink: new EventEmitter() };
+  }
+
+  it('pauses once and waits with one drain handler, however many lines meet the full buffer', () => {
+    const { calls, source, sink } = streams();
+    const gate = new FlowGate();
+    for (let i = 0; i < 50; i++) gate.block(source, sink);
+    expect(calls).toEqual(['pause']);
+    expect(sink.listenerCount('drain')).toBe(1);
+    sink.emit('drain');
+    expect(calls).toEqual(['pause', 'resume']);
+    expect([sink.listenerCount('drain'), sink.listenerCount('close'), gate.blocked]).toEqual([0, 0, false]);
+  });
+
+  it('resumes when the sink dies, or is released or replaced, since a dead sink never drains', () => {
+    const gate = new FlowGate();
+    const a = streams();
+    gate.block(a.source, a.sink);
+    a.sink.emit('close');
+    expect(a.calls).toEqual(['pause', 'resume']);
+
+    gate.block(a.source, a.sink);
+    gate.release();
+    expect(a.calls).toEqual(['pause', 'resume', 'pause', 'resume']);
+
+    const b = streams();
+    gate.block(a.source, a.sink);
+    gate.block(b.source, b.sink); // a new sink: the old wait is over
+    expect(a.calls.at(-1)).toBe('resume');
+    expect(b.calls).toEqual(['pause']);
+    expect(a.sink.listenerCount('drain')).toBe(0);
+  });
+});
+
+describe('plugin launch', () => {
+  it('runs the entrypoint through the PDEATHSIG bootstrap on Linux, as `-m` elsewhere', () => {
+    const linux = pluginCommand('/venv/bin/python', 'main', 'linux', 4242);
+    expect(linux.command).toBe('/venv/bin/python');
+    expect(linux.args[0]).toBe('-c');
+    expect(linux.args[1]).toContain('prctl(1, int(signal.SIGKILL)');
+    expect(linux.args[1]).toContain("runpy.run_module(module, run_name='__main__', alter_sys=True)");
+    expect(linux.args.slice(2)).toEqual(['main', '4242']);
+    expect(pluginCommand('python', 'main', 'darwin')).toEqual({ command: 'python', args: ['-m', 'main'] });
+    expect(pluginCommand('python.exe', 'main', 'win32')).toEqual({ command: 'python.exe', args: ['-m', 'main'] });
+  });
+});
+
+describe('watch change queue', () => {
+  it('handles one change at a time and merges those that arrive meanwhile', async () => {
+    const handled: string[] = [];
+    let release: () => void = () => undefined;
+    const queue = new ChangeQueue(
+      (kind: ChangeKind, files: string[]) => {
+        handled.push(`${kind}:${files.join(',')}`);
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      () => undefined,
+    );
+    queue.push('code', ['a.py']);
+    queue.push('declarations', ['t.yaml']);
+    queue.push('code', ['b.py', 'a.py']);
+    expect(handled).toEqual(['code:a.py']);
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(handled).toEqual(['code:a.py', 'declarations:a.py,b.py,t.yaml']);
+    release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(handled).toHaveLength(2);
+  });
+
+  it('keeps going after a failed change', async () => {
+    const errors: unknown[] = [];
+    const handled: string[] = [];
+    const queue = new ChangeQueue(async (kind) => {
+      handled.push(kind);
+      if (handled.length === 1) throw new Error('no');
+    }, (err) => errors.push(err));
+    queue.push('declarations', ['t.yaml']);
+    queue.push('code', ['a.py']);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(handled).toEqual(['declarations', 'code']);
+    expect(errors).toHaveLength(1);
   });
 });

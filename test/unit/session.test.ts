@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,6 +95,86 @@ describe('RunSession', () => {
     const again = await daemon.nextRegistered();
     expect(again.registration.at(-1)!.type).toBe('end');
     expect(changes.at(-1)).toBe('declarations:tools/greet.yaml');
+  });
+
+  it('resumes reading from the daemon when the plugin it was waiting on dies', async () => {
+    const daemon = await FakeDaemon.start();
+    cleanup.push(() => daemon.close());
+    const dir = await copyPlugin(EXAMPLE);
+    const { s, rec } = await session(daemon, dir, { restartInitialMs: 100 }, { FAKE_HEARTBEAT_MS: '100', FAKE_STALL_MS: '400' });
+    await s.start();
+    const conn = await daemon.nextRegistered();
+    const greet = { user_id: 'u', type: 'tool', action: 'invoke_tool', provider: 'hello_world', tool: 'greet', credentials: {} };
+    void conn.request({ ...greet, tool: 'stall', tool_parameters: {} }).catch(() => undefined);
+    await waitUntil(() => rec.seen.some((e) => e.name === 'log' && String(e.args[1]).includes('tool=stall')));
+    // The plugin reads no more: a 1 MB request fills its pipe, so the relay stops reading the socket.
+    void conn.request({ ...greet, tool_parameters: { name: 'x'.repeat(1024 * 1024) } }).catch(() => undefined);
+    // Then it exits with that unread and is restarted: the socket must be read again.
+    await waitUntil(() => rec.names().filter((n) => n === 'pluginStarted').length === 2);
+    const result = await conn.request({ ...greet, tool_parameters: { name: 'Ada' } }, 5000);
+    expect(result.ended).toBe(true);
+    expect(JSON.stringify(result.messages)).toContain('Ada');
+  });
+
+  it('resumes the plugin\'s output on the new connection when the full one is dropped', async () => {
+    const daemon = await FakeDaemon.start();
+    cleanup.push(() => daemon.close());
+    const dir = await copyPlugin(EXAMPLE);
+    const { s } = await session(daemon, dir, { reconnectInitialMs: 100 }, { FAKE_HEARTBEAT_MS: '100' });
+    await s.start();
+    const conn = await daemon.nextRegistered();
+    // The daemon reads nothing while the plugin writes 10 MB: the relay pauses the plugin's stdout.
+    conn.pauseReading();
+    void conn.request({ user_id: 'u', type: 'tool', action: 'invoke_tool', provider: 'hello_world', tool: 'burst', tool_parameters: {}, credentials: {} }, 30_000).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1000));
+    conn.drop();
+    const again = await daemon.nextRegistered();
+    // Only the plugin sends heartbeats while it runs: they flow again once its stdout is resumed.
+    await again.waitFor((c) => c.heartbeats > 0, 5000, 'a heartbeat from the plugin');
+  });
+
+  it('waits for a full socket with one drain handler, however many lines are held up', async () => {
+    // Lines already read keep coming after the pause: a handler per line would pass this limit
+    // (Node warns above it) as soon as a few lines follow the one that met the full buffer.
+    const limit = EventEmitter.defaultMaxListeners;
+    EventEmitter.defaultMaxListeners = 2;
+    cleanup.push(() => void (EventEmitter.defaultMaxListeners = limit));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    cleanup.push(() => void process.off('warning', onWarning));
+    const daemon = await FakeDaemon.start();
+    cleanup.push(() => daemon.close());
+    const dir = await copyPlugin(EXAMPLE);
+    // 100,000 short messages: hundreds of lines in every read from the plugin.
+    const { s } = await session(daemon, dir, {}, { FAKE_HEARTBEAT_MS: '100', FAKE_BURST: '100000', FAKE_BURST_PAD: '0' });
+    await s.start();
+    const conn = await daemon.nextRegistered();
+    conn.pauseReading();
+    const burst = conn.request({ user_id: 'u', type: 'tool', action: 'invoke_tool', provider: 'hello_world', tool: 'burst', tool_parameters: {}, credentials: {} }, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    conn.resumeReading();
+    const result = await burst;
+    expect(result.messages.filter((m) => m.type === 'stream')).toHaveLength(100_000);
+    await new Promise((r) => setTimeout(r, 50)); // warnings are emitted on a later tick
+    expect(warnings.filter((w) => w.includes('drain listeners'))).toEqual([]);
+  });
+
+  it('re-registering supersedes a registration in progress and keeps one connection', async () => {
+    const daemon = await FakeDaemon.start();
+    cleanup.push(() => daemon.close());
+    const dir = await copyPlugin(EXAMPLE);
+    const { s } = await session(daemon, dir, { settleMs: 500 }, { FAKE_HEARTBEAT_MS: '100' });
+    await s.start();
+    await daemon.nextRegistered();
+    const first = s.reregister();
+    await daemon.nextRegistered(); // registered at the daemon, still settling here
+    const second = s.reregister();
+    await Promise.all([first, second]);
+    await waitUntil(() => daemon.connections.filter((c) => c.isOpen).length === 1);
+    await new Promise((r) => setTimeout(r, 700)); // an overlapping registration would have settled by now
+    expect(daemon.connections.filter((c) => c.isOpen)).toHaveLength(1);
+    expect(daemon.connections).toHaveLength(3);
   });
 });
 

@@ -23,19 +23,36 @@ export interface LocalRunOptions {
   python?: string;
 }
 
+/** Time limits of a local run; tests pass shorter ones (there is no flag for them). */
+export interface LocalRunLimits {
+  /** The SDK's harness expects plugin_ready within 30 s; twice that leaves room for slow imports. */
+  startTimeoutMs: number;
+  /** SIGTERM → SIGKILL grace when stopping the plugin. */
+  stopGraceMs: number;
+  restartDelayMs: number;
+}
+
+export const LOCAL_RUN_LIMITS: LocalRunLimits = { startTimeoutMs: 60_000, stopGraceMs: 5_000, restartDelayMs: 1_000 };
+
 const MAX_PACKAGE_BYTES = 50 * 1024 * 1024;
-const STOP_GRACE_MS = 5_000;
-const RESTART_DELAY_MS = 1_000;
+
+type Format = 'text' | 'json';
+type System = (text: string, fields?: Record<string, unknown>) => void;
 
 /**
  * `dify plugin run <file.difypkg>` (or `--local <dir>`): runs the plugin here without Dify, speaking
  * the Go CLI's `invoke_id` protocol on stdin/stdout or per TCP client (daemon.md §5.13).
+ * SIGINT/SIGTERM end it with exit 0 at any point after the check, start-up included, with the
+ * plugin stopped and the temporary copy removed.
  */
-export async function localRunCommand(target: string, opts: LocalRunOptions, io: Io): Promise<ExitCode> {
+export async function localRunCommand(target: string, opts: LocalRunOptions, io: Io, limits = LOCAL_RUN_LIMITS): Promise<ExitCode> {
+  // Bad flags are reported before anything is unpacked or started.
+  const listen = listenAddress(opts);
+  const format: Format = opts.responseFormat ?? 'text';
   const file = path.resolve(io.cwd, target);
   const isPackage = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
-  const emit = (message: RunnerMessage) => io.stdout.write(render(message, opts.responseFormat ?? 'text') + '\n');
-  const system = (text: string) => emit({ invoke_id: '', type: 'info', response: { info: text } });
+  const emit = (message: RunnerMessage) => io.stdout.write(render(message, format) + '\n');
+  const system: System = (text, fields) => emit({ invoke_id: '', type: 'info', response: { info: text, ...fields } });
 
   const checked = await checkPlugin(file, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
   if (!checked.ok || !checked.project) {
@@ -45,94 +62,191 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
   }
   const entrypoint = String(get(checked.project.manifest?.value, 'meta', 'runner', 'entrypoint') ?? 'main');
 
+  // From here on a signal must not kill the CLI outright, or the temporary copy and the plugin
+  // would outlive it: the handlers go in before either exists.
+  let runner: LocalRunner | undefined;
+  const stop = stopSignals(() => runner?.killNow());
   // A package runs from a temporary copy that is removed however the run ends.
-  const dir = isPackage ? mkdtempSync(path.join(tmpdir(), 'plugin-run-')) : file;
-  const removeTemp = () => isPackage && rmSync(dir, { recursive: true, force: true });
-  process.once('exit', removeTemp);
+  let temp: string | undefined;
+  const cleanUp = () => {
+    runner?.killNow();
+    if (temp) rmSync(temp, { recursive: true, force: true });
+  };
+  process.once('exit', cleanUp);
   try {
+    let dir = file;
     if (isPackage) {
+      dir = temp = mkdtempSync(path.join(tmpdir(), 'plugin-run-'));
       system('loading plugin');
+      // Not cut short by a signal: removing the copy while it is being written could leave files behind.
       await extractPackage(file, dir, MAX_PACKAGE_BYTES);
+      if (stop.received) return EXIT.ok;
     }
-    const python = resolveSettings(dir, opts.python !== undefined ? { python: opts.python } : {}, io.env).python.value;
-    const runner = new LocalRunner({
+    const python = resolveSettings(dir, opts.python !== undefined ? { python: opts.python } : {}, io.env, io.cwd).python.value;
+    runner = new LocalRunner({
       plugin: { python, entrypoint, cwd: dir, env: io.env },
       onLog: (level, message) => opts.enableLogs && system(`[${level}] ${message}`),
       onExit: (exit) => system(`the plugin exited (code ${exit.code}); restarting it${exit.stderrTail.length ? `: ${exit.stderrTail.join(' | ')}` : ''}`),
-      restartDelayMs: RESTART_DELAY_MS,
+      restartDelayMs: limits.restartDelayMs,
+      startTimeoutMs: limits.startTimeoutMs,
+      stopGraceMs: limits.stopGraceMs,
     });
-    const killChild = () => runner.killNow();
-    process.once('exit', killChild);
     try {
-      await runner.start();
-    } catch (err) {
-      if (err instanceof LocalStartError) {
-        throw new CliError(`${err.message}${err.exit.stderrTail.length ? `\n  ${err.exit.stderrTail.join('\n  ')}` : ''}`, EXIT.failed, 'pass --python with an interpreter that has the plugin\'s dependencies (dify_plugin)');
-      }
-      throw err;
+      // Never rejects, so that a start-up failing after a signal is not an unhandled rejection.
+      const started = runner.start().then(() => undefined, (err: unknown) => err);
+      const failure = await Promise.race([started, stop.signalled]);
+      if (stop.received) return EXIT.ok;
+      if (failure !== undefined) throw startError(failure);
+      await (listen ? serveTcp(runner, listen, format, system, stop.signalled) : serveStdio(runner, io, emit, stop.signalled));
+      return EXIT.ok;
+    } finally {
+      // However serving ended (signal, end of input, a port in use), the plugin must not outlive it.
+      await runner.stop(limits.stopGraceMs);
     }
-    const ended = opts.mode === 'tcp' ? serveTcp(runner, opts, system) : serveStdio(runner, io, emit);
-    await ended;
-    await runner.stop(STOP_GRACE_MS);
-    process.off('exit', killChild);
-    return EXIT.ok;
   } finally {
-    removeTemp();
-    process.off('exit', removeTemp);
+    cleanUp();
+    process.off('exit', cleanUp);
+    stop.dispose();
   }
 }
 
-/** One client on stdin/stdout; ends at Ctrl-C, SIGTERM, or end of input once its requests are done. */
-function serveStdio(runner: LocalRunner, io: Io, emit: (m: RunnerMessage) => void): Promise<void> {
+function startError(err: unknown): unknown {
+  if (!(err instanceof LocalStartError)) return err;
+  const tail = err.exit.stderrTail.length ? `\n  ${err.exit.stderrTail.join('\n  ')}` : '';
+  const hint =
+    err.timeoutMs !== undefined
+      ? 'the SDK sends its first heartbeat as soon as plugin.run() starts; look at what the plugin does before that (its stderr is above)'
+      : 'pass --python with an interpreter that has the plugin\'s dependencies (dify_plugin)';
+  return new CliError(`${err.message}${tail}`, EXIT.failed, hint);
+}
+
+interface StopSignals {
+  /** Resolves at the first SIGINT or SIGTERM. */
+  readonly signalled: Promise<void>;
+  readonly received: boolean;
+  dispose(): void;
+}
+
+/**
+ * SIGINT/SIGTERM end the run with exit 0 (daemon.md §5.13). The first starts an orderly stop;
+ * another one during it (a plugin ignoring SIGTERM) calls `hurry` instead of waiting out the grace.
+ */
+function stopSignals(hurry: () => void): StopSignals {
+  let received = false;
+  let resolve!: () => void;
+  const signalled = new Promise<void>((r) => (resolve = r));
+  const onSignal = () => {
+    if (received) hurry();
+    received = true;
+    resolve();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signalled,
+    get received() {
+      return received;
+    },
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** One client on stdin/stdout; ends at a signal, or at the end of input once its requests are done. */
+function serveStdio(runner: LocalRunner, io: Io, emit: (m: RunnerMessage) => void, signalled: Promise<void>): Promise<void> {
   const client: RunnerClient = { userId: randomUUID(), send: emit };
   runner.addClient(client);
   const lines = new LineSplitter();
+  const onData = (chunk: Buffer) => {
+    for (const line of lines.push(chunk)) runner.handle(client, line.toString('utf8'));
+  };
   return new Promise((resolve) => {
-    io.stdin.on('data', (chunk: Buffer) => {
-      for (const line of lines.push(chunk)) runner.handle(client, line.toString('utf8'));
-    });
-    io.stdin.on('end', () => void runner.idle().then(() => resolve()));
-    untilSignal(resolve);
+    const finish = () => {
+      // A stdin still open (a terminal, a harness's pipe) would keep the process alive: let go of it.
+      io.stdin.off('data', onData);
+      io.stdin.pause();
+      (io.stdin as { destroy?: () => void }).destroy?.();
+      resolve();
+    };
+    io.stdin.on('data', onData);
+    io.stdin.once('end', () => void runner.idle().then(finish));
+    io.stdin.once('error', finish);
+    void signalled.then(finish);
   });
 }
 
-/** One client per TCP connection, on 127.0.0.1 unless --host says otherwise; ends at Ctrl-C or SIGTERM. */
-function serveTcp(runner: LocalRunner, opts: LocalRunOptions, system: (text: string) => void): Promise<void> {
-  const host = opts.host ?? '127.0.0.1';
-  const port = opts.port === undefined ? 0 : Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port "${opts.port}" is not a port number`);
+interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `--host`/`--port` for `-m tcp`, checked up front (exit 2); undefined for stdio. */
+function listenAddress(opts: LocalRunOptions): ListenAddress | undefined {
+  let port = 0;
+  if (opts.port !== undefined) {
+    port = /^\d{1,5}$/.test(opts.port) ? Number(opts.port) : NaN;
+    if (!(port <= 65535)) throw new UsageError(`--port "${opts.port}" is not a port number (0 to 65535; 0: any free port)`);
+  }
+  const host = (opts.host ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
+  if (net.isIP(host) === 0 && !HOSTNAME.test(host)) throw new UsageError(`--host "${opts.host}" is not an IP address or a host name`);
+  return opts.mode === 'tcp' ? { host, port } : undefined;
+}
+
+/** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME = /^(?=.{1,253}\.?$)[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?(?:\.[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?)*\.?$/i;
+
+/**
+ * One client per TCP connection, each answered in the `-r` format; ends at a signal, which also
+ * drops the connected clients (server.close() alone would wait for them to hang up).
+ */
+function serveTcp(runner: LocalRunner, listen: ListenAddress, format: Format, system: System, signalled: Promise<void>): Promise<void> {
   return new Promise((resolve, reject) => {
+    const sockets = new Set<net.Socket>();
     const server = net.createServer((socket) => {
-      const client: RunnerClient = { userId: randomUUID(), send: (m) => socket.write(render(m, 'json') + '\n') };
+      sockets.add(socket);
+      const client: RunnerClient = { userId: randomUUID(), send: (m) => void (socket.writable && socket.write(render(m, format) + '\n')) };
       const lines = new LineSplitter();
       socket.on('data', (chunk: Buffer) => {
         for (const line of lines.push(chunk)) runner.handle(client, line.toString('utf8'));
       });
-      socket.on('error', () => undefined);
-      socket.on('close', () => runner.removeClient(client));
+      socket.on('error', () => undefined); // a client gone mid-write: its 'close' follows
+      socket.on('close', () => {
+        sockets.delete(socket);
+        runner.removeClient(client);
+      });
       runner.addClient(client);
     });
-    server.once('error', (err) => reject(new CliError(`cannot listen on ${host}:${port}: ${err.message}`)));
-    server.listen(port, host, () => {
-      const address = server.address() as net.AddressInfo;
-      system(`plugin is running on ${address.address}:${address.port}`);
-      untilSignal(() => server.close(() => resolve()));
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const hint = err.code === 'EADDRINUSE' ? 'pick another --port, or --port 0 for any free one' : undefined;
+      reject(new CliError(`cannot listen on ${hostPort(listen.host, listen.port)}: ${LISTEN_ERRORS[err.code ?? ''] ?? err.message}`, EXIT.failed, hint));
+    });
+    server.listen(listen.port, listen.host, () => {
+      const { address, port } = server.address() as net.AddressInfo;
+      // As the Go CLI logs it: the address in the text, and as `host` and `port` fields.
+      system(`plugin is running on ${hostPort(address, port)}`, { host: address, port });
+      void signalled.then(() => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      });
     });
   });
 }
 
-function untilSignal(then: () => void): void {
-  const onSignal = () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    then();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'the port is already in use',
+  EACCES: 'permission denied (ports below 1024 need privileges)',
+  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+  ENOTFOUND: 'no such host',
+};
+
+function hostPort(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** `-r json`: one JSON object per line; `-r text`: `[type] <invoke id> <response>` for people. */
-function render(m: RunnerMessage, format: 'text' | 'json'): string {
+function render(m: RunnerMessage, format: Format): string {
   if (format === 'json') return JSON.stringify(m);
   return `[${m.type}]${m.invoke_id ? ` ${m.invoke_id}` : ''} ${JSON.stringify(m.response)}`;
 }

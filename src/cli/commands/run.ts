@@ -3,15 +3,14 @@ import { checkPlugin } from '../../check/plugin-check.js';
 import { buildRegistration, RegistrationError, type RegistrationMessage } from '../../debug/registration/index.js';
 import { describeSource, maskKey, resolveSettings, SettingsError, type DebugSettings } from '../../debug/settings.js';
 import { DEFAULT_TIMERS, PluginStartError, RejectedError, RunSession, UnreachableError, type SessionEvents } from '../../debug/session.js';
-import { watchPlugin } from '../../debug/watch.js';
 import { get } from '../../check/rules/context.js';
 import { colorFor } from '../../report/color.js';
-import { jsonEvents, setIdentity, textEvents } from '../../report/run-events.js';
-import { formatText } from '../../report/text.js';
+import { jsonEvents, jsonRunEnd, setIdentity, textEvents } from '../../report/run-events.js';
 import { pluginIdentity } from '../../project/identity.js';
 import { CliError, EXIT, type ExitCode } from '../errors.js';
 import type { Io } from '../io.js';
 import type { LocalRunOptions } from './local-run.js';
+import { reportCheck, startWatch } from './run-watch.js';
 import { makeSpinner } from '../spinner.js';
 
 export interface RunOptions extends LocalRunOptions {
@@ -26,8 +25,16 @@ export interface RunOptions extends LocalRunOptions {
   format?: 'text' | 'json';
 }
 
-/** Debounce for --watch: editors write a file in several steps. */
-const WATCH_DEBOUNCE_MS = 300;
+/** A CliError with machine-readable details for the `--format json` error event. */
+class RunError extends CliError {
+  constructor(
+    message: string,
+    hint: string | undefined,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message, EXIT.failed, hint);
+  }
+}
 
 /**
  * `dify plugin run [dir]`: remote debugging. Checks the plugin, builds the registration the
@@ -41,13 +48,29 @@ export async function runCommand(target: string | undefined, opts: RunOptions, i
     const { localRunCommand } = await import('./local-run.js');
     return localRunCommand(target ?? '.', opts, io);
   }
-  const c = colorFor(io.stdout, io.env);
+  if (opts.format !== 'json' || opts.dryRun) return remoteDebug(target, dir, opts, io);
+  // With --format json stdout carries only JSON events, so what ends the run is an event too
+  // (stderr still gets the usual error and hint).
+  const end = jsonRunEnd(io.stdout);
+  try {
+    const code = await remoteDebug(target, dir, opts, io);
+    end.stopped(code);
+    return code;
+  } catch (err) {
+    const exitCode = err instanceof CliError ? err.exitCode : EXIT.failed;
+    end.fatal((err as Error).message ?? String(err), err instanceof CliError ? err.hint : undefined, err instanceof RunError ? err.details : {});
+    end.stopped(exitCode);
+    throw err;
+  }
+}
+
+async function remoteDebug(target: string | undefined, dir: string, opts: RunOptions, io: Io): Promise<ExitCode> {
+  const json = opts.format === 'json';
   const checked = await checkPlugin(dir, { strict: false, maxBytes: 50 * 1024 * 1024, env: io.env, checksum: false });
   const project = checked.project;
   if (!project || !checked.ok) {
-    checked.path = target ?? '.';
-    io.stdout.write(formatText([checked], c));
-    throw new CliError('the plugin has errors; fix them before debugging it', EXIT.failed, 'the daemon would refuse the registration for the same reasons');
+    reportCheck(checked, io, json, target ?? '.');
+    throw new RunError('the plugin has errors; fix them before debugging it', 'the daemon would refuse the registration for the same reasons', { diagnostics: checked.diagnostics });
   }
   const settings = settingsOf(dir, opts, io);
   const key = settings.key?.value;
@@ -68,11 +91,12 @@ export async function runCommand(target: string | undefined, opts: RunOptions, i
     throw new CliError('no debug key is configured', EXIT.failed, 'copy it from Dify (Plugins → the debug icon) into REMOTE_INSTALL_KEY in .env, or pass --key');
   }
 
+  const c = colorFor(io.stdout, io.env);
   const summary = checked.plugin!;
   setIdentity(pluginIdentity(summary.author, summary.name ?? '', summary.version ?? ''));
   const spinner = await makeSpinner(io);
-  const events: SessionEvents = opts.format === 'json' ? jsonEvents(io.stdout) : textEvents(io.stdout, c, { onConnecting: spinner.show, onSettled: spinner.stop });
-  if (opts.format !== 'json') printSettings(io, settings, c.dim);
+  const events: SessionEvents = json ? jsonEvents(io.stdout) : textEvents(io.stdout, c, spinner.live ? { onConnecting: spinner.show, onSettled: spinner.stop } : {});
+  if (!json) printSettings(io, settings, c.dim);
 
   const entrypoint = String(get(project.manifest?.value, 'meta', 'runner', 'entrypoint') ?? 'main');
   const session = new RunSession({
@@ -86,27 +110,33 @@ export async function runCommand(target: string | undefined, opts: RunOptions, i
   // Whatever happens to the CLI, the plugin process must not outlive it.
   const killChild = () => session.killNow();
   process.once('exit', killChild);
+  // Installed before connecting: Ctrl-C while connecting must stop the plugin too.
+  const signals = onStopSignals(() => void session.stop(), killChild);
+  let stopWatching = () => undefined as void;
   try {
-    await session.start();
+    await session.start(); // returns early when stopped meanwhile
+    if (opts.watch) {
+      const watch = { dir, exclusionOf: checked.source!.selection.exclusionOf, key, json, setRegistration: (r: RegistrationMessage[]) => (registration = r) };
+      stopWatching = startWatch(session, watch, io);
+    }
+    const ended = await session.finished;
+    if (ended) throw ended;
+    return EXIT.ok;
   } catch (err) {
+    throw toCliError(err);
+  } finally {
+    stopWatching();
     spinner.stop();
     await session.stop();
-    throw toCliError(err);
+    signals.dispose();
+    process.off('exit', killChild);
   }
-
-  const stopWatching = opts.watch ? startWatch(dir, checked.source!.selection.exclusionOf, session, opts, io, key, (r) => (registration = r)) : () => undefined;
-  const ended = await untilStopped(session);
-  stopWatching();
-  await session.stop();
-  process.off('exit', killChild);
-  if (ended) throw toCliError(ended);
-  return EXIT.ok;
 }
 
 function settingsOf(dir: string, opts: RunOptions, io: Io): DebugSettings {
   try {
     const flags = { ...(opts.url !== undefined ? { url: opts.url } : {}), ...(opts.key !== undefined ? { key: opts.key } : {}), ...(opts.python !== undefined ? { python: opts.python } : {}) };
-    return resolveSettings(dir, flags, io.env);
+    return resolveSettings(dir, flags, io.env, io.cwd);
   } catch (err) {
     if (err instanceof SettingsError) throw new CliError(err.message);
     throw err;
@@ -119,59 +149,27 @@ function printSettings(io: Io, s: DebugSettings, dim: (t: string) => string): vo
   io.stdout.write(`Python  ${s.python.value} ${dim(describeSource(s.python))}\n`);
 }
 
-/** Waits for Ctrl-C or SIGTERM (undefined) or for the session to end by itself (its error). */
-function untilStopped(session: RunSession): Promise<Error | undefined> {
-  return new Promise((resolve) => {
-    const onSignal = () => {
+/**
+ * Ctrl-C or SIGTERM stops the session in order (the plugin gets SIGTERM and a grace period); a
+ * second one during that period kills the plugin at once.
+ */
+function onStopSignals(stop: () => void, kill: () => void): { dispose(): void } {
+  let received = 0;
+  const onSignal = () => (received++ === 0 ? stop() : kill());
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    dispose: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      resolve(undefined);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    void session.finished.then((err) => {
-      if (err) {
-        onSignal();
-        resolve(err);
-      }
-    });
-  });
-}
-
-function startWatch(
-  dir: string,
-  exclusionOf: (rel: string) => string | null,
-  session: RunSession,
-  opts: RunOptions,
-  io: Io,
-  key: string,
-  setRegistration: (r: RegistrationMessage[]) => void,
-): () => void {
-  const out = (text: string) => opts.format !== 'json' && io.stdout.write(text + '\n');
-  const watcher = watchPlugin(dir, (rel) => exclusionOf(rel) !== null, WATCH_DEBOUNCE_MS, (kind, files) => {
-    void (async () => {
-      out(`↻ ${files.slice(0, 3).join(', ')}${files.length > 3 ? ` and ${files.length - 3} more` : ''} changed`);
-      if (kind === 'declarations') {
-        const checked = await checkPlugin(dir, { strict: false, maxBytes: 50 * 1024 * 1024, env: io.env, checksum: false });
-        if (!checked.ok || !checked.project) {
-          checked.path = '.';
-          io.stdout.write(formatText([checked], colorFor(io.stdout, io.env)));
-          out('  not registering again until these are fixed');
-          return;
-        }
-        setRegistration(await buildRegistration(checked.project, key));
-        await session.reregister();
-      }
-      await session.restartPlugin();
-    })();
-  });
-  return () => watcher.close();
+    },
+  };
 }
 
 function toCliError(err: unknown): CliError {
   if (err instanceof RejectedError) {
-    const { cause, fix, reply } = err.rejection;
-    return new CliError(`${cause}\n  daemon: ${reply}`, EXIT.failed, fix);
+    const { cause, fix, reply, notDaemon } = err.rejection;
+    return new RunError(`${cause}\n  ${notDaemon ? 'server' : 'daemon'}: ${reply}`, fix, { daemon_reply: reply });
   }
   if (err instanceof UnreachableError) {
     return new CliError(err.message, EXIT.failed, 'check that Dify is running and that the address (REMOTE_INSTALL_URL, or --url) is its plugin daemon\'s debugging port, usually 5003');

@@ -211,11 +211,6 @@ async function readKey(file: string, io: Io, parse: (pem: Buffer, source: string
 
 /** As the Go CLI, only a readable plugin is signed: the daemon would reject anything else on install. */
 async function requireValidPlugin(input: string, shown: string, io: Io): Promise<void> {
-  if (!input.endsWith('.difypkg')) {
-    // checkPlugin reads packages by their extension; the signer still refuses a file that is no ZIP.
-    io.stderr.write(`warning: ${shown} is not named *.difypkg, so its contents were not checked before signing\n`);
-    return;
-  }
   const result = await checkPlugin(input, { strict: false, maxBytes: Number.MAX_SAFE_INTEGER, env: io.env, checksum: false });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length === 0) return;

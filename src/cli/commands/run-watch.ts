@@ -1,0 +1,62 @@
+import { checkPlugin, type PluginResult } from '../../check/plugin-check.js';
+import { buildRegistration, type RegistrationMessage } from '../../debug/registration/index.js';
+import type { RunSession } from '../../debug/session.js';
+import { ChangeQueue, watchPlugin, type ChangeKind } from '../../debug/watch.js';
+import { colorFor } from '../../report/color.js';
+import { jsonEmitter } from '../../report/run-events.js';
+import { formatText } from '../../report/text.js';
+import type { Io } from '../io.js';
+
+/** Debounce for --watch: editors write a file in several steps. */
+const WATCH_DEBOUNCE_MS = 300;
+
+export interface WatchOptions {
+  dir: string;
+  /** The package's exclusion rule: what it leaves out cannot matter to the running plugin. */
+  exclusionOf: (rel: string) => string | null;
+  key: string;
+  json: boolean;
+  setRegistration: (r: RegistrationMessage[]) => void;
+}
+
+/**
+ * `run --watch`: a code change restarts the plugin; a declaration change (YAML, `_assets/`) is
+ * checked, then registered again on a fresh connection, and restarts the plugin too. Changes are
+ * handled one at a time (ChangeQueue). Returns what stops watching.
+ */
+export function startWatch(session: RunSession, o: WatchOptions, io: Io): () => void {
+  const emit = jsonEmitter(io.stdout);
+  const say = (text: string) => !o.json && io.stdout.write(text + '\n');
+
+  const onChange = async (kind: ChangeKind, files: string[]) => {
+    if (o.json) emit('changed', { kind, files });
+    else say(`↻ ${files.slice(0, 3).join(', ')}${files.length > 3 ? ` and ${files.length - 3} more` : ''} changed`);
+    if (kind === 'declarations') {
+      const checked = await checkPlugin(o.dir, { strict: false, maxBytes: 50 * 1024 * 1024, env: io.env, checksum: false });
+      if (!checked.ok || !checked.project) {
+        reportCheck(checked, io, o.json);
+        if (o.json) emit('error', { fatal: false, message: 'the plugin has errors; not registering again until they are fixed', diagnostics: checked.diagnostics });
+        else say('  not registering again until these are fixed');
+        return;
+      }
+      o.setRegistration(await buildRegistration(checked.project, o.key));
+      // Not awaited: a newer change supersedes a registration still in progress.
+      void session.reregister();
+    }
+    await session.restartPlugin();
+  };
+  const queue = new ChangeQueue(onChange, (err) => {
+    const message = `cannot apply the change: ${(err as Error).message ?? String(err)}`;
+    if (o.json) emit('error', { fatal: false, message });
+    else say(`! ${message}`);
+  });
+  const watcher = watchPlugin(o.dir, (rel) => o.exclusionOf(rel) !== null, WATCH_DEBOUNCE_MS, (kind, files) => queue.push(kind, files));
+  return () => watcher.close();
+}
+
+/** The check report: on stdout, or on stderr with --format json, where stdout carries only JSON events. */
+export function reportCheck(checked: PluginResult, io: Io, json: boolean, path = '.'): void {
+  checked.path = path;
+  const out = json ? io.stderr : io.stdout;
+  out.write(formatText([checked], colorFor(out, io.env)));
+}

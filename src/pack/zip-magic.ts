@@ -1,0 +1,18 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/**
+ * True when `file` begins as a ZIP does: with a local header, or (an empty archive) with the end
+ * record. Cheap enough to ask before deciding how to read or whether to overwrite a file.
+ */
+export function startsLikeZip(file: string): boolean {
+  const head = Buffer.alloc(4);
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    return readSync(fd, head, 0, 4, 0) === 4 && (head.readUInt32LE(0) === 0x04034b50 || head.readUInt32LE(0) === 0x06054b50);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
