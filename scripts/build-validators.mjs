@@ -42,7 +42,12 @@ const withoutDocs = (node) => {
 const schemas = readdirSync(schemaDir)
   .filter((f) => f.endsWith('.schema.json'))
   .sort()
-  .map((f) => ({ kind: f.replace(/\.schema\.json$/, ''), schema: withoutDocs(JSON.parse(readFileSync(path.join(schemaDir, f), 'utf8'))) }));
+  .map((f) => ({
+    kind: f.replace(/\.schema\.json$/, ''),
+    // The files carry no $id, so that an editor resolves `common.schema.json` next to the file it
+    // fetched (pinned to a CLI version); Ajv needs one to link them, any base will do.
+    schema: { $id: `https://dify-plugin-cli.invalid/schemas/${f}`, ...withoutDocs(JSON.parse(readFileSync(path.join(schemaDir, f), 'utf8'))) },
+  }));
 
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { diagnosticsOf, EXAMPLE, pluginWith, REAL_FIXTURES } from '../helpers/plugin.js';
+import { diagnosticsOf, EXAMPLE, pluginWith, REAL_FIXTURES, REPO } from '../helpers/plugin.js';
 import { edit, lineOf } from '../helpers/text.js';
 
 /** A failing fixture for schema rules of each file kind: one edit of a valid plugin. */
@@ -70,5 +70,16 @@ describe('string lengths count characters, not UTF-16 units', () => {
   it('rejects 1024 emoji, and 1024 plain letters', async () => {
     expect(await lengthErrors('😀'.repeat(1024))).toHaveLength(1);
     expect(await lengthErrors('a'.repeat(1024))).toHaveLength(1);
+  });
+});
+
+describe('published schemas', () => {
+  it('carry no $id, so an editor resolves each $ref beside the (versioned) file it fetched', () => {
+    const dir = path.join(REPO, 'schemas');
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.schema.json'))) {
+      const text = readFileSync(path.join(dir, file), 'utf8');
+      expect(JSON.parse(text), file).not.toHaveProperty('$id');
+      for (const [, target] of text.matchAll(/"\$ref": "([^"#]+)#/g)) expect(existsSync(path.join(dir, target!)), `${file} → ${target}`).toBe(true);
+    }
   });
 });
