@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { RestartBackoff } from './restart-backoff.js';
 import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plugin-process.js';
 
 /**
@@ -43,8 +44,9 @@ export interface LocalRunnerOptions {
   plugin: PluginProcessOptions;
   /** The plugin's own log lines (and its plain output). */
   onLog(level: string, message: string): void;
-  /** It exited after having been ready; it is restarted after `restartDelayMs`. */
-  onExit(exit: PluginExit): void;
+  /** It exited after having been ready; it is restarted after `restartInMs`. */
+  onExit(exit: PluginExit, restartInMs: number): void;
+  /** The first restart delay; it doubles while the plugin keeps crashing (up to 30 s). */
   restartDelayMs: number;
   /**
    * How long `start()` waits for the first heartbeat before stopping the plugin: the SDK sends
@@ -69,10 +71,12 @@ export class LocalRunner {
   private startTimer: NodeJS.Timeout | undefined;
   private startTimedOut = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private readonly restarts: RestartBackoff;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly o: LocalRunnerOptions) {
     this.plugin = new PluginProcess(o.plugin);
+    this.restarts = new RestartBackoff({ initialMs: o.restartDelayMs, maxMs: 30_000, healthyRunMs: 60_000 });
     this.plugin.on('line', (line) => this.fromPlugin(line));
     this.plugin.on('exit', (exit) => this.exited(exit));
   }
@@ -89,8 +93,13 @@ export class LocalRunner {
         this.startTimedOut = true;
         void this.plugin.stop(this.o.stopGraceMs);
       }, this.o.startTimeoutMs);
-      this.plugin.start();
+      this.startPlugin();
     });
+  }
+
+  private startPlugin(): void {
+    this.restarts.started();
+    this.plugin.start();
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -222,8 +231,9 @@ export class LocalRunner {
     // Restarted, even when a restart dies before its first heartbeat: the runner must not sit
     // there without a plugin, answering every request with "restarting".
     this.ready = false;
-    this.o.onExit(exit);
-    this.restartTimer = setTimeout(() => this.plugin.start(), this.o.restartDelayMs);
+    const delay = this.restarts.delayAfterExit();
+    this.o.onExit(exit, delay);
+    this.restartTimer = setTimeout(() => this.startPlugin(), delay);
   }
 }
 

@@ -1,3 +1,4 @@
+import { RestartBackoff } from './restart-backoff.js';
 import { connect, ConnectError, DaemonLink } from './daemon-link.js';
 import { explainRejection, type DaemonRejection } from './daemon-errors.js';
 import { FlowGate } from './flow-gate.js';
@@ -120,8 +121,7 @@ export class RunSession {
   private readonly toDaemon = new FlowGate();
   private heartbeat: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
-  private restartDelay: number;
-  private startedAt = 0;
+  private readonly restarts: RestartBackoff;
   /** Set while restartPlugin() stops the process on purpose: that exit is not a crash. */
   private replacing = false;
   private stopped: Promise<void> | undefined;
@@ -130,7 +130,7 @@ export class RunSession {
 
   constructor(private readonly o: SessionOptions) {
     this.plugin = new PluginProcess(o.plugin);
-    this.restartDelay = o.timers.restartInitialMs;
+    this.restarts = new RestartBackoff({ initialMs: o.timers.restartInitialMs, maxMs: o.timers.restartMaxMs, healthyRunMs: o.timers.healthyRunMs });
     this.finished = new Promise((resolve) => this.over.signal.addEventListener('abort', () => resolve(this.outcome), { once: true }));
     this.plugin.on('line', (line) => this.fromPlugin(line));
     this.plugin.on('exit', (exit) => this.pluginExited(exit));
@@ -196,7 +196,7 @@ export class RunSession {
   async restartPlugin(): Promise<void> {
     if (this.over.signal.aborted) return;
     clearTimeout(this.restartTimer);
-    this.restartDelay = this.o.timers.restartInitialMs;
+    this.restarts.reset();
     this.replacing = true;
     try {
       await this.plugin.stop(this.o.timers.stopGraceMs);
@@ -325,7 +325,7 @@ export class RunSession {
 
   private startPlugin(): void {
     if (this.over.signal.aborted) return;
-    this.startedAt = Date.now();
+    this.restarts.started();
     this.plugin.start();
     this.o.events.pluginStarted(this.plugin.pid);
   }
@@ -342,9 +342,7 @@ export class RunSession {
       this.finishRequest(session, request.started, why);
     }
     if (this.replacing) return; // restartPlugin() starts the new one
-    if (Date.now() - this.startedAt >= this.o.timers.healthyRunMs) this.restartDelay = this.o.timers.restartInitialMs;
-    const delay = this.restartDelay;
-    this.restartDelay = Math.min(this.restartDelay * 2, this.o.timers.restartMaxMs);
+    const delay = this.restarts.delayAfterExit();
     this.o.events.pluginExited(exit, delay);
     this.restartTimer = setTimeout(() => this.startPlugin(), delay);
   }

@@ -194,6 +194,17 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     await expectCleanedUp(run.ws);
   });
 
+  it('stops reading at a request line over 15 MiB, says so, and exits 0 as at the end of input', async () => {
+    const run = await start([pkg, '-r', 'json']);
+    await run.until((m) => m.some((x) => x.type === 'plugin_ready'), 'plugin_ready');
+    run.child.stdin.on('error', () => undefined); // the CLI stops reading: the rest meets a closed pipe
+    run.child.stdin.write(Buffer.alloc(16 * 1024 * 1024, 'x')); // no newline: memory would only grow
+    await run.until((m) => m.some((x) => x.type === 'error'), 'the error');
+    expect(run.messages).toContainEqual({ invoke_id: '', type: 'error', response: { error: 'request line longer than 15 MiB; no more input is read' } });
+    expect(await within(run.exited, 10_000, 'exit after the long line')).toBe(0);
+    await expectCleanedUp(run.ws);
+  });
+
   it('answers backwards invocations with a labelled mock', async () => {
     const run = await start([pkg, '-r', 'json']);
     await run.until((m) => m.some((x) => x.type === 'plugin_ready'), 'plugin_ready');

@@ -1,13 +1,14 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect, DaemonLink } from '../../src/debug/daemon-link.js';
 import { EventEmitter } from 'node:events';
 import { explainRejection } from '../../src/debug/daemon-errors.js';
 import { FlowGate } from '../../src/debug/flow-gate.js';
-import { LineSplitter } from '../../src/debug/line-splitter.js';
+import { LineSplitter, LineTooLongError } from '../../src/debug/line-splitter.js';
 import { pluginCommand } from '../../src/debug/python-launch.js';
+import { RestartBackoff } from '../../src/debug/restart-backoff.js';
 import { describeSource, maskKey, parseAddress, resolveSettings, SettingsError } from '../../src/debug/settings.js';
 import { ChangeQueue, type ChangeKind } from '../../src/debug/watch.js';
 import { tempDir } from '../helpers/plugin.js';
@@ -30,6 +31,13 @@ describe('line framing', () => {
     for (let i = 0; i < data.length; i += 65536) out.push(...s.push(data.subarray(i, i + 65536)));
     expect(out).toHaveLength(1);
     expect(out[0]!.length).toBe(big.length);
+  });
+
+  it('refuses a line over its limit, finished or not, and carries on after it', () => {
+    const s = new LineSplitter(10);
+    expect(s.push(Buffer.from('0123456789\nabc'))).toEqual([Buffer.from('0123456789')]);
+    expect(() => s.push(Buffer.from('defghijk'))).toThrow(LineTooLongError); // 11 bytes, no newline yet
+    expect(s.push(Buffer.from('ok\n')).map(String)).toEqual(['ok']);
   });
 });
 
@@ -287,5 +295,22 @@ describe('watch change queue', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(handled).toEqual(['declarations', 'code']);
     expect(errors).toHaveLength(1);
+  });
+});
+
+describe('restart backoff', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('doubles up to the cap while the plugin keeps crashing, and starts over after a healthy run', () => {
+    vi.useFakeTimers();
+    const b = new RestartBackoff({ initialMs: 1000, maxMs: 5000, healthyRunMs: 60_000 });
+    const crash = () => (b.started(), b.delayAfterExit());
+    expect([crash(), crash(), crash(), crash(), crash()]).toEqual([1000, 2000, 4000, 5000, 5000]);
+    b.started();
+    vi.advanceTimersByTime(60_000); // ran long enough: not a crash loop
+    expect(b.delayAfterExit()).toBe(1000);
+    expect(crash()).toBe(2000);
+    b.reset();
+    expect(crash()).toBe(1000);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkPlugin } from '../../check/plugin-check.js';
 import { get } from '../../check/rules/context.js';
-import { LineSplitter } from '../../debug/line-splitter.js';
+import { LineSplitter, LineTooLongError } from '../../debug/line-splitter.js';
 import { LocalRunner, LocalStartError, type RunnerClient, type RunnerMessage } from '../../debug/local-runner.js';
 import { resolveSettings } from '../../debug/settings.js';
 import { extractPackage } from '../../pack/extract.js';
@@ -86,7 +86,7 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
     runner = new LocalRunner({
       plugin: { python, entrypoint, cwd: dir, env: io.env },
       onLog: (level, message) => opts.enableLogs && system(`[${level}] ${message}`),
-      onExit: (exit) => system(`the plugin exited (code ${exit.code}); restarting it${exit.stderrTail.length ? `: ${exit.stderrTail.join(' | ')}` : ''}`),
+      onExit: (exit, inMs) => system(`the plugin exited (code ${exit.code}); restarting it in ${inMs / 1000} s${exit.stderrTail.length ? `: ${exit.stderrTail.join(' | ')}` : ''}`),
       restartDelayMs: limits.restartDelayMs,
       startTimeoutMs: limits.startTimeoutMs,
       stopGraceMs: limits.stopGraceMs,
@@ -154,15 +154,38 @@ function stopSignals(hurry: () => void): StopSignals {
   };
 }
 
+/** The Go runner's limit on a request line (a 1 MiB scanner buffer allowed to grow to 15 MiB). */
+const MAX_REQUEST_LINE = 15 * 1024 * 1024;
+
+/**
+ * The complete request lines in `chunk`; undefined when a line passes MAX_REQUEST_LINE, after
+ * telling the client, which is then read no further (as the Go runner's scanner stops).
+ */
+function splitRequests(lines: LineSplitter, chunk: Buffer, send: (m: RunnerMessage) => void): string[] | undefined {
+  try {
+    return lines.push(chunk).map((line) => line.toString('utf8'));
+  } catch (err) {
+    if (!(err instanceof LineTooLongError)) throw err;
+    send({ invoke_id: '', type: 'error', response: { error: `request line longer than ${MAX_REQUEST_LINE / 1024 / 1024} MiB; no more input is read` } });
+    return undefined;
+  }
+}
+
 /** One client on stdin/stdout; ends at a signal, or at the end of input once its requests are done. */
 function serveStdio(runner: LocalRunner, io: Io, emit: (m: RunnerMessage) => void, signalled: Promise<void>): Promise<void> {
   const client: RunnerClient = { userId: randomUUID(), send: emit };
   runner.addClient(client);
-  const lines = new LineSplitter();
-  const onData = (chunk: Buffer) => {
-    for (const line of lines.push(chunk)) runner.handle(client, line.toString('utf8'));
-  };
+  const lines = new LineSplitter(MAX_REQUEST_LINE);
   return new Promise((resolve) => {
+    const onData = (chunk: Buffer) => {
+      const requests = splitRequests(lines, chunk, emit);
+      if (requests === undefined) {
+        io.stdin.off('data', onData); // read no further, then end as at the end of input
+        io.stdin.pause();
+        return void runner.idle().then(finish);
+      }
+      for (const line of requests) runner.handle(client, line);
+    };
     const finish = () => {
       // A stdin still open (a terminal, a harness's pipe) would keep the process alive: let go of it.
       io.stdin.off('data', onData);
@@ -207,10 +230,16 @@ function serveTcp(runner: LocalRunner, listen: ListenAddress, format: Format, sy
     const server = net.createServer((socket) => {
       sockets.add(socket);
       const client: RunnerClient = { userId: randomUUID(), send: (m) => void (socket.writable && socket.write(render(m, format) + '\n')) };
-      const lines = new LineSplitter();
-      socket.on('data', (chunk: Buffer) => {
-        for (const line of lines.push(chunk)) runner.handle(client, line.toString('utf8'));
-      });
+      const lines = new LineSplitter(MAX_REQUEST_LINE);
+      const onData = (chunk: Buffer) => {
+        const requests = splitRequests(lines, chunk, client.send);
+        if (requests === undefined) {
+          socket.off('data', onData);
+          return void socket.end(); // after the error message has been written
+        }
+        for (const line of requests) runner.handle(client, line);
+      };
+      socket.on('data', onData);
       socket.on('error', () => undefined); // a client gone mid-write: its 'close' follows
       socket.on('close', () => {
         sockets.delete(socket);
