@@ -43,7 +43,7 @@ export async function checkBundle(bundle: Bundle, displayPath: string, strict = 
       diagnostics.push(diagnostic('file/empty', { file: MANIFEST, yaml: file, at: [] }, `${MANIFEST} is empty`, 'recreate it with `dify bundle init`'));
     } else if (file.parsed) {
       diagnostics.push(...(await validateDeclaration({ kind: 'bundle', file, at: [], value })));
-      diagnostics.push(...missingPackages(bundle, file, value));
+      diagnostics.push(...missingPackages(bundle, file, value), ...missingIcon(bundle, file, value));
     }
   }
   await locateDiagnostics(diagnostics);
@@ -69,6 +69,13 @@ function missingPackages(bundle: Bundle, file: YamlFile, value: unknown): Diagno
     );
   });
   return out;
+}
+
+/** The icon is shown wherever the bundle is listed: a name with no file is a broken image. */
+function missingIcon(bundle: Bundle, file: YamlFile, value: unknown): Diagnostic[] {
+  const icon = isObject(value) ? value.icon : undefined;
+  if (typeof icon !== 'string' || icon === '' || bundle.assets.has(icon)) return [];
+  return [diagnostic('bundle/icon-missing', { file: MANIFEST, yaml: file, at: ['icon'] }, `icon "${icon}" is not in _assets/`, `add _assets/${icon}, or name a file that is there`)];
 }
 
 export function summarize(value: unknown): BundleSummary | null {

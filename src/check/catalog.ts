@@ -180,6 +180,11 @@ export const RULES = {
     summary: 'An icon names a file that is not in `_assets/`.',
     source: 'daemon RemapAssets (install, remote debug) and CheckAssetsValid (package)',
   },
+  'bundle/icon-missing': {
+    severity: 'warning',
+    summary: "A bundle's `icon` names a file that is not in its `_assets/`.",
+    source: 'daemon bundle install: the marketplace and console show the icon from `_assets/`',
+  },
   'asset/icon-nested': {
     severity: 'warning',
     summary: 'An icon lives in a subdirectory of `_assets/`, which SDK remote debugging does not send.',

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -368,6 +368,15 @@ describe('checkBundle', () => {
       ['bundle/dependencies.value.repo_pattern-pattern', 'manifest.yaml', lineOf('repo_pattern:')],
       ['file/missing', 'manifest.yaml', lineOf('path: 0123abcd')],
     ]);
+  });
+
+  it('warns when the icon is not in _assets/', async () => {
+    const dir = await newBundle();
+    await rm(path.join(dir, '_assets', 'icon.svg'));
+    const r = await withBundle(dir, (b) => checkBundle(b, 'x'));
+    const lines = (await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).split('\n');
+    expect(r.ok).toBe(true);
+    expect(r.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([['bundle/icon-missing', 'warning', lines.findIndex((l) => l.startsWith('icon:')) + 1]]);
   });
 
   it('passes a bundle as init writes it, and reports YAML syntax errors', async () => {
