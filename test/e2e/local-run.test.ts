@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { localRunCommand } from '../../src/cli/commands/local-run.js';
 import { CliError } from '../../src/cli/errors.js';
 import type { Io } from '../../src/cli/io.js';
-import { dify } from '../helpers/cli.js';
+import { dify, isAlive } from '../helpers/cli.js';
 import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
 
 const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
@@ -63,15 +63,6 @@ async function workspace() {
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Polls `test` every 20 ms; rejects after `ms`. */
 async function until(test: () => boolean, what: string, ms = 10_000): Promise<void> {
   for (const end = Date.now() + ms; !test(); await new Promise((r) => setTimeout(r, 20))) {
@@ -92,7 +83,7 @@ async function expectCleanedUp(ws: Awaited<ReturnType<typeof workspace>>) {
   const plugin = ws.plugin();
   if (plugin) {
     expect(existsSync(plugin.cwd)).toBe(false);
-    await until(() => !alive(plugin.pid), `plugin ${plugin.pid} to be gone`, 3_000);
+    await until(() => !isAlive(plugin.pid), `plugin ${plugin.pid} to be gone`, 3_000);
   }
 }
 

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dify, startDify, type RunningCli } from '../helpers/cli.js';
+import { dify, isAlive, type RunningCli, startDify } from '../helpers/cli.js';
 import { FakeDaemon, type FakeDaemonOptions } from '../helpers/fake-daemon.js';
 import { copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES, REPO, SHARED, tempDir } from '../helpers/plugin.js';
 
@@ -35,22 +35,13 @@ async function run(d: FakeDaemon, extra: string[] = [], env: Record<string, stri
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function gone(pid: number, timeoutMs = 5000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (!alive(pid)) return true;
+    if (!isAlive(pid)) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
-  return !alive(pid);
+  return !isAlive(pid);
 }
 
 /** The fake plugin's pid, from the process table: the child of the CLI running fake-plugin.mjs. */
@@ -312,7 +303,7 @@ describe('dify plugin run: how a session ends', () => {
     const pid = pluginPid(cli.child.pid!);
     cli.child.kill('SIGINT');
     await sleep(500);
-    expect(alive(pid)).toBe(true); // within the 5 s grace period
+    expect(isAlive(pid)).toBe(true); // within the 5 s grace period
     const second = Date.now();
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
@@ -433,7 +424,7 @@ describe('dify plugin run: the plugin process', () => {
       cli.child.kill('SIGKILL');
       expect(await gone(seen.pid, 3000)).toBe(true);
     } finally {
-      if (alive(seen.pid)) process.kill(seen.pid, 'SIGKILL');
+      if (isAlive(seen.pid)) process.kill(seen.pid, 'SIGKILL');
     }
     const direct = path.join(await tempDir(), 'direct.json');
     execFileSync('python3', ['-m', 'main'], { cwd: dir, env: { ...process.env, PROBE_FILE: direct, PROBE_ONLY: '1' } });
