@@ -30,6 +30,8 @@ export interface PluginResult {
   plan?: PackPlan;
   /** For a directory: the ignore-rule decisions behind the plan. */
   source?: DirectorySource;
+  /** For a package: the files it holds (what `--list` shows). */
+  contents?: { path: string; size: number }[];
 }
 
 export interface CheckOptions {
@@ -97,7 +99,7 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
     const diagnostics = await checkProject(project);
     const files = await source.listFiles();
     const checksum = options.checksum ? await streamedChecksum(files.map((f) => f.path), (p) => source.chunks(p)) : null;
-    return finish(location, project, diagnostics, checksum, options.strict);
+    return { ...finish(location, project, diagnostics, checksum, options.strict), contents: files.map(({ path, size }) => ({ path, size })) };
   } catch (err) {
     if (!(err instanceof ZipError)) throw err;
     return failed(location, [diagnostic('package/unreadable', { file: null }, `${location}: ${err.message}`)]);

@@ -103,6 +103,7 @@ describe('init options', () => {
     expect(workflow).toMatch(/DIFY_PLUGIN_CLI: dify-plugin-cli@[\d.]+\n/);
     expect(workflow).toMatch(/npx --yes "\$DIFY_PLUGIN_CLI" plugin package \. -o/);
     expect(workflow).not.toMatch(/dify-plugin-linux-amd64|wget|curl -L/);
+    expect(workflow).toMatch(/set -o pipefail[^\n]*\n\s+npx --yes "\$DIFY_PLUGIN_CLI" plugin package --check --format json \. \| tee/);
     for (const f of ['.env.example', '.difyignore', 'GUIDE.md', 'requirements.txt', 'pyproject.toml']) expect(existsSync(path.join(dir, f)), f).toBe(true);
     expect(readFileSync(path.join(dir, '.env.example'), 'utf8')).toMatch(/REMOTE_INSTALL_URL=/);
     expect(readFileSync(path.join(dir, 'GUIDE.md'), 'utf8')).toMatch(/dify plugin run/);

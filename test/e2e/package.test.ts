@@ -127,12 +127,16 @@ describe('dify plugin package', () => {
     expect(r.stderr).not.toMatch(/\.tmp/);
   });
 
-  it('asks for --check when given a package to pack', async () => {
+  it('asks for --check when given a package to pack; --list shows what it holds', async () => {
     const cwd = await tempDir();
     await dify(['plugin', 'package', EXAMPLE, '-o', 'hello.difypkg'], { cwd });
     const r = await dify(['plugin', 'package', 'hello.difypkg'], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: hello\.difypkg is a package already: pass --check to validate it/);
+    const listed = await dify(['plugin', 'package', '--list', 'hello.difypkg'], { cwd });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^\s+[\d.]+ (B|KB)  manifest\.yaml$/m); // what the package holds
+    expect(listed.stdout).toMatch(/total, \d+ files/);
   });
 
   it('--check validates an existing package', async () => {

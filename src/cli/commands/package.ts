@@ -27,8 +27,8 @@ const DEFAULT_MAX_MB = 50;
 export async function packageCommand(paths: string[], opts: PackageOptions, io: Io): Promise<ExitCode> {
   const writing = !opts.check && !opts.list;
   if (writing && paths.length > 1) throw new UsageError('packing takes one plugin path; pass several only with --check');
-  const alreadyPacked = paths.find((p) => statSync(path.resolve(io.cwd, p), { throwIfNoEntry: false })?.isFile());
-  if (!opts.check && alreadyPacked !== undefined) {
+  const alreadyPacked = writing ? paths.find((p) => statSync(path.resolve(io.cwd, p), { throwIfNoEntry: false })?.isFile()) : undefined;
+  if (alreadyPacked !== undefined) {
     throw new UsageError(`${alreadyPacked} is a package already: pass --check to validate it, or the plugin directory to pack it`);
   }
   const maxBytes = parseMaxSize(opts.maxSize, io) * 1024 * 1024;
@@ -96,10 +96,16 @@ async function writePackage(result: PluginResult, outputPath: string, force: boo
   });
 }
 
+/** What a directory would pack, or what a package holds. */
+function listedFiles(r: PluginResult): { path: string; size: number; generated?: true }[] {
+  if (r.plan) return r.plan.entries.map((e) => ({ path: e.name, size: e.size, ...(e.generated ? { generated: true as const } : {}) }));
+  return r.contents ?? [];
+}
+
 function listing(r: PluginResult): ResultExtras {
   return {
     list: {
-      packed: r.plan?.entries.map((e) => ({ path: e.name, size: e.size, ...(e.generated ? { generated: true } : {}) })) ?? [],
+      packed: listedFiles(r),
       excluded: r.source?.selection.excluded ?? [],
       ignoreFile: r.source?.selection.ignoreFile ?? null,
     },
@@ -107,9 +113,10 @@ function listing(r: PluginResult): ResultExtras {
 }
 
 function formatListing(r: PluginResult, dim: (s: string) => string): string {
-  if (!r.plan) return '';
-  const lines = r.plan.entries.map((e) => `${formatBytes(e.size).padStart(10)}  ${e.name}${e.generated ? dim('  (generated)') : ''}`);
-  lines.push(dim(`${formatBytes(r.plan.totalSize).padStart(10)}  total, ${r.plan.entries.length} files`));
+  const files = listedFiles(r);
+  if (files.length === 0) return '';
+  const lines = files.map((f) => `${formatBytes(f.size).padStart(10)}  ${f.path}${f.generated ? dim('  (generated)') : ''}`);
+  lines.push(dim(`${formatBytes(files.reduce((n, f) => n + f.size, 0)).padStart(10)}  total, ${files.length} files`));
   return lines.join('\n') + '\n';
 }
 
