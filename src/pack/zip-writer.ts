@@ -11,7 +11,7 @@ export interface ZipInput {
   name: string;
   read(): Promise<Buffer>;
   /**
-   * For files on disk: where they are, so that they are read in the thread pool, and a large one
+   * For files on disk: where they are, so that they are read into reused buffers, and a large one
    * is streamed through the compressor instead of being held in memory whole.
    */
   file?: string;
@@ -42,8 +42,9 @@ const STREAM_ABOVE = 4 * 1024 * 1024;
 const READ_AHEAD_FILES = 2 * availableParallelism();
 
 const deflateRawAsync = promisify(deflateRaw);
+/** Output piece size of the thread-pool compressor: each piece is a round trip between threads. */
 const OUTPUT_CHUNK = 1024 * 1024;
-/** Smaller files are compressed on the main thread. */
+/** Files up to this size are compressed on the main thread (see ReadAhead.prepare). */
 const ASYNC_ABOVE = 128 * 1024;
 
 interface CentralRecord {
