@@ -8,6 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
+// zlib.crc32 (ZIP entries) arrived in 20.15; say so plainly rather than fail midway.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 15)) {
+  process.stderr.write(`error: dify-plugin-cli needs Node.js 20.15 or newer; this is ${process.version}\n`);
+  process.exit(1);
+}
+
 const bundle = fileURLToPath(new URL('../dist/dify.cjs', import.meta.url));
 const cacheFile = `${bundle}.cache`;
 let cachedData;
