@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { RestartBackoff } from './restart-backoff.js';
+import { RESTART_DEFAULTS, RestartBackoff } from './restart-backoff.js';
 import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plugin-process.js';
 
 /**
@@ -76,7 +76,7 @@ export class LocalRunner {
 
   constructor(private readonly o: LocalRunnerOptions) {
     this.plugin = new PluginProcess(o.plugin);
-    this.restarts = new RestartBackoff({ initialMs: o.restartDelayMs, maxMs: 30_000, healthyRunMs: 60_000 });
+    this.restarts = new RestartBackoff({ ...RESTART_DEFAULTS, initialMs: o.restartDelayMs });
     this.plugin.on('line', (line) => this.fromPlugin(line));
     this.plugin.on('exit', (exit) => this.exited(exit));
   }

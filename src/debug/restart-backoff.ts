@@ -3,11 +3,20 @@
  * back to `initialMs` once a process has run for `healthyRunMs` (a crash after a long healthy
  * run is not a crash loop), so a broken plugin is not restarted, and reported, every second.
  */
+export interface BackoffTimes {
+  initialMs: number;
+  maxMs: number;
+  healthyRunMs: number;
+}
+
+/** Shared by `run` and the local runner: a second after a crash, doubling to 30 s, reset after a minute. */
+export const RESTART_DEFAULTS: BackoffTimes = { initialMs: 1_000, maxMs: 30_000, healthyRunMs: 60_000 };
+
 export class RestartBackoff {
   private next: number;
   private startedAt = 0;
 
-  constructor(private readonly o: { initialMs: number; maxMs: number; healthyRunMs: number }) {
+  constructor(private readonly o: BackoffTimes) {
     this.next = o.initialMs;
   }
 

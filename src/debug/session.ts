@@ -1,4 +1,4 @@
-import { RestartBackoff } from './restart-backoff.js';
+import { RESTART_DEFAULTS, RestartBackoff } from './restart-backoff.js';
 import { connect, ConnectError, DaemonLink } from './daemon-link.js';
 import { explainRejection, type DaemonRejection } from './daemon-errors.js';
 import { FlowGate } from './flow-gate.js';
@@ -31,9 +31,9 @@ export const DEFAULT_TIMERS: RunTimers = {
   firstConnectAttempts: 5,
   reconnectInitialMs: 500,
   reconnectMaxMs: 30_000,
-  restartInitialMs: 1_000,
-  restartMaxMs: 30_000,
-  healthyRunMs: 60_000,
+  restartInitialMs: RESTART_DEFAULTS.initialMs,
+  restartMaxMs: RESTART_DEFAULTS.maxMs,
+  healthyRunMs: RESTART_DEFAULTS.healthyRunMs,
   stopGraceMs: 5_000,
 };
 

@@ -122,7 +122,8 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
   };
   visit('');
 
-  const envFiles = excluded.filter((e) => (isSecretEnv(path.posix.basename(e.path)) || e.rule.startsWith('default (links to')) && e.rule.startsWith('default'));
+  // Secrets the defaults kept out: `.env` files themselves, and links to them.
+  const envFiles = excluded.filter((e) => e.rule.startsWith('default (links to') || (e.rule.startsWith('default') && isSecretEnv(path.posix.basename(e.path))));
   if (envFiles.length > 0) {
     findings.push(diagnostic('pack/env-excluded', { file: envFiles[0]!.path }, `${envFiles.map((e) => e.path).join(', ')} left out of the package: .env files hold secrets such as the remote-debug key`));
   }

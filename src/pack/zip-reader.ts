@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { CENTRAL_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from './zip-magic.js';
 
 /** A ZIP that cannot be read safely: damaged, hostile, or in a form Dify never produces. */
 export class ZipError extends Error {
@@ -24,9 +25,6 @@ export interface ZipContents {
   comment: string;
 }
 
-const EOCD_SIGNATURE = 0x06054b50;
-const CENTRAL_SIGNATURE = 0x02014b50;
-const LOCAL_SIGNATURE = 0x04034b50;
 const MAX_COMMENT = 0xffff;
 
 /**

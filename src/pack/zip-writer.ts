@@ -5,6 +5,7 @@ import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { crc32, createDeflateRaw, deflateRaw, deflateRawSync } from 'node:zlib';
+import { CENTRAL_SIGNATURE, DESCRIPTOR_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from './zip-magic.js';
 
 /** One file to store: its name inside the archive and a way to read its bytes when needed. */
 export interface ZipInput {
@@ -228,7 +229,7 @@ function removeOnInterrupt(file: string): () => void {
 
 function localHeader(r: CentralRecord): Buffer {
   const b = Buffer.alloc(30);
-  b.writeUInt32LE(0x04034b50, 0);
+  b.writeUInt32LE(LOCAL_SIGNATURE, 0);
   b.writeUInt16LE(VERSION, 4);
   b.writeUInt16LE(r.flags, 6);
   b.writeUInt16LE(METHOD_DEFLATE, 8);
@@ -239,7 +240,7 @@ function localHeader(r: CentralRecord): Buffer {
 
 function dataDescriptor(r: CentralRecord): Buffer {
   const b = Buffer.alloc(16);
-  b.writeUInt32LE(0x08074b50, 0);
+  b.writeUInt32LE(DESCRIPTOR_SIGNATURE, 0);
   b.writeUInt32LE(r.crc, 4);
   b.writeUInt32LE(r.compressed, 8);
   b.writeUInt32LE(r.size, 12);
@@ -248,7 +249,7 @@ function dataDescriptor(r: CentralRecord): Buffer {
 
 function centralHeader(r: CentralRecord): Buffer {
   const b = Buffer.alloc(46);
-  b.writeUInt32LE(0x02014b50, 0);
+  b.writeUInt32LE(CENTRAL_SIGNATURE, 0);
   b.writeUInt16LE(VERSION, 4); // made by
   b.writeUInt16LE(VERSION, 6); // needed to extract
   b.writeUInt16LE(r.flags, 8);
@@ -264,7 +265,7 @@ function centralHeader(r: CentralRecord): Buffer {
 function endOfCentralDirectory(count: number, size: number, start: number, comment: string): Buffer {
   const text = Buffer.from(comment, 'utf8');
   const b = Buffer.alloc(22);
-  b.writeUInt32LE(0x06054b50, 0);
+  b.writeUInt32LE(EOCD_SIGNATURE, 0);
   b.writeUInt16LE(count, 8);
   b.writeUInt16LE(count, 10);
   b.writeUInt32LE(size, 12);

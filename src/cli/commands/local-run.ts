@@ -7,6 +7,7 @@ import { checkPlugin } from '../../check/plugin-check.js';
 import { get } from '../../check/rules/context.js';
 import { LineSplitter, LineTooLongError } from '../../debug/line-splitter.js';
 import { LocalRunner, LocalStartError, type RunnerClient, type RunnerMessage } from '../../debug/local-runner.js';
+import { RESTART_DEFAULTS } from '../../debug/restart-backoff.js';
 import { resolveSettings } from '../../debug/settings.js';
 import { extractPackage } from '../../pack/extract.js';
 import { colorFor } from '../../report/color.js';
@@ -32,7 +33,7 @@ export interface LocalRunLimits {
   restartDelayMs: number;
 }
 
-export const LOCAL_RUN_LIMITS: LocalRunLimits = { startTimeoutMs: 60_000, stopGraceMs: 5_000, restartDelayMs: 1_000 };
+export const LOCAL_RUN_LIMITS: LocalRunLimits = { startTimeoutMs: 60_000, stopGraceMs: 5_000, restartDelayMs: RESTART_DEFAULTS.initialMs };
 
 const MAX_PACKAGE_BYTES = 50 * 1024 * 1024;
 
