@@ -3,7 +3,7 @@
 // derives them from a failing field). `npm run docs:rules` writes it; a test keeps it current.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { RULES } from '../src/check/catalog.js';
+import { RULE_CATALOG } from '../src/diagnostics/catalog.js';
 
 type Schema = Record<string, unknown>;
 
@@ -156,7 +156,7 @@ export function renderRulesDoc(): string {
     '| code | severity | what it checks | who rejects it |',
     '| --- | --- | --- | --- |',
   ];
-  for (const [code, info] of Object.entries(RULES).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [code, info] of Object.entries(RULE_CATALOG).sort(([a], [b]) => (a < b ? -1 : 1))) {
     out.push(`| \`${code}\` | ${info.severity} | ${escapeCell(info.summary)} | ${escapeCell(info.source)} |`);
   }
   for (const kind of KIND_ORDER) {

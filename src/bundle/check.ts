@@ -1,5 +1,5 @@
-import { diagnostic, locateDiagnostics } from '../check/catalog.js';
-import { isBlocking, sortDiagnostics, type Diagnostic } from '../check/diagnostic.js';
+import { diagnostic, locateDiagnostics } from '../diagnostics/catalog.js';
+import { isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { validateDeclaration } from '../check/schema.js';
 import { isObject } from '../project/model.js';
 import { MAX_YAML_BYTES, YamlFile } from '../project/yaml-file.js';
@@ -48,7 +48,7 @@ export async function checkBundle(bundle: Bundle, displayPath: string, strict = 
   }
   await locateDiagnostics(diagnostics);
   const sorted = sortDiagnostics(diagnostics);
-  return { path: displayPath, ok: !sorted.some((d) => isBlocking(d, strict)), bundle: summarize(value), diagnostics: sorted };
+  return { path: displayPath, ok: !sorted.some((d) => isBlocking(d, strict)), bundle: summarizeBundle(value), diagnostics: sorted };
 }
 
 /** `package` dependencies whose `_assets/<path>` is not in the bundle: the daemon cannot install them. */
@@ -78,7 +78,7 @@ function missingIcon(bundle: Bundle, file: YamlFile, value: unknown): Diagnostic
   return [diagnostic('bundle/icon-missing', { file: MANIFEST, yaml: file, at: ['icon'] }, `icon "${icon}" is not in _assets/`, `add _assets/${icon}, or name a file that is there`)];
 }
 
-export function summarize(value: unknown): BundleSummary | null {
+function summarizeBundle(value: unknown): BundleSummary | null {
   if (!isObject(value)) return null;
   const text = (v: unknown) => (typeof v === 'string' ? v : null);
   return {

@@ -1,13 +1,7 @@
+import { UserError } from '../diagnostics/user-error.js';
+
 /**
  * A bundle problem the user can act on (missing or unreadable bundle, an index out of range, a
  * package that is not a plugin): one line, and a hint when there is an obvious fix.
  */
-export class BundleError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = 'BundleError';
-  }
-}
+export class BundleError extends UserError {}

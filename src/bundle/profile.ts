@@ -1,5 +1,6 @@
 import input from '@inquirer/input';
-import { title, validate } from '../scaffold/answers.js';
+import { title } from '../scaffold/answers.js';
+import { validate } from '../project/manifest-fields.js';
 import type { BundleProfile } from './manifest.js';
 
 /** Streams for the prompts; tests pass their own to drive them. */

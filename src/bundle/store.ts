@@ -1,13 +1,11 @@
 import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ZipError, ZipReader } from '../pack/zip-reader.js';
+import { ZipError, ZipReader } from '../project/zip-reader.js';
 import { writeZip, type ZipInput, type ZipWriteResult } from '../pack/zip-writer.js';
+import { MAX_BUNDLE_BYTES } from '../project/limits.js';
 import { compareBytes } from '../project/order.js';
 import { BundleManifest } from './manifest.js';
 import { BundleError } from './errors.js';
-
-/** The daemon's default MAX_BUNDLE_PACKAGE_SIZE (daemon.md §3.4): the unpacked limit of a .difybndl read. */
-export const MAX_BUNDLE_BYTES = 52428800 * 12;
 
 export const MANIFEST = 'manifest.yaml';
 export const ASSETS_DIR = '_assets';

@@ -1,9 +1,9 @@
-import type { Diagnostic, Severity } from './diagnostic.js';
+import type { Diagnostic, Severity } from '../diagnostics/diagnostic.js';
 import { didYouMean } from './suggest.js';
 import { validatorFor, type SchemaError, type SchemaNode } from './validators.js';
 import type { Declaration } from '../project/model.js';
-import { fromPointer, toPointer } from '../project/paths.js';
-import { enablePositions, type PathSegment } from '../project/yaml-file.js';
+import { fromPointer, toPointer, type PathSegment } from '../diagnostics/pointer.js';
+import { enablePositions } from '../project/yaml-file.js';
 
 /** The four locales Dify keeps; any other key of an I18n object is dropped. */
 const LOCALES = ['en_US', 'zh_Hans', 'ja_JP', 'pt_BR'];

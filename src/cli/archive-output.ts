@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { startsLikeZip } from '../pack/zip-magic.js';
-import { CliError, EXIT, UsageError } from './errors.js';
+import { startsLikeZip } from '../project/zip-magic.js';
+import { UsageError, UserError } from '../diagnostics/user-error.js';
 import type { Io } from './io.js';
 import { startSpinner } from './spinner.js';
 
@@ -37,7 +37,7 @@ export async function writeArchive(
     return { output: path.relative(io.cwd, outputPath) || outputPath, files, size: bytes };
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ? (err as Error).message : String(err);
-    throw new CliError(`cannot write ${outputPath}: ${reason}`);
+    throw new UserError(`cannot write ${outputPath}: ${reason}`);
   } finally {
     spinner.stop();
   }
@@ -46,11 +46,11 @@ export async function writeArchive(
 async function refuseToClobber(outputPath: string, force: boolean): Promise<void> {
   const dir = path.dirname(outputPath);
   if (!(await stat(dir).catch(() => null))?.isDirectory()) {
-    throw new CliError(`cannot write ${outputPath}: the directory ${dir} does not exist`, EXIT.failed, 'create it first, or pass another -o path');
+    throw new UserError(`cannot write ${outputPath}: the directory ${dir} does not exist`, 'create it first, or pass another -o path');
   }
   const info = await stat(outputPath).catch(() => null);
   if (!info) return;
-  if (info.isDirectory()) throw new CliError(`${outputPath} is a directory`, EXIT.failed, 'pass -o with a file name');
+  if (info.isDirectory()) throw new UserError(`${outputPath} is a directory`, 'pass -o with a file name');
   if (force || startsLikeZip(outputPath)) return;
-  throw new CliError(`${outputPath} exists and is not a Dify package or bundle; not overwriting it`, EXIT.failed, 'choose another -o path, or pass --force');
+  throw new UserError(`${outputPath} exists and is not a Dify package or bundle; not overwriting it`, 'choose another -o path, or pass --force');
 }

@@ -1,10 +1,11 @@
 import { Command, CommanderError, Option } from 'commander';
-import { CliError, EXIT, type ExitCode } from './errors.js';
+import { EXIT, type ExitCode, UserError } from '../diagnostics/user-error.js';
 import { registerBundle } from './register/bundle.js';
 import { registerPluginTools } from './register/plugin-tools.js';
 import { addPermissionFlags } from './register/permission-flags.js';
 import { registerSignature } from './register/signature.js';
 import { processIo, type Io } from './io.js';
+import { DEFAULT_MAX_SIZE_MB } from './max-size.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -57,7 +58,7 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .description('validate a plugin and pack it into a .difypkg (with --check: validate only)')
     .argument('<plugin_path...>', 'plugin directory (several with --check)')
     .option('-o, --output_path <file>', 'output file (default: <plugin directory name>.difypkg in the current directory)')
-    .option('--max-size <MB>', 'limit on the uncompressed size in MB', '50')
+    .option('--max-size <MB>', 'limit on the uncompressed size in MB', DEFAULT_MAX_SIZE_MB)
     .option('--check', 'validate only and write nothing')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'github']))
     .option('--strict', 'treat warnings as errors')
@@ -129,7 +130,7 @@ function handleError(err: unknown, io: Io): ExitCode {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
     return EXIT.usage;
   }
-  if (err instanceof CliError) {
+  if (err instanceof UserError) {
     io.stderr.write(`error: ${err.message}\n`);
     if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
     return err.exitCode;

@@ -27,7 +27,7 @@ export function explainRejection(reply: string): DaemonRejection {
       notDaemon: true,
     };
   }
-  const rule = RULES.find((r) => r.match.test(text));
+  const rule = REPLY_RULES.find((r) => r.match.test(text));
   const detail = rule ? (rule.match.exec(text)?.[1] ?? '').trim() : '';
   if (!rule) {
     return { cause: 'the Dify plugin daemon refused the plugin', fix: 'the daemon\'s reply is shown above; `dify plugin package --check .` finds most problems', reply: text };
@@ -47,7 +47,7 @@ const OTHER_SERVERS: { match: RegExp; what: string }[] = [
   { match: /^-ERR /, what: 'a Redis server' },
 ];
 
-const RULES: { match: RegExp; cause: (detail: string) => string; fix: string }[] = [
+const REPLY_RULES: { match: RegExp; cause: (detail: string) => string; fix: string }[] = [
   {
     match: /^handshake failed, invalid key/,
     cause: () => 'the daemon does not know this debug key',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { RESTART_DEFAULTS, RestartBackoff } from './restart-backoff.js';
 import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plugin-process.js';
+import { UserError } from '../diagnostics/user-error.js';
 
 /**
  * The Go CLI's local runner protocol (daemon.md §5.13), which the Python SDK's integration
@@ -22,21 +23,28 @@ export interface RunnerClient {
   send(message: RunnerMessage): void;
 }
 
-/** The plugin exited before it was ready (its first heartbeat), or was stopped for not getting ready in time. */
-export class LocalStartError extends Error {
+/**
+ * The plugin exited before it was ready (its first heartbeat), or was stopped for not getting
+ * ready in time. The message ends with the plugin's last stderr lines, which usually say why.
+ */
+export class LocalStartError extends UserError {
   constructor(
     readonly exit: PluginExit,
     /** Set when it was stopped after waiting this long. */
     readonly timeoutMs?: number,
   ) {
+    const what = exit.spawnError
+      ? `cannot start the plugin: ${exit.spawnError}`
+      : timeoutMs !== undefined
+        ? `the plugin was not ready after ${timeoutMs / 1000} s (no heartbeat from it), so it was stopped`
+        : `the plugin exited (code ${exit.code}) before it was ready`;
+    const tail = exit.stderrTail.length ? `\n  ${exit.stderrTail.join('\n  ')}` : '';
     super(
-      exit.spawnError
-        ? `cannot start the plugin: ${exit.spawnError}`
-        : timeoutMs !== undefined
-          ? `the plugin was not ready after ${timeoutMs / 1000} s (no heartbeat from it), so it was stopped`
-          : `the plugin exited (code ${exit.code}) before it was ready`,
+      what + tail,
+      timeoutMs !== undefined
+        ? 'the SDK sends its first heartbeat as soon as plugin.run() starts; look at what the plugin does before that (its stderr is above)'
+        : "pass --python with an interpreter that has the plugin's dependencies (dify_plugin)",
     );
-    this.name = 'LocalStartError';
   }
 }
 

@@ -3,6 +3,7 @@ import { connect, ConnectError, DaemonLink } from './daemon-link.js';
 import { explainRejection, type DaemonRejection } from './daemon-errors.js';
 import { FlowGate } from './flow-gate.js';
 import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plugin-process.js';
+import { UserError } from '../diagnostics/user-error.js';
 
 /** Every timer of a debugging session, with its default, in one place. */
 export interface RunTimers {
@@ -61,27 +62,29 @@ export interface SessionEvents {
   reconnecting(attempt: number, inMs: number): void;
 }
 
-/** The daemon refused the registration: retrying cannot help. */
-export class RejectedError extends Error {
+/** The daemon refused the registration: retrying cannot help. The message quotes its reply. */
+export class RejectedError extends UserError {
+  /** For the `--format json` error event. */
+  readonly details: { daemon_reply: string };
+
   constructor(readonly rejection: DaemonRejection) {
-    super(rejection.cause);
-    this.name = 'RejectedError';
+    const { cause, fix, reply, notDaemon } = rejection;
+    super(`${cause}\n  ${notDaemon ? 'server' : 'daemon'}: ${reply}`, fix);
+    this.details = { daemon_reply: reply };
   }
 }
 
 /** No connection could be made within the allowed attempts. */
-export class UnreachableError extends Error {
+export class UnreachableError extends UserError {
   constructor(message: string) {
-    super(message);
-    this.name = 'UnreachableError';
+    super(message, "check that Dify is running and that the address (REMOTE_INSTALL_URL, or --url) is its plugin daemon's debugging port, usually 5003");
   }
 }
 
 /** The plugin's interpreter could not be started at all. */
-export class PluginStartError extends Error {
+export class PluginStartError extends UserError {
   constructor(message: string) {
-    super(message);
-    this.name = 'PluginStartError';
+    super(message, "pass --python, set PYTHON_INTERPRETER_PATH, or create the plugin's .venv");
   }
 }
 

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { UserError } from '../diagnostics/user-error.js';
 
 /** Where a setting's value came from, for the "using ..." lines `run` prints. */
 export type SettingSource = 'flag' | 'environment' | '.env' | 'default';
@@ -26,12 +27,7 @@ export interface DebugFlags {
 }
 
 /** A setting that cannot be used; the message names the variable and what is wrong. */
-export class SettingsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SettingsError';
-  }
-}
+export class SettingsError extends UserError {}
 
 const DEFAULT_HOST = 'localhost';
 const DEFAULT_PORT = 5003;

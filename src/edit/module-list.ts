@@ -1,4 +1,4 @@
-import { get } from '../check/rules/context.js';
+import { get } from '../project/model.js';
 import { category, isObject, type Declaration, type PluginCategory, type PluginProject } from '../project/model.js';
 
 /**

@@ -39,7 +39,7 @@ export async function openPlugin(location: string, options: OpenOptions): Promis
     if (!options.allowPackage) {
       throw new EditError(`${shown} is a package: ${options.command} edits a plugin directory`, 'run it on the directory the package was made from, then package it again');
     }
-    const [{ PackageSource }, { ZipError }] = await Promise.all([import('../project/package-source.js'), import('../pack/zip-reader.js')]);
+    const [{ PackageSource }, { ZipError }] = await Promise.all([import('../project/package-source.js'), import('../project/zip-reader.js')]);
     try {
       const pkg = await PackageSource.open(location, Number.MAX_SAFE_INTEGER);
       source = pkg;

@@ -1,7 +1,8 @@
-import { DEFAULT_STORAGE_SIZE, PERMISSIONS, validate, type Permission } from '../scaffold/answers.js';
-import { get } from '../check/rules/context.js';
+import { DEFAULT_STORAGE_SIZE, PERMISSIONS, type Permission } from '../project/permissions.js';
+import { validate } from '../project/manifest-fields.js';
+import { get } from '../project/model.js';
 import { EditError } from './errors.js';
-import { setMapping, type EditResult } from './yaml-edit.js';
+import { setMapping, type EditResult } from '../project/yaml-edit.js';
 
 /**
  * `resource.permission` as a set of choices, the same ones `dify plugin init` offers

@@ -1,4 +1,4 @@
-import { README_TRANSLATION } from '../check/rules/readme.js';
+import { README_TRANSLATION } from '../project/model.js';
 import { compareBytes } from '../project/order.js';
 import type { PluginSource } from '../project/source.js';
 import { EditError } from './errors.js';

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ZipReader } from './zip-reader.js';
+import { ZipReader } from '../project/zip-reader.js';
 
 /**
  * Unpacks a package into `dir`. The reader has already refused entry names that could escape a

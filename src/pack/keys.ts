@@ -1,17 +1,10 @@
 import { createPrivateKey, createPublicKey, generateKeyPair as generateRsa, type KeyObject } from 'node:crypto';
 import { lstat, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { UserError } from '../diagnostics/user-error.js';
 
 /** A key file that cannot be used, with a one-line reason and, where useful, what to do. */
-export class KeyError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = 'KeyError';
-  }
-}
+export class KeyError extends UserError {}
 
 export interface PemKeyPair {
   /** PKCS#1 `RSA PRIVATE KEY` block, as the Go CLI writes it. */
@@ -135,7 +128,6 @@ export function loadPublicKey(pem: string | Buffer, source = 'the public key'): 
 export class KeyFilesExistError extends KeyError {
   constructor(readonly files: string[]) {
     super(`${files.join(' and ')} ${files.length === 1 ? 'exists' : 'exist'}; not overwriting ${files.length === 1 ? 'it' : 'them'}`, 'choose another name with -f, or pass --force to replace them');
-    this.name = 'KeyFilesExistError';
   }
 }
 

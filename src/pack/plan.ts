@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { diagnostic } from '../check/catalog.js';
-import type { Diagnostic } from '../check/diagnostic.js';
+import { diagnostic } from '../diagnostics/catalog.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { compareBytes } from '../project/order.js';
 import { generateRequirements, type GeneratedRequirements } from './requirements.js';
-import type { FileSelection } from './select.js';
+import type { FileSelection } from '../project/file-selection.js';
 import type { ZipInput } from './zip-writer.js';
 
 export interface PackEntry extends ZipInput {

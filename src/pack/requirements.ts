@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../diagnostics/user-error.js';
 
 /** The Go CLI's exact `uv export` invocation (daemon.md §3.3). */
 export const UV_EXPORT_ARGS = [
@@ -15,12 +16,7 @@ export const UV_EXPORT_ARGS = [
   '--no-annotate',
 ];
 
-export class RequirementsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RequirementsError';
-  }
-}
+export class RequirementsError extends UserError {}
 
 export interface GeneratedRequirements {
   text: string;

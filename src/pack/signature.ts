@@ -1,8 +1,9 @@
 import { constants, createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ZipReader, type ZipEntry } from './zip-reader.js';
+import { ZipReader, type ZipEntry } from '../project/zip-reader.js';
 import { writeZip, type ZipInput } from './zip-writer.js';
+import { UserError } from '../diagnostics/user-error.js';
 
 /**
  * Dify package signatures (daemon.md §3.8), byte for byte as the daemon computes them:
@@ -23,15 +24,7 @@ export type AuthorizedCategory = (typeof AUTHORIZED_CATEGORIES)[number];
 export const DEFAULT_CATEGORY: AuthorizedCategory = 'langgenius';
 
 /** Signing or verification failed for a reason about the package or its signature. */
-export class SignatureError extends Error {
-  constructor(
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = 'SignatureError';
-  }
-}
+export class SignatureError extends UserError {}
 
 /** The category as typed when it is one of the three, compared without case (as the Go CLI does); else null. */
 export function parseAuthorizedCategory(value: string): string | null {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { crc32, createDeflateRaw, deflateRaw, deflateRawSync } from 'node:zlib';
-import { CENTRAL_SIGNATURE, DESCRIPTOR_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from './zip-magic.js';
+import { CENTRAL_SIGNATURE, DESCRIPTOR_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from '../project/zip-magic.js';
 
 /** One file to store: its name inside the archive and a way to read its bytes when needed. */
 export interface ZipInput {

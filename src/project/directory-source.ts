@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { selectFiles, type FileSelection } from '../pack/select.js';
+import { selectFiles, type FileSelection } from './file-selection.js';
 import { SourceError, type EntryType, type PluginSource, type SourceEntry } from './source.js';
 
 /**

@@ -1,5 +1,5 @@
-import { diagnostic, refProblemFinding, type RuleCode } from '../check/catalog.js';
-import type { Diagnostic } from '../check/diagnostic.js';
+import { diagnostic, type RuleCode } from '../diagnostics/catalog.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { goGlobToRegExp } from './glob.js';
 import {
   isObject,
@@ -14,9 +14,10 @@ import {
   type PluginProject,
   type Providers,
 } from './model.js';
-import { resolveRef } from './paths.js';
+import { refProblemFinding, resolveRef } from './references.js';
 import { SourceError, type PluginSource } from './source.js';
-import { MAX_YAML_BYTES, YamlFile, type PathSegment } from './yaml-file.js';
+import { MAX_YAML_BYTES, YamlFile } from './yaml-file.js';
+import type { PathSegment } from '../diagnostics/pointer.js';
 
 /** Where a path was written, so a problem with it is reported there. */
 interface RefSite {

@@ -1,6 +1,7 @@
-import type { Diagnostic } from '../check/diagnostic.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { PluginSource } from './source.js';
-import type { PathSegment, YamlFile } from './yaml-file.js';
+import type { YamlFile } from './yaml-file.js';
+import type { PathSegment } from '../diagnostics/pointer.js';
 
 /** Every YAML file kind a plugin can contain; each has a JSON Schema in `schemas/`. */
 export type DeclarationKind =
@@ -22,6 +23,9 @@ export type DeclarationKind =
 /** The `plugins:` lists of manifest.yaml, in the order the SDK and daemon load them. */
 export const PLUGIN_LISTS = ['tools', 'models', 'endpoints', 'agent_strategies', 'datasources', 'triggers'] as const;
 export type PluginList = (typeof PLUGIN_LISTS)[number];
+
+/** The daemon's pattern for translated readmes in `readme/` (`AvailableI18nReadme`). */
+export const README_TRANSLATION = /^README_([a-z]{2}_[A-Za-z]{2,})\.md$/;
 
 /** Model type keys of a provider's `models:` mapping (underscored, as the SDK and daemon read them). */
 export const MODEL_TYPE_KEYS = ['llm', 'text_embedding', 'rerank', 'tts', 'speech2text', 'moderation'] as const;
@@ -136,9 +140,33 @@ export function category(project: PluginProject): PluginCategory | null {
   return null;
 }
 
-export function summarize(project: PluginProject): PluginSummary | null {
+export function summarizePlugin(project: PluginProject): PluginSummary | null {
   const m = project.manifest?.value;
   if (!isObject(m)) return null;
   const text = (v: unknown) => (typeof v === 'string' ? v : null);
   return { author: text(m.author), name: text(m.name), version: text(m.version), category: category(project) };
+}
+
+/** Reads a nested field of a declaration's value without caring about its shape. */
+export function get(value: unknown, ...segments: PathSegment[]): unknown {
+  let v = value;
+  for (const s of segments) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}
+
+/** Every declaration of the project, manifest first, in loading order. */
+export function allDeclarations(project: PluginProject): Declaration[] {
+  const out: Declaration[] = [];
+  if (project.manifest) out.push(project.manifest);
+  const p = project.providers;
+  for (const t of p.tools) out.push(t, ...t.tools);
+  for (const m of p.models) out.push(m, ...m.models);
+  for (const e of p.endpoints) out.push(e, ...e.endpoints);
+  for (const a of p.agent_strategies) out.push(a, ...a.strategies);
+  for (const d of p.datasources) out.push(d, ...d.datasources);
+  for (const t of p.triggers) out.push(t, ...t.events);
+  return out;
 }

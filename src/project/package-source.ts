@@ -1,4 +1,4 @@
-import { ZipReader, type ZipEntry } from '../pack/zip-reader.js';
+import { ZipReader, type ZipEntry } from './zip-reader.js';
 import { compareBytes } from './order.js';
 import { SourceError, type EntryType, type PluginSource, type SourceEntry } from './source.js';
 

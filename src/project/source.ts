@@ -1,3 +1,5 @@
+import { UserError } from '../diagnostics/user-error.js';
+
 /**
  * Where a plugin's files come from. Everything that reads a plugin goes through this, so a
  * directory on disk and a packed `.difypkg` are read by the same loader and checks.
@@ -24,13 +26,12 @@ export interface SourceEntry {
 export type SourceErrorCode = 'not-found' | 'is-directory' | 'unreadable' | 'excluded';
 
 /** A read that failed for a reason the user can act on (never an internal bug). */
-export class SourceError extends Error {
+export class SourceError extends UserError {
   constructor(
     readonly code: SourceErrorCode,
     readonly relPath: string,
     message: string,
   ) {
     super(message);
-    this.name = 'SourceError';
   }
 }

@@ -1,6 +1,8 @@
 import jsYaml from 'js-yaml';
 import type { Document, LineCounter, Node } from 'yaml';
-import type { Position } from '../check/diagnostic.js';
+import type { Locatable } from '../diagnostics/catalog.js';
+import type { Position } from '../diagnostics/diagnostic.js';
+import type { PathSegment } from '../diagnostics/pointer.js';
 
 /**
  * Declaration files larger than this are not parsed: real Dify declarations are a few KiB, so a
@@ -18,8 +20,6 @@ export const MAX_EXPANDED_NODES = 1_000_000;
 // (`types` exists at run time but is missing from @types/js-yaml.)
 const { merge } = (jsYaml as unknown as { types: { merge: jsYaml.Type } }).types;
 const SCHEMA = jsYaml.CORE_SCHEMA.extend({ implicit: [merge] });
-
-export type PathSegment = string | number;
 
 /**
  * The position-keeping YAML parser, loaded only when some finding needs a line and column:
@@ -42,7 +42,7 @@ export interface YamlProblem {
  * be reported at `file:line:col`. The data is read with a fast parser; the position-keeping
  * parse happens only when a position is asked for, which is when something is wrong.
  */
-export class YamlFile {
+export class YamlFile implements Locatable {
   readonly problems: YamlProblem[] = [];
   /** The plain JS value, or undefined when the file could not be read as YAML. */
   readonly value: unknown;
@@ -85,6 +85,12 @@ export class YamlFile {
     const node = this.nodeAt(segments, atKey);
     const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
     return { line, column: col };
+  }
+
+  /** `locate`, loading the position-keeping parser first if need be. */
+  async position(segments: readonly PathSegment[], atKey = false): Promise<Position> {
+    await enablePositions();
+    return this.locate(segments, atKey);
   }
 
   /** The scalar at a path as written in the source, e.g. `1.10` for a value read as 1.1. */

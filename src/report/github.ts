@@ -1,5 +1,5 @@
-import type { Diagnostic } from '../check/diagnostic.js';
-import type { PluginResult } from '../check/plugin-check.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import type { PluginResult } from '../pipelines/check-plugin.js';
 import { fileFromCwd } from './location.js';
 
 /** GitHub shows at most this many annotations of each kind per step and drops the rest. */

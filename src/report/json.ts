@@ -1,5 +1,5 @@
-import type { PluginResult } from '../check/plugin-check.js';
-import type { ExcludedPath } from '../pack/select.js';
+import type { PluginResult } from '../pipelines/check-plugin.js';
+import type { ExcludedPath } from '../project/file-selection.js';
 
 /** What a command adds to a plugin's result beyond the check: the package written, the file list. */
 export interface ResultExtras {

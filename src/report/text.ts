@@ -1,6 +1,6 @@
 import type { Colors } from './color.js';
-import { countBySeverity, type Diagnostic } from '../check/diagnostic.js';
-import type { PluginResult } from '../check/plugin-check.js';
+import { countBySeverity, type Diagnostic } from '../diagnostics/diagnostic.js';
+import type { PluginResult } from '../pipelines/check-plugin.js';
 import { fileFromCwd } from './location.js';
 
 /**

@@ -1,3 +1,5 @@
+import type { Permission } from '../project/permissions.js';
+
 /** What `dify plugin init` needs to know; asked interactively or read from flags. */
 
 export const CATEGORIES = [
@@ -29,70 +31,6 @@ export const MODEL_CATEGORIES: Partial<Record<Category, { key: string; value: st
 export const README_LANGUAGES = ['zh_Hans', 'ja_JP', 'pt_BR'] as const;
 export type ReadmeLanguage = (typeof README_LANGUAGES)[number];
 
-/** Permissions as the manifest spells them: `model.llm` is `resource.permission.model.llm`. */
-export const PERMISSIONS = [
-  'tool',
-  'model',
-  'model.llm',
-  'model.text_embedding',
-  'model.rerank',
-  'model.tts',
-  'model.speech2text',
-  'model.moderation',
-  'node',
-  'endpoint',
-  'app',
-  'storage',
-] as const;
-export type Permission = (typeof PERMISSIONS)[number];
-
-/**
- * Each permission's Go-compatible `--allow-*` flag, the options key commander makes of it, and
- * how prompts show it. Shared by init, permission and their prompts.
- */
-export const PERMISSION_INFO: Record<Permission, { flag: string; option: string; label: string; help: string }> = {
-  tool: { flag: '--allow-tool', option: 'allowTool', label: 'Call tools', help: 'call tools' },
-  model: { flag: '--allow-model', option: 'allowModel', label: 'Call models', help: 'call models' },
-  'model.llm': { flag: '--allow-llm', option: 'allowLlm', label: '  LLMs', help: 'call LLMs' },
-  'model.text_embedding': { flag: '--allow-text-embedding', option: 'allowTextEmbedding', label: '  text-embedding models', help: 'call text-embedding models' },
-  'model.rerank': { flag: '--allow-rerank', option: 'allowRerank', label: '  rerank models', help: 'call rerank models' },
-  'model.tts': { flag: '--allow-tts', option: 'allowTts', label: '  text-to-speech models', help: 'call text-to-speech models' },
-  'model.speech2text': { flag: '--allow-speech2text', option: 'allowSpeech2text', label: '  speech-to-text models', help: 'call speech-to-text models' },
-  'model.moderation': { flag: '--allow-moderation', option: 'allowModeration', label: '  moderation models', help: 'call moderation models' },
-  node: { flag: '--allow-node', option: 'allowNode', label: 'Call workflow nodes (parameter extractor, question classifier)', help: 'call workflow nodes' },
-  endpoint: { flag: '--allow-endpoint', option: 'allowEndpoint', label: 'Register endpoints', help: 'register endpoints' },
-  app: { flag: '--allow-app', option: 'allowApp', label: 'Call Dify apps', help: 'call Dify apps' },
-  storage: { flag: '--allow-storage', option: 'allowStorage', label: 'Keep data in persistent storage', help: 'persistent storage' },
-};
-
-/** The `--allow-*` flags as commander hands them to a command. */
-export interface PermissionFlags {
-  allowTool?: boolean;
-  allowModel?: boolean;
-  allowLlm?: boolean;
-  allowTextEmbedding?: boolean;
-  allowRerank?: boolean;
-  allowTts?: boolean;
-  allowSpeech2text?: boolean;
-  allowModeration?: boolean;
-  allowNode?: boolean;
-  allowEndpoint?: boolean;
-  allowApp?: boolean;
-  allowStorage?: boolean;
-}
-
-/** The permissions whose `--allow-*` flag is set in commander's options. */
-export function permissionsFromOptions(options: PermissionFlags): Permission[] {
-  const set = options as Record<string, boolean | undefined>;
-  return PERMISSIONS.filter((p) => set[PERMISSION_INFO[p].option] === true);
-}
-
-/** What an agent strategy cannot work without: calling tools and an LLM through Dify. */
-export const AGENT_PERMISSIONS: readonly Permission[] = ['tool', 'model', 'model.llm'];
-
-export const DEFAULT_STORAGE_SIZE = 1048576;
-export const STORAGE_RANGE = { min: 1024, max: 1073741824 };
-
 export interface Answers {
   name: string;
   author: string;
@@ -107,35 +45,6 @@ export interface Answers {
   /** '' for none. */
   minDifyVersion: string;
 }
-
-/** The daemon's and Go CLI's rules (daemon.md §2.3), with the messages shown as the author types. */
-const NAME = /^[a-z0-9_-]{1,128}$/;
-const AUTHOR = /^[a-z0-9_-]{1,64}$/;
-const VERSION = /^\d{1,4}(\.\d{1,4}){2}(-\w{1,16})?$/;
-
-/** Each returns true, or a one-line message saying the rule. */
-export const validate = {
-  name: (v: string): true | string =>
-    NAME.test(v) || 'use 1-128 lowercase letters, digits, "-" or "_" (the plugin name is part of its ID)',
-  author: (v: string): true | string => AUTHOR.test(v) || 'use 1-64 lowercase letters, digits, "-" or "_"',
-  description: (v: string): true | string => {
-    if (v.trim() === '') return 'describe the plugin in a sentence';
-    return [...v].length <= 1023 || 'keep it under 1024 characters';
-  },
-  repo: (v: string): true | string => {
-    if (v === '') return true;
-    try {
-      const url = new URL(v);
-      return /^https?:$/.test(url.protocol) || 'use an http(s) URL, e.g. https://github.com/acme/my_plugin';
-    } catch {
-      return 'use a full URL, e.g. https://github.com/acme/my_plugin';
-    }
-  },
-  minDifyVersion: (v: string): true | string => v === '' || VERSION.test(v) || 'use a version like 1.9.0 (or leave it empty)',
-  storageSize: (v: number): true | string =>
-    (Number.isInteger(v) && v >= STORAGE_RANGE.min && v <= STORAGE_RANGE.max) ||
-    `use a whole number of bytes from ${STORAGE_RANGE.min} to ${STORAGE_RANGE.max}`,
-};
 
 /** Dify versions that introduced a kind: a plugin of that kind cannot run on anything older. */
 export const MIN_DIFY_FOR_CATEGORY: Partial<Record<Category, string>> = {

@@ -1,15 +1,15 @@
 import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ScaffoldFile } from './files.js';
+import { UserError } from '../diagnostics/user-error.js';
 
 /** The target exists and holds files the author owns. */
-export class TargetNotEmptyError extends Error {
+export class TargetNotEmptyError extends UserError {
   constructor(
     readonly dir: string,
     isFile = false,
   ) {
-    super(isFile ? `${dir} already exists and is a file, not a directory` : `${dir} already exists and is not empty`);
-    this.name = 'TargetNotEmptyError';
+    super(isFile ? `${dir} already exists and is a file, not a directory` : `${dir} already exists and is not empty`, 'choose another name, or pass --force to write into it');
   }
 }
 

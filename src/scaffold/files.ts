@@ -1,9 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { MIN_DIFY_FOR_CATEGORY, MODEL_CATEGORIES, className, distributionName, title, type Answers, type Category, type Permission } from './answers.js';
+import { MIN_DIFY_FOR_CATEGORY, MODEL_CATEGORIES, className, distributionName, title, type Answers, type Category } from './answers.js';
+import type { Permission } from '../project/permissions.js';
 import { render, type TemplateVars } from './render.js';
-import { PACKAGE_ROOT } from '../paths.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 export const TEMPLATES = path.join(PACKAGE_ROOT, 'templates');
 

@@ -1,18 +1,9 @@
 import checkbox from '@inquirer/checkbox';
 import input from '@inquirer/input';
 import select, { Separator } from '@inquirer/select';
-import {
-  AGENT_PERMISSIONS,
-  CATEGORIES,
-  DEFAULT_STORAGE_SIZE,
-  MIN_DIFY_FOR_CATEGORY,
-  PERMISSION_INFO,
-  PERMISSIONS,
-  README_LANGUAGES,
-  validate,
-  type Answers,
-  type Category,
-} from './answers.js';
+import { AGENT_PERMISSIONS, DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS } from '../project/permissions.js';
+import { CATEGORIES, MIN_DIFY_FOR_CATEGORY, README_LANGUAGES, type Answers, type Category } from './answers.js';
+import { validate } from '../project/manifest-fields.js';
 
 /** Streams for the prompts; tests pass their own to drive the flow. */
 export interface PromptContext {

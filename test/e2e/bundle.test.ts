@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, type Dirent } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ZipReader } from '../../src/pack/zip-reader.js';
+import { ZipReader } from '../../src/project/zip-reader.js';
 import { writeZip } from '../../src/pack/zip-writer.js';
 import { dify } from '../helpers/cli.js';
 import { copyPlugin, EXAMPLE, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allDeclarations, get } from '../../src/check/rules/context.js';
+import { allDeclarations, get } from '../../src/project/model.js';
 import { DirectorySource } from '../../src/project/directory-source.js';
 import { loadProject } from '../../src/project/load.js';
 import { dify } from '../helpers/cli.js';

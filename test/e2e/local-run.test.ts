@@ -6,7 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { localRunCommand } from '../../src/cli/commands/local-run.js';
-import { CliError } from '../../src/cli/errors.js';
+import { UserError } from '../../src/diagnostics/user-error.js';
 import type { Io } from '../../src/cli/io.js';
 import { dify, isAlive } from '../helpers/cli.js';
 import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
@@ -236,9 +236,9 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     };
     const limits = { startTimeoutMs: 500, stopGraceMs: 2_000, restartDelayMs: 1_000 };
     const err = await within(localRunCommand(pkg, { python: FAKE_PYTHON }, io, limits).catch((e: unknown) => e), 10_000, 'giving up');
-    expect(err).toBeInstanceOf(CliError);
-    expect((err as CliError).exitCode).toBe(1);
-    expect((err as CliError).message).toBe('the plugin was not ready after 0.5 s (no heartbeat from it), so it was stopped\n  loading a big model...\n  still loading');
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).exitCode).toBe(1);
+    expect((err as UserError).message).toBe('the plugin was not ready after 0.5 s (no heartbeat from it), so it was stopped\n  loading a big model...\n  still loading');
     expect(out).toContain('loading plugin');
     // the temporary copy is in this process's tmpdir here: the plugin's cwd says which it was
     await expectCleanedUp({ ...ws, leftovers: () => [] });

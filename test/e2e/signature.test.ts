@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ZipReader } from '../../src/pack/zip-reader.js';
+import { ZipReader } from '../../src/project/zip-reader.js';
 import { writeZip } from '../../src/pack/zip-writer.js';
 import { dify } from '../helpers/cli.js';
 import { EXAMPLE, tempDir } from '../helpers/plugin.js';

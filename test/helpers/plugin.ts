@@ -3,8 +3,9 @@ import { chmod, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
-import { checkPlugin, type PluginResult } from '../../src/check/plugin-check.js';
-import type { Diagnostic } from '../../src/check/diagnostic.js';
+import { checkPlugin, type PluginResult } from '../../src/pipelines/check-plugin.js';
+import type { Diagnostic } from '../../src/diagnostics/diagnostic.js';
+import { MAX_PACKAGE_BYTES } from '../../src/project/limits.js';
 
 export const REPO = path.resolve(import.meta.dirname, '..', '..');
 export const EXAMPLE = path.join(REPO, 'examples', 'hello-world');
@@ -66,7 +67,7 @@ export async function pluginWith(overrides: Overrides, base = EXAMPLE): Promise<
 
 /** Checks a plugin directory as `package --check` does, with default limits. */
 export function checkDir(dir: string, strict = false): Promise<PluginResult> {
-  return checkPlugin(dir, { strict, maxBytes: 50 * 1024 * 1024, env: {}, checksum: true });
+  return checkPlugin(dir, { strict, maxBytes: MAX_PACKAGE_BYTES, env: {}, checksum: true });
 }
 
 export async function diagnosticsOf(dir: string): Promise<Diagnostic[]> {

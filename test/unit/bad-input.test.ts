@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { locateDiagnostics } from '../../src/check/catalog.js';
-import { checkProject } from '../../src/check/index.js';
+import { locateDiagnostics } from '../../src/diagnostics/catalog.js';
+import { checkProject } from '../../src/check/check-project.js';
 import { identifier } from '../../src/check/rules/manifest.js';
 import { DirectorySource } from '../../src/project/directory-source.js';
 import { loadProject } from '../../src/project/load.js';

@@ -6,16 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { checkBundle } from '../../src/bundle/check.js';
 import { BundleError } from '../../src/bundle/errors.js';
 import { BundleManifest } from '../../src/bundle/manifest.js';
-import {
-  analyzeBundle,
-  appendPackage,
-  appendPattern,
-  applyProfile,
-  bumpVersion,
-  currentProfile,
-  PackageRejectedError,
-  removeDependency,
-} from '../../src/bundle/operations.js';
+import { appendPattern, applyProfile, bumpVersion, currentProfile, removeDependency } from '../../src/bundle/operations.js';
+import { analyzeBundle, appendPackage, PackageRejectedError } from '../../src/pipelines/bundle-packages.js';
 import {
   GITHUB_PATTERN_REGEX,
   isValidVersion,
@@ -25,22 +17,23 @@ import {
   VERSION_REGEX,
 } from '../../src/bundle/patterns.js';
 import { Bundle } from '../../src/bundle/store.js';
-import { checkPlugin } from '../../src/check/plugin-check.js';
+import { checkPlugin } from '../../src/pipelines/check-plugin.js';
 import { bundleRegenerateCommand } from '../../src/cli/commands/bundle.js';
 import { initCommand } from '../../src/cli/commands/init.js';
 import type { Io } from '../../src/cli/io.js';
 import { pluginChecksum } from '../../src/pack/checksum.js';
-import { ZipReader } from '../../src/pack/zip-reader.js';
+import { ZipReader } from '../../src/project/zip-reader.js';
 import { writeZip } from '../../src/pack/zip-writer.js';
 import { copyPlugin, EXAMPLE, REAL_FIXTURES, REPO, tempDir } from '../helpers/plugin.js';
 import { KEY, terminal } from '../helpers/terminal.js';
+import { MAX_PACKAGE_BYTES } from '../../src/project/limits.js';
 
 const schema = JSON.parse(readFileSync(path.join(REPO, 'schemas', 'bundle.schema.json'), 'utf8')) as {
   properties: { version: { pattern: string } };
   definitions: { dependency: { properties: { value: { properties: { repo_pattern: { pattern: string }; marketplace_pattern: { pattern: string } } } } } };
 };
 const valueSchema = schema.definitions.dependency.properties.value.properties;
-const packageOptions = { maxBytes: 50 * 1024 * 1024, env: { PATH: '' } };
+const packageOptions = { maxBytes: MAX_PACKAGE_BYTES, env: { PATH: '' } };
 
 function quietIo(cwd: string, stdin: Io['stdin'] = Object.assign(new PassThrough(), { isTTY: false })): Io & { out: () => string } {
   let out = '';

@@ -3,22 +3,23 @@ import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkPlugin } from '../../src/check/plugin-check.js';
+import { checkPlugin } from '../../src/pipelines/check-plugin.js';
 import { checksumOfHashes, pluginChecksum } from '../../src/pack/checksum.js';
 import { planPackage, sizeFinding } from '../../src/pack/plan.js';
 import { UV_EXPORT_ARGS } from '../../src/pack/requirements.js';
-import { selectFiles } from '../../src/pack/select.js';
+import { selectFiles } from '../../src/project/file-selection.js';
 import { exportRequirementsFromUvLock } from '../../src/pack/uv-export.js';
-import { ZipError, ZipReader } from '../../src/pack/zip-reader.js';
+import { ZipError, ZipReader } from '../../src/project/zip-reader.js';
 import { writeZip, type ZipInput } from '../../src/pack/zip-writer.js';
 import { PackageSource } from '../../src/project/package-source.js';
 import { copyPlugin, EXAMPLE, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
+import { MAX_PACKAGE_BYTES } from '../../src/project/limits.js';
 
 const fixtures = readdirSync(REAL_FIXTURES, { withFileTypes: true })
   .filter((e) => e.isDirectory())
   .map((e) => e.name)
   .sort();
-const options = { strict: false, maxBytes: 50 * 1024 * 1024, env: { PATH: '' }, checksum: true };
+const options = { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: { PATH: '' }, checksum: true };
 
 /** Packs a directory the way `dify plugin package` does and returns the package path. */
 async function pack(dir: string, out: string): Promise<string> {
@@ -248,6 +249,6 @@ describe('size limit', () => {
     expect(finding.hint).not.toMatch(/_assets|manifest\.yaml/);
     const onlyAssets = { ...plan, entries: plan.entries.filter((e) => e.name.startsWith('_assets/')) };
     expect(sizeFinding(onlyAssets, 1024, null)!.hint).toMatch(/^the largest files are assets Dify shows: make them smaller/);
-    expect(sizeFinding(plan, 50 * 1024 * 1024, '.difyignore')).toBeNull();
+    expect(sizeFinding(plan, MAX_PACKAGE_BYTES, '.difyignore')).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fromPointer, resolveRef, toPointer } from '../../src/project/paths.js';
+import { fromPointer, toPointer } from '../../src/diagnostics/pointer.js';
+import { resolveRef } from '../../src/project/references.js';
 
 describe('references are resolved from the plugin root', () => {
   it('accepts clean relative paths as they are', () => {

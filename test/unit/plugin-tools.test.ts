@@ -4,8 +4,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
-import { EditError } from '../../src/edit/errors.js';
-import { appendToSequence, changedLines, setMapping } from '../../src/edit/yaml-edit.js';
+import { appendToSequence, changedLines, setMapping, YamlEditError } from '../../src/project/yaml-edit.js';
 import { readPermissions } from '../../src/edit/permission.js';
 import { YamlFile } from '../../src/project/yaml-file.js';
 import { checkDir, copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES } from '../helpers/plugin.js';
@@ -506,7 +505,7 @@ describe('in-place YAML edits', () => {
   });
 
   it('refuse what they cannot edit in place rather than rewrite the file', () => {
-    expect(() => appendToSequence('plugins: {tools: [a]}\n', 'm', ['plugins', 'endpoints'], 'g')).toThrow(EditError);
+    expect(() => appendToSequence('plugins: {tools: [a]}\n', 'm', ['plugins', 'endpoints'], 'g')).toThrow(YamlEditError);
     expect(() => setMapping('resource: {memory: 1}\n', 'm', ['resource', 'permission'], {})).toThrow(/flow style/);
     expect(() => appendToSequence('plugins:\n  tools: provider/x.yaml\n', 'm', ['plugins', 'tools'], 'g')).toThrow(/is not a list/);
     expect(() => setMapping('a: [\n', 'm', ['resource', 'permission'], {})).toThrow(/cannot be parsed/);

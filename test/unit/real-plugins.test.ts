@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { PluginResult } from '../../src/check/plugin-check.js';
+import type { PluginResult } from '../../src/pipelines/check-plugin.js';
 import { checkDir, copyPlugin, REAL_FIXTURES } from '../helpers/plugin.js';
 
 const names = readdirSync(REAL_FIXTURES, { withFileTypes: true })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { className, distributionName, title, validate } from '../../src/scaffold/answers.js';
+import { className, distributionName, title } from '../../src/scaffold/answers.js';
+import { validate } from '../../src/project/manifest-fields.js';
 import { render, TemplateError } from '../../src/scaffold/render.js';
 
 describe('template renderer', () => {

@@ -1,7 +1,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { selectFiles } from '../../src/pack/select.js';
+import { selectFiles } from '../../src/project/file-selection.js';
 import { tempDir } from '../helpers/plugin.js';
 
 /** A directory with the given files (content = their path), for file-selection cases. */

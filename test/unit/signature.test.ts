@@ -4,7 +4,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkPlugin } from '../../src/check/plugin-check.js';
+import { checkPlugin } from '../../src/pipelines/check-plugin.js';
 import { OFFICIAL_PUBLIC_KEY, signedName } from '../../src/cli/commands/signature.js';
 import {
   generateKeyPair,
@@ -16,11 +16,12 @@ import {
   type PemKeyPair,
 } from '../../src/pack/keys.js';
 import { parseAuthorizedCategory, SignatureError, signPackage, VERIFICATION_FILE, verifyPackage } from '../../src/pack/signature.js';
-import { ZipReader } from '../../src/pack/zip-reader.js';
+import { ZipReader } from '../../src/project/zip-reader.js';
 import { writeZip } from '../../src/pack/zip-writer.js';
 import { EXAMPLE, tempDir } from '../helpers/plugin.js';
+import { MAX_PACKAGE_BYTES } from '../../src/project/limits.js';
 
-const options = { strict: false, maxBytes: 50 * 1024 * 1024, env: { PATH: '' }, checksum: true };
+const options = { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: { PATH: '' }, checksum: true };
 
 // ---------------------------------------------------------------------------------------------
 // An independent implementation of the daemon's scheme (daemon.md §3.8), written from the spec

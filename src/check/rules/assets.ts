@@ -1,7 +1,8 @@
-import type { Diagnostic } from '../diagnostic.js';
-import { at, get, type CheckContext } from './context.js';
+import type { Diagnostic } from '../../diagnostics/diagnostic.js';
+import { at, type CheckContext } from './context.js';
+import { get } from '../../project/model.js';
 import type { Declaration, PluginProject } from '../../project/model.js';
-import type { PathSegment } from '../../project/yaml-file.js';
+import type { PathSegment } from '../../diagnostics/pointer.js';
 
 const ASSETS = '_assets/';
 const MODEL_ICON_FIELDS = ['icon_small', 'icon_large', 'icon_small_dark', 'icon_large_dark'];

@@ -1,9 +1,10 @@
-import type { Diagnostic } from '../diagnostic.js';
-import { at, get, type CheckContext } from './context.js';
+import type { Diagnostic } from '../../diagnostics/diagnostic.js';
+import { at, type CheckContext } from './context.js';
+import { get } from '../../project/model.js';
 import { isValidUniqueIdentifier, uniqueIdentifier } from '../../project/identity.js';
 import { isObject, PLUGIN_LISTS, type PluginList } from '../../project/model.js';
 import { isPep440 } from '../../project/pep440.js';
-import { resolveRef } from '../../project/paths.js';
+import { resolveRef } from '../../project/references.js';
 
 /** Names of the plugin kinds as the daemon's messages call them. */
 const KIND_NAMES: Record<PluginList, string> = {

@@ -1,5 +1,6 @@
-import type { Diagnostic } from '../diagnostic.js';
-import { at, get, type CheckContext } from './context.js';
+import type { Diagnostic } from '../../diagnostics/diagnostic.js';
+import { at, type CheckContext } from './context.js';
+import { get } from '../../project/model.js';
 
 /** Two declarations of the same model in one provider: the later one silently wins. */
 export function duplicateModels({ project }: CheckContext): Diagnostic[] {

@@ -1,12 +1,10 @@
-import type { Diagnostic } from '../diagnostic.js';
-import { diagnostic } from '../catalog.js';
+import type { Diagnostic } from '../../diagnostics/diagnostic.js';
+import { diagnostic } from '../../diagnostics/catalog.js';
 import type { CheckContext } from './context.js';
+import { README_TRANSLATION } from '../../project/model.js';
 
 /** The line `dify plugin init` puts in the documents it writes, until the author rewrites them. */
 export const TEMPLATE_MARKER = '<!-- dify-plugin-cli:template -->';
-
-/** The daemon's pattern for translated readmes in `readme/` (`AvailableI18nReadme`). */
-export const README_TRANSLATION = /^README_([a-z]{2}_[A-Za-z]{2,})\.md$/;
 
 /** README.md is the en_US readme Dify shows; translations live in readme/README_<lang>.md. */
 export function readmes({ files }: CheckContext): Diagnostic[] {

@@ -1,10 +1,10 @@
-import type { Diagnostic } from '../diagnostic.js';
-import { refProblemFinding } from '../catalog.js';
-import { allDeclarations, at, get, type CheckContext } from './context.js';
+import type { Diagnostic } from '../../diagnostics/diagnostic.js';
+import { at, type CheckContext } from './context.js';
+import { allDeclarations, get } from '../../project/model.js';
 import type { Declaration } from '../../project/model.js';
-import { resolveRef } from '../../project/paths.js';
+import { refProblemFinding, resolveRef } from '../../project/references.js';
 import type { PluginSource } from '../../project/source.js';
-import type { PathSegment } from '../../project/yaml-file.js';
+import type { PathSegment } from '../../diagnostics/pointer.js';
 
 /** Where the Python SDK finds code: each `extra.python` block and the fields in it it imports. */
 const PYTHON_BLOCKS: PathSegment[][] = [

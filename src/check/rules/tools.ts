@@ -1,5 +1,6 @@
-import type { Diagnostic } from '../diagnostic.js';
-import { at, get, type CheckContext } from './context.js';
+import type { Diagnostic } from '../../diagnostics/diagnostic.js';
+import { at, type CheckContext } from './context.js';
+import { get } from '../../project/model.js';
 
 /**
  * The daemon reads a tool provider's `credentials_schema` (falling back to

@@ -1,23 +1,18 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { diagnostic } from '../../check/catalog.js';
-import { countBySeverity, type Diagnostic } from '../../check/diagnostic.js';
-import type { PluginResult } from '../../check/plugin-check.js';
+import { diagnostic } from '../../diagnostics/catalog.js';
+import { countBySeverity, type Diagnostic } from '../../diagnostics/diagnostic.js';
+import type { PluginResult } from '../../pipelines/check-plugin.js';
 import { checkBundle, type BundleCheckResult } from '../../bundle/check.js';
-import { DEFAULT_PACKAGE_LIMIT } from '../../bundle/embedded.js';
-import { BundleError } from '../../bundle/errors.js';
 import {
   analyzeBundle,
   appendPackage,
-  appendPattern,
-  applyProfile,
-  bumpVersion,
-  currentProfile,
   PackageRejectedError,
-  removeDependency,
   type AnalyzedDependency,
   type BundleAnalysis,
-} from '../../bundle/operations.js';
+} from '../../pipelines/bundle-packages.js';
+import { BundleError } from '../../bundle/errors.js';
+import { appendPattern, applyProfile, bumpVersion, currentProfile, removeDependency } from '../../bundle/operations.js';
 import {
   GITHUB_PATTERN_HINT,
   isValidVersion,
@@ -27,15 +22,18 @@ import {
   VERSION_HINT,
 } from '../../bundle/patterns.js';
 import { validateLabel } from '../../bundle/profile.js';
-import { Bundle, MAX_BUNDLE_BYTES } from '../../bundle/store.js';
+import { Bundle } from '../../bundle/store.js';
+import { MAX_BUNDLE_BYTES } from '../../project/limits.js';
 import { formatBytes } from '../../pack/plan.js';
 import { colorFor, type Colors } from '../../report/color.js';
 import { formatGithub } from '../../report/github.js';
 import { formatText, plural } from '../../report/text.js';
-import { title, validate } from '../../scaffold/answers.js';
-import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import { title } from '../../scaffold/answers.js';
+import { validate } from '../../project/manifest-fields.js';
+import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 import { defaultArchiveName, writeArchive, type Written } from '../archive-output.js';
+import { parseMaxSize } from '../max-size.js';
 import { startSpinner } from '../spinner.js';
 
 /** `dify bundle append github|marketplace|package` flags. */
@@ -182,7 +180,7 @@ export async function bundleRegenerateCommand(target: string, opts: RegenerateOp
       try {
         profile = await askProfile(start, { input: io.stdin, output: io.stdout as NodeJS.WritableStream });
       } catch (err) {
-        if ((err as Error).name === 'ExitPromptError') throw new CliError('cancelled: nothing was written');
+        if ((err as Error).name === 'ExitPromptError') throw new UserError('cancelled: nothing was written');
         throw err;
       }
     } else if (opts.label === undefined && (profile.name !== current.name || !current.label)) {
@@ -342,46 +340,21 @@ function describeDependency(dep: unknown): string {
   return `${String(type)}${detail !== undefined ? ` ${String(detail)}` : ''}`;
 }
 
-/** Opens the bundle at `target`, runs `fn`, and closes it; bundle problems exit 1 with their hint. */
+/** Opens the bundle at `target`, runs `fn`, and closes it. */
 async function withBundle(target: string, io: Io, fn: (bundle: Bundle) => Promise<ExitCode>): Promise<ExitCode> {
-  let bundle: Bundle;
-  try {
-    bundle = await Bundle.open(path.resolve(io.cwd, target));
-  } catch (err) {
-    throw asCliError(err);
-  }
+  const bundle = await Bundle.open(path.resolve(io.cwd, target));
   try {
     return await fn(bundle);
-  } catch (err) {
-    throw asCliError(err);
   } finally {
     await bundle.close();
   }
-}
-
-function asCliError(err: unknown): unknown {
-  if (err instanceof BundleError) return new CliError(err.message, EXIT.failed, err.hint);
-  return err;
 }
 
 async function save(bundle: Bundle): Promise<void> {
   try {
     await bundle.save();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code) throw new CliError(`cannot write ${bundle.location}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code) throw new UserError(`cannot write ${bundle.location}: ${(err as Error).message}`);
     throw err;
   }
-}
-
-/** `--max-size` in MB for an embedded package; zero or less means the default, as for `plugin package`. */
-function parseMaxSize(value: string | undefined, io: Io): number {
-  const mb = DEFAULT_PACKAGE_LIMIT / 1024 / 1024;
-  if (value === undefined) return DEFAULT_PACKAGE_LIMIT;
-  if (!/^-?\d+$/.test(value.trim())) throw new UsageError(`--max-size must be a whole number of MB, not "${value}"`);
-  const n = Number(value);
-  if (n <= 0) {
-    io.stderr.write(`warning: --max-size ${n} is not positive; using the default of ${mb} MB\n`);
-    return DEFAULT_PACKAGE_LIMIT;
-  }
-  return n * 1024 * 1024;
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { checkPlugin } from '../../check/plugin-check.js';
-import { CliError, EXIT, type ExitCode } from '../errors.js';
+import { checkPlugin } from '../../pipelines/check-plugin.js';
+import { EXIT, type ExitCode, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
 export interface ChecksumOptions {
@@ -17,7 +17,7 @@ export async function checksumCommand(target: string, opts: ChecksumOptions, io:
   const checksum = result.plugin?.checksum ?? null;
   if (!checksum) {
     const reason = result.diagnostics.find((d) => d.severity === 'error')?.message ?? 'the plugin could not be read';
-    throw new CliError(`cannot compute the checksum of ${target}: ${reason}`);
+    throw new UserError(`cannot compute the checksum of ${target}: ${reason}`);
   }
   if (opts.format === 'json') {
     io.stdout.write(JSON.stringify({ checksum, identifier: result.plugin?.identifier ?? null }) + '\n');

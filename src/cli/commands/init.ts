@@ -1,22 +1,13 @@
 import path from 'node:path';
-import {
-  AGENT_PERMISSIONS,
-  CATEGORIES,
-  DEFAULT_STORAGE_SIZE,
-  README_LANGUAGES,
-  permissionsFromOptions,
-  validate,
-  type Answers,
-  type Category,
-  type Permission,
-  type PermissionFlags,
-  type ReadmeLanguage,
-} from '../../scaffold/answers.js';
+import { AGENT_PERMISSIONS, DEFAULT_STORAGE_SIZE, type Permission } from '../../project/permissions.js';
+import { CATEGORIES, README_LANGUAGES, type Answers, type Category, type ReadmeLanguage } from '../../scaffold/answers.js';
+import { permissionsFromOptions, type PermissionFlags } from '../register/permission-flags.js';
+import { validate } from '../../project/manifest-fields.js';
 import { TargetNotEmptyError, writeProject } from '../../scaffold/create.js';
 import { scaffoldFiles } from '../../scaffold/files.js';
 import { colorFor } from '../../report/color.js';
 import { VERSION } from '../../version.js';
-import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
 /** The Go CLI's flags (daemon.md §2.1) plus --type, --readme-languages and --force. */
@@ -49,7 +40,7 @@ export async function initCommand(opts: InitOptions, io: Io, fixedCategory?: Cat
     try {
       answers = await askAnswers(start, { input: io.stdin, output: io.stdout as NodeJS.WritableStream });
     } catch (err) {
-      if ((err as Error).name === 'ExitPromptError') throw new CliError('cancelled: nothing was written');
+      if ((err as Error).name === 'ExitPromptError') throw new UserError('cancelled: nothing was written');
       throw err;
     }
   } else {
@@ -67,8 +58,8 @@ export async function initCommand(opts: InitOptions, io: Io, fixedCategory?: Cat
   try {
     writeProject(dir, files, Boolean(opts.force));
   } catch (err) {
-    if (err instanceof TargetNotEmptyError) throw new CliError(err.message, EXIT.failed, 'choose another name, or pass --force to write into it');
-    throw new CliError(`cannot create ${dir}: ${(err as Error).message}`);
+    if (err instanceof TargetNotEmptyError) throw err;
+    throw new UserError(`cannot create ${dir}: ${(err as Error).message}`);
   }
   const c = colorFor(io.stdout, io.env);
   const what = answers.category === 'bundle' ? 'bundle' : `${answers.category} plugin`;

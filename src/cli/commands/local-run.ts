@@ -3,16 +3,17 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkPlugin } from '../../check/plugin-check.js';
-import { get } from '../../check/rules/context.js';
+import { checkPlugin } from '../../pipelines/check-plugin.js';
+import { get } from '../../project/model.js';
 import { LineSplitter, LineTooLongError } from '../../debug/line-splitter.js';
-import { LocalRunner, LocalStartError, type RunnerClient, type RunnerMessage } from '../../debug/local-runner.js';
+import { LocalRunner, type RunnerClient, type RunnerMessage } from '../../debug/local-runner.js';
 import { RESTART_DEFAULTS } from '../../debug/restart-backoff.js';
 import { resolveSettings } from '../../debug/settings.js';
+import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { extractPackage } from '../../pack/extract.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
-import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
 export interface LocalRunOptions {
@@ -35,7 +36,6 @@ export interface LocalRunLimits {
 
 export const LOCAL_RUN_LIMITS: LocalRunLimits = { startTimeoutMs: 60_000, stopGraceMs: 5_000, restartDelayMs: RESTART_DEFAULTS.initialMs };
 
-const MAX_PACKAGE_BYTES = 50 * 1024 * 1024;
 
 type Format = 'text' | 'json';
 type System = (text: string, fields?: Record<string, unknown>) => void;
@@ -59,7 +59,7 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
   if (!checked.ok || !checked.project) {
     checked.path = target;
     io.stderr.write(formatText([checked], colorFor(io.stderr, io.env)));
-    throw new CliError('the plugin has errors; fix them before running it');
+    throw new UserError('the plugin has errors; fix them before running it');
   }
   const entrypoint = String(get(checked.project.manifest?.value, 'meta', 'runner', 'entrypoint') ?? 'main');
 
@@ -97,7 +97,7 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
       const started = runner.start().then(() => undefined, (err: unknown) => err);
       const failure = await Promise.race([started, stop.signalled]);
       if (stop.received) return EXIT.ok;
-      if (failure !== undefined) throw startError(failure);
+      if (failure !== undefined) throw failure;
       await (listen ? serveTcp(runner, listen, format, system, stop.signalled) : serveStdio(runner, io, emit, stop.signalled));
       return EXIT.ok;
     } finally {
@@ -109,16 +109,6 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
     process.off('exit', cleanUp);
     stop.dispose();
   }
-}
-
-function startError(err: unknown): unknown {
-  if (!(err instanceof LocalStartError)) return err;
-  const tail = err.exit.stderrTail.length ? `\n  ${err.exit.stderrTail.join('\n  ')}` : '';
-  const hint =
-    err.timeoutMs !== undefined
-      ? 'the SDK sends its first heartbeat as soon as plugin.run() starts; look at what the plugin does before that (its stderr is above)'
-      : 'pass --python with an interpreter that has the plugin\'s dependencies (dify_plugin)';
-  return new CliError(`${err.message}${tail}`, EXIT.failed, hint);
 }
 
 interface StopSignals {
@@ -250,7 +240,7 @@ function serveTcp(runner: LocalRunner, listen: ListenAddress, format: Format, sy
     });
     server.once('error', (err: NodeJS.ErrnoException) => {
       const hint = err.code === 'EADDRINUSE' ? 'pick another --port, or --port 0 for any free one' : undefined;
-      reject(new CliError(`cannot listen on ${hostPort(listen.host, listen.port)}: ${LISTEN_ERRORS[err.code ?? ''] ?? err.message}`, EXIT.failed, hint));
+      reject(new UserError(`cannot listen on ${hostPort(listen.host, listen.port)}: ${LISTEN_ERRORS[err.code ?? ''] ?? err.message}`, hint));
     });
     server.listen(listen.port, listen.host, () => {
       const { address, port } = server.address() as net.AddressInfo;

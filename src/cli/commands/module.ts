@@ -1,13 +1,12 @@
 import path from 'node:path';
-import { locateDiagnostics } from '../../check/catalog.js';
-import { EditError } from '../../edit/errors.js';
+import { locateDiagnostics } from '../../diagnostics/catalog.js';
 import { applyAppend, planAppend, type ModuleKind } from '../../edit/module-append.js';
 import { listModules, type ModuleList, type ParameterInfo } from '../../edit/module-list.js';
 import { openPlugin } from '../../edit/open.js';
 import { colorFor, type Colors } from '../../report/color.js';
-import { validate } from '../../scaffold/answers.js';
+import { validate } from '../../project/manifest-fields.js';
 import { VERSION } from '../../version.js';
-import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import { EXIT, type ExitCode, UsageError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
 export interface ModuleListOptions {
@@ -75,24 +74,13 @@ export async function moduleAppendCommand(kind: ModuleKind, target: string, opts
     const code = kind === 'tools' ? `tools/${plan.name}.py` : `endpoints/${plan.name}.py`;
     io.stdout.write(`  next: write your logic in ${code}, then check it with \`dify plugin package --check ${target}\`\n`);
     return EXIT.ok;
-  } catch (err) {
-    throw asCliError(err);
   } finally {
     await opened.close();
   }
 }
 
-async function open(target: string, io: Io, allowPackage: boolean, command: string) {
-  try {
-    return await openPlugin(path.resolve(io.cwd, target), { allowPackage, command, display: target });
-  } catch (err) {
-    throw asCliError(err);
-  }
-}
-
-/** Refusals of the library become exit 1 with their hint; anything else is a bug and passes. */
-export function asCliError(err: unknown): unknown {
-  return err instanceof EditError ? new CliError(err.message, EXIT.failed, err.hint) : err;
+function open(target: string, io: Io, allowPackage: boolean, command: string) {
+  return openPlugin(path.resolve(io.cwd, target), { allowPackage, command, display: target });
 }
 
 /** One block per module, headed `========== <name> ==========` like the Go CLI's. */

@@ -1,14 +1,15 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { checkPlugins, setChecksum, type PluginResult } from '../../check/plugin-check.js';
+import { checkPlugins, setChecksum, type PluginResult } from '../../pipelines/check-plugin.js';
 import { formatBytes } from '../../pack/plan.js';
 import { colorFor } from '../../report/color.js';
 import { formatGithub } from '../../report/github.js';
 import { formatJson, type ResultExtras } from '../../report/json.js';
 import { formatText } from '../../report/text.js';
-import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { EXIT, type ExitCode, UsageError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 import { defaultArchiveName, writeArchive, type Written } from '../archive-output.js';
+import { parseMaxSize } from '../max-size.js';
 import { startSpinner } from '../spinner.js';
 
 export interface PackageOptions {
@@ -21,8 +22,6 @@ export interface PackageOptions {
   force?: boolean;
 }
 
-const DEFAULT_MAX_MB = 50;
-
 /** `dify plugin package`: validate one or more plugins and, unless --check or --list, pack one. */
 export async function packageCommand(paths: string[], opts: PackageOptions, io: Io): Promise<ExitCode> {
   const writing = !opts.check && !opts.list;
@@ -31,7 +30,7 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
   if (alreadyPacked !== undefined) {
     throw new UsageError(`${alreadyPacked} is a package already: pass --check to validate it, or the plugin directory to pack it`);
   }
-  const maxBytes = parseMaxSize(opts.maxSize, io) * 1024 * 1024;
+  const maxBytes = parseMaxSize(opts.maxSize, io);
   const outputPath = writing ? path.resolve(io.cwd, opts.output_path ?? defaultArchiveName(paths[0]!, io.cwd, '.difypkg')) : undefined;
   const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
   const spinner = await startSpinner(io, format === 'json' ? undefined : `Checking ${paths.length === 1 ? paths[0] : `${paths.length} plugins`}`);
@@ -71,18 +70,6 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
   }
   if (!opts.check) noteRequirements(results, io);
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
-}
-
-/** `--max-size` in MB. As in the Go CLI, zero or negative falls back to the default. */
-function parseMaxSize(value: string | undefined, io: Io): number {
-  if (value === undefined) return DEFAULT_MAX_MB;
-  if (!/^-?\d+$/.test(value.trim())) throw new UsageError(`--max-size must be a whole number of MB, not "${value}"`);
-  const mb = Number(value);
-  if (mb <= 0) {
-    io.stderr.write(`warning: --max-size ${mb} is not positive; using the default of ${DEFAULT_MAX_MB} MB\n`);
-    return DEFAULT_MAX_MB;
-  }
-  return mb;
 }
 
 async function writePackage(result: PluginResult, outputPath: string, force: boolean, io: Io): Promise<Written> {

@@ -5,10 +5,11 @@ import path from 'node:path';
 import { describePermissions, editPermissions, readPermissions, samePermissions, type PermissionChoice } from '../../edit/permission.js';
 import { openPlugin } from '../../edit/open.js';
 import { colorFor } from '../../report/color.js';
-import { DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS, permissionsFromOptions, validate, type PermissionFlags } from '../../scaffold/answers.js';
-import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import { DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS } from '../../project/permissions.js';
+import { permissionsFromOptions, type PermissionFlags } from '../register/permission-flags.js';
+import { validate } from '../../project/manifest-fields.js';
+import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
-import { asCliError } from './module.js';
 
 export interface PermissionOptions extends PermissionFlags {
   storageSize?: string;
@@ -36,12 +37,7 @@ export async function permissionCommand(target: string, opts: PermissionOptions,
     if (ok !== true) throw new UsageError(`--storage-size "${opts.storageSize}": ${ok}`);
   }
   const root = path.resolve(io.cwd, target);
-  let opened;
-  try {
-    opened = await openPlugin(root, { allowPackage: false, command: 'dify plugin permission', display: target });
-  } catch (err) {
-    throw asCliError(err);
-  }
+  const opened = await openPlugin(root, { allowPackage: false, command: 'dify plugin permission', display: target });
   const manifest = opened.manifest.value;
   await opened.close();
   if (!fromFlags && !io.stdin.isTTY) {
@@ -64,12 +60,7 @@ export async function permissionCommand(target: string, opts: PermissionOptions,
   const file = path.join(root, 'manifest.yaml');
   // The bytes on disk, so that everything but the permission block is written back exactly.
   const before = readFileSync(file, 'utf8');
-  let after: string;
-  try {
-    after = editPermissions(before, manifest, choice).text;
-  } catch (err) {
-    throw asCliError(err);
-  }
+  const after = editPermissions(before, manifest, choice).text;
   writeFileSync(file, after);
   io.stdout.write(c.green(`✓ Updated resource.permission in ${path.join(target, 'manifest.yaml')}\n`));
   io.stdout.write(`  before: ${describePermissions(current)}\n  now:    ${describePermissions(choice)}\n`);
@@ -102,7 +93,7 @@ async function ask(current: PermissionChoice, io: Io): Promise<PermissionChoice>
     }
     return { permissions, storageSize };
   } catch (err) {
-    if ((err as Error).name === 'ExitPromptError') throw new CliError('cancelled: manifest.yaml was not changed');
+    if ((err as Error).name === 'ExitPromptError') throw new UserError('cancelled: manifest.yaml was not changed');
     throw err;
   }
 }

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { openPlugin } from '../../edit/open.js';
 import { listReadmes } from '../../edit/readme.js';
-import { EXIT, type ExitCode } from '../errors.js';
+import { EXIT, type ExitCode } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
-import { asCliError } from './module.js';
 
 export interface ReadmeListOptions {
   format?: 'text' | 'json';
@@ -17,16 +16,9 @@ const HEADER = ['language-code', 'language', 'available'] as const;
  * (exit 1), as it is for the daemon.
  */
 export async function readmeListCommand(target: string, opts: ReadmeListOptions, io: Io): Promise<ExitCode> {
-  let opened;
+  const opened = await openPlugin(path.resolve(io.cwd, target), { allowPackage: true, command: 'dify plugin readme list', display: target });
   try {
-    opened = await openPlugin(path.resolve(io.cwd, target), { allowPackage: true, command: 'dify plugin readme list', display: target });
-  } catch (err) {
-    throw asCliError(err);
-  }
-  try {
-    const readmes = await listReadmes(opened.source, target).catch((err: unknown) => {
-      throw asCliError(err);
-    });
+    const readmes = await listReadmes(opened.source, target);
     if (opts.format === 'json') {
       io.stdout.write(JSON.stringify({ readmes }, null, 2) + '\n');
       return EXIT.ok;

@@ -1,6 +1,7 @@
-import { checkPlugin, type PluginResult } from '../../check/plugin-check.js';
+import { checkPlugin, type PluginResult } from '../../pipelines/check-plugin.js';
 import { buildRegistration, type RegistrationMessage } from '../../debug/registration/index.js';
 import type { RunSession } from '../../debug/session.js';
+import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { ChangeQueue, watchPlugin, type ChangeKind } from '../../debug/watch.js';
 import { colorFor } from '../../report/color.js';
 import { jsonEmitter } from '../../report/run-events.js';
@@ -32,7 +33,7 @@ export function startWatch(session: RunSession, o: WatchOptions, io: Io): () => 
     if (o.json) emit('changed', { kind, files });
     else say(`↻ ${files.slice(0, 3).join(', ')}${files.length > 3 ? ` and ${files.length - 3} more` : ''} changed`);
     if (kind === 'declarations') {
-      const checked = await checkPlugin(o.dir, { strict: false, maxBytes: 50 * 1024 * 1024, env: io.env, checksum: false });
+      const checked = await checkPlugin(o.dir, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
       if (!checked.ok || !checked.project) {
         reportCheck(checked, io, o.json);
         if (o.json) emit('error', { fatal: false, message: 'the plugin has errors; not registering again until they are fixed', diagnostics: checked.diagnostics });

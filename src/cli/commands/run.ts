@@ -1,13 +1,14 @@
 import path from 'node:path';
-import { checkPlugin } from '../../check/plugin-check.js';
-import { buildRegistration, RegistrationError, type RegistrationMessage } from '../../debug/registration/index.js';
-import { describeSource, maskKey, resolveSettings, SettingsError, type DebugSettings } from '../../debug/settings.js';
-import { DEFAULT_TIMERS, PluginStartError, RejectedError, RunSession, UnreachableError, type SessionEvents } from '../../debug/session.js';
-import { get } from '../../check/rules/context.js';
+import { checkPlugin } from '../../pipelines/check-plugin.js';
+import { buildRegistration, type RegistrationMessage } from '../../debug/registration/index.js';
+import { describeSource, maskKey, resolveSettings, type DebugSettings } from '../../debug/settings.js';
+import { DEFAULT_TIMERS, RejectedError, RunSession, type SessionEvents } from '../../debug/session.js';
+import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
+import { get } from '../../project/model.js';
 import { colorFor } from '../../report/color.js';
 import { jsonEvents, jsonRunEnd, setIdentity, textEvents } from '../../report/run-events.js';
 import { pluginIdentity } from '../../project/identity.js';
-import { CliError, EXIT, type ExitCode } from '../errors.js';
+import { EXIT, type ExitCode, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 import type { LocalRunOptions } from './local-run.js';
 import { reportCheck, startWatch } from './run-watch.js';
@@ -25,14 +26,14 @@ export interface RunOptions extends LocalRunOptions {
   format?: 'text' | 'json';
 }
 
-/** A CliError with machine-readable details for the `--format json` error event. */
-class RunError extends CliError {
+/** A UserError with machine-readable details for the `--format json` error event. */
+class RunError extends UserError {
   constructor(
     message: string,
     hint: string | undefined,
     readonly details: Record<string, unknown> = {},
   ) {
-    super(message, EXIT.failed, hint);
+    super(message, hint);
   }
 }
 
@@ -57,8 +58,9 @@ export async function runCommand(target: string | undefined, opts: RunOptions, i
     end.stopped(code);
     return code;
   } catch (err) {
-    const exitCode = err instanceof CliError ? err.exitCode : EXIT.failed;
-    end.fatal((err as Error).message ?? String(err), err instanceof CliError ? err.hint : undefined, err instanceof RunError ? err.details : {});
+    const exitCode = err instanceof UserError ? err.exitCode : EXIT.failed;
+    const details = err instanceof RunError || err instanceof RejectedError ? err.details : {};
+    end.fatal((err as Error).message ?? String(err), err instanceof UserError ? err.hint : undefined, details);
     end.stopped(exitCode);
     throw err;
   }
@@ -66,7 +68,7 @@ export async function runCommand(target: string | undefined, opts: RunOptions, i
 
 async function remoteDebug(target: string | undefined, dir: string, opts: RunOptions, io: Io): Promise<ExitCode> {
   const json = opts.format === 'json';
-  const checked = await checkPlugin(dir, { strict: false, maxBytes: 50 * 1024 * 1024, env: io.env, checksum: false });
+  const checked = await checkPlugin(dir, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
   const project = checked.project;
   if (!project || !checked.ok) {
     reportCheck(checked, io, json, target ?? '.');
@@ -75,20 +77,14 @@ async function remoteDebug(target: string | undefined, dir: string, opts: RunOpt
   const settings = settingsOf(dir, opts, io);
   const key = settings.key?.value;
 
-  let registration: RegistrationMessage[];
-  try {
-    registration = await buildRegistration(project, key ?? '');
-  } catch (err) {
-    if (err instanceof RegistrationError) throw new CliError(err.message);
-    throw err;
-  }
+  let registration = await buildRegistration(project, key ?? '');
   if (opts.dryRun) {
     const shown = opts.showKey || !key ? registration : [{ type: 'handshake', data: { key: maskKey(key) } }, ...registration.slice(1)];
     for (const m of shown) io.stdout.write(JSON.stringify(m) + '\n');
     return EXIT.ok;
   }
   if (!key) {
-    throw new CliError('no debug key is configured', EXIT.failed, 'copy it from Dify (Plugins → the debug icon) into REMOTE_INSTALL_KEY in .env, or pass --key');
+    throw new UserError('no debug key is configured', 'copy it from Dify (Plugins → the debug icon) into REMOTE_INSTALL_KEY in .env, or pass --key');
   }
 
   const c = colorFor(io.stdout, io.env);
@@ -122,8 +118,6 @@ async function remoteDebug(target: string | undefined, dir: string, opts: RunOpt
     const ended = await session.finished;
     if (ended) throw ended;
     return EXIT.ok;
-  } catch (err) {
-    throw toCliError(err);
   } finally {
     stopWatching();
     spinner.stop();
@@ -134,13 +128,8 @@ async function remoteDebug(target: string | undefined, dir: string, opts: RunOpt
 }
 
 function settingsOf(dir: string, opts: RunOptions, io: Io): DebugSettings {
-  try {
-    const flags = { ...(opts.url !== undefined ? { url: opts.url } : {}), ...(opts.key !== undefined ? { key: opts.key } : {}), ...(opts.python !== undefined ? { python: opts.python } : {}) };
-    return resolveSettings(dir, flags, io.env, io.cwd);
-  } catch (err) {
-    if (err instanceof SettingsError) throw new CliError(err.message);
-    throw err;
-  }
+  const flags = { ...(opts.url !== undefined ? { url: opts.url } : {}), ...(opts.key !== undefined ? { key: opts.key } : {}), ...(opts.python !== undefined ? { python: opts.python } : {}) };
+  return resolveSettings(dir, flags, io.env, io.cwd);
 }
 
 function printSettings(io: Io, s: DebugSettings, dim: (t: string) => string): void {
@@ -164,18 +153,4 @@ function onStopSignals(stop: () => void, kill: () => void): { dispose(): void } 
       process.off('SIGTERM', onSignal);
     },
   };
-}
-
-function toCliError(err: unknown): CliError {
-  if (err instanceof RejectedError) {
-    const { cause, fix, reply, notDaemon } = err.rejection;
-    return new RunError(`${cause}\n  ${notDaemon ? 'server' : 'daemon'}: ${reply}`, fix, { daemon_reply: reply });
-  }
-  if (err instanceof UnreachableError) {
-    return new CliError(err.message, EXIT.failed, 'check that Dify is running and that the address (REMOTE_INSTALL_URL, or --url) is its plugin daemon\'s debugging port, usually 5003');
-  }
-  if (err instanceof PluginStartError) {
-    return new CliError(err.message, EXIT.failed, 'pass --python, set PYTHON_INTERPRETER_PATH, or create the plugin\'s .venv');
-  }
-  return err instanceof CliError ? err : new CliError(String((err as Error).message ?? err));
 }

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { checkPlugin } from '../../check/plugin-check.js';
+import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { pluginChecksum } from '../../pack/checksum.js';
 import {
   generateKeyPair,
@@ -26,10 +26,10 @@ import {
   verifyPackage,
   type VerifyKey,
 } from '../../pack/signature.js';
-import { ZipError, ZipReader } from '../../pack/zip-reader.js';
-import { PACKAGE_ROOT } from '../../paths.js';
+import { ZipError, ZipReader } from '../../project/zip-reader.js';
+import { PACKAGE_ROOT } from '../../package-root.js';
 import { colorFor } from '../../report/color.js';
-import { CliError, EXIT, UsageError, type ExitCode } from '../errors.js';
+import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 import { startSpinner } from '../spinner.js';
 
@@ -55,9 +55,9 @@ export async function generateCommand(opts: GenerateOptions, io: Io): Promise<Ex
     } catch (err) {
       if (err instanceof KeyFilesExistError) {
         const files = err.files.map(show);
-        throw new CliError(`${files.join(' and ')} already ${files.length === 1 ? 'exists' : 'exist'}; not overwriting`, EXIT.failed, err.hint);
+        throw new UserError(`${files.join(' and ')} already ${files.length === 1 ? 'exists' : 'exist'}; not overwriting`, err.hint);
       }
-      throw asCliError(err, `cannot write the key pair ${name}`);
+      throw asUserError(err, `cannot write the key pair ${name}`);
     }
   };
   // Checked before the slow generation too, not only when writing.
@@ -104,7 +104,7 @@ export async function signCommand(target: string, opts: SignOptions, io: Io): Pr
   try {
     result = await signPackage(input, output, { privateKey, category });
   } catch (err) {
-    throw asCliError(err, `cannot sign ${target}`);
+    throw asUserError(err, `cannot sign ${target}`);
   } finally {
     spinner.stop();
   }
@@ -146,11 +146,10 @@ export async function verifyCommand(target: string, opts: VerifyOptions, io: Io)
     result = await verifyPackage(input, [key]);
   } catch (err) {
     const failure = official ? 'failed to verify plugin with official public key' : `failed to verify plugin with provided public key ${opts.public_key}`;
-    const cli = asCliError(err, failure);
+    const cli = asUserError(err, failure);
     if (err instanceof SignatureError && !cli.hint && official) {
-      throw new CliError(
+      throw new UserError(
         cli.message,
-        EXIT.failed,
         'a package signed with your own key verifies with -p <name>.public.pem (a daemon accepts it with THIRD_PARTY_SIGNATURE_VERIFICATION_ENABLED=true and that key in THIRD_PARTY_SIGNATURE_VERIFICATION_PUBLIC_KEYS)',
       );
     }
@@ -172,20 +171,20 @@ function isoTime(unix: number): string {
 
 async function requirePackageFile(input: string, shown: string): Promise<void> {
   const info = await stat(input).catch(() => null);
-  if (!info) throw new CliError(`${shown} does not exist`);
+  if (!info) throw new UserError(`${shown} does not exist`);
   if (info.isDirectory()) {
-    throw new CliError(`${shown} is a directory; signatures belong to a packed plugin`, EXIT.failed, `pack it first: dify plugin package ${shown}`);
+    throw new UserError(`${shown} is a directory; signatures belong to a packed plugin`, `pack it first: dify plugin package ${shown}`);
   }
 }
 
 /** The bundled official key; its absence means a broken install, not a user mistake. */
 async function officialKey(): Promise<KeyObject> {
   const pem = await readFile(OFFICIAL_PUBLIC_KEY).catch(() => null);
-  if (!pem) throw new CliError(`the official Dify public key is missing from this installation (${OFFICIAL_PUBLIC_KEY})`, EXIT.failed, 'reinstall dify-plugin-cli, or pass -p <public key>');
+  if (!pem) throw new UserError(`the official Dify public key is missing from this installation (${OFFICIAL_PUBLIC_KEY})`, 'reinstall dify-plugin-cli, or pass -p <public key>');
   try {
     return loadPublicKey(pem, OFFICIAL_PUBLIC_KEY);
   } catch (err) {
-    if (err instanceof KeyError) throw new CliError(`the bundled official key is damaged: ${err.message}`, EXIT.failed, 'reinstall dify-plugin-cli');
+    if (err instanceof KeyError) throw new UserError(`the bundled official key is damaged: ${err.message}`, 'reinstall dify-plugin-cli');
     throw err;
   }
 }
@@ -198,15 +197,9 @@ async function readKey(file: string, io: Io, parse: (pem: Buffer, source: string
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new CliError(`cannot read the key file ${file}: ${reason}`, EXIT.failed, code === 'ENOENT' ? 'create a key pair with `dify signature generate`' : undefined);
+    throw new UserError(`cannot read the key file ${file}: ${reason}`, code === 'ENOENT' ? 'create a key pair with `dify signature generate`' : undefined);
   }
-  try {
-    return parse(bytes, file);
-  } catch (err) {
-    // KeyError messages already name the file.
-    if (err instanceof KeyError) throw new CliError(err.message, EXIT.failed, err.hint);
-    throw err;
-  }
+  return parse(bytes, file); // a KeyError names the file already
 }
 
 /** As the Go CLI, only a readable plugin is signed: the daemon would reject anything else on install. */
@@ -217,7 +210,7 @@ async function requireValidPlugin(input: string, shown: string, io: Io): Promise
   const first = errors[0]!;
   const where = first.file ? `${first.file}${first.line ? `:${first.line}` : ''}: ` : '';
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  throw new CliError(`${shown} is not a valid plugin package: ${where}${first.message}${more}`, EXIT.failed, `\`dify plugin package --check ${shown}\` lists every problem`);
+  throw new UserError(`${shown} is not a valid plugin package: ${where}${first.message}${more}`, `\`dify plugin package --check ${shown}\` lists every problem`);
 }
 
 async function checksumOf(file: string): Promise<string> {
@@ -230,12 +223,11 @@ async function checksumOf(file: string): Promise<string> {
   }
 }
 
-/** Library errors become one-line CLI errors; anything else is a bug and propagates. */
-function asCliError(err: unknown, context: string): CliError {
-  if (err instanceof CliError) return err;
-  if (err instanceof SignatureError || err instanceof KeyError) return new CliError(`${context}: ${err.message}`, EXIT.failed, err.hint);
-  if (err instanceof ZipError) return new CliError(`${context}: ${err.message}`);
+/** Says what was being done when a package, key or file failed; anything else is a bug and propagates. */
+function asUserError(err: unknown, context: string): UserError {
+  if (err instanceof SignatureError || err instanceof KeyError || err instanceof ZipError) return new UserError(`${context}: ${err.message}`, err.hint);
+  if (err instanceof UserError) return err;
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (typeof code === 'string') return new CliError(`${context}: ${(err as Error).message}`);
+  if (typeof code === 'string') return new UserError(`${context}: ${(err as Error).message}`);
   throw err;
 }

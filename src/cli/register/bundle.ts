@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
-import type { ExitCode } from '../errors.js';
+import type { ExitCode } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
+import { DEFAULT_MAX_SIZE_MB } from '../max-size.js';
 
 /** `dify bundle ...` (also reachable as `dify plugin bundle ...`). */
 export function registerBundle(parent: Command, io: Io, done: (code: ExitCode) => void): void {
@@ -43,7 +44,7 @@ export function registerBundle(parent: Command, io: Io, done: (code: ExitCode) =
     .description('embed a .difypkg (checked first; stored once as _assets/<checksum>)')
     .argument('<bundle_path>', BUNDLE_PATH)
     .requiredOption('-p, --package_path <file>', 'the .difypkg to embed')
-    .option('--max-size <MB>', 'limit on the package\'s uncompressed size in MB', '50')
+    .option('--max-size <MB>', 'limit on the package\'s uncompressed size in MB', DEFAULT_MAX_SIZE_MB)
     .action(async (target: string, opts: Record<string, unknown>) => {
       const { bundleAppendCommand } = await import('../commands/bundle.js');
       done(await bundleAppendCommand('package', target, opts, io));

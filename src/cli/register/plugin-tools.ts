@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { ExitCode } from '../errors.js';
+import type { ExitCode } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 import { addPermissionFlags } from './permission-flags.js';
 

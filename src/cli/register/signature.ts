@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ExitCode } from '../errors.js';
+import type { ExitCode } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
 /** `dify signature generate|sign|verify` (daemon.md §3.8; flags as the Go CLI, plus `generate --force`). */

@@ -1,5 +1,6 @@
 import { isObject, type Declaration } from '../../project/model.js';
-import type { PathSegment, YamlFile } from '../../project/yaml-file.js';
+import type { YamlFile } from '../../project/yaml-file.js';
+import type { PathSegment } from '../../diagnostics/pointer.js';
 
 /**
  * A tiny mirror of pydantic, enough to print a YAML declaration the way the Python SDK's models

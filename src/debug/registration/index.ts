@@ -8,6 +8,7 @@ import { manifestData } from './manifest.js';
 import { modelProviderData } from './model-provider.js';
 import { toolProviderData } from './tool.js';
 import { triggerProviderData } from './trigger.js';
+import { UserError } from '../../diagnostics/user-error.js';
 
 /**
  * The registration a plugin sends the Dify daemon over TCP in remote debugging, built from our
@@ -22,12 +23,7 @@ export interface RegistrationMessage {
 }
 
 /** The plugin cannot be registered: the SDK would refuse to start. The message is one line. */
-export class RegistrationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RegistrationError';
-  }
-}
+export class RegistrationError extends UserError {}
 
 /** The message type of each declaration kind, and its serializer. */
 const DECLARATIONS: {

@@ -1,9 +1,9 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { diagnostic } from '../check/catalog.js';
-import type { Diagnostic } from '../check/diagnostic.js';
-import { compareBytes } from '../project/order.js';
+import { diagnostic } from '../diagnostics/catalog.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { compareBytes } from './order.js';
 
 /**
  * Never packed, whatever the ignore file says: version control, virtual environments, caches,

@@ -1,7 +1,8 @@
-import { locateDiagnostics } from './catalog.js';
-import { sortDiagnostics, type Diagnostic } from './diagnostic.js';
+import { locateDiagnostics } from '../diagnostics/catalog.js';
+import { sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { icons } from './rules/assets.js';
-import { allDeclarations, type CheckContext, type Rule } from './rules/context.js';
+import { type CheckContext, type Rule } from './rules/context.js';
+import { allDeclarations } from '../project/model.js';
 import { entrypoint, identifier, pep440Versions, pluginKinds, privacyFile } from './rules/manifest.js';
 import { duplicateModels } from './rules/models.js';
 import { readmes, templateText } from './rules/readme.js';
@@ -11,7 +12,7 @@ import { validateDeclaration } from './schema.js';
 import type { PluginProject } from '../project/model.js';
 
 /** Rules for what a schema cannot say, run after the schemas. */
-const RULES: Rule[] = [
+const SEMANTIC_RULES: Rule[] = [
   pluginKinds,
   pep440Versions,
   identifier,
@@ -36,7 +37,7 @@ export async function checkProject(project: PluginProject): Promise<Diagnostic[]
     fileSizes: new Map(files.map((f) => [f.path, f.size])),
     prior: [...found],
   };
-  for (const rule of RULES) found.push(...(await rule(ctx)));
+  for (const rule of SEMANTIC_RULES) found.push(...(await rule(ctx)));
   await locateDiagnostics(found);
   return sortDiagnostics(dedupe(found));
 }

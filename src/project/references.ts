@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { RuleCode } from '../diagnostics/catalog.js';
 
 /** Why a path written in a declaration cannot be used as it is. */
 export type RefProblem =
@@ -38,16 +39,16 @@ export function resolveRef(written: string): ResolvedRef {
   return { path: clean };
 }
 
-/** `/a/b/0` from segments, escaping `~` and `/` as RFC 6901 says. */
-export function toPointer(segments: readonly (string | number)[]): string {
-  return segments.map((s) => '/' + String(s).replaceAll('~', '~0').replaceAll('/', '~1')).join('');
-}
-
-export function fromPointer(pointer: string): (string | number)[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .map((s) => (/^(0|[1-9]\d*)$/.test(s) ? Number(s) : s));
+/** The diagnostic for a path written in a declaration that cannot be used as written. */
+export function refProblemFinding(problem: RefProblem, written: string): { code: RuleCode; message: string; hint?: string } {
+  switch (problem.kind) {
+    case 'empty':
+      return { code: 'reference/empty', message: 'the path is empty' };
+    case 'outside-root':
+      return { code: 'reference/outside-root', message: `"${written}" points outside the plugin directory`, hint: 'write the path relative to the plugin root, e.g. provider/my_plugin.yaml' };
+    case 'backslash':
+      return { code: 'reference/backslash', message: `"${written}" uses \\ as a separator`, hint: `write it as "${problem.suggestion}"` };
+    case 'not-normalized':
+      return { code: 'reference/not-normalized', message: `"${written}" works from a directory but not inside an installed package`, hint: `write it as "${problem.suggestion}"` };
+  }
 }

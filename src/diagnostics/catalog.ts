@@ -1,6 +1,5 @@
-import type { Diagnostic, Severity } from './diagnostic.js';
-import { toPointer, type RefProblem } from '../project/paths.js';
-import { enablePositions, type PathSegment, type YamlFile } from '../project/yaml-file.js';
+import type { Diagnostic, Position, Severity } from './diagnostic.js';
+import { toPointer, type PathSegment } from './pointer.js';
 
 export interface RuleInfo {
   severity: Severity;
@@ -14,7 +13,7 @@ export interface RuleInfo {
  * Every diagnostic code raised from code (as opposed to from a JSON Schema), with its severity.
  * docs/rules.md is generated from this table and from the schemas.
  */
-export const RULES = {
+export const RULE_CATALOG = {
   'plugin/not-found': {
     severity: 'error',
     summary: 'The plugin path given on the command line does not exist.',
@@ -257,20 +256,28 @@ export const RULES = {
   },
 } as const satisfies Record<string, RuleInfo>;
 
-export type RuleCode = keyof typeof RULES;
+export type RuleCode = keyof typeof RULE_CATALOG;
+
+/**
+ * A parsed file that can say where a value sits (project/yaml-file.ts): diagnostics point into
+ * it without this layer knowing how YAML is read.
+ */
+export interface Locatable {
+  position(at: readonly PathSegment[], atKey: boolean): Promise<Position>;
+}
 
 export interface Where {
   /** Relative path of the file the finding is about. */
   file: string | null;
   /** The parsed file, when there is one, to compute line and column. */
-  yaml?: YamlFile | undefined;
+  yaml?: Locatable | undefined;
   at?: readonly PathSegment[];
   /** Point at the key rather than the value (for unknown or misplaced keys). */
   atKey?: boolean;
 }
 
 /** Where diagnostics made by `diagnostic()` are in their YAML files, until `locateDiagnostics()`. */
-const unlocated = new WeakMap<Diagnostic, { yaml: YamlFile; at: readonly PathSegment[]; atKey: boolean }>();
+const unlocated = new WeakMap<Diagnostic, { yaml: Locatable; at: readonly PathSegment[]; atKey: boolean }>();
 
 /**
  * Builds a diagnostic for a catalogued rule. Its line and column are filled in later by
@@ -280,7 +287,7 @@ export function diagnostic(code: RuleCode, where: Where, message: string, hint?:
   const at = where.at ?? [];
   const d: Diagnostic = {
     code,
-    severity: RULES[code].severity,
+    severity: RULE_CATALOG[code].severity,
     message,
     file: where.file,
     line: null,
@@ -294,28 +301,12 @@ export function diagnostic(code: RuleCode, where: Where, message: string, hint?:
 
 /** Fills in line and column of the diagnostics that point into a YAML file. */
 export async function locateDiagnostics(diagnostics: readonly Diagnostic[]): Promise<void> {
-  const todo = diagnostics.filter((d) => unlocated.has(d));
-  if (todo.length === 0) return;
-  await enablePositions();
-  for (const d of todo) {
-    const { yaml, at, atKey } = unlocated.get(d)!;
-    const pos = yaml.locate(at, atKey);
+  for (const d of diagnostics) {
+    const where = unlocated.get(d);
+    if (!where) continue;
+    const pos = await where.yaml.position(where.at, where.atKey);
     d.line = pos.line;
     d.column = pos.column;
     unlocated.delete(d);
-  }
-}
-
-/** The diagnostic for a path written in a declaration that cannot be used as written. */
-export function refProblemFinding(problem: RefProblem, written: string): { code: RuleCode; message: string; hint?: string } {
-  switch (problem.kind) {
-    case 'empty':
-      return { code: 'reference/empty', message: 'the path is empty' };
-    case 'outside-root':
-      return { code: 'reference/outside-root', message: `"${written}" points outside the plugin directory`, hint: 'write the path relative to the plugin root, e.g. provider/my_plugin.yaml' };
-    case 'backslash':
-      return { code: 'reference/backslash', message: `"${written}" uses \\ as a separator`, hint: `write it as "${problem.suggestion}"` };
-    case 'not-normalized':
-      return { code: 'reference/not-normalized', message: `"${written}" works from a directory but not inside an installed package`, hint: `write it as "${problem.suggestion}"` };
   }
 }

@@ -1,14 +1,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { CENTRAL_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from './zip-magic.js';
+import { UserError } from '../diagnostics/user-error.js';
 
 /** A ZIP that cannot be read safely: damaged, hostile, or in a form Dify never produces. */
-export class ZipError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ZipError';
-  }
-}
+export class ZipError extends UserError {}
 
 export interface ZipEntry {
   name: string;

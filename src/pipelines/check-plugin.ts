@@ -1,16 +1,16 @@
 import { stat } from 'node:fs/promises';
-import { diagnostic } from './catalog.js';
-import { isBlocking, sortDiagnostics, type Diagnostic } from './diagnostic.js';
-import { checkProject } from './index.js';
-import { get } from './rules/context.js';
+import { diagnostic } from '../diagnostics/catalog.js';
+import { isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { checkProject } from '../check/check-project.js';
+import { get } from '../project/model.js';
 import { planChecksum, planPackage, sizeFinding, type PackPlan } from '../pack/plan.js';
 import { RequirementsError } from '../pack/requirements.js';
-import { startsLikeZip } from '../pack/zip-magic.js';
+import { startsLikeZip } from '../project/zip-magic.js';
 import { DirectorySource } from '../project/directory-source.js';
 import type { PackageSource } from '../project/package-source.js';
 import { uniqueIdentifier } from '../project/identity.js';
 import { loadProject } from '../project/load.js';
-import { summarize, type PluginProject, type PluginSummary } from '../project/model.js';
+import { summarizePlugin, type PluginProject, type PluginSummary } from '../project/model.js';
 
 export interface PluginInfo extends PluginSummary {
   checksum: string | null;
@@ -84,7 +84,7 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
   // Packages are read rarely; their ZIP and hashing code loads only then.
   const [{ PackageSource }, { ZipError }, { streamedChecksum }] = await Promise.all([
     import('../project/package-source.js'),
-    import('../pack/zip-reader.js'),
+    import('../project/zip-reader.js'),
     import('../pack/checksum.js'),
   ]);
   let source: PackageSource;
@@ -109,7 +109,7 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
 }
 
 function finish(location: string, project: PluginProject, diagnostics: Diagnostic[], checksum: string | null, strict: boolean): PluginResult {
-  const summary = summarize(project);
+  const summary = summarizePlugin(project);
   const plugin: PluginInfo | null = summary && { ...summary, checksum: null, identifier: null };
   if (plugin && checksum) setChecksum(plugin, checksum);
   const sorted = sortDiagnostics(diagnostics);

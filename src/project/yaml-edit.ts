@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
-import { YamlFile } from '../project/yaml-file.js';
-import { EditError } from './errors.js';
+import { YamlFile } from './yaml-file.js';
+import { UserError } from '../diagnostics/user-error.js';
 
 /**
  * Surgical edits of a YAML file that keep every byte outside the edited key.
@@ -14,6 +14,9 @@ import { EditError } from './errors.js';
  * the loader uses, and must equal the original data with exactly the intended change; otherwise
  * nothing is returned and the caller writes nothing.
  */
+
+/** An edit that cannot be made without touching more than the edited key. */
+export class YamlEditError extends UserError {}
 
 /** Bytes [start, end) of the original text were replaced by `insert`. */
 export interface Splice {
@@ -89,7 +92,7 @@ class YamlText {
   ) {
     this.doc = parseDocument(text, { uniqueKeys: false });
     const error = this.doc.errors[0];
-    if (error) throw new EditError(`${file} cannot be parsed: ${error.message.split('\n')[0]}`, 'fix the YAML first (`dify plugin package --check` shows where)');
+    if (error) throw new YamlEditError(`${file} cannot be parsed: ${error.message.split('\n')[0]}`, 'fix the YAML first (`dify plugin package --check` shows where)');
     this.eol = text.includes('\r\n') ? '\r\n' : '\n';
   }
 
@@ -101,7 +104,7 @@ class YamlText {
     change(expected);
     const after = new YamlFile(this.file, text);
     if (!after.parsed || parseDocument(text).errors.length > 0 || !isDeepStrictEqual(after.value, expected)) {
-      throw new EditError(`${this.file}: ${path.join('.')} cannot be changed in place without touching other keys, so the file was left as it is`, 'make the change by hand (an anchor or merge key there is the usual reason)');
+      throw new YamlEditError(`${this.file}: ${path.join('.')} cannot be changed in place without touching other keys, so the file was left as it is`, 'make the change by hand (an anchor or merge key there is the usual reason)');
     }
     return { text, splice };
   }
@@ -242,9 +245,9 @@ class YamlText {
     return pos - start - (start === 0 && this.text.startsWith('\uFEFF') ? 1 : 0);
   }
 
-  private refuse(path: readonly string[], what: string): EditError {
+  private refuse(path: readonly string[], what: string): YamlEditError {
     const where = path.length > 0 ? path.join('.') : 'the document';
-    return new EditError(`${this.file}: ${where} ${what}, so it cannot be edited in place`, 'make the change by hand');
+    return new YamlEditError(`${this.file}: ${where} ${what}, so it cannot be edited in place`, 'make the change by hand');
   }
 }
 
@@ -322,7 +325,7 @@ function renderScalar(value: unknown, quote: QuoteStyle): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean' || typeof value === 'number') return String(value);
   if (typeof value === 'string') return quoteString(value, quote);
-  throw new EditError(`cannot write a ${typeof value} into YAML`);
+  throw new YamlEditError(`cannot write a ${typeof value} into YAML`);
 }
 
 /** A string in the requested style, or quoted anyway when the style would change its meaning. */

@@ -1,0 +1,195 @@
+import { copyFile, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { BundleError } from '../bundle/errors.js';
+import { BundleManifest } from '../bundle/manifest.js';
+import { appendDependency, PATTERN_KEY, type AppendResult } from '../bundle/operations.js';
+import { parseGithubPattern, parseMarketplacePattern } from '../bundle/patterns.js';
+import type { Bundle, BundleFile } from '../bundle/store.js';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { isObject } from '../project/model.js';
+import { checkPlugin, type PluginInfo, type PluginResult } from './check-plugin.js';
+
+/**
+ * Bundle operations that look inside the plugin packages a bundle embeds: appending one (it is
+ * checked as `plugin package --check` would) and analysing a bundle's dependencies.
+ */
+
+export interface PackageCheckOptions {
+  /** Unpacked size limit in bytes. */
+  maxBytes: number;
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Checks a plugin package as `dify plugin package --check` does, checksum included. checkPlugin
+ * reads a file as a package by its `.difypkg` name, so a package under another name (the
+ * checksum-named files of `_assets/`, or one inside a .difybndl) is checked through a temporary
+ * link or copy named `.difypkg`.
+ */
+export async function checkPackage(source: string | BundleFile, label: string, options: PackageCheckOptions): Promise<PluginResult> {
+  const check = async (file: string) => {
+    const result = await checkPlugin(file, { strict: false, maxBytes: options.maxBytes, env: options.env, checksum: true });
+    // Findings name the file checked; name it as the user knows it.
+    for (const d of result.diagnostics) d.message = d.message.split(file).join(label);
+    result.path = label;
+    return result;
+  };
+  const diskPath = typeof source === 'string' ? source : source.diskPath;
+  if (diskPath?.endsWith('.difypkg')) return check(diskPath);
+  const dir = await mkdtemp(path.join(tmpdir(), 'dify-bundle-'));
+  try {
+    const file = path.join(dir, 'package.difypkg');
+    if (diskPath !== undefined) {
+      await symlink(path.resolve(diskPath), file).catch(() => copyFile(diskPath, file));
+    } else {
+      await writeFile(file, await (source as BundleFile).read());
+    }
+    return await check(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface AppendPackageResult extends AppendResult {
+  /** The embedded plugin (identity, checksum). */
+  plugin: PluginInfo;
+  /** `_assets/<checksum>` was written (false: the same package was already stored). */
+  assetAdded: boolean;
+  /** Warnings about the package (errors refuse it). */
+  warnings: Diagnostic[];
+}
+
+/** The package to embed is not a valid plugin; `result` holds the findings. */
+export class PackageRejectedError extends BundleError {
+  constructor(readonly result: PluginResult) {
+    const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
+    super(`${result.path} is not a valid plugin package (${errors} error${errors === 1 ? '' : 's'}); the bundle was not changed`, 'fix the plugin and package it again with `dify plugin package`');
+  }
+}
+
+/**
+ * Embeds a `.difypkg`: it must check as a plugin without errors (as `plugin package --check`
+ * does), and is stored byte for byte as `_assets/<checksum>`, as the Go CLI does. The same
+ * package appended twice is stored once and listed once.
+ */
+export async function appendPackage(bundle: Bundle, packagePath: string, label: string, options: PackageCheckOptions): Promise<AppendPackageResult> {
+  const info = await stat(packagePath).catch(() => null);
+  if (!info) throw new BundleError(`${label} does not exist`);
+  if (!info.isFile()) {
+    throw new BundleError(`${label} is not a file: append package embeds a packaged plugin`, info.isDirectory() ? `package it first: dify plugin package ${label}` : undefined);
+  }
+  const result = await checkPackage(packagePath, label, options);
+  if (!result.ok || !result.plugin?.checksum) throw new PackageRejectedError(result);
+  const checksum = result.plugin.checksum;
+  let assetAdded = false;
+  if (!bundle.assets.has(checksum)) {
+    bundle.putAsset(checksum, await readFile(packagePath));
+    assetAdded = true;
+  }
+  const appended = appendDependency(bundle, { type: 'package', value: { path: checksum } });
+  return { ...appended, plugin: result.plugin, assetAdded, warnings: result.diagnostics.filter((d) => d.severity !== 'error') };
+}
+
+/** The embedded plugin as `analyze` reports it. */
+export interface EmbeddedIdentity {
+  author: string | null;
+  name: string | null;
+  version: string | null;
+  category: string | null;
+  checksum: string | null;
+  identifier: string | null;
+}
+
+/** One dependency with the fields the daemon derives from it (daemon.md §3.9). */
+export interface AnalyzedDependency {
+  index: number;
+  type: string | null;
+  pattern?: string;
+  repo?: string;
+  release?: string;
+  asset?: string;
+  organization?: string;
+  plugin?: string;
+  version?: string;
+  path?: string;
+  size?: number | null;
+  identity?: EmbeddedIdentity | null;
+  /** What would stop Dify from installing it; empty when fine. */
+  problems: string[];
+}
+
+export interface BundleAnalysis {
+  name: string | null;
+  author: string | null;
+  version: string | null;
+  dependencies: AnalyzedDependency[];
+}
+
+/**
+ * Every dependency with its parsed fields: repo/release/asset for github,
+ * organization/plugin/version for marketplace, and for an embedded package its file, size and
+ * the identity of the plugin inside (checked and hashed as `plugin package --check` would).
+ */
+export async function analyzeBundle(bundle: Bundle, options: PackageCheckOptions): Promise<BundleAnalysis> {
+  const manifest = BundleManifest.parse(bundle.manifest);
+  const data = manifest.data;
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  const dependencies: AnalyzedDependency[] = [];
+  for (const [index, dep] of manifest.dependencies().entries()) {
+    const { problems, ...fields } = await analyzeOne(bundle, index, dep, options);
+    dependencies.push({ ...fields, problems }); // problems last, after the fields they are about
+  }
+  return { name: text(data.name), author: text(data.author), version: text(data.version), dependencies };
+}
+
+async function analyzeOne(bundle: Bundle, index: number, dep: unknown, options: PackageCheckOptions): Promise<AnalyzedDependency> {
+  const type = isObject(dep) && typeof dep.type === 'string' ? dep.type : null;
+  const value = isObject(dep) && isObject(dep.value) ? dep.value : {};
+  const out: AnalyzedDependency = { index, type, problems: [] };
+  if (type === 'github' || type === 'marketplace') {
+    const pattern = value[PATTERN_KEY[type]];
+    if (typeof pattern !== 'string') {
+      out.problems.push(`value.${PATTERN_KEY[type]} is missing`);
+      return out;
+    }
+    const parsed = type === 'github' ? parseGithubPattern(pattern) : parseMarketplacePattern(pattern);
+    if (parsed) Object.assign(out, parsed);
+    else {
+      out.pattern = pattern;
+      out.problems.push(`invalid ${type === 'github' ? 'github repo' : 'marketplace'} pattern`);
+    }
+    return out;
+  }
+  if (type === 'package') {
+    const p = value.path;
+    if (typeof p !== 'string' || p === '') {
+      out.problems.push('value.path is missing');
+      return out;
+    }
+    out.path = p;
+    const file = bundle.assets.get(p);
+    if (!file) {
+      out.size = null;
+      out.identity = null;
+      out.problems.push(`_assets/${p} is not in the bundle`);
+      return out;
+    }
+    out.size = file.size;
+    const result = await checkPackage(file, `_assets/${p}`, options);
+    const plugin = result.plugin;
+    out.identity = plugin && {
+      author: plugin.author,
+      name: plugin.name,
+      version: plugin.version,
+      category: plugin.category,
+      checksum: plugin.checksum,
+      identifier: plugin.identifier,
+    };
+    for (const d of result.diagnostics) if (d.severity === 'error') out.problems.push(`${d.file ? `${d.file}: ` : ''}${d.message}`);
+    if (plugin?.checksum && plugin.checksum !== p) out.problems.push(`its checksum is ${plugin.checksum}, not its name: the file changed after it was appended`);
+    return out;
+  }
+  out.problems.push(type === null ? 'not a {type, value} item' : `unknown type "${type}" (github, marketplace or package)`);
+  return out;
+}
