@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { makeLargePlugin } from './make-large-plugin.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const realFixtures = path.resolve(root, '..', 'shared', 'fixtures', 'real');
+const realFixtures = path.join(root, 'test', 'fixtures', 'real');
 const bin = path.join(root, 'bin', 'dify.js');
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 

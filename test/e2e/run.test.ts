@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dify, isAlive, type RunningCli, startDify } from '../helpers/cli.js';
 import { FakeDaemon, type FakeDaemonOptions } from '../helpers/fake-daemon.js';
-import { copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES, REPO, SHARED, tempDir } from '../helpers/plugin.js';
+import { COMPARE_REGISTRATION, copyPlugin, EXAMPLE, GOLDEN_REGISTRATIONS, pluginWith, REAL_FIXTURES, REPO, tempDir } from '../helpers/plugin.js';
 
 const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
 const KEY = 'test-key';
@@ -61,8 +61,8 @@ describe('dify plugin run --dry-run', () => {
     expect(r.code).toBe(0);
     const candidate = path.join(await tempDir(), `${name}.jsonl`);
     writeFileSync(candidate, r.stdout);
-    const reference = path.join(SHARED, 'fixtures', 'registration', `${name}.jsonl`);
-    const compare = path.join(SHARED, 'tools', 'compare-registration.py');
+    const reference = path.join(GOLDEN_REGISTRATIONS, `${name}.jsonl`);
+    const compare = COMPARE_REGISTRATION;
     let output = '';
     let status = 0;
     try {

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Io } from '../../src/cli/io.js';
+import { run } from '../../src/cli/main.js';
 import { REPO } from './plugin.js';
 
 export interface CliResult {
@@ -14,13 +17,37 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** Spawns `bin/dify.js` as a user would, without colour and outside GitHub Actions. */
-function spawnCli(args: string[], options: CliOptions) {
+/** The environment a command sees: this process's, without colour and outside GitHub Actions. */
+function cliEnv(options: CliOptions): NodeJS.ProcessEnv {
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: undefined, FORCE_COLOR: undefined, ...options.env };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  return env as NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs the CLI in-process through `run(argv, io)`, as `dify()` runs the binary: same arguments,
+ * environment and working directory, output captured, no terminal. The default for tests; the
+ * binary is for what only a process shows (exit codes, signals, separated streams, the launcher).
+ */
+export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    stdin: Object.assign(new PassThrough(), { isTTY: false }),
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    env: cliEnv(options),
+    cwd: options.cwd ?? REPO,
+  };
+  const code = await run(['node', 'dify', ...args], io);
+  return { code, stdout, stderr };
+}
+
+/** Spawns `bin/dify.js` as a user would, without colour and outside GitHub Actions. */
+function spawnCli(args: string[], options: CliOptions) {
   return spawn(process.execPath, [path.join(REPO, 'bin', 'dify.js'), ...args], {
     cwd: options.cwd ?? REPO,
-    env: env as NodeJS.ProcessEnv,
+    env: cliEnv(options),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

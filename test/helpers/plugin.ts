@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,14 +8,11 @@ import { MAX_PACKAGE_BYTES } from '../../src/project/limits.js';
 
 export const REPO = path.resolve(import.meta.dirname, '..', '..');
 export const EXAMPLE = path.join(REPO, 'examples', 'hello-world');
-/**
- * The team's shared, read-only reference material: beside the checkout (`../shared`), or at
- * DIFY_SHARED_DIR when a clone lives elsewhere.
- */
-export const SHARED = [process.env.DIFY_SHARED_DIR, path.resolve(REPO, '..', 'shared'), '/work/shared'].find(
-  (dir): dir is string => dir !== undefined && existsSync(path.join(dir, 'fixtures', 'real')),
-) ?? path.resolve(REPO, '..', 'shared');
-export const REAL_FIXTURES = path.join(SHARED, 'fixtures', 'real');
+/** Published plugins, kept as data (test/fixtures/README.md says where each comes from). */
+export const REAL_FIXTURES = path.join(REPO, 'test', 'fixtures', 'real');
+/** What the Python SDK registers for each of them. */
+export const GOLDEN_REGISTRATIONS = path.join(REPO, 'test', 'fixtures', 'registration');
+export const COMPARE_REGISTRATION = path.join(REPO, 'test', 'helpers', 'compare-registration.py');
 
 const created: string[] = [];
 afterAll(async () => {
@@ -30,7 +26,7 @@ export async function tempDir(prefix = 'dify-test-'): Promise<string> {
   return dir;
 }
 
-/** A writable copy of a plugin directory (shared fixtures are read-only). */
+/** A writable copy of a plugin directory, so that a test never changes a fixture. */
 export async function copyPlugin(source: string): Promise<string> {
   const dir = path.join(await tempDir(), path.basename(source));
   await cp(source, dir, { recursive: true });

@@ -6,11 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { buildRegistration, RegistrationError, type RegistrationMessage } from '../../src/debug/registration/index.js';
 import { DirectorySource } from '../../src/project/directory-source.js';
 import { loadProject } from '../../src/project/load.js';
-import { copyPlugin, pluginWith, REAL_FIXTURES, SHARED, tempDir, type Overrides } from '../helpers/plugin.js';
+import { COMPARE_REGISTRATION as COMPARE, copyPlugin, GOLDEN_REGISTRATIONS as GOLDEN, pluginWith, REAL_FIXTURES, tempDir, type Overrides } from '../helpers/plugin.js';
 
 const KEY = '00000000-0000-0000-0000-000000000000';
-const COMPARE = path.join(SHARED, 'tools', 'compare-registration.py');
-const GOLDEN = path.join(SHARED, 'fixtures', 'registration');
 
 const names = readdirSync(REAL_FIXTURES, { withFileTypes: true })
   .filter((e) => e.isDirectory())
