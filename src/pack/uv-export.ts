@@ -23,11 +23,12 @@
  * - The project itself is not emitted (`--no-emit-project`), virtual packages never are, and
  *   packages whose marker is unsatisfiable are dropped.
  * - Lines are sorted editables first, then local paths, then by (name, version, source);
- *   markers are printed the way uv prints them (see the marker algebra in pep508-marker.ts).
+ *   markers are printed the way uv prints them (see the marker algebra in pep508/).
  */
 import { parse as parseToml } from 'smol-toml';
 import { comparePep440, compareStrings } from '../project/pep440.js';
-import { Marker, normalizeName } from './pep508-marker.js';
+import { Marker } from './pep508/marker.js';
+import { normalizeName } from './pep508/names.js';
 import { UvLockError } from './uv-lock-error.js';
 
 // ---------------------------------------------------------------------------------------------

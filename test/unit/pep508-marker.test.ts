@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Marker } from '../../src/pack/pep508-marker.js';
+import { Marker } from '../../src/pack/pep508/marker.js';
 import { UvLockError } from '../../src/pack/uv-export.js';
 
 const m = (text: string): Marker => Marker.parse(text);
