@@ -1,4 +1,6 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type YAMLMap } from 'yaml';
+import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { isObject } from '../project/model.js';
+import { appendToSequence, removeFromSequence, setMapping, setScalar, type EditResult } from '../project/yaml-edit.js';
 import { BundleError } from './errors.js';
 
 export type DependencyType = 'github' | 'marketplace' | 'package';
@@ -22,14 +24,16 @@ export interface BundleProfile {
 export const LOCALES = ['en_US', 'zh_Hans', 'ja_JP', 'pt_BR'] as const;
 
 /**
- * A bundle's manifest.yaml held as a YAML document, so that editing it keeps the author's
- * comments (and the `# yaml-language-server` line), key order, quoting and indentation: only
- * the nodes a command changes are touched.
+ * A bundle's manifest.yaml as the author wrote it. Each change is spliced into the text and
+ * proven (src/project/yaml-edit.ts), so comments (and the `# yaml-language-server` line), key
+ * order, quoting, indentation and line endings stay as they were: only the nodes a command
+ * changes are touched.
  */
 export class BundleManifest {
   private constructor(
-    private readonly doc: Document.Parsed,
-    private readonly indent: number,
+    private text: string,
+    private doc: Document.Parsed,
+    private readonly label: string,
   ) {}
 
   /** Parses manifest text; YAML errors and a non-mapping document throw a BundleError with the line. */
@@ -42,7 +46,7 @@ export class BundleManifest {
       throw new BundleError(`${label}:${line}:${col}: ${first.message.split('\n')[0]}`, 'fix the YAML; `dify bundle package --check <bundle>` lists every problem');
     }
     if (!isMap(doc.contents)) throw new BundleError(`${label} is not a mapping of keys (name, version, dependencies, ...)`, 'recreate it with `dify bundle init`');
-    return new BundleManifest(doc, detectIndent(text));
+    return new BundleManifest(text, doc, label);
   }
 
   /** The manifest as plain data. */
@@ -60,17 +64,9 @@ export class BundleManifest {
 
   /** Appends a dependency and returns its index. */
   append(dep: DependencyEntry): number {
-    const node = this.doc.get('dependencies', true) as Node | undefined;
-    const item = this.doc.createNode({ type: dep.type, value: dep.value });
-    if (node === undefined || node === null || (isScalar(node) && (node.value === null || node.value === undefined))) {
-      this.doc.set('dependencies', this.doc.createNode([dep]));
-      return 0;
-    }
-    if (!isSeq(node)) throw notAList();
-    // `dependencies: []` as init writes it becomes a block list once it has items.
-    if (node.items.length === 0) node.flow = false;
-    node.items.push(item);
-    return node.items.length - 1;
+    const index = this.dependencies().length;
+    this.apply(appendToSequence(this.text, this.label, ['dependencies'], { type: dep.type, value: dep.value }));
+    return index;
   }
 
   /** Removes the dependency at `index` (0-based) and returns it as plain data. */
@@ -80,9 +76,8 @@ export class BundleManifest {
       const range = deps.length === 0 ? 'the bundle has no dependencies' : `the bundle has ${deps.length} dependenc${deps.length === 1 ? 'y (index 0)' : `ies (indexes 0 to ${deps.length - 1})`}`;
       throw new BundleError(`index ${index} is out of range: ${range}`, deps.length === 0 ? undefined : 'see the indexes with `dify bundle analyze <bundle>`');
     }
-    const removed = deps[index];
-    this.doc.deleteIn(['dependencies', index]);
-    return removed;
+    this.apply(removeFromSequence(this.text, this.label, ['dependencies'], index));
+    return deps[index];
   }
 
   /** Sets `version` and returns the previous value. */
@@ -105,40 +100,32 @@ export class BundleManifest {
   }
 
   toString(): string {
-    return this.doc.toString({ indent: this.indent, lineWidth: 0 });
+    return this.text;
   }
 
   private setI18n(key: string, text: string): void {
-    const node = this.doc.get(key, true) as Node | undefined;
-    if (!isMap(node)) {
-      this.doc.set(key, this.doc.createNode(Object.fromEntries(LOCALES.map((l) => [l, text]))));
+    const texts = this.data[key];
+    if (!isObject(texts) || Object.keys(texts).length === 0) {
+      this.apply(setMapping(this.text, this.label, [key], Object.fromEntries(LOCALES.map((l) => [l, text]))));
       return;
     }
-    const old = (node as YAMLMap).get('en_US');
-    for (const pair of (node as YAMLMap).items) {
-      const locale = isScalar(pair.key) ? String(pair.key.value) : undefined;
-      if (locale === undefined) continue;
-      const value = isScalar(pair.value) ? pair.value.value : pair.value;
+    const old = texts.en_US;
+    for (const [locale, value] of Object.entries(texts)) {
       if (locale === 'en_US' || (old !== undefined && value === old)) this.setScalar([key, locale], text);
     }
-    if (!(node as YAMLMap).has('en_US')) this.setScalar([key, 'en_US'], text);
+    if (!('en_US' in texts)) this.setScalar([key, 'en_US'], text);
   }
 
-  /** Replaces a scalar's value keeping its style (a quoted version stays quoted). */
   private setScalar(path: string[], value: string): void {
-    const node = this.doc.getIn(path, true);
-    if (isScalar(node)) node.value = value;
-    else this.doc.setIn(path, value);
+    this.apply(setScalar(this.text, this.label, path, value));
+  }
+
+  private apply(edit: EditResult): void {
+    this.text = edit.text;
+    this.doc = parseDocument(edit.text);
   }
 }
 
 function notAList(): BundleError {
   return new BundleError('dependencies in manifest.yaml is not a list', 'write it as `dependencies: []` or as a list of {type, value} items');
-}
-
-/** The indentation of the first nested block line: 2 as `init` writes, 4 as the Go CLI does. */
-function detectIndent(text: string): number {
-  const m = /^[^\s#-][^\n]*:[ \t]*\r?\n(?:[ \t]*(?:#[^\n]*)?\r?\n)*( +)[^\s-]/m.exec(text);
-  const n = m?.[1]?.length ?? 2;
-  return n >= 1 && n <= 8 ? n : 2;
 }

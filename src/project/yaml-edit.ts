@@ -1,16 +1,17 @@
 import { isDeepStrictEqual } from 'node:util';
-import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, parseDocument, stringify, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
 import { YamlFile } from './yaml-file.js';
 import { UserError } from '../diagnostics/user-error.js';
 
 /**
- * Surgical edits of a YAML file that keep every byte outside the edited key.
+ * Surgical edits of a YAML file that keep every byte outside the edited node: set a key to a
+ * mapping or a scalar, append an item to a list, remove one.
  *
  * The `yaml` package's Document API finds the node to change and where it sits in the text, but
  * `doc.toString()` re-serializes the whole file: on the real plugins it folds long lines,
- * re-indents sequences and drops trailing spaces. So the new key is rendered on its own, in the
- * file's style (indentation step, sequence indentation, quoting, line ending), and spliced into
- * the original text at the node's range. The result is then parsed again, with the same parser
+ * re-indents sequences and drops trailing spaces. So only the new key, item or value is
+ * rendered, in the file's style (indentation step, sequence indentation, quoting, line ending),
+ * and spliced into the original text at the node's range. The result is then parsed again, with the same parser
  * the loader uses, and must equal the original data with exactly the intended change; otherwise
  * nothing is returned and the caller writes nothing.
  */
@@ -43,6 +44,9 @@ interface Style {
 
 type PlainObject = Record<string, unknown>;
 
+/** What the editor can write: strings, numbers, booleans, null, and lists and mappings of them. */
+export type YamlValue = string | number | boolean | null | YamlValue[] | { [key: string]: YamlValue };
+
 /**
  * Sets `path` (a chain of mapping keys) to `value`, a mapping, replacing what was there. Missing
  * parents are created. Comments on the key's line are kept; what was inside the old value is not.
@@ -53,8 +57,19 @@ export function setMapping(text: string, file: string, path: readonly string[], 
   return y.finish(splice, path, (data) => setIn(data, path, value));
 }
 
+/**
+ * Sets `path` to the string `value`. A scalar already there is replaced where it stands, in its
+ * own quoting (a quoted version stays quoted) and keeping a comment after it; a missing key is
+ * added after the last key of its mapping, with missing parents.
+ */
+export function setScalar(text: string, file: string, path: readonly string[], value: string): EditResult {
+  const y = new YamlText(text, file);
+  const splice = y.setScalar(path, value);
+  return y.finish(splice, path, (data) => setIn(data, path, value));
+}
+
 /** Appends `item` to the sequence at `path`, creating it (and its parents) when missing. */
-export function appendToSequence(text: string, file: string, path: readonly string[], item: string): EditResult {
+export function appendToSequence(text: string, file: string, path: readonly string[], item: YamlValue): EditResult {
   const y = new YamlText(text, file);
   const splice = y.appendItem(path, item);
   return y.finish(splice, path, (data) => {
@@ -62,7 +77,20 @@ export function appendToSequence(text: string, file: string, path: readonly stri
     const key = path.at(-1)!;
     const holder = ensureIn(data, parent);
     const list = holder[key];
-    holder[key] = Array.isArray(list) ? [...list, item] : [item];
+    holder[key] = Array.isArray(list) ? [...list, structuredClone(item)] : [structuredClone(item)];
+  });
+}
+
+/**
+ * Removes item `index` (0-based) of the sequence at `path`, with its lines; comment lines around
+ * it stay. Removing the last item leaves `key: []`.
+ */
+export function removeFromSequence(text: string, file: string, path: readonly string[], index: number): EditResult {
+  const y = new YamlText(text, file);
+  const splice = y.removeItem(path, index);
+  return y.finish(splice, path, (data) => {
+    const list = getIn(data, path);
+    if (Array.isArray(list)) list.splice(index, 1);
   });
 }
 
@@ -109,7 +137,7 @@ class YamlText {
     return { text, splice };
   }
 
-  setPath(path: readonly string[], value: PlainObject): Splice {
+  setPath(path: readonly string[], value: unknown): Splice {
     const { map, depth } = this.deepestMap(path.slice(0, -1));
     const rest = path.slice(depth);
     const key = rest[0]!;
@@ -119,7 +147,17 @@ class YamlText {
     return this.insertPair(map, key, nested, this.style(map));
   }
 
-  appendItem(path: readonly string[], item: string): Splice {
+  setScalar(path: readonly string[], value: string): Splice {
+    const found = this.find(path);
+    const old = found?.pair.value;
+    // Block scalars (`|`, `>`) and empty values have no quoting to keep: the key is rewritten.
+    if (isScalar(old) && isQuoteStyle(old.type) && old.range![0] < old.range![1]) {
+      return { start: old.range![0], end: old.range![1], insert: quoteString(value, old.type, found!.map.flow === true) };
+    }
+    return this.setPath(path, value);
+  }
+
+  appendItem(path: readonly string[], item: YamlValue): Splice {
     const { map, depth } = this.deepestMap(path.slice(0, -1));
     const style = this.style(map);
     const rest = path.slice(depth);
@@ -130,7 +168,34 @@ class YamlText {
     const seq = pair.value as Node | null;
     if (seq === null || (isScalar(seq) && seq.value === null)) return this.replacePair(pair, [item], style);
     if (!isSeq(seq)) throw this.refuse(path, 'is not a list');
-    return seq.flow ? this.appendFlow(seq, item, style, path) : this.appendBlock(seq, item, style);
+    if (!seq.flow) return this.appendBlock(seq, item, style);
+    // A list of mappings reads better one item per line: `dependencies: []` as init writes it
+    // becomes a block list with its first item. A list of strings stays on its line.
+    if (seq.items.length === 0 && typeof item === 'object' && item !== null) return this.replacePair(pair, [item], style);
+    return this.appendFlow(seq, item, style, path);
+  }
+
+  removeItem(path: readonly string[], index: number): Splice {
+    const found = this.find(path);
+    const seq = found?.pair.value;
+    if (!isSeq(seq)) throw this.refuse(path, 'is not a list');
+    const item = seq.items[index];
+    if (!isNode(item) || !item.range) throw this.refuse(path, `has no item ${index}`);
+    return seq.flow ? this.removeFlow(seq, index) : this.removeBlock(found!.pair, seq, item, path);
+  }
+
+  /** The pair at `path` and the mapping holding it, through block and flow mappings alike. */
+  private find(path: readonly string[]): { pair: Pair; map: YAMLMap } | undefined {
+    let node: unknown = this.doc.contents;
+    let found: { pair: Pair; map: YAMLMap } | undefined;
+    for (const key of path) {
+      if (!isMap(node)) return undefined;
+      const pair = node.items.find((p) => keyOf(p) === key);
+      if (!pair) return undefined;
+      found = { pair, map: node };
+      node = pair.value;
+    }
+    return found;
   }
 
   /** The deepest existing block mapping along `path`, and how many keys of it exist. */
@@ -176,23 +241,50 @@ class YamlText {
     return { start: at, end: at, insert: this.eol + lines.join(this.eol) };
   }
 
-  private appendBlock(seq: YAMLSeq, item: string, style: Style): Splice {
+  /** Adds a line (or lines) after the last item, with its dash where the last item has it. */
+  private appendBlock(seq: YAMLSeq, item: YamlValue, style: Style): Splice {
     const last = seq.items.at(-1) as Node;
     const lastStart = last.range![0];
     const dash = this.text.lastIndexOf('-', lastStart - 1);
     const gap = this.text.slice(dash + 1, lastStart);
-    const quote = isScalar(last) && isQuoteStyle(last.type) ? last.type : style.quote;
+    // A mapping item is laid out and quoted as the last one is: inside list items, files often
+    // nest by another step than elsewhere.
+    const itemStyle = isMap(last) && !last.flow ? this.style(last) : style;
+    const quote = quoteOf(last) ?? itemStyle.quote;
     const at = this.lineBreakAt(this.contentEnd(last));
-    const line = `${' '.repeat(this.column(dash))}-${/^ +$/.test(gap) ? gap : ' '}${quoteString(item, quote)}`;
-    return { start: at, end: at, insert: this.eol + line };
+    const lines = renderItem(item, this.column(dash), { ...itemStyle, quote }, /^ +$/.test(gap) ? 1 + gap.length : 2);
+    return { start: at, end: at, insert: this.eol + lines.join(this.eol) };
   }
 
-  private appendFlow(seq: YAMLSeq, item: string, style: Style, path: readonly string[]): Splice {
+  private appendFlow(seq: YAMLSeq, item: YamlValue, style: Style, path: readonly string[]): Splice {
     const close = seq.range![1] - 1;
     if (this.text[close] !== ']') throw this.refuse(path, 'is a list this editor cannot extend');
-    const last = seq.items.at(-1);
-    const quote = isScalar(last) && isQuoteStyle(last.type) ? last.type : style.quote;
-    return { start: close, end: close, insert: `${seq.items.length > 0 ? ', ' : ''}${quoteString(item, quote)}` };
+    const quote = quoteOf(seq.items.at(-1)) ?? style.quote;
+    return { start: close, end: close, insert: `${seq.items.length > 0 ? ', ' : ''}${renderFlow(item, quote)}` };
+  }
+
+  /** Removes the item's lines, from its dash to the end of its content and the line break after. */
+  private removeBlock(pair: Pair, seq: YAMLSeq, item: Node, path: readonly string[]): Splice {
+    const dash = this.text.lastIndexOf('-', item.range![0] - 1);
+    let start = this.text.lastIndexOf('\n', dash) + 1;
+    if (this.text.slice(start, dash).trim() !== '') throw this.refuse(path, 'is a list this editor cannot shorten');
+    let end = this.lineBreakAt(this.contentEnd(item));
+    if (end < this.text.length) end = this.text.indexOf('\n', end) + 1;
+    else if (start > 0) start -= this.text[start - 2] === '\r' ? 2 : 1; // the last line: its break goes instead
+    if (seq.items.length > 1) return { start, end, insert: '' };
+    // The list goes empty: `key: []` keeps it a list. Whatever stood between the key and the
+    // item (a comment on the key's line, comment lines) is written back as it was.
+    const colon = this.text.indexOf(':', (pair.key as Node).range![1]) + 1;
+    return { start: colon, end, insert: ` []${this.text.slice(colon, start)}` };
+  }
+
+  /** Removes the item and the comma that separates it from a neighbour. */
+  private removeFlow(seq: YAMLSeq, index: number): Splice {
+    const items = seq.items as Node[];
+    const item = items[index]!.range!;
+    if (index + 1 < items.length) return { start: item[0], end: items[index + 1]!.range![0], insert: '' };
+    if (index > 0) return { start: items[index - 1]!.range![1], end: item[1], insert: '' };
+    return { start: item[0], end: item[1], insert: '' };
   }
 
   /** The file's own style, read from what is already there. */
@@ -229,7 +321,10 @@ class YamlText {
       return Math.max((last.key as Node).range![1], this.contentEnd(last.value as Node | null, last.key as Node));
     }
     if (isSeq(node) && !node.flow && node.items.length > 0) return this.contentEnd(node.items.at(-1) as Node);
-    return node.range![1];
+    // A block scalar (`|`, `>`) ends after its line break and any blank lines.
+    let end = node.range![1];
+    while (end > node.range![0] && /\s/.test(this.text[end - 1]!)) end--;
+    return end;
   }
 
   /** Index of the line break at or after `pos` (before `\r\n` or `\n`), or the end of the text. */
@@ -277,6 +372,10 @@ function setIn(data: PlainObject, path: readonly string[], value: unknown): void
   ensureIn(data, path.slice(0, -1))[path.at(-1)!] = structuredClone(value);
 }
 
+function getIn(data: PlainObject, path: readonly string[]): unknown {
+  return path.reduce<unknown>((at, key) => (isPlainObject(at) ? at[key] : undefined), data);
+}
+
 function ensureIn(data: PlainObject, path: readonly string[]): PlainObject {
   let at = data;
   for (const key of path) {
@@ -301,37 +400,58 @@ function renderPair(key: string, value: unknown, col: number, style: Style, comm
   return [`${pad}${key}: ${renderScalar(value, style.quote)}${comment}`];
 }
 
-function renderItem(value: unknown, col: number, style: Style): string[] {
-  const pad = ' '.repeat(col);
+/** `- value` as lines, the dash at `col` and the value `offset` columns after it. */
+function renderItem(value: unknown, col: number, style: Style, offset = 2): string[] {
+  const dash = `${' '.repeat(col)}-${' '.repeat(offset - 1)}`;
   if (isPlainObject(value) && Object.keys(value).length > 0) {
     // `- first: 1` then the other keys under `first`.
-    const lines = Object.entries(value).flatMap(([k, v]) => renderPair(renderKey(k), v, col + 2, style, ''));
-    return [`${pad}- ${lines[0]!.trimStart()}`, ...lines.slice(1)];
+    const lines = Object.entries(value).flatMap(([k, v]) => renderPair(renderKey(k), v, col + offset, style, ''));
+    return [`${dash}${lines[0]!.trimStart()}`, ...lines.slice(1)];
   }
   if (Array.isArray(value) && value.length > 0) {
-    const lines = value.flatMap((v) => renderItem(v, col + 2, style));
-    return [`${pad}- ${lines[0]!.trimStart()}`, ...lines.slice(1)];
+    const lines = value.flatMap((v) => renderItem(v, col + offset, style));
+    return [`${dash}${lines[0]!.trimStart()}`, ...lines.slice(1)];
   }
-  if (isPlainObject(value)) return [`${pad}- {}`];
-  if (Array.isArray(value)) return [`${pad}- []`];
-  return [`${pad}- ${renderScalar(value, style.quote)}`];
+  if (isPlainObject(value) || Array.isArray(value)) return [`${dash}${renderFlow(value, style.quote)}`]; // {} or []
+  return [`${dash}${renderScalar(value, style.quote)}`];
+}
+
+/** A value on one line: `{a: 1, b: [x, y]}`, or a scalar. */
+function renderFlow(value: unknown, quote: QuoteStyle): string {
+  if (Array.isArray(value)) return `[${value.map((v) => renderFlow(v, quote)).join(', ')}]`;
+  if (isPlainObject(value)) return `{${Object.entries(value).map(([k, v]) => `${quoteString(k, 'PLAIN', true)}: ${renderFlow(v, quote)}`).join(', ')}}`;
+  return renderScalar(value, quote, true);
+}
+
+/** How the strings of a node are quoted: as its first quoted string, else as its first string. */
+function quoteOf(node: unknown): QuoteStyle | undefined {
+  const styles: QuoteStyle[] = [];
+  const visit = (n: unknown): void => {
+    if (isScalar(n) && typeof n.value === 'string' && isQuoteStyle(n.type)) styles.push(n.type);
+    else if (isMap(n)) n.items.forEach((p) => visit(p.value));
+    else if (isSeq(n)) n.items.forEach(visit);
+  };
+  visit(node);
+  return styles.find((q) => q !== 'PLAIN') ?? styles[0];
 }
 
 function renderKey(key: string): string {
   return quoteString(key, 'PLAIN');
 }
 
-function renderScalar(value: unknown, quote: QuoteStyle): string {
+function renderScalar(value: unknown, quote: QuoteStyle, flow = false): string {
   if (value === null || value === undefined) return 'null';
   if (typeof value === 'boolean' || typeof value === 'number') return String(value);
-  if (typeof value === 'string') return quoteString(value, quote);
+  if (typeof value === 'string') return quoteString(value, quote, flow);
   throw new YamlEditError(`cannot write a ${typeof value} into YAML`);
 }
 
 /** A string in the requested style, or quoted anyway when the style would change its meaning. */
-function quoteString(s: string, quote: QuoteStyle): string {
+function quoteString(s: string, quote: QuoteStyle, flow = false): string {
   if (quote === 'QUOTE_SINGLE' && !/[\u0000-\u001f\u007f]/.test(s)) return `'${s.replaceAll("'", "''")}'`;
   if (quote === 'QUOTE_DOUBLE') return JSON.stringify(s);
-  // `stringify` leaves a string plain only when it reads back as the same string.
-  return stringify(s, { lineWidth: 0 }).replace(/\n$/, '');
+  // `stringify` leaves a string plain only when it reads back as the same string, outside
+  // brackets; it writes a multi-line one as a block scalar, which cannot go where a value stood.
+  const plain = stringify(s, { lineWidth: 0 }).replace(/\n$/, '');
+  return plain.includes('\n') || (flow && /[,[\]{}]/.test(plain)) ? JSON.stringify(s) : plain;
 }

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { checkBundle } from '../../src/bundle/check.js';
 import { BundleError } from '../../src/bundle/errors.js';
 import { BundleManifest } from '../../src/bundle/manifest.js';
+import { changedLines } from '../../src/project/yaml-edit.js';
 import { appendPattern, applyProfile, bumpVersion, currentProfile, removeDependency } from '../../src/bundle/operations.js';
 import { analyzeBundle, appendPackage, PackageRejectedError } from '../../src/pipelines/bundle-packages.js';
 import {
@@ -199,6 +200,58 @@ describe('manifest editing', () => {
     expect(m.append({ type: 'package', value: { path: 'x' } })).toBe(0);
     expect(m.toString()).toBe('name: b\ndependencies:\n  - type: package\n    value:\n      path: x\n');
     expect(() => BundleManifest.parse('dependencies: 3\n').append({ type: 'package', value: { path: 'x' } })).toThrow('dependencies in manifest.yaml is not a list');
+  });
+
+  it('each command changes only its own lines of a commented, CRLF, 4-space manifest', () => {
+    const text = [
+      '# yaml-language-server: $schema=https://example.org/bundle.schema.json',
+      'name: b  # the id',
+      'labels:',
+      '    en_US: B',
+      '    zh_Hans: 捆绑',
+      '    ja_JP: B',
+      'description:',
+      "    en_US: 'd'",
+      '    pt_BR: d',
+      'version: 0.0.1',
+      'author: a',
+      'dependencies:',
+      '    # pinned',
+      '    - type: marketplace',
+      '      value:',
+      '        marketplace_pattern: a/b:1.0.0',
+      'tags: []',
+      '',
+    ].join('\r\n');
+    /** `after` is `before` with `removed` lines replaced by `inserted` ones; all else is the same bytes. */
+    const expectOnly = (after: string, removed: string[], inserted: string[]) => {
+      const c = changedLines(text, after)!;
+      expect(text.split('\n').slice(c.first - 1, c.lastBefore)).toEqual(removed.map((l) => `${l}\r`));
+      expect(after.split('\n').slice(c.first - 1, c.lastAfter)).toEqual(inserted.map((l) => `${l}\r`));
+    };
+    const edit = (change: (m: BundleManifest) => void) => {
+      const m = BundleManifest.parse(text);
+      change(m);
+      return m.toString();
+    };
+    expectOnly(edit((m) => m.append({ type: 'package', value: { path: 'abc' } })), [], ['    - type: package', '      value:', '        path: abc']);
+    expectOnly(edit((m) => m.remove(0)), ['dependencies:', '    # pinned', '    - type: marketplace', '      value:', '        marketplace_pattern: a/b:1.0.0'], ['dependencies: []', '    # pinned']);
+    expectOnly(edit((m) => m.setVersion('0.0.2')), ['version: 0.0.1'], ['version: 0.0.2']);
+    const profile = edit((m) => m.setProfile({ name: 'nb', author: 'a', description: 'New', label: 'New B' }));
+    expectOnly(profile, ['name: b  # the id', 'labels:', '    en_US: B', '    zh_Hans: 捆绑', '    ja_JP: B', 'description:', "    en_US: 'd'", '    pt_BR: d'], [
+      'name: nb  # the id',
+      'labels:',
+      '    en_US: New B',
+      '    zh_Hans: 捆绑',
+      '    ja_JP: New B',
+      'description:',
+      "    en_US: 'New'",
+      '    pt_BR: New',
+    ]);
+    // Missing texts are written for every locale, at the file's indentation.
+    const bare = BundleManifest.parse('name: b\r\nlabels:\r\n    en_US: B\r\n');
+    bare.setProfile({ name: 'b', author: 'a', description: 'D', label: 'B' });
+    expect(bare.toString()).toBe('name: b\r\nlabels:\r\n    en_US: B\r\nauthor: a\r\ndescription:\r\n    en_US: D\r\n    zh_Hans: D\r\n    ja_JP: D\r\n    pt_BR: D\r\n');
   });
 
   it('reports YAML errors with their line', () => {

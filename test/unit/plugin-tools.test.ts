@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
-import { appendToSequence, changedLines, setMapping, YamlEditError } from '../../src/project/yaml-edit.js';
+import { changedLines } from '../../src/project/yaml-edit.js';
 import { readPermissions } from '../../src/edit/permission.js';
 import { YamlFile } from '../../src/project/yaml-file.js';
 import { checkDir, copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES } from '../helpers/plugin.js';
@@ -481,36 +481,5 @@ describe('dify plugin permission', () => {
     const r = await dify('plugin', 'permission', path.join(dir, 'p.difypkg'), '--allow-tool');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('is a package: dify plugin permission edits a plugin directory\nhint: ');
-  });
-});
-
-describe('in-place YAML edits', () => {
-  it('keep CRLF line endings, a byte-order mark and comments on the key line', () => {
-    const crlf = 'a: 1\r\nresource:\r\n  memory: 1\r\n  permission: {}  # none yet\r\nplugins:\r\n  tools:\r\n  - x.yaml\r\n';
-    expect(setMapping(crlf, 'm', ['resource', 'permission'], { tool: { enabled: true } }).text).toBe(
-      'a: 1\r\nresource:\r\n  memory: 1\r\n  permission:  # none yet\r\n    tool:\r\n      enabled: true\r\nplugins:\r\n  tools:\r\n  - x.yaml\r\n',
-    );
-    expect(appendToSequence(crlf, 'm', ['plugins', 'tools'], 'y.yaml').text).toBe(crlf.replace('  - x.yaml\r\n', '  - x.yaml\r\n  - y.yaml\r\n'));
-    const bom = '\uFEFFname: x\nresource:\n    memory: 1\n';
-    expect(setMapping(bom, 'm', ['resource', 'permission'], {}).text).toBe('\uFEFFname: x\nresource:\n    memory: 1\n    permission: {}\n');
-  });
-
-  it('fill in a missing or empty key, and extend flow lists', () => {
-    expect(appendToSequence('plugins:\n  tools:\n# end\n', 'm', ['plugins', 'tools'], 'a.yaml').text).toBe('plugins:\n  tools:\n    - a.yaml\n# end\n');
-    expect(appendToSequence('name: x\n', 'm', ['plugins', 'endpoints'], 'g.yaml').text).toBe('name: x\nplugins:\n  endpoints:\n    - g.yaml\n');
-    expect(appendToSequence('plugins:\n  tools: []\n', 'm', ['plugins', 'tools'], 'a.yaml').text).toBe('plugins:\n  tools: [a.yaml]\n');
-    expect(setMapping('resource:\n  memory: 1\n  permission:\nplugins: {}\n', 'm', ['resource', 'permission'], { app: { enabled: true } }).text).toBe(
-      'resource:\n  memory: 1\n  permission:\n    app:\n      enabled: true\nplugins: {}\n',
-    );
-  });
-
-  it('refuse what they cannot edit in place rather than rewrite the file', () => {
-    expect(() => appendToSequence('plugins: {tools: [a]}\n', 'm', ['plugins', 'endpoints'], 'g')).toThrow(YamlEditError);
-    expect(() => setMapping('resource: {memory: 1}\n', 'm', ['resource', 'permission'], {})).toThrow(/flow style/);
-    expect(() => appendToSequence('plugins:\n  tools: provider/x.yaml\n', 'm', ['plugins', 'tools'], 'g')).toThrow(/is not a list/);
-    expect(() => setMapping('a: [\n', 'm', ['resource', 'permission'], {})).toThrow(/cannot be parsed/);
-    // The anchor goes with the old block, so the alias would dangle: proven before anything is returned.
-    const anchored = 'resource:\n  permission: &p\n    tool: {enabled: true}\nelsewhere: *p\n';
-    expect(() => setMapping(anchored, 'm', ['resource', 'permission'], {})).toThrow(/resource\.permission cannot be changed in place/);
   });
 });
