@@ -1,13 +1,14 @@
 // The bench daemon for scripts/bench-relay.mjs: just enough of the Dify plugin daemon's
-// remote-debugging server (/work/shared/reference/daemon.md §5) to drive `dify plugin run`.
+// remote-debugging server (docs/remote-debugging.md) to drive `dify plugin run`.
 // Plain Node ESM, no dependencies; it runs inside the benchmark process.
 //
-// Registration (§5.4): lines `{"type","data"}`: handshake (key checked), manifest_declaration,
-// *_declaration, asset_chunk, end. Nothing is sent on success; a failure gets the daemon's plain
-// text reply and a close. After `end` the connection sends requests (§5.6) and reads the plugin's
-// events (§5.5). Stream lines are checked without JSON.parse when they have the bench plugin's
-// exact layout (a fixed prefix, a sequence number, a fixed length) so that the daemon is never the
-// bottleneck; any other line is parsed in full. Every surprise is recorded in `problems`.
+// Registration (docs/remote-debugging.md#registration): lines `{"type","data"}`: handshake (key
+// checked), manifest_declaration, *_declaration, asset_chunk, end. Nothing is sent on success; a
+// failure gets the daemon's plain text reply and a close. After `end` the connection sends
+// requests (#requests of that page) and reads the plugin's events (#events). Stream lines are
+// checked without JSON.parse when they have the bench plugin's exact layout (a fixed prefix, a
+// sequence number, a fixed length) so that the daemon is never the bottleneck; any other line is
+// parsed in full. Every surprise is recorded in `problems`.
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -86,7 +87,7 @@ class Connection {
     });
   }
 
-  /** Sends a request (§5.6) for the bench plugin's `tool`; resolves with what came back. */
+  /** Sends a request (docs/remote-debugging.md#requests) for the bench plugin's `tool`; resolves with what came back. */
   request(tool, toolParameters = {}) {
     if (this.closed) return Promise.reject(new Error('the connection is closed'));
     const sessionId = randomUUID();
@@ -202,7 +203,7 @@ class Connection {
     }
   }
 
-  /** Registration phase (§5.4, §5.10): plain-text replies on failure, silence on success. */
+  /** Registration phase (docs/remote-debugging.md#registration, #error-strings): plain-text replies on failure, silence on success. */
   register(line) {
     let m;
     try {

@@ -2,11 +2,12 @@
 // Plain Node ESM, no dependencies.
 //
 //   stdio mode (default; what `dify plugin run` starts through the --python launcher):
-//     stdout: the manifest line, a heartbeat, then session messages (sdk.md §3.2);
+//     stdout: the manifest line, a heartbeat, then session messages
+//     (docs/remote-debugging.md#stdio-mode);
 //     stdin: daemon request lines, relayed by the CLI.
 //   direct mode (`--direct host:port --key K`): opens the TCP connection itself, sends the
-//     handshake and a minimal registration (daemon.md §5.4), then speaks the same lines over the
-//     socket: the baseline without the CLI in between.
+//     handshake and a minimal registration (docs/remote-debugging.md#registration), then speaks
+//     the same lines over the socket: the baseline without the CLI in between.
 //
 // Requests (`data.tool`): `echo` answers one stream + one end at once; `stream` answers
 // `tool_parameters.count` stream messages whose text payload is `tool_parameters.size` bytes
@@ -119,7 +120,8 @@ function readLines(stream) {
   });
 }
 
-// Orphan check, as the SDK does in stdio mode (sdk.md §3.3): never outlive the parent.
+// Orphan check, as the SDK does in stdio mode (dify-plugin-sdks `src/dify_plugin/core/server/io_server.py`):
+// never outlive the parent.
 const parent = process.ppid;
 setInterval(() => {
   if (process.ppid !== parent) process.exit(255);

@@ -5,7 +5,7 @@ import { BundleError } from './errors.js';
 
 export type DependencyType = 'github' | 'marketplace' | 'package';
 
-/** One `dependencies` item as the daemon reads it: `{type, value}` (daemon.md §3.9). */
+/** One `dependencies` item as the daemon reads it: `{type, value}` (dify-plugin-daemon `pkg/entities/bundle_entities/dependency.go`). */
 export interface DependencyEntry {
   type: DependencyType;
   value: Record<string, string>;

@@ -1,9 +1,10 @@
 /**
- * The daemon's bundle dependency patterns (daemon.md §3.9, `pkg/entities/bundle_entities`), the
- * same regexes schemas/bundle.schema.json uses, and the fields the daemon derives from them.
+ * The daemon's bundle dependency patterns (dify-plugin-daemon
+ * `pkg/entities/bundle_entities/dependency.go`), the same regexes schemas/bundle.schema.json uses,
+ * and the fields the daemon derives from them.
  */
 
-/** `VERSION_PATTERN` of the daemon (daemon.md §2.3), unanchored. */
+/** `VERSION_PATTERN` of the daemon (dify-plugin-daemon `pkg/entities/manifest_entities/version.go`), unanchored. */
 const VERSION = String.raw`\d{1,4}(\.\d{1,4}){2}(-\w{1,16})?`;
 
 /** A version spec: exact or `~`/`^` range, `1.x.x` wildcards, or `1.0.0-2.0.0`. */

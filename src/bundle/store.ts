@@ -20,9 +20,10 @@ export interface BundleFile {
 
 /**
  * A bundle read from a directory (what `dify bundle init` writes) or from a `.difybndl`. As in
- * the daemon (daemon.md §3.9) a bundle is `manifest.yaml`, the files under `_assets/` (the icon
- * and the embedded packages, each named by its checksum) and the root files whose names start
- * with `README`; nothing else is read. Changes are kept in memory until `save()`.
+ * the daemon (dify-plugin-daemon `pkg/bundle_packager/local.go`, `pkg/bundle_packager/memory_zip.go`)
+ * a bundle is `manifest.yaml`, the files under `_assets/` (the icon and the embedded packages,
+ * each named by its checksum) and the root files whose names start with `README`; nothing else
+ * is read. Changes are kept in memory until `save()`.
  */
 export class Bundle {
   /** Asset files by their name inside `_assets/` (`/`-separated). */

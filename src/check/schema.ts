@@ -72,7 +72,7 @@ function toDiagnostic(decl: Declaration, e: SchemaError): Diagnostic {
       target = [...at, missing];
       message = `${field(target)} is required`;
       hint = `add "${missing}:" ${at.length ? `under ${field(at)}` : 'at the top level'} of ${decl.file.path}`;
-      // Point at the mapping that lacks the key, as the contract says.
+      // Point at the mapping that lacks the key, as README.md (Output formats) says.
       return build(decl, { code: codeFor(decl, target, rule), severity, message, at, atKey: false, hint });
     }
     case 'additionalProperties':

@@ -1,7 +1,7 @@
 /**
  * What the daemon's plain-text replies to a registration mean, and what to do about each
- * (daemon.md §5.10). The daemon sends one of these and closes the connection; some messages
- * carry a second line, so the whole text up to the close is matched.
+ * (docs/remote-debugging.md#error-strings). The daemon sends one of these and closes the
+ * connection; some messages carry a second line, so the whole text up to the close is matched.
  */
 export interface DaemonRejection {
   /** One line: what happened. */
@@ -37,7 +37,8 @@ export function explainRejection(reply: string): DaemonRejection {
 
 /**
  * Servers that are not a plugin daemon but answer our first line, recognised by their protocol's
- * first words. A daemon's replies are always lower-case English sentences (daemon.md §5.10).
+ * first words. A daemon's replies are always lower-case English sentences
+ * (docs/remote-debugging.md#error-strings).
  */
 const OTHER_SERVERS: { match: RegExp; what: string }[] = [
   { match: /^HTTP\/\d/, what: 'a web server' },

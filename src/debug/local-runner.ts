@@ -4,7 +4,7 @@ import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plu
 import { UserError } from '../diagnostics/user-error.js';
 
 /**
- * The Go CLI's local runner protocol (daemon.md §5.13), which the Python SDK's integration
+ * The Go CLI's local runner protocol (docs/local-run.md), which the Python SDK's integration
  * harness drives: the client sends `{"invoke_id","type","action","request"}` lines and receives
  * `{"invoke_id","type","response"}` lines of type plugin_ready, info, plugin_response,
  * plugin_invoke_end or error. Each request becomes a daemon-style request to the plugin running in

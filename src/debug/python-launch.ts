@@ -1,9 +1,10 @@
 /**
  * How the plugin's interpreter is started: `<python> -m <entrypoint>`, as the daemon does
- * (daemon.md §5.11), except on Linux, where a few lines of Python run first and ask the kernel
- * to SIGKILL the plugin when the CLI dies (prctl PR_SET_PDEATHSIG). Without that, a CLI killed
- * outright (SIGKILL, an OOM kill) would leave the plugin running unless the plugin notices by
- * itself that it is orphaned, which only the SDK's stdio mode does.
+ * (dify-plugin-daemon `internal/core/local_runtime/subprocess.go`), except on Linux, where a few
+ * lines of Python run first and ask the kernel to SIGKILL the plugin when the CLI dies (prctl
+ * PR_SET_PDEATHSIG). Without that, a CLI killed outright (SIGKILL, an OOM kill) would leave the
+ * plugin running unless the plugin notices by itself that it is orphaned, which only the SDK's
+ * stdio mode does.
  *
  * The bootstrap then runs the entrypoint exactly as `-m` would: as `__main__`, with `sys.argv[0]`
  * the module's file, and the working directory first on `sys.path`. Where prctl is not available

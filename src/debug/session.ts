@@ -102,9 +102,9 @@ const HEARTBEAT = JSON.stringify({ event: 'heartbeat', session_id: null, data: {
 
 /**
  * A remote-debugging session: the CLI holds the TCP connection to the daemon and runs the plugin
- * in stdio mode as its child, relaying lines both ways (sdk.md §3.5). A dropped connection is
- * re-established and re-registered while the plugin keeps running; a crashed plugin is restarted
- * while the connection stays up, kept alive by the CLI's own heartbeats.
+ * in stdio mode as its child, relaying lines both ways (docs/remote-debugging.md#stdio-mode). A
+ * dropped connection is re-established and re-registered while the plugin keeps running; a crashed
+ * plugin is restarted while the connection stays up, kept alive by the CLI's own heartbeats.
  *
  * The session is over when stop() is called or when something fatal happens (a rejection, an
  * interpreter that cannot be started): `finished` then resolves, with that error if any. Every

@@ -1,4 +1,4 @@
-/** One finding about a plugin, in the shape the CLI contract fixes for every output format. */
+/** One finding about a plugin, in the shape every output format shares (README.md, Output formats). */
 export type Severity = 'error' | 'warning' | 'info';
 
 export interface Diagnostic {

@@ -18,7 +18,10 @@ export interface PermissionChoice {
 
 const MODEL_TYPES = ['llm', 'text_embedding', 'rerank', 'tts', 'speech2text', 'moderation'] as const;
 const SIMPLE = ['tool', 'node', 'endpoint', 'app'] as const;
-/** The keys of `resource.permission` this editor manages (daemon.md §2.9); others are kept. */
+/**
+ * The keys of `resource.permission` this editor manages (dify-plugin-daemon
+ * `pkg/entities/plugin_entities/plugin_declaration.go`); others are kept.
+ */
 const MANAGED = new Set<string>(['tool', 'model', 'node', 'endpoint', 'app', 'storage']);
 
 /** What the manifest grants now: each permission whose `enabled` (or model sub-type) is true. */

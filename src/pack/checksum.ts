@@ -9,9 +9,9 @@ export interface ChecksumInput {
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest();
 
 /**
- * The daemon's plugin checksum (daemon.md §3.6): over the paths in byte order, the SHA-256 of
- * the concatenated SHA-256(path) ‖ SHA-256(content) pairs, as 64 lowercase hex characters. Only
- * names and contents count, not the ZIP around them.
+ * The daemon's plugin checksum (dify-plugin-daemon `pkg/plugin_packager/decoder/checksum.go`):
+ * over the paths in byte order, the SHA-256 of the concatenated SHA-256(path) ‖ SHA-256(content)
+ * pairs, as 64 lowercase hex characters. Only names and contents count, not the ZIP around them.
  */
 export async function pluginChecksum(files: readonly ChecksumInput[]): Promise<string> {
   const hashes: FileHash[] = [];

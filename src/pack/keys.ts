@@ -13,7 +13,7 @@ export interface PemKeyPair {
   publicPem: string;
 }
 
-/** Key size of `dify signature generate` (daemon.md §3.8). */
+/** Key size of `dify signature generate` (dify-plugin-daemon `cmd/commandline/signature/generate.go`). */
 export const KEY_BITS = 4096;
 
 /**

@@ -2,7 +2,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../diagnostics/user-error.js';
 
-/** The Go CLI's exact `uv export` invocation (daemon.md §3.3). */
+/** The Go CLI's exact `uv export` invocation (dify-plugin-daemon `pkg/plugin_packager/packager/packager.go`). */
 export const UV_EXPORT_ARGS = [
   'export',
   '--frozen',

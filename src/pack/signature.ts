@@ -6,7 +6,8 @@ import { writeZip, type ZipInput } from './zip-writer.js';
 import { UserError } from '../diagnostics/user-error.js';
 
 /**
- * Dify package signatures (daemon.md §3.8), byte for byte as the daemon computes them:
+ * Dify package signatures, byte for byte as the daemon computes them (dify-plugin-daemon
+ * `pkg/plugin_packager/signer/withkey/sign_with_key.go`, `pkg/plugin_packager/decoder/verifier.go`):
  *
  *   data      = SHA-256(entry 1) ‖ … ‖ SHA-256(entry n) ‖ decimal(time)
  *               (entry contents in central-directory order, `.verification.dify.json` included)
@@ -165,9 +166,10 @@ export interface VerifyResult {
 }
 
 /**
- * Verifies a package's signature against each key in turn (daemon.md §3.8). Throws
- * SignatureError when the package is unsigned, its signature is malformed, or no key matches.
- * As in the daemon, an entry whose name repeats is read as the first entry of that name.
+ * Verifies a package's signature against each key in turn (dify-plugin-daemon
+ * `pkg/plugin_packager/decoder/verifier.go`). Throws SignatureError when the package is unsigned,
+ * its signature is malformed, or no key matches. As in the daemon, an entry whose name repeats is
+ * read as the first entry of that name.
  */
 export async function verifyPackage(file: string, keys: readonly VerifyKey[], maxTotalSize = Number.MAX_SAFE_INTEGER): Promise<VerifyResult> {
   const zip = await ZipReader.open(file, maxTotalSize);

@@ -61,7 +61,8 @@ interface CentralRecord {
 type Prepared = { data: Buffer; crc: number; size: number; sha256: Buffer | undefined } | { stream: string };
 
 /**
- * Writes a ZIP the way the Go CLI lays out a `.difypkg` (daemon.md §3.5): entries in the order
+ * Writes a ZIP the way the Go CLI lays out a `.difypkg` (dify-plugin-daemon
+ * `pkg/plugin_packager/packager/packager.go`, `writePackagedFile`): entries in the order
  * given (callers sort them byte-wise), file entries only, Deflate, DOS time and date zero, no
  * extra fields, data descriptors, the UTF-8 flag only for non-ASCII names, an empty comment.
  * Nothing in it depends on the clock, the timezone, file modes or how the work was scheduled, so

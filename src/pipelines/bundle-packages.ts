@@ -101,7 +101,7 @@ export interface EmbeddedIdentity {
   identifier: string | null;
 }
 
-/** One dependency with the fields the daemon derives from it (daemon.md §3.9). */
+/** One dependency with the fields the daemon derives from it (dify-plugin-daemon `pkg/entities/bundle_entities/dependency.go`). */
 export interface AnalyzedDependency {
   index: number;
   type: string | null;

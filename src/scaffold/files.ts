@@ -8,7 +8,7 @@ import { PACKAGE_ROOT } from '../package-root.js';
 
 export const TEMPLATES = path.join(PACKAGE_ROOT, 'templates');
 
-/** The Python SDK range new plugins depend on (sdk.md §0: 0.10.x is current). */
+/** The Python SDK range new plugins depend on (0.10.x is current: dify-plugin-sdks `pyproject.toml`). */
 export const DIFY_PLUGIN_REQUIREMENT = 'dify_plugin>=0.10.1,<0.11.0';
 
 /** Files copied without rendering. */

@@ -24,7 +24,10 @@ const env = { SOURCE_DATE_EPOCH: '1767225600' }; // 2026-01-01T00:00:00Z
 
 type PyReport = Record<string, { error?: string; classes?: { name: string; bases: string[] }[]; imports?: string[] }>;
 
-/** The base class the Python SDK requires in each source a declaration names (sdk.md §6.2). */
+/**
+ * The base class the Python SDK requires in each source a declaration names
+ * (dify-plugin-sdks `src/dify_plugin/core/plugin_registration.py`).
+ */
 async function requiredBases(dir: string, category: string): Promise<Map<string, string>> {
   const project = await loadProject(await DirectorySource.open(dir));
   const bases = new Map<string, string>();

@@ -47,12 +47,12 @@ Options:
   --key KEY        the handshake key the candidate was run with (replaces the
                    golden's key before comparing)
   --ignore-key     accept any string as the handshake key (e.g. a masked key:
-                   the contract masks it unless `--show-key`)
+                   `dify plugin run --dry-run` masks it unless `--show-key`)
   --lenient-assets compare assets as whole files (file name -> concatenated
                    decoded bytes) instead of chunk by chunk in order; the
                    daemon buffers chunks per file name, so file order and
                    chunk boundaries are invisible to it.  Off by default: the
-                   spec pins 8192-byte chunks and files sorted by name.
+                   CLI sends 8192-byte chunks and files sorted by name.
   --exact          additionally require every line to be byte-identical to
                    the golden (the SDK's exact model_dump_json text)
   --max-diffs N    how many differences to print (default 12)

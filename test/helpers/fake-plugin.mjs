@@ -1,5 +1,6 @@
 // A fake Dify plugin process behaving like the Python SDK in stdio mode
-// (/work/shared/reference/sdk.md §3; events as in §2.6, backwards invocation as in §2.9).
+// (docs/remote-debugging.md#stdio-mode; events and backwards invocation as in the #events and
+// #backwards-invocation sections of that page).
 // Plain Node ESM, no dependencies. Started through ./fake-python, which ignores `-m <entrypoint>`.
 //
 // Environment:
@@ -37,7 +38,8 @@ const STALL_MS = intEnv('FAKE_STALL_MS', 500);
 
 // ---------------------------------------------------------------------------------------------
 // Output: every message is one JSON object + "\n\n", in a single write (the SDK uses two writes;
-// sdk.md §2.6 recommends one). Errors on stdout (EPIPE…) are swallowed like the SDK's heartbeat.
+// docs/remote-debugging.md#stdio-mode advises one). Errors on stdout (EPIPE…) are swallowed like
+// the SDK's heartbeat.
 
 process.stdout.on('error', () => {});
 
@@ -81,7 +83,7 @@ function pyFloat(n) {
   return Number.isInteger(n) && !s.includes('e') ? `${s}.0` : s;
 }
 
-/** A log line as the SDK's DifyPluginLoggerFormatter writes it (sdk.md §3.2). */
+/** A log line as the SDK's DifyPluginLoggerFormatter writes it (dify-plugin-sdks `src/dify_plugin/config/logger_format.py`). */
 function log(level, message) {
   const timestamp = (performance.timeOrigin + performance.now()) / 1000;
   return emitRaw(`${pyDumps({ event: 'log', data: { level, message, timestamp } })}\n\n`);
@@ -118,7 +120,8 @@ void heartbeat();
 if (HEARTBEAT_MS > 0) setInterval(heartbeat, HEARTBEAT_MS);
 void log('INFO', 'fake plugin started');
 
-// Orphan check (sdk.md §3.3): exit like os._exit(-1) when the parent is gone.
+// Orphan check (dify-plugin-sdks `src/dify_plugin/core/server/io_server.py`): exit like os._exit(-1)
+// when the parent is gone.
 const parentPid = process.ppid;
 setInterval(() => {
   const ppid = process.ppid;
@@ -232,7 +235,7 @@ async function handleRequest(sid, data) {
   }
 }
 
-/** Invokes a tool through Dify (sdk.md §2.9), then streams what came back. */
+/** Invokes a tool through Dify (docs/remote-debugging.md#backwards-invocation), then streams what came back. */
 async function backwards(sid, data) {
   const id = randomBytes(16).toString('hex');
   const responses = [];

@@ -229,7 +229,8 @@ describe('fake daemon: registration', () => {
       backwards: [],
     });
     expect(result.sessionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    // The request is one line, in the daemon's envelope (§5.6), data keys sorted like a Go map, HTML chars escaped.
+    // The request is one line, in the daemon's envelope (docs/remote-debugging.md#requests), data keys sorted like
+    // a Go map, HTML chars escaped.
     expect(client.lines).toHaveLength(1);
     expect(client.received).toBe(
       `{"session_id":"${result.sessionId}","conversation_id":null,"message_id":null,"app_id":null,"endpoint_id":null,"context":null,"event":"request",` +

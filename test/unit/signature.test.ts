@@ -24,9 +24,10 @@ import { MAX_PACKAGE_BYTES } from '../../src/project/limits.js';
 const options = { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: { PATH: '' }, checksum: true };
 
 // ---------------------------------------------------------------------------------------------
-// An independent implementation of the daemon's scheme (daemon.md §3.8), written from the spec
+// An independent implementation of the daemon's scheme (the signature formats in the README;
+// dify-plugin-daemon `pkg/plugin_packager/decoder/verifier.go`), written from that description
 // with node:crypto, zlib and Buffer writes only: none of the code under test is used, so the two
-// sides can only agree by both following the spec.
+// sides can only agree by both following that description.
 
 interface HandEntry {
   name: string;

@@ -10,7 +10,7 @@ import { VERSION } from '../../version.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
-/** The Go CLI's flags (daemon.md §2.1) plus --type, --readme-languages and --force. */
+/** The Go CLI's flags (dify-plugin-daemon `cmd/commandline/plugin.go`) plus --type, --readme-languages and --force. */
 export interface InitOptions extends PermissionFlags {
   quick?: boolean;
   name?: string;

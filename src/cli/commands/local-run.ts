@@ -42,7 +42,7 @@ type System = (text: string, fields?: Record<string, unknown>) => void;
 
 /**
  * `dify plugin run <file.difypkg>` (or `--local <dir>`): runs the plugin here without Dify, speaking
- * the Go CLI's `invoke_id` protocol on stdin/stdout or per TCP client (daemon.md §5.13).
+ * the Go CLI's `invoke_id` protocol on stdin/stdout or per TCP client (docs/local-run.md).
  * SIGINT/SIGTERM end it with exit 0 at any point after the check, start-up included, with the
  * plugin stopped and the temporary copy removed.
  */
@@ -119,7 +119,7 @@ interface StopSignals {
 }
 
 /**
- * SIGINT/SIGTERM end the run with exit 0 (daemon.md §5.13). The first starts an orderly stop;
+ * SIGINT/SIGTERM end the run with exit 0 (docs/local-run.md#lifecycle). The first starts an orderly stop;
  * another one during it (a plugin ignoring SIGTERM) calls `hurry` instead of waiting out the grace.
  */
 function stopSignals(hurry: () => void): StopSignals {

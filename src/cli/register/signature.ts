@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ExitCode } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
-/** `dify signature generate|sign|verify` (daemon.md §3.8; flags as the Go CLI, plus `generate --force`). */
+/** `dify signature generate|sign|verify` (dify-plugin-daemon `cmd/commandline/signature.go`; flags as the Go CLI, plus `generate --force`). */
 export function registerSignature(program: Command, io: Io, done: (code: ExitCode) => void): void {
   const signature = program.command('signature').description('sign plugin packages and verify their signatures');
 
