@@ -1,12 +1,11 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { get } from '../project/model.js';
 import { writeProject } from '../scaffold/create.js';
 import { className, title } from '../scaffold/answers.js';
 import { validate } from '../project/manifest-fields.js';
 import { DIFY_PLUGIN_REQUIREMENT, schemaBase, TEMPLATES, type ScaffoldFile } from '../scaffold/files.js';
 import { render, type TemplateVars } from '../scaffold/render.js';
-import { isObject, type PluginList } from '../project/model.js';
+import { get, isObject, type PluginList } from '../project/model.js';
 import { EditError } from './errors.js';
 import type { OpenedPlugin } from './open.js';
 import { appendToSequence } from '../project/yaml-edit.js';

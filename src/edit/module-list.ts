@@ -1,5 +1,4 @@
-import { get } from '../project/model.js';
-import { category, isObject, type Declaration, type PluginCategory, type PluginProject } from '../project/model.js';
+import { category, get, isObject, type Declaration, type PluginCategory, type PluginProject } from '../project/model.js';
 
 /**
  * What a plugin declares, read from the loaded model (never from a second parse): the data of

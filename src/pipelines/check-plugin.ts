@@ -2,7 +2,6 @@ import { stat } from 'node:fs/promises';
 import { diagnostic } from '../diagnostics/catalog.js';
 import { isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkProject } from '../check/check-project.js';
-import { get } from '../project/model.js';
 import { planChecksum, planPackage, sizeFinding, type PackPlan } from '../pack/plan.js';
 import { RequirementsError } from '../pack/requirements.js';
 import { startsLikeZip } from '../project/zip-magic.js';
@@ -10,7 +9,7 @@ import { DirectorySource } from '../project/directory-source.js';
 import type { PackageSource } from '../project/package-source.js';
 import { uniqueIdentifier } from '../project/identity.js';
 import { loadProject } from '../project/load.js';
-import { summarizePlugin, type PluginProject, type PluginSummary } from '../project/model.js';
+import { get, summarizePlugin, type PluginProject, type PluginSummary } from '../project/model.js';
 
 export interface PluginInfo extends PluginSummary {
   checksum: string | null;

@@ -1,8 +1,7 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import { at, type CheckContext } from './context.js';
-import { get } from '../../project/model.js';
 import { isValidUniqueIdentifier, uniqueIdentifier } from '../../project/identity.js';
-import { isObject, PLUGIN_LISTS, type PluginList } from '../../project/model.js';
+import { get, isObject, PLUGIN_LISTS, type PluginList } from '../../project/model.js';
 import { isPep440 } from '../../project/pep440.js';
 import { resolveRef } from '../../project/references.js';
 
