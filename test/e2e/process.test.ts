@@ -14,7 +14,7 @@ const BIN = path.join(REPO, 'bin', 'dify.js');
 const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Collects what a child prints and how it ends; the child is killed if the test ends first. */
-function finished(child: ChildProcess): Promise<CliResult & { signal: NodeJS.Signals | null }> {
+function finished(child: ChildProcess): Promise<CliResult> {
   onTestFinished(() => void child.kill());
   let stdout = '';
   let stderr = '';
@@ -22,7 +22,7 @@ function finished(child: ChildProcess): Promise<CliResult & { signal: NodeJS.Sig
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
