@@ -1,20 +1,24 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startSpinner } from '../../src/cli/spinner.js';
 import type { Io } from '../../src/cli/io.js';
 
 function fakeIo(isTTY: boolean, env: NodeJS.ProcessEnv = {}, columns = 80): { io: Io; written: () => string } {
   let out = '';
-  const stream = { isTTY, write: (s: string) => ((out += s), true), columns, cursorTo: () => true, clearLine: () => true, moveCursor: () => true };
+  // A cleared line shows in the output as <clear>.
+  const stream = { isTTY, write: (s: string) => ((out += s), true), columns, cursorTo: () => true, clearLine: () => ((out += '<clear>'), true), moveCursor: () => true };
   return { io: { stdin: process.stdin, stdout: { write: () => true }, stderr: stream, env, cwd: '/' }, written: () => out };
 }
 
 describe('progress spinner', () => {
   it('draws on a terminal and clears itself', async () => {
+    vi.useFakeTimers();
+    onTestFinished(() => void vi.useRealTimers());
     const { io, written } = fakeIo(true);
     const spinner = await startSpinner(io, 'Packing 12 files');
-    await new Promise((r) => setTimeout(r, 150));
+    vi.advanceTimersByTime(150); // a frame or two, without waiting for them
     spinner.stop();
-    expect(written()).toContain('Packing 12 files');
+    expect(written().split('Packing 12 files').length - 1).toBeGreaterThan(1);
+    expect(written().lastIndexOf('<clear>')).toBeGreaterThan(written().lastIndexOf('Packing 12 files'));
   });
 
   it.each([

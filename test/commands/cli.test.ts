@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dify } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { EXAMPLE, pluginWith, REAL_FIXTURES, REPO } from '../helpers/plugin.js';
 import { edit, exampleFile } from '../helpers/text.js';
 
@@ -18,7 +18,7 @@ function expectNoStack(text: string) {
 describe('version and help', () => {
   it('--version and version print the version alone', async () => {
     for (const args of [['--version'], ['version']]) {
-      const r = await dify(args);
+      const r = await runCli(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`${VERSION}\n`);
     }
@@ -26,7 +26,7 @@ describe('version and help', () => {
   });
 
   it.each([[[]], [['plugin']], [['plugin', 'package']], [['plugin', 'checksum']], [['version']]])('--help works for %j', async (cmd) => {
-    const r = await dify([...cmd, '--help']);
+    const r = await runCli([...cmd, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: dify/);
   });
@@ -41,7 +41,7 @@ describe('usage errors exit 2 with one line', () => {
     ['bad --max-size value', ['plugin', 'package', '--max-size', 'lots', 'x'], /--max-size must be a whole number/],
     ['several plugins without --check', ['plugin', 'package', 'a', 'b'], /one plugin path/],
   ])('%s', async (_name, args, message) => {
-    const r = await dify(args);
+    const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('(Did you mean') && !l.startsWith('hint:'))).toHaveLength(1);
@@ -51,14 +51,14 @@ describe('usage errors exit 2 with one line', () => {
 
 describe('dify plugin package --check', () => {
   it('passes every real plugin in one call', async () => {
-    const r = await dify(['plugin', 'package', '--check', ...realPlugins]);
+    const r = await runCli(['plugin', 'package', '--check', ...realPlugins]);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/ error /);
     expect(r.stdout).toMatch(/✓ 7 plugins checked: 0 errors/);
   });
 
   it('--format json prints exactly the contract document', async () => {
-    const r = await dify(['plugin', 'package', '--check', '--format', 'json', ...realPlugins]);
+    const r = await runCli(['plugin', 'package', '--check', '--format', 'json', ...realPlugins]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { ok: boolean; results: Array<Record<string, unknown>> };
     expect(doc.ok).toBe(true);
@@ -86,7 +86,7 @@ describe('dify plugin package --check', () => {
 
   it('reports errors as file:line:col severity code message and exits 1', async () => {
     const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']) });
-    const r = await dify(['plugin', 'package', '--check', dir]);
+    const r = await runCli(['plugin', 'package', '--check', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${dir}/manifest.yaml:4:7 error manifest/name-pattern name "Hello" does not match`);
     expect(r.stdout).toMatch(/✖ 1 error, 0 warnings/);
@@ -95,28 +95,28 @@ describe('dify plugin package --check', () => {
 
   it('--format github writes annotations; GITHUB_ACTIONS adds them to the text', async () => {
     const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']) });
-    const github = await dify(['plugin', 'package', '--check', '--format', 'github', dir]);
+    const github = await runCli(['plugin', 'package', '--check', '--format', 'github', dir]);
     expect(github.code).toBe(1);
     expect(github.stdout).toBe(`::error file=${dir}/manifest.yaml,line=4,col=7,title=manifest/name-pattern::name "Hello" does not match ^[a-z0-9_-]{1,128}$ (use 1-128 lowercase letters, digits, _ or -)\n`);
-    const auto = await dify(['plugin', 'package', '--check', dir], { env: { GITHUB_ACTIONS: 'true' } });
+    const auto = await runCli(['plugin', 'package', '--check', dir], { env: { GITHUB_ACTIONS: 'true' } });
     expect(auto.stdout).toMatch(/^::error file=/);
     expect(auto.stdout).toContain('✖ 1 error');
   });
 
   it('--strict turns warnings into a failure', async () => {
     const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['privacy:', 'privcy:']) });
-    expect((await dify(['plugin', 'package', '--check', dir])).code).toBe(0);
-    expect((await dify(['plugin', 'package', '--check', '--strict', dir])).code).toBe(1);
+    expect((await runCli(['plugin', 'package', '--check', dir])).code).toBe(0);
+    expect((await runCli(['plugin', 'package', '--check', '--strict', dir])).code).toBe(1);
   });
 
   it('colours only when asked to', async () => {
-    const r = await dify(['plugin', 'package', '--check', EXAMPLE], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+    const r = await runCli(['plugin', 'package', '--check', EXAMPLE], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
     expect(r.stdout).toMatch(/\x1b\[32m✓ no problems/);
   });
 
   it('bad input gives diagnostics, never a stack trace', async () => {
     const dir = await pluginWith({ 'manifest.yaml': Buffer.from([0, 159, 146, 150, 255]), 'provider/hello_world.yaml': '[' });
-    const r = await dify(['plugin', 'package', '--check', dir, path.join(dir, 'nowhere')]);
+    const r = await runCli(['plugin', 'package', '--check', dir, path.join(dir, 'nowhere')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('file/invalid-utf8');
     expect(r.stdout).toContain('plugin/not-found');
@@ -126,17 +126,17 @@ describe('dify plugin package --check', () => {
 
 describe('dify plugin checksum', () => {
   it('prints the checksum alone, or with the identifier as JSON', async () => {
-    const text = await dify(['plugin', 'checksum', EXAMPLE]);
+    const text = await runCli(['plugin', 'checksum', EXAMPLE]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^[0-9a-f]{64}\n$/);
-    const json = await dify(['plugin', 'checksum', '--format', 'json', EXAMPLE]);
+    const json = await runCli(['plugin', 'checksum', '--format', 'json', EXAMPLE]);
     const doc = JSON.parse(json.stdout) as { checksum: string; identifier: string };
     expect(doc.checksum).toBe(text.stdout.trim());
     expect(doc.identifier).toBe(`dify-plugin-cli/hello_world:0.0.1@${doc.checksum}`);
   });
 
   it('exits 1 with one line for a path that is not a plugin', async () => {
-    const r = await dify(['plugin', 'checksum', path.join(REPO, 'nowhere')]);
+    const r = await runCli(['plugin', 'checksum', path.join(REPO, 'nowhere')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: cannot compute the checksum/);
     expectNoStack(r.stderr);

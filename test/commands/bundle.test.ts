@@ -5,7 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ZipReader } from '../../src/project/zip-reader.js';
 import { writeZip } from '../../src/pack/zip-writer.js';
-import { dify } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { copyPlugin, EXAMPLE, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
 
 /** Entry names of a ZIP in central-directory order (directory entries included, if any). */
@@ -26,7 +26,7 @@ async function zipEntry(file: string, name: string): Promise<Buffer> {
 }
 
 async function checksum(file: string): Promise<string> {
-  const r = await dify(['plugin', 'checksum', file]);
+  const r = await runCli(['plugin', 'checksum', file]);
   expect(r.code).toBe(0);
   return r.stdout.trim();
 }
@@ -34,12 +34,12 @@ async function checksum(file: string): Promise<string> {
 /** A bundle as `dify bundle init --quick` writes it, in a fresh directory. */
 async function initBundle(name = 'b'): Promise<{ cwd: string; dir: string }> {
   const cwd = await tempDir();
-  const r = await dify(['bundle', 'init', '--quick', '--name', name, '--author', 'a', '--description', 'd'], { cwd });
+  const r = await runCli(['bundle', 'init', '--quick', '--name', name, '--author', 'a', '--description', 'd'], { cwd });
   expect(r.code).toBe(0);
   return { cwd, dir: path.join(cwd, name) };
 }
 
-const run = (args: string[], cwd: string) => dify(args, { cwd, env: { PATH: process.env.PATH } });
+const run = (args: string[], cwd: string) => runCli(args, { cwd });
 
 let pkgDir: string;
 let hello: string; // examples/hello-world packed
@@ -52,7 +52,7 @@ beforeAll(async () => {
   hello = path.join(pkgDir, 'hello-world.difypkg');
   google = path.join(pkgDir, 'google.difypkg');
   const copy = await copyPlugin(path.join(REAL_FIXTURES, 'google'));
-  const [a, b] = await Promise.all([dify(['plugin', 'package', EXAMPLE, '-o', hello]), dify(['plugin', 'package', copy, '-o', google])]);
+  const [a, b] = await Promise.all([runCli(['plugin', 'package', EXAMPLE, '-o', hello]), runCli(['plugin', 'package', copy, '-o', google])]);
   expect([a.code, b.code]).toEqual([0, 0]);
   [helloSum, googleSum] = await Promise.all([checksum(hello), checksum(google)]);
 });

@@ -1,12 +1,13 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { allDeclarations, get } from '../../src/project/model.js';
 import { DirectorySource } from '../../src/project/directory-source.js';
 import { loadProject } from '../../src/project/load.js';
-import { dify } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { checkDir, REPO, tempDir } from '../helpers/plugin.js';
 
 const CATEGORIES = ['tool', 'llm', 'text-embedding', 'rerank', 'tts', 'speech2text', 'moderation', 'extension', 'agent-strategy', 'datasource', 'trigger'];
@@ -22,7 +23,11 @@ const MODEL_BASES: Record<string, string> = {
 const QUICK = ['plugin', 'init', '--quick', '--author', 'acme', '--description', 'A plugin made by the tests'];
 const env = { SOURCE_DATE_EPOCH: '1767225600' }; // 2026-01-01T00:00:00Z
 
-type PyReport = Record<string, { error?: string; classes?: { name: string; bases: string[] }[]; imports?: string[] }>;
+/** What Python makes of one generated project (test/helpers/pyclasses.py). */
+interface PyProject {
+  python: Record<string, { error?: string; classes?: { name: string; bases: string[] }[]; imports?: string[] }>;
+  project: { name: string; description: string } | null;
+}
 
 /**
  * The base class the Python SDK requires in each source a declaration names
@@ -51,17 +56,55 @@ async function requiredBases(dir: string, category: string): Promise<Map<string,
   return bases;
 }
 
+const PERMISSION_SETS: [string, string[]][] = [
+  ['no permissions', []],
+  ['every permission', ALL_PERMISSIONS],
+];
+const CLASS_NAME_CASES = ['a__b', '-lead', 'trail_', '3d_tool'];
+const ODD_NAMES = ['_', '--', '_x_'];
+// A quote, a backslash, triple quotes and DEL: all must survive into YAML and TOML.
+const ODD_DESCRIPTION = `Says "hi" \\ ''' back\x7f`;
+
+interface Generated {
+  cli: CliResult;
+  dir: string;
+}
+
+/** Runs `args` (an init naming the plugin `name`) in a fresh directory. */
+async function generate(name: string, args: string[]): Promise<Generated> {
+  const cwd = await tempDir();
+  return { cli: await runCli(args, { cwd, env }), dir: path.join(cwd, name) };
+}
+
+const byCategory = new Map<string, Generated>();
+const byClassName = new Map<string, Generated>();
+const byOddName = new Map<string, Generated>();
+let python: Record<string, PyProject>;
+
+// Every project whose Python is inspected is made first, so that one python3 run reads them all:
+// starting Python per project cost more than the rest of these tests together.
+beforeAll(async () => {
+  await Promise.all([
+    ...CATEGORIES.flatMap((category) =>
+      PERMISSION_SETS.map(async ([label, permissions]) => {
+        const name = `my_${category.replaceAll('-', '_')}`;
+        byCategory.set(`${category} ${label}`, await generate(name, [...QUICK, '--name', name, '--category', category, ...permissions]));
+      }),
+    ),
+    ...CLASS_NAME_CASES.map(async (name) => byClassName.set(name, await generate(name, [...QUICK, '--name', name]))),
+    ...ODD_NAMES.map(async (name) => byOddName.set(name, await generate(name, [...QUICK.slice(0, -2), '--description', ODD_DESCRIPTION, `--name=${name}`]))),
+  ]);
+  const dirs = [...byCategory.values(), ...byClassName.values(), ...byOddName.values()].map((g) => g.dir);
+  const { stdout } = await promisify(execFile)('python3', [path.join(REPO, 'test', 'helpers', 'pyclasses.py'), ...dirs], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  python = JSON.parse(stdout) as Record<string, PyProject>;
+});
+
 describe.each(CATEGORIES)('dify plugin init --quick --category %s', (category) => {
-  it.each([
-    ['no permissions', []],
-    ['every permission', ALL_PERMISSIONS],
-  ])('with %s: checks clean and its Python is real', async (_label, permissions) => {
-    const cwd = await tempDir();
+  it.each(PERMISSION_SETS)('with %s: checks clean and its Python is real', async (label, permissions) => {
+    const { cli: r, dir } = byCategory.get(`${category} ${label}`)!;
     const name = `my_${category.replaceAll('-', '_')}`;
-    const r = await dify([...QUICK, '--name', name, '--category', category, ...permissions], { cwd, env });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`✓ Created ${name}/ (${category} plugin`);
-    const dir = path.join(cwd, name);
 
     const result = await checkDir(dir);
     expect(result.diagnostics.filter((d) => d.code !== 'template/text-left')).toEqual([]);
@@ -71,7 +114,7 @@ describe.each(CATEGORIES)('dify plugin init --quick --category %s', (category) =
     expect(manifest.split('\n')[0]).toMatch(/^# yaml-language-server: \$schema=https:\/\/unpkg\.com\/dify-plugin-cli@[\d.]+\/schemas\/manifest\.schema\.json$/);
     if (permissions.length) expect(manifest).toMatch(/storage:\n\s+enabled: true\n\s+size: 1048576/);
 
-    const report = JSON.parse(execFileSync('python3', [path.join(REPO, 'test', 'helpers', 'pyclasses.py'), dir], { encoding: 'utf8' })) as PyReport;
+    const report = python[dir]!.python;
     for (const [file, info] of Object.entries(report)) expect(info.error, file).toBeUndefined();
     const bases = await requiredBases(dir, category);
     expect(bases.size).toBeGreaterThan(0);
@@ -83,21 +126,21 @@ describe.each(CATEGORIES)('dify plugin init --quick --category %s', (category) =
 });
 
 describe('every generated YAML points editors at its schema', () => {
-  it('tool, extension and trigger files', async () => {
-    const cwd = await tempDir();
-    for (const category of ['tool', 'extension', 'trigger']) {
-      await dify([...QUICK, '--name', `p_${category}`, '--category', category], { cwd, env });
-    }
-    const yamls = execFileSync('find', [cwd, '-name', '*.yaml'], { encoding: 'utf8' }).trim().split('\n');
+  it('in the projects of every category', () => {
+    const yamls = [...byCategory.values()].flatMap(({ dir }) =>
+      readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => path.join(dir, f)),
+    );
     expect(yamls.length).toBeGreaterThan(8);
-    for (const file of yamls) expect(readFileSync(file, 'utf8')).toMatch(/^# yaml-language-server: \$schema=https:\/\/unpkg\.com\/dify-plugin-cli@[\d.]+\/schemas\/[a-z-]+\.schema\.json\n/);
+    for (const file of yamls) expect(readFileSync(file, 'utf8'), file).toMatch(/^# yaml-language-server: \$schema=https:\/\/unpkg\.com\/dify-plugin-cli@[\d.]+\/schemas\/[a-z-]+\.schema\.json\n/);
   });
 });
 
 describe('init options', () => {
   it('writes --repo, the translated READMEs asked for, and a workflow that uses this CLI', async () => {
     const cwd = await tempDir();
-    const r = await dify([...QUICK, '--name', 'demo', '--repo', 'https://github.com/acme/demo', '--readme-languages', 'zh_Hans,ja_JP'], { cwd, env });
+    const r = await runCli([...QUICK, '--name', 'demo', '--repo', 'https://github.com/acme/demo', '--readme-languages', 'zh_Hans,ja_JP'], { cwd, env });
     expect(r.code).toBe(0);
     const dir = path.join(cwd, 'demo');
     expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toContain('repo: https://github.com/acme/demo');
@@ -115,8 +158,8 @@ describe('init options', () => {
 
   it('makes a valid bundle with --type bundle and with dify bundle init', async () => {
     const cwd = await tempDir();
-    expect((await dify(['plugin', 'init', '--quick', '--type', 'bundle', '--name', 'b1', '--author', 'acme', '--description', 'Bundle'], { cwd, env })).code).toBe(0);
-    expect((await dify(['bundle', 'init', '--quick', '--name', 'b2', '--author', 'acme', '--description', 'Bundle'], { cwd, env })).code).toBe(0);
+    expect((await runCli(['plugin', 'init', '--quick', '--type', 'bundle', '--name', 'b1', '--author', 'acme', '--description', 'Bundle'], { cwd, env })).code).toBe(0);
+    expect((await runCli(['bundle', 'init', '--quick', '--name', 'b2', '--author', 'acme', '--description', 'Bundle'], { cwd, env })).code).toBe(0);
     for (const b of ['b1', 'b2']) {
       const manifest = readFileSync(path.join(cwd, b, 'manifest.yaml'), 'utf8');
       expect(manifest).toMatch(/^# yaml-language-server: \$schema=.*\/bundle\.schema\.json\n/);
@@ -125,35 +168,26 @@ describe('init options', () => {
     }
   });
 
-  it('names class names safely whatever the plugin name', async () => {
-    const cwd = await tempDir();
-    for (const name of ['a__b', '-lead', 'trail_', '3d_tool']) {
-      const r = await dify([...QUICK, '--name', name], { cwd, env });
-      expect(r.code, name).toBe(0);
-    }
-    const report = JSON.parse(execFileSync('python3', [path.join(REPO, 'test', 'helpers', 'pyclasses.py'), cwd], { encoding: 'utf8' })) as PyReport;
-    const names = Object.values(report).flatMap((r) => r.classes ?? []).map((c) => c.name);
+  it('names class names safely whatever the plugin name', () => {
+    for (const [name, { cli }] of byClassName) expect(cli.code, name).toBe(0);
+    const names = [...byClassName.values()].flatMap(({ dir }) => Object.values(python[dir]!.python)).flatMap((r) => r.classes ?? []).map((c) => c.name);
     expect(names).toEqual(expect.arrayContaining(['ABProvider', 'LeadProvider', 'TrailProvider', 'Plugin3dToolProvider']));
   });
 
-  it.each(['_', '--', '_x_'])('makes a plugin named %s that checks clean and has a valid pyproject.toml', async (name) => {
-    const cwd = await tempDir();
-    // A quote, a backslash, triple quotes and DEL: all must survive into YAML and TOML.
-    const description = `Says "hi" \\ ''' back\x7f`;
-    expect((await dify([...QUICK.slice(0, -2), '--description', description, `--name=${name}`], { cwd, env })).code).toBe(0);
-    const dir = path.join(cwd, name);
+  it.each(ODD_NAMES)('makes a plugin named %s that checks clean and has a valid pyproject.toml', async (name) => {
+    const { cli, dir } = byOddName.get(name)!;
+    expect(cli.code).toBe(0);
     const check = await checkDir(dir);
     expect(check.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
-    const pyproject = execFileSync('python3', ['-c', 'import sys, tomllib, json; print(json.dumps(tomllib.load(open(sys.argv[1], "rb"))["project"]))', path.join(dir, 'pyproject.toml')], { encoding: 'utf8' });
-    const project = JSON.parse(pyproject) as { name: string; description: string };
-    expect(project.description).toBe(description);
+    const project = python[dir]!.project!;
+    expect(project.description).toBe(ODD_DESCRIPTION);
     expect(project.name).toMatch(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/);
   });
 });
 
 describe('init refuses and fails safely', () => {
   it('exits 2 naming the flags that are missing, without waiting for input', async () => {
-    const r = await dify(['plugin', 'init', '--name', 'x'], { cwd: await tempDir() });
+    const r = await runCli(['plugin', 'init', '--name', 'x'], { cwd: await tempDir() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: missing --author, --description: they are required with --quick or without a terminal/);
   });
@@ -166,7 +200,7 @@ describe('init refuses and fails safely', () => {
     [['--allow-storage', '--storage-size', '10'], /--storage-size "10": use a whole number of bytes from 1024/],
     [['--repo', 'github.com/acme'], /use a full URL/],
   ])('exits 2 for %j', async (flags, message) => {
-    const r = await dify([...QUICK, '--name', 'x', ...flags], { cwd: await tempDir() });
+    const r = await runCli([...QUICK, '--name', 'x', ...flags], { cwd: await tempDir() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
   });
@@ -174,13 +208,13 @@ describe('init refuses and fails safely', () => {
   it('refuses flags that do not apply to a bundle, and --type and --category that disagree', async () => {
     const cwd = await tempDir();
     const bundle = ['plugin', 'init', '--quick', '--type', 'bundle', '--name', 'b', '--author', 'acme', '--description', 'Bundle'];
-    const ignored = await dify([...bundle, '--repo', 'https://github.com/acme/b', '--allow-tool'], { cwd });
+    const ignored = await runCli([...bundle, '--repo', 'https://github.com/acme/b', '--allow-tool'], { cwd });
     expect(ignored.code).toBe(2);
     expect(ignored.stderr).toMatch(/^error: --repo, --allow-\* do not apply to a bundle/);
-    const clash = await dify([...QUICK, '--name', 'x', '--type', 'bundle', '--category', 'tool'], { cwd });
+    const clash = await runCli([...QUICK, '--name', 'x', '--type', 'bundle', '--category', 'tool'], { cwd });
     expect(clash.code).toBe(2);
     expect(clash.stderr).toMatch(/--type "bundle" and --category "tool" disagree/);
-    const missing = await dify(['bundle', 'init', '--name', 'b'], { cwd });
+    const missing = await runCli(['bundle', 'init', '--name', 'b'], { cwd });
     expect(missing.stderr).toMatch(/e\.g\. dify bundle init --quick --name my_bundle/);
     expect(readdirSync(cwd)).toEqual([]);
   });
@@ -188,7 +222,7 @@ describe('init refuses and fails safely', () => {
   it('says when the target is a file, even with --force', async () => {
     const cwd = await tempDir();
     await writeFile(path.join(cwd, 'taken'), 'mine');
-    const r = await dify([...QUICK, '--name', 'taken', '--force'], { cwd });
+    const r = await runCli([...QUICK, '--name', 'taken', '--force'], { cwd });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/taken already exists and is a file, not a directory/);
     expect(readFileSync(path.join(cwd, 'taken'), 'utf8')).toBe('mine');
@@ -198,11 +232,11 @@ describe('init refuses and fails safely', () => {
     const cwd = await tempDir();
     await mkdir(path.join(cwd, 'mine'));
     await writeFile(path.join(cwd, 'mine', 'notes.txt'), 'keep me');
-    const refused = await dify([...QUICK, '--name', 'mine'], { cwd });
+    const refused = await runCli([...QUICK, '--name', 'mine'], { cwd });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/already exists and is not empty/);
     expect(readdirSync(path.join(cwd, 'mine'))).toEqual(['notes.txt']);
-    expect((await dify([...QUICK, '--name', 'mine', '--force'], { cwd })).code).toBe(0);
+    expect((await runCli([...QUICK, '--name', 'mine', '--force'], { cwd })).code).toBe(0);
     expect(readFileSync(path.join(cwd, 'mine', 'notes.txt'), 'utf8')).toBe('keep me');
   });
 
@@ -212,36 +246,9 @@ describe('init refuses and fails safely', () => {
     await mkdir(dir);
     await writeFile(path.join(dir, 'notes.txt'), 'keep me');
     await writeFile(path.join(dir, 'tools'), 'a file where a directory must go');
-    const r = await dify([...QUICK, '--name', 'half', '--force'], { cwd });
+    const r = await runCli([...QUICK, '--name', 'half', '--force'], { cwd });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: cannot create/);
     expect(readdirSync(dir).sort()).toEqual(['notes.txt', 'tools']);
-  });
-});
-
-/** `script` (util-linux) runs the CLI on a real pseudo-terminal. */
-const hasScript = spawnSync('script', ['--version']).status === 0;
-
-describe('init on a real terminal', () => {
-  it.skipIf(!hasScript)('prompts, and Ctrl-C at the first question leaves nothing behind', async () => {
-    const cwd = await tempDir();
-    const child = spawn('script', ['-qfec', `${process.execPath} ${path.join(REPO, 'bin', 'dify.js')} plugin init`, '/dev/null'], {
-      cwd,
-      env: { ...process.env, TERM: 'xterm', CI: undefined },
-    });
-    let screen = '';
-    let sent = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      screen += d;
-      if (!sent && screen.includes('Plugin name')) {
-        sent = true;
-        child.stdin.write('\u0003');
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(screen).toContain('Plugin name');
-    expect(screen).toContain('cancelled: nothing was written');
-    expect(code).toBe(1);
-    expect(readdirSync(cwd)).toEqual([]);
   });
 });
