@@ -1,7 +1,9 @@
 /**
- * A fake Dify plugin daemon: the server side of the remote-debugging TCP protocol, as described in
- * /work/shared/reference/daemon.md §5 (framing §5.3, registration §5.4/§5.4.1, events §5.5,
- * requests §5.6, backwards invocation §5.7, timers §5.8, error strings §5.10).
+ * A fake Dify plugin daemon: the server side of the remote-debugging TCP protocol, as
+ * langgenius/dify-plugin-daemon implements it in internal/core/debugging_runtime/ (framing:
+ * codec.go; registration: hooks.go and runtime_intialization_handlers.go; events, requests and the
+ * connection's end: io.go, internal/core/io_tunnel/generic.go and mapping.go; backwards
+ * invocation: internal/core/io_tunnel/backwards_invocation/; timers: hooks.go OnOpen, lifetime.go).
  *
  * Everything is event-driven: no sleeps, and every timer is cleared when its connection closes.
  */
@@ -32,13 +34,13 @@ export interface FakeDaemonOptions {
   /** Reply `server is busy now, please try again later` at `end`. */
   busy?: boolean;
   /**
-   * Not the documented daemon (§5.4 says there is no ordering guard) but what newer daemon code does:
+   * Not the daemon of hooks.go (which has no ordering guard) but what newer daemon code does:
    * any registration message before a successful handshake gets
    * `handshake failed, registration message before handshake`. Default false.
    */
   requireHandshakeFirst?: boolean;
   /**
-   * How the daemon answers a backwards invocation (§5.7). Default: one
+   * How the daemon answers a backwards invocation (backwards_invocation/). Default: one
    * `{event:"response", message:"stream", data:{echo: <request>}}`; an `end` always follows.
    */
   onBackwards?: (invoke: BackwardsInvoke, session: { sessionId: string; data: Record<string, unknown> }) => BackwardsReply[];
@@ -100,7 +102,7 @@ export type CloseReason =
   | 'drop' // drop() / reset()
   | 'daemon-close'; // FakeDaemon.close()
 
-/** The synthetic error every pending session receives when the connection closes (§5.8). */
+/** The synthetic error every pending session receives when the connection closes (io.go, Listen). */
 export const CONNECTION_CLOSED_ERROR = Object.freeze({
   error_type: 'ConnectionClosedError',
   message: 'Connection closed unexpectedly',
@@ -110,7 +112,7 @@ export const CONNECTION_CLOSED_ERROR = Object.freeze({
 const MAX_ASSETS_BYTES = 50 * 1024 * 1024;
 const DEFAULT_WAIT_MS = 10_000;
 
-/** Registration `type` → how the daemon names it in its error strings (§5.10, `runtime_intialization_handlers.go`). */
+/** Registration `type` → how the daemon names it in its error strings (`runtime_intialization_handlers.go`). */
 interface DeclarationKind {
   key: DeclKey;
   already: string;
@@ -227,7 +229,7 @@ function goBase64ErrorOffset(src: string): number | undefined {
   }
 }
 
-/** Splits a byte stream on `\n`, keeping the incomplete tail; empty lines are skipped (§5.3). */
+/** Splits a byte stream on `\n`, keeping the incomplete tail; empty lines are skipped (codec.go). */
 class LineSplitter {
   private parts: Buffer[] = [];
 
@@ -383,7 +385,7 @@ interface PendingRequest {
   timer: NodeJS.Timeout;
 }
 
-/** The optional parts of the request envelope (§5.6); all default to null. */
+/** The optional parts of the request envelope (session_manager/session.go); all default to null. */
 export interface RequestEnvelope {
   conversation_id?: string | null;
   message_id?: string | null;
@@ -479,7 +481,7 @@ export class FakeConnection {
   }
 
   /**
-   * Sends a request line (§5.6) and collects the session's messages until `end` or `error` (or the
+   * Sends a request line (io_tunnel/mapping.go) and collects the session's messages until `end` or `error` (or the
    * connection closes, which yields the synthetic ConnectionClosedError). Rejects only on timeout
    * or when the connection is not initialized yet.
    */
@@ -577,7 +579,7 @@ export class FakeConnection {
   }
 
   // -------------------------------------------------------------------------------------------
-  // Registration phase (§5.4)
+  // Registration phase (hooks.go, OnTraffic)
 
   private onRegistrationLine(text: string): void {
     let payload: unknown;
@@ -696,7 +698,7 @@ export class FakeConnection {
       chunks = [];
       this.assetChunks.set(filename, chunks);
     }
-    // The daemon compares the decoded total plus the *base64 length* of this chunk (§3.4 quirk).
+    // The daemon compares the decoded total plus the *base64 length* of this chunk (a quirk of its size check).
     if (this.assetsBytes + Buffer.byteLength(b64) > MAX_ASSETS_BYTES) return this.fail('assets too large, at most 50MB');
     const bad = goBase64ErrorOffset(b64);
     if (bad !== undefined) return this.fail(`assets decode failed, error: illegal base64 data at input byte ${bad}`);
@@ -773,7 +775,7 @@ export class FakeConnection {
   }
 
   // -------------------------------------------------------------------------------------------
-  // After init (§5.5)
+  // After init (pkg/entities/plugin_entities/event.go)
 
   private onEventLine(text: string): void {
     let parsed: unknown;

@@ -14,7 +14,7 @@ import { extractPackage } from '../../pack/extract.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
-import type { Io } from '../io.js';
+import type { Io, SignalSource } from '../io.js';
 
 export interface LocalRunOptions {
   mode?: 'stdio' | 'tcp';
@@ -66,7 +66,7 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
   // From here on a signal must not kill the CLI outright, or the temporary copy and the plugin
   // would outlive it: the handlers go in before either exists.
   let runner: LocalRunner | undefined;
-  const stop = stopSignals(() => runner?.killNow());
+  const stop = stopSignals(io.signals ?? process, () => runner?.killNow());
   // A package runs from a temporary copy that is removed however the run ends.
   let temp: string | undefined;
   const cleanUp = () => {
@@ -77,7 +77,8 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
   try {
     let dir = file;
     if (isPackage) {
-      dir = temp = mkdtempSync(path.join(tmpdir(), 'plugin-run-'));
+      // The command's own environment decides where, as it does everything else (tests give theirs).
+      dir = temp = mkdtempSync(path.join(io.env.TMPDIR || tmpdir(), 'plugin-run-'));
       system('loading plugin');
       // Not cut short by a signal: removing the copy while it is being written could leave files behind.
       await extractPackage(file, dir, MAX_PACKAGE_BYTES);
@@ -122,7 +123,7 @@ interface StopSignals {
  * SIGINT/SIGTERM end the run with exit 0 (daemon.md §5.13). The first starts an orderly stop;
  * another one during it (a plugin ignoring SIGTERM) calls `hurry` instead of waiting out the grace.
  */
-function stopSignals(hurry: () => void): StopSignals {
+function stopSignals(source: SignalSource, hurry: () => void): StopSignals {
   let received = false;
   let resolve!: () => void;
   const signalled = new Promise<void>((r) => (resolve = r));
@@ -131,16 +132,16 @@ function stopSignals(hurry: () => void): StopSignals {
     received = true;
     resolve();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  source.on('SIGINT', onSignal);
+  source.on('SIGTERM', onSignal);
   return {
     signalled,
     get received() {
       return received;
     },
     dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      source.off('SIGINT', onSignal);
+      source.off('SIGTERM', onSignal);
     },
   };
 }
