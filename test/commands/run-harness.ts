@@ -14,7 +14,6 @@ export interface Ended {
 
 /** A command running in this process, with its output captured and stop signals of its own. */
 export interface RunningCommand {
-  io: Io;
   /** The command's standard input, open until the test ends it. */
   stdin: PassThrough;
   /** stdout and stderr, in arrival order. */
@@ -78,7 +77,6 @@ export function startCommand(command: (io: Io) => Promise<number>, options: Comm
     (error: Ended['error']): Ended => ({ code: error?.exitCode ?? EXIT.failed, error }),
   );
   const run: RunningCommand = {
-    io,
     stdin,
     output: () => out,
     stdout: () => stdout,
@@ -121,7 +119,7 @@ export function startCommand(command: (io: Io) => Promise<number>, options: Comm
   return run;
 }
 
-/** The environment a command sees: this process's, without colour and outside GitHub Actions. */
+/** The environment a command sees: this process's, without colour and outside GitHub Actions (as runCli's). */
 function commandEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: undefined, FORCE_COLOR: undefined, ...extra };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];

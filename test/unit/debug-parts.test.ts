@@ -263,6 +263,9 @@ describe('plugin launch', () => {
 });
 
 describe('watch change queue', () => {
+  /** The queue moves on through promises: once a macrotask comes round, they have all run. */
+  const settled = () => new Promise((r) => setImmediate(r));
+
   it('handles one change at a time and merges those that arrive meanwhile', async () => {
     const handled: string[] = [];
     let release: () => void = () => undefined;
@@ -278,10 +281,10 @@ describe('watch change queue', () => {
     queue.push('code', ['b.py', 'a.py']);
     expect(handled).toEqual(['code:a.py']);
     release();
-    await new Promise((r) => setTimeout(r, 10));
+    await settled();
     expect(handled).toEqual(['code:a.py', 'declarations:a.py,b.py,t.yaml']);
     release();
-    await new Promise((r) => setTimeout(r, 10));
+    await settled();
     expect(handled).toHaveLength(2);
   });
 
@@ -294,7 +297,7 @@ describe('watch change queue', () => {
     }, (err) => errors.push(err));
     queue.push('declarations', ['t.yaml']);
     queue.push('code', ['a.py']);
-    await new Promise((r) => setTimeout(r, 10));
+    await settled();
     expect(handled).toEqual(['declarations', 'code']);
     expect(errors).toHaveLength(1);
   });

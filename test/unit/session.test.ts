@@ -3,6 +3,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildRegistration } from '../../src/debug/registration/index.js';
+import { RestartBackoff } from '../../src/debug/restart-backoff.js';
 import { DEFAULT_TIMERS, RunSession, UnreachableError, type RunTimers, type SessionEvents } from '../../src/debug/session.js';
 import { watchPlugin } from '../../src/debug/watch.js';
 import { DirectorySource } from '../../src/project/directory-source.js';
@@ -204,6 +205,13 @@ describe('RunSession', () => {
 
 describe('RunSession: reconnection delays (RestartBackoff)', () => {
   const delays = (rec: ReturnType<typeof recorder>, name: string, at: number) => rec.named(name).map((e) => e.args[at]);
+
+  it('by default: 5 first attempts 0.5, 1, 2 and 4 s apart; restarts from 1 s; a quiet second accepts', () => {
+    const { firstConnectAttempts, reconnectInitialMs, reconnectMaxMs } = DEFAULT_TIMERS;
+    const backoff = new RestartBackoff({ initialMs: reconnectInitialMs, maxMs: reconnectMaxMs });
+    expect(Array.from({ length: firstConnectAttempts - 1 }, () => backoff.next())).toEqual([500, 1000, 2000, 4000]);
+    expect(DEFAULT_TIMERS).toMatchObject({ restartInitialMs: 1000, restartMaxMs: 30_000, settleMs: 1000, stopGraceMs: 5000, watchDebounceMs: 300 });
+  });
 
   it('retries the first connection with doubling delays up to the cap, then gives up', async () => {
     const daemon = await startDaemon();

@@ -8,6 +8,7 @@ import { get } from '../../project/model.js';
 import { LineSplitter, LineTooLongError } from '../../debug/line-splitter.js';
 import { LocalRunner, type RunnerClient, type RunnerMessage } from '../../debug/local-runner.js';
 import { RESTART_DEFAULTS } from '../../debug/restart-backoff.js';
+import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { resolveSettings } from '../../debug/settings.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { extractPackage } from '../../pack/extract.js';
@@ -34,7 +35,7 @@ export interface LocalRunLimits {
   restartDelayMs: number;
 }
 
-export const LOCAL_RUN_LIMITS: LocalRunLimits = { startTimeoutMs: 60_000, stopGraceMs: 5_000, restartDelayMs: RESTART_DEFAULTS.initialMs };
+export const LOCAL_RUN_LIMITS: LocalRunLimits = { startTimeoutMs: 60_000, stopGraceMs: DEFAULT_TIMERS.stopGraceMs, restartDelayMs: RESTART_DEFAULTS.initialMs };
 
 
 type Format = 'text' | 'json';
