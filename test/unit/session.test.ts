@@ -74,10 +74,11 @@ async function session(daemon: FakeDaemon, timers: Partial<RunTimers>, env: Node
 
 describe('RunSession', () => {
   it('keeps the daemon session alive with its own heartbeats while the plugin restarts', async () => {
-    // The daemon drops a session silent for 300 to 600 ms; the plugin here crashes on the first
-    // request and is restarted only after 700 ms, longer than that.
-    const daemon = await startDaemon({ heartbeatTimeoutMs: 300 });
-    const { s, rec } = await session(daemon, { heartbeatMs: 50, restartInitialMs: 700 });
+    // The daemon drops a session silent for 400 to 800 ms; the plugin here crashes on the first
+    // request and is restarted only after 900 ms, longer than that. (The daemon runs in this
+    // process too: a heartbeat every 50 ms leaves room for this process to be held up a while.)
+    const daemon = await startDaemon({ heartbeatTimeoutMs: 400 });
+    const { s, rec } = await session(daemon, { heartbeatMs: 50, restartInitialMs: 900 });
     await s.start();
     const conn = await daemon.nextRegistered();
     void conn.request({ ...GREET, tool: 'crash' }).catch(() => undefined);
