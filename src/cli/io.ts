@@ -6,6 +6,8 @@ export interface Io {
   stderr: OutputStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Where Ctrl-C (SIGINT) and SIGTERM come from: the process unless given. */
+  signals?: SignalSource;
 }
 
 export interface OutputStream {
@@ -13,6 +15,14 @@ export interface OutputStream {
   isTTY?: boolean;
   /** Terminal width; 0 or unknown on some pseudo-terminals. */
   columns?: number;
+}
+
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/** The part of `process` that delivers stop signals; a test's EventEmitter can stand in for it. */
+export interface SignalSource {
+  on(signal: StopSignal, listener: () => void): unknown;
+  off(signal: StopSignal, listener: () => void): unknown;
 }
 
 export const processIo: Io = {

@@ -1,23 +1,25 @@
 /**
- * Delays between restarts of a crashing plugin process: doubling from `initialMs` up to `maxMs`,
- * back to `initialMs` once a process has run for `healthyRunMs` (a crash after a long healthy
- * run is not a crash loop), so a broken plugin is not restarted, and reported, every second.
+ * Delays between attempts: doubling from `initialMs` up to `maxMs`. Restarts of a crashing plugin
+ * process also go back to `initialMs` once a process has run for `healthyRunMs` (a crash after a
+ * long healthy run is not a crash loop), so a broken plugin is not restarted, and reported, every
+ * second. Reconnections to the daemon use the same doubling, without `healthyRunMs`.
  */
 export interface BackoffTimes {
   initialMs: number;
   maxMs: number;
-  healthyRunMs: number;
+  /** Only for restarts: a process that ran this long was healthy. */
+  healthyRunMs?: number;
 }
 
 /** Shared by `run` and the local runner: a second after a crash, doubling to 30 s, reset after a minute. */
-export const RESTART_DEFAULTS: BackoffTimes = { initialMs: 1_000, maxMs: 30_000, healthyRunMs: 60_000 };
+export const RESTART_DEFAULTS: Required<BackoffTimes> = { initialMs: 1_000, maxMs: 30_000, healthyRunMs: 60_000 };
 
 export class RestartBackoff {
-  private next: number;
+  private delay: number;
   private startedAt = 0;
 
   constructor(private readonly o: BackoffTimes) {
-    this.next = o.initialMs;
+    this.delay = o.initialMs;
   }
 
   /** A process was started now. */
@@ -25,16 +27,22 @@ export class RestartBackoff {
     this.startedAt = Date.now();
   }
 
+  /** The next delay: `initialMs` first, then twice the one before, up to `maxMs`. */
+  next(): number {
+    const delay = this.delay;
+    this.delay = Math.min(delay * 2, this.o.maxMs);
+    return delay;
+  }
+
   /** The delay before restarting the process that just exited. */
   delayAfterExit(): number {
-    if (Date.now() - this.startedAt >= this.o.healthyRunMs) this.next = this.o.initialMs;
-    const delay = this.next;
-    this.next = Math.min(this.next * 2, this.o.maxMs);
-    return delay;
+    const { healthyRunMs } = this.o;
+    if (healthyRunMs !== undefined && Date.now() - this.startedAt >= healthyRunMs) this.reset();
+    return this.next();
   }
 
   /** Start again from the shortest delay (the process was replaced on purpose). */
   reset(): void {
-    this.next = this.o.initialMs;
+    this.delay = this.o.initialMs;
   }
 }

@@ -23,6 +23,8 @@ export interface RunTimers {
   healthyRunMs: number;
   /** SIGTERM, then SIGKILL after this long. */
   stopGraceMs: number;
+  /** `run --watch`: editors write a file in several steps, so changes are acted on once quiet this long. */
+  watchDebounceMs: number;
 }
 
 export const DEFAULT_TIMERS: RunTimers = {
@@ -36,6 +38,7 @@ export const DEFAULT_TIMERS: RunTimers = {
   restartMaxMs: RESTART_DEFAULTS.maxMs,
   healthyRunMs: RESTART_DEFAULTS.healthyRunMs,
   stopGraceMs: 5_000,
+  watchDebounceMs: 300,
 };
 
 export interface RequestInfo {
@@ -147,6 +150,11 @@ export class RunSession {
     return this.plugin.pid;
   }
 
+  /** Which directions of the relay are waiting for their reader to catch up (back-pressure). */
+  get backPressure(): { toPlugin: boolean; toDaemon: boolean } {
+    return { toPlugin: this.toPlugin.blocked, toDaemon: this.toDaemon.blocked };
+  }
+
   /**
    * Starts the plugin, then connects and registers (bounded retries). The plugin starts first so
    * that it is up when the first request arrives, right after the registration. Throws whatever
@@ -157,7 +165,7 @@ export class RunSession {
     const { timers } = this.o;
     this.startPlugin();
     const signal = this.newAttempt();
-    let delay = timers.reconnectInitialMs;
+    const backoff = this.reconnectBackoff();
     for (let attempt = 1; !signal.aborted; attempt++) {
       this.o.events.connecting(this.address, attempt);
       try {
@@ -169,14 +177,14 @@ export class RunSession {
           this.end(err as Error);
           break;
         }
-        const last = attempt >= timers.firstConnectAttempts;
-        this.o.events.connectFailed(err.message, last ? null : delay);
-        if (last) {
+        if (attempt >= timers.firstConnectAttempts) {
+          this.o.events.connectFailed(err.message, null);
           this.end(new UnreachableError(`cannot reach the Dify plugin daemon at ${this.address} (${err.message}) after ${attempt} attempts`));
           break;
         }
+        const delay = backoff.next();
+        this.o.events.connectFailed(err.message, delay);
         await sleep(delay, signal);
-        delay = Math.min(delay * 2, timers.reconnectMaxMs);
       }
     }
     if (this.outcome) throw this.outcome;
@@ -305,8 +313,8 @@ export class RunSession {
   /** Connects and registers anew, for as long as it takes, with backoff; a newer call supersedes it. */
   private async reconnect(immediate: boolean): Promise<void> {
     const signal = this.newAttempt();
-    const { reconnectInitialMs, reconnectMaxMs } = this.o.timers;
-    let delay = immediate ? 0 : reconnectInitialMs;
+    const backoff = this.reconnectBackoff();
+    let delay = immediate ? 0 : backoff.next();
     for (let attempt = 1; ; attempt++) {
       if (delay > 0) {
         this.o.events.reconnecting(attempt, delay);
@@ -320,10 +328,15 @@ export class RunSession {
         if (signal.aborted) return;
         // A rejection (or anything but a failed connection): retrying cannot help.
         if (!(err instanceof ConnectError)) return this.end(err as Error);
-        delay = delay === 0 ? reconnectInitialMs : Math.min(delay * 2, reconnectMaxMs);
+        delay = backoff.next();
         this.o.events.connectFailed(err.message, delay);
       }
     }
+  }
+
+  /** Each retry loop starts from the shortest delay. */
+  private reconnectBackoff(): RestartBackoff {
+    return new RestartBackoff({ initialMs: this.o.timers.reconnectInitialMs, maxMs: this.o.timers.reconnectMaxMs });
   }
 
   private startPlugin(): void {

@@ -2,14 +2,16 @@
 """Compare a candidate registration JSONL with a golden one, semantically.
 
 Usage:
-    compare.py CANDIDATE GOLDEN [--key KEY | --ignore-key] [--max-diffs N]
-               [--lenient-assets] [--exact]
+    compare.py CANDIDATE GOLDEN [CANDIDATE GOLDEN ...] [--key KEY | --ignore-key]
+               [--max-diffs N] [--lenient-assets] [--exact]
 
 CANDIDATE is what `dify plugin run --dry-run <plugin_dir>` printed ("-" =
 stdin); GOLDEN is the reference: what the Python SDK sends for that plugin, e.g.
 test/fixtures/registration/<name>.jsonl (key 00000000-0000-0000-0000-000000000000).
+Several pairs are compared one after the other, each reported as one alone
+would be, with the same options (one interpreter start for a whole test run).
 Exit status: 0 equal, 1 different (a short diff of the first mismatches is
-printed), 2 usage error / unreadable golden.
+printed), 2 usage error / unreadable golden; with several pairs, the worst.
 
 What is compared:
   * the sequence of message `type`s (same types, same order, same counts);
@@ -316,9 +318,8 @@ def compare(golden: Stream, cand: Stream, lenient_assets: bool, exact: bool) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Compare a candidate registration JSONL with a golden one.")
-    ap.add_argument("candidate")
-    ap.add_argument("golden")
+    ap = argparse.ArgumentParser(description="Compare candidate registration JSONL files with golden ones.")
+    ap.add_argument("files", nargs="+", metavar="CANDIDATE GOLDEN", help="one or more pairs")
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--key", help="handshake key the candidate was produced with")
     g.add_argument("--ignore-key", action="store_true")
@@ -326,16 +327,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exact", action="store_true")
     ap.add_argument("--max-diffs", type=int, default=12)
     args = ap.parse_args(argv)
+    if len(args.files) % 2:
+        ap.error("files come in pairs: CANDIDATE GOLDEN [CANDIDATE GOLDEN ...]")
+    pairs = zip(args.files[::2], args.files[1::2], strict=True)
+    return max(compare_pair(candidate, golden, args) for candidate, golden in pairs)
 
+
+def compare_pair(candidate: str, golden_path: str, args: argparse.Namespace) -> int:
     try:
-        graw = open(args.golden, "rb").read()  # noqa: SIM115
-        craw = sys.stdin.buffer.read() if args.candidate == "-" else open(args.candidate, "rb").read()  # noqa: SIM115
+        graw = open(golden_path, "rb").read()  # noqa: SIM115
+        craw = sys.stdin.buffer.read() if candidate == "-" else open(candidate, "rb").read()  # noqa: SIM115
     except OSError as e:
         print(f"compare: {e}", file=sys.stderr)
         return 2
     golden, cand = Stream("golden", graw), Stream("candidate", craw)
     if golden.errors or not golden.messages:
-        print(f"compare: golden {args.golden} is not a valid registration JSONL: {golden.errors[:3]}", file=sys.stderr)
+        print(f"compare: golden {golden_path} is not a valid registration JSONL: {golden.errors[:3]}", file=sys.stderr)
         return 2
 
     golden_key = next(
@@ -356,10 +363,10 @@ def main(argv: list[str] | None = None) -> int:
 
     diffs, _notes = compare(golden, cand, args.lenient_assets, args.exact)
     if not diffs:
-        print(f"OK: {len(cand.messages)} messages equal ({args.candidate} vs {args.golden})")
+        print(f"OK: {len(cand.messages)} messages equal ({candidate} vs {golden_path})")
         return 0
     more = "+" if len(diffs) >= MAX_COLLECT else ""
-    print(f"MISMATCH: {len(diffs)}{more} difference(s) ({args.candidate} vs {args.golden})")
+    print(f"MISMATCH: {len(diffs)}{more} difference(s) ({candidate} vs {golden_path})")
     for d in diffs[: args.max_diffs]:
         print(f"  - {d}")
     if len(diffs) > args.max_diffs:

@@ -11,11 +11,16 @@
 //   FAKE_BURST_PAD         characters of padding in each of them, default 1000
 //   FAKE_LOG_FILE          append every received stdin line (one per line) to this file
 //   FAKE_STALL_MS          how long the `stall` tool waits before exiting, default 500
-//   FAKE_IGNORE_SIGTERM=1  ignore SIGTERM (a plugin that does not stop when asked)
+//   FAKE_IGNORE_SIGTERM=1  ignore SIGTERM (a plugin that does not stop when asked), logging that it did
+//   FAKE_NEVER_READY=1     a plugin stuck before plugin.run() (a slow import): after the manifest
+//                          line, two lines on stderr and no heartbeat, ever
+//   FAKE_SPY_FILE          write {"pid", "cwd"} to this file (whole: through a rename), before its
+//                          first line (after the stderr with FAKE_NEVER_READY), so a test knows
+//                          where it runs
 //
 // Tool behaviours (request `data.tool`): default echo, `backwards`, `crash`, `big`, `burst`, `error`,
 // `stall` (stops reading stdin, then exits with code 4 after FAKE_STALL_MS).
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
 if (process.env.INSTALL_METHOD !== 'local') {
@@ -35,6 +40,8 @@ const BURST = intEnv('FAKE_BURST', 10_000);
 const BURST_PAD = intEnv('FAKE_BURST_PAD', 1000);
 const LOG_FILE = process.env.FAKE_LOG_FILE;
 const STALL_MS = intEnv('FAKE_STALL_MS', 500);
+const NEVER_READY = process.env.FAKE_NEVER_READY === '1';
+const SPY_FILE = process.env.FAKE_SPY_FILE;
 
 // ---------------------------------------------------------------------------------------------
 // Output: every message is one JSON object + "\n\n", in a single write (the SDK uses two writes;
@@ -114,12 +121,6 @@ function readManifest() {
   return manifest;
 }
 
-void emit(readManifest());
-const heartbeat = () => emit({ event: 'heartbeat', session_id: null, data: {} });
-void heartbeat();
-if (HEARTBEAT_MS > 0) setInterval(heartbeat, HEARTBEAT_MS);
-void log('INFO', 'fake plugin started');
-
 // Orphan check (dify-plugin-sdks `src/dify_plugin/core/server/io_server.py`): exit like os._exit(-1)
 // when the parent is gone.
 const parentPid = process.ppid;
@@ -127,8 +128,30 @@ setInterval(() => {
   const ppid = process.ppid;
   if (ppid === 1 || ppid !== parentPid) process.exit(255);
 }, 200);
-// SIGTERM/SIGINT: Node's default action terminates the process, as for the SDK.
-if (process.env.FAKE_IGNORE_SIGTERM === '1') process.on('SIGTERM', () => {});
+// SIGTERM/SIGINT: Node's default action terminates the process, as for the SDK. The handler goes
+// in before the first line: a parent that has seen any output can count on it. Its log line tells
+// a test that the signal arrived and the process is still there.
+if (process.env.FAKE_IGNORE_SIGTERM === '1') process.on('SIGTERM', () => void log('INFO', 'ignoring SIGTERM'));
+
+function writeSpyFile() {
+  if (!SPY_FILE) return;
+  writeFileSync(`${SPY_FILE}.tmp`, JSON.stringify({ pid: process.pid, cwd: process.cwd() }));
+  renameSync(`${SPY_FILE}.tmp`, SPY_FILE);
+}
+
+if (NEVER_READY) {
+  void emit(readManifest());
+  process.stderr.write('loading a big model...\nstill loading\n');
+  writeSpyFile(); // after the stderr: a test that sees the file can count on it
+} else {
+  writeSpyFile(); // before any line: a test that has seen one can count on the file
+  void emit(readManifest());
+  const heartbeat = () => emit({ event: 'heartbeat', session_id: null, data: {} });
+  void heartbeat();
+  if (HEARTBEAT_MS > 0) setInterval(heartbeat, HEARTBEAT_MS);
+  // The pid lets a test tell a restarted process from the first one, and check that it is gone.
+  void log('INFO', `fake plugin started (pid ${process.pid})`);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Input: newline-delimited JSON on stdin; partial reads buffered, blank lines skipped, EOF ignored.

@@ -150,11 +150,13 @@ describe('daemon replies', () => {
 describe('daemon link', () => {
   it('counts the quiet period from when the registration left, not from when it was buffered', async () => {
     // 32 MB of registration: more than the socket buffers hold. The daemon reads nothing for
-    // 1.5 s, then reads it all and refuses the key: the refusal is still the verdict.
+    // twice the quiet period, then reads it all and refuses the key: the refusal is still the
+    // verdict. (Counted from write(), the quiet period would be over before the daemon read a byte.)
     const messages: unknown[] = [{ type: 'handshake', data: { key: 'k' } }];
     for (let i = 0; i < 4; i++) messages.push({ type: 'asset_chunk', data: { filename: 'big.png', data: 'A'.repeat(8 * 1024 * 1024), end: i === 3 } });
     messages.push({ type: 'end', data: {} });
     const total = messages.reduce<number>((n, m) => n + JSON.stringify(m).length + 1, 0);
+    const settleMs = 300;
     const server = net.createServer((socket) => {
       socket.pause();
       let received = 0;
@@ -162,12 +164,12 @@ describe('daemon link', () => {
         received += chunk.length;
         if (received >= total) socket.end('handshake failed, invalid key\n');
       });
-      setTimeout(() => socket.resume(), 1500);
+      setTimeout(() => socket.resume(), 2 * settleMs);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const link = new DaemonLink(await connect('127.0.0.1', (server.address() as net.AddressInfo).port, 5000));
-      const result = await link.register(messages, 300);
+      const result = await link.register(messages, settleMs);
       link.close();
       expect(result).toEqual({ accepted: false, reply: 'handshake failed, invalid key' });
     } finally {
@@ -261,6 +263,9 @@ describe('plugin launch', () => {
 });
 
 describe('watch change queue', () => {
+  /** The queue moves on through promises: once a macrotask comes round, they have all run. */
+  const settled = () => new Promise((r) => setImmediate(r));
+
   it('handles one change at a time and merges those that arrive meanwhile', async () => {
     const handled: string[] = [];
     let release: () => void = () => undefined;
@@ -276,10 +281,10 @@ describe('watch change queue', () => {
     queue.push('code', ['b.py', 'a.py']);
     expect(handled).toEqual(['code:a.py']);
     release();
-    await new Promise((r) => setTimeout(r, 10));
+    await settled();
     expect(handled).toEqual(['code:a.py', 'declarations:a.py,b.py,t.yaml']);
     release();
-    await new Promise((r) => setTimeout(r, 10));
+    await settled();
     expect(handled).toHaveLength(2);
   });
 
@@ -292,7 +297,7 @@ describe('watch change queue', () => {
     }, (err) => errors.push(err));
     queue.push('declarations', ['t.yaml']);
     queue.push('code', ['a.py']);
-    await new Promise((r) => setTimeout(r, 10));
+    await settled();
     expect(handled).toEqual(['declarations', 'code']);
     expect(errors).toHaveLength(1);
   });
@@ -312,5 +317,15 @@ describe('restart backoff', () => {
     expect(crash()).toBe(2000);
     b.reset();
     expect(crash()).toBe(1000);
+  });
+
+  it('gives the same doubling to reconnections, which have no healthy run to start over after', () => {
+    vi.useFakeTimers();
+    const b = new RestartBackoff({ initialMs: 500, maxMs: 3000 });
+    expect([b.next(), b.next(), b.next(), b.next(), b.next()]).toEqual([500, 1000, 2000, 3000, 3000]);
+    vi.advanceTimersByTime(3_600_000);
+    expect(b.delayAfterExit()).toBe(3000);
+    b.reset();
+    expect(b.next()).toBe(500);
   });
 });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeDaemon, type FakeConnection, type FakeDaemonOptions } from '../helpers/fake-daemon.js';
 import { tempDir } from '../helpers/plugin.js';
 
@@ -762,7 +762,8 @@ describe('fake plugin process (stdio mode)', () => {
     await p.waitFor(() => p.events.filter((e) => e.event === 'heartbeat').length >= 3, 'three heartbeats');
     expect(JSON.parse(p.lines[0]!)).toEqual({ version: '0.0.3', type: 'plugin', author: 'me', name: 'my_plugin' });
     expect(p.lines[1]).toBe('{"event":"heartbeat","session_id":null,"data":{}}');
-    expect(p.lines[2]).toMatch(/^\{"event": "log", "data": \{"level": "INFO", "message": "fake plugin started", "timestamp": \d+\.\d+\}\}$/);
+    const started = String.raw`^\{"event": "log", "data": \{"level": "INFO", "message": "fake plugin started \(pid ${p.child.pid}\)", "timestamp": \d+\.\d+\}\}$`;
+    expect(p.lines[2]).toMatch(new RegExp(started));
     expect(p.stdout()).toMatch(/^([^\n]+\n\n)+$/);
   });
 
@@ -869,9 +870,11 @@ describe('fake plugin process (stdio mode)', () => {
     const pid = Number.parseInt(pidText.trim(), 10);
     expect(pid).toBeGreaterThan(1);
     expect(readFileSync(out, 'utf8')).toContain('{"name":"fake"}');
-    const started = Date.now();
-    while (alive(pid) && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 50));
-    const exitedByItself = !alive(pid);
+    // Nothing tells this process when one it did not start is gone: look until it is.
+    const exitedByItself = await vi.waitUntil(() => !alive(pid), { timeout: 5_000, interval: 50 }).then(
+      () => true,
+      () => false,
+    );
     if (!exitedByItself) process.kill(pid, 'SIGKILL');
     expect(exitedByItself).toBe(true);
   });

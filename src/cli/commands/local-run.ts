@@ -8,13 +8,14 @@ import { get } from '../../project/model.js';
 import { LineSplitter, LineTooLongError } from '../../debug/line-splitter.js';
 import { LocalRunner, type RunnerClient, type RunnerMessage } from '../../debug/local-runner.js';
 import { RESTART_DEFAULTS } from '../../debug/restart-backoff.js';
+import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { resolveSettings } from '../../debug/settings.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { extractPackage } from '../../pack/extract.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
-import type { Io } from '../io.js';
+import type { Io, SignalSource } from '../io.js';
 
 export interface LocalRunOptions {
   mode?: 'stdio' | 'tcp';
@@ -34,7 +35,7 @@ export interface LocalRunLimits {
   restartDelayMs: number;
 }
 
-export const LOCAL_RUN_LIMITS: LocalRunLimits = { startTimeoutMs: 60_000, stopGraceMs: 5_000, restartDelayMs: RESTART_DEFAULTS.initialMs };
+export const LOCAL_RUN_LIMITS: LocalRunLimits = { startTimeoutMs: 60_000, stopGraceMs: DEFAULT_TIMERS.stopGraceMs, restartDelayMs: RESTART_DEFAULTS.initialMs };
 
 
 type Format = 'text' | 'json';
@@ -66,7 +67,7 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
   // From here on a signal must not kill the CLI outright, or the temporary copy and the plugin
   // would outlive it: the handlers go in before either exists.
   let runner: LocalRunner | undefined;
-  const stop = stopSignals(() => runner?.killNow());
+  const stop = stopSignals(io.signals ?? process, () => runner?.killNow());
   // A package runs from a temporary copy that is removed however the run ends.
   let temp: string | undefined;
   const cleanUp = () => {
@@ -77,7 +78,8 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
   try {
     let dir = file;
     if (isPackage) {
-      dir = temp = mkdtempSync(path.join(tmpdir(), 'plugin-run-'));
+      // The command's own environment decides where, as it does everything else (tests give theirs).
+      dir = temp = mkdtempSync(path.join(io.env.TMPDIR || tmpdir(), 'plugin-run-'));
       system('loading plugin');
       // Not cut short by a signal: removing the copy while it is being written could leave files behind.
       await extractPackage(file, dir, MAX_PACKAGE_BYTES);
@@ -122,7 +124,7 @@ interface StopSignals {
  * SIGINT/SIGTERM end the run with exit 0 (docs/local-run.md#lifecycle). The first starts an orderly stop;
  * another one during it (a plugin ignoring SIGTERM) calls `hurry` instead of waiting out the grace.
  */
-function stopSignals(hurry: () => void): StopSignals {
+function stopSignals(source: SignalSource, hurry: () => void): StopSignals {
   let received = false;
   let resolve!: () => void;
   const signalled = new Promise<void>((r) => (resolve = r));
@@ -131,16 +133,16 @@ function stopSignals(hurry: () => void): StopSignals {
     received = true;
     resolve();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  source.on('SIGINT', onSignal);
+  source.on('SIGTERM', onSignal);
   return {
     signalled,
     get received() {
       return received;
     },
     dispose() {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      source.off('SIGINT', onSignal);
+      source.off('SIGTERM', onSignal);
     },
   };
 }

@@ -8,9 +8,6 @@ import { jsonEmitter } from '../../report/run-events.js';
 import { formatText } from '../../report/text.js';
 import type { Io } from '../io.js';
 
-/** Debounce for --watch: editors write a file in several steps. */
-const WATCH_DEBOUNCE_MS = 300;
-
 export interface WatchOptions {
   dir: string;
   /** The package's exclusion rule: what it leaves out cannot matter to the running plugin. */
@@ -23,11 +20,13 @@ export interface WatchOptions {
 /**
  * `run --watch`: a code change restarts the plugin; a declaration change (YAML, `_assets/`) is
  * checked, then registered again on a fresh connection, and restarts the plugin too. Changes are
- * handled one at a time (ChangeQueue). Returns what stops watching.
+ * handled one at a time (ChangeQueue), each once the files have been quiet for `debounceMs`.
+ * Returns what stops watching.
  */
-export function startWatch(session: RunSession, o: WatchOptions, io: Io): () => void {
+export function startWatch(session: RunSession, o: WatchOptions, io: Io, debounceMs: number): () => void {
   const emit = jsonEmitter(io.stdout);
   const say = (text: string) => !o.json && io.stdout.write(text + '\n');
+  const { green } = colorFor(io.stdout, io.env);
 
   const onChange = async (kind: ChangeKind, files: string[]) => {
     if (o.json) emit('changed', { kind, files });
@@ -45,13 +44,17 @@ export function startWatch(session: RunSession, o: WatchOptions, io: Io): () => 
       void session.reregister();
     }
     await session.restartPlugin();
+    // Not if the session ended meanwhile: nothing was started then. (JSON has plugin_started.)
+    if (session.pluginPid !== undefined) say(green('✓ Plugin restarted'));
   };
   const queue = new ChangeQueue(onChange, (err) => {
     const message = `cannot apply the change: ${(err as Error).message ?? String(err)}`;
     if (o.json) emit('error', { fatal: false, message });
     else say(`! ${message}`);
   });
-  const watcher = watchPlugin(o.dir, (rel) => o.exclusionOf(rel) !== null, WATCH_DEBOUNCE_MS, (kind, files) => queue.push(kind, files));
+  const watcher = watchPlugin(o.dir, (rel) => o.exclusionOf(rel) !== null, debounceMs, (kind, files) => queue.push(kind, files));
+  // From here on an edit is seen: before this line it would be missed.
+  say(green('✓ Watching for changes'));
   return () => watcher.close();
 }
 

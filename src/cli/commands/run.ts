@@ -2,14 +2,14 @@ import path from 'node:path';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { buildRegistration, type RegistrationMessage } from '../../debug/registration/index.js';
 import { describeSource, maskKey, resolveSettings, type DebugSettings } from '../../debug/settings.js';
-import { DEFAULT_TIMERS, RejectedError, RunSession, type SessionEvents } from '../../debug/session.js';
+import { DEFAULT_TIMERS, RejectedError, RunSession, type RunTimers, type SessionEvents } from '../../debug/session.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { get } from '../../project/model.js';
 import { colorFor } from '../../report/color.js';
 import { jsonEvents, jsonRunEnd, setIdentity, textEvents } from '../../report/run-events.js';
 import { pluginIdentity } from '../../project/identity.js';
 import { EXIT, type ExitCode, UserError } from '../../diagnostics/user-error.js';
-import type { Io } from '../io.js';
+import type { Io, SignalSource } from '../io.js';
 import type { LocalRunOptions } from './local-run.js';
 import { reportCheck, startWatch } from './run-watch.js';
 import { makeSpinner } from '../spinner.js';
@@ -41,20 +41,21 @@ class RunError extends UserError {
  * `dify plugin run [dir]`: remote debugging. Checks the plugin, builds the registration the
  * Python SDK would send, then holds the TCP session with the daemon and runs the plugin in
  * stdio mode, relaying both ways until Ctrl-C. `--dry-run` prints the registration instead.
+ * There are no flags for the session's timers; tests pass shorter ones.
  */
-export async function runCommand(target: string | undefined, opts: RunOptions, io: Io): Promise<ExitCode> {
+export async function runCommand(target: string | undefined, opts: RunOptions, io: Io, timers: RunTimers = DEFAULT_TIMERS): Promise<ExitCode> {
   const dir = path.resolve(io.cwd, target ?? '.');
   const localFlags = opts.local || opts.mode !== undefined || opts.responseFormat !== undefined || opts.enableLogs;
   if (!opts.dryRun && (localFlags || dir.endsWith('.difypkg'))) {
     const { localRunCommand } = await import('./local-run.js');
     return localRunCommand(target ?? '.', opts, io);
   }
-  if (opts.format !== 'json' || opts.dryRun) return remoteDebug(target, dir, opts, io);
+  if (opts.format !== 'json' || opts.dryRun) return remoteDebug(target, dir, opts, io, timers);
   // With --format json stdout carries only JSON events, so what ends the run is an event too
   // (stderr still gets the usual error and hint).
   const end = jsonRunEnd(io.stdout);
   try {
-    const code = await remoteDebug(target, dir, opts, io);
+    const code = await remoteDebug(target, dir, opts, io, timers);
     end.stopped(code);
     return code;
   } catch (err) {
@@ -66,7 +67,7 @@ export async function runCommand(target: string | undefined, opts: RunOptions, i
   }
 }
 
-async function remoteDebug(target: string | undefined, dir: string, opts: RunOptions, io: Io): Promise<ExitCode> {
+async function remoteDebug(target: string | undefined, dir: string, opts: RunOptions, io: Io, timers: RunTimers): Promise<ExitCode> {
   const json = opts.format === 'json';
   const checked = await checkPlugin(dir, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
   const project = checked.project;
@@ -100,20 +101,20 @@ async function remoteDebug(target: string | undefined, dir: string, opts: RunOpt
     port: settings.port.value,
     registration: async () => registration,
     plugin: { python: settings.python.value, entrypoint, cwd: dir, env: io.env },
-    timers: DEFAULT_TIMERS,
+    timers,
     events,
   });
   // Whatever happens to the CLI, the plugin process must not outlive it.
   const killChild = () => session.killNow();
   process.once('exit', killChild);
   // Installed before connecting: Ctrl-C while connecting must stop the plugin too.
-  const signals = onStopSignals(() => void session.stop(), killChild);
+  const signals = onStopSignals(io.signals ?? process, () => void session.stop(), killChild);
   let stopWatching = () => undefined as void;
   try {
     await session.start(); // returns early when stopped meanwhile
     if (opts.watch) {
       const watch = { dir, exclusionOf: checked.source!.selection.exclusionOf, key, json, setRegistration: (r: RegistrationMessage[]) => (registration = r) };
-      stopWatching = startWatch(session, watch, io);
+      stopWatching = startWatch(session, watch, io, timers.watchDebounceMs);
     }
     const ended = await session.finished;
     if (ended) throw ended;
@@ -142,15 +143,15 @@ function printSettings(io: Io, s: DebugSettings, dim: (t: string) => string): vo
  * Ctrl-C or SIGTERM stops the session in order (the plugin gets SIGTERM and a grace period); a
  * second one during that period kills the plugin at once.
  */
-function onStopSignals(stop: () => void, kill: () => void): { dispose(): void } {
+function onStopSignals(source: SignalSource, stop: () => void, kill: () => void): { dispose(): void } {
   let received = 0;
   const onSignal = () => (received++ === 0 ? stop() : kill());
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  source.on('SIGINT', onSignal);
+  source.on('SIGTERM', onSignal);
   return {
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      source.off('SIGINT', onSignal);
+      source.off('SIGTERM', onSignal);
     },
   };
 }

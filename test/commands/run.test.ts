@@ -1,0 +1,400 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCommand, type RunOptions } from '../../src/cli/commands/run.js';
+import { DEFAULT_TIMERS, type RunTimers } from '../../src/debug/session.js';
+import { isAlive, runCli } from '../helpers/cli.js';
+import { FakeDaemon, type FakeDaemonOptions } from '../helpers/fake-daemon.js';
+import { COMPARE_REGISTRATION, copyPlugin, EXAMPLE, GOLDEN_REGISTRATIONS, pluginWith, REAL_FIXTURES, REPO, tempDir } from '../helpers/plugin.js';
+import { pluginPids, pluginsStarted, type RunningCommand, startCommand } from './run-harness.js';
+
+const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
+const KEY = 'test-key';
+const ZERO_KEY = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * The session's timers, short: a registration is accepted after 50 ms of quiet, reconnections and
+ * restarts come after tens of milliseconds, --watch acts 50 ms after the last change.
+ */
+const TIMERS: RunTimers = { ...DEFAULT_TIMERS, settleMs: 50, reconnectInitialMs: 5, restartInitialMs: 50, watchDebounceMs: 50 };
+
+const daemons: FakeDaemon[] = [];
+afterEach(async () => {
+  await Promise.all(daemons.splice(0).map((d) => d.close()));
+});
+
+async function daemon(options: FakeDaemonOptions = {}): Promise<FakeDaemon> {
+  const d = await FakeDaemon.start(options);
+  daemons.push(d);
+  return d;
+}
+
+interface RunSetup {
+  /** The plugin directory (default: a copy of the example). */
+  dir?: string;
+  env?: Record<string, string>;
+  timers?: RunTimers;
+  cwd?: string;
+}
+
+/** `dify plugin run`, in-process, on a copy of the example plugin, against `d`, with the fake plugin process. */
+async function run(d: FakeDaemon, opts: RunOptions = {}, setup: RunSetup = {}): Promise<RunningCommand> {
+  const dir = setup.dir ?? (await copyPlugin(EXAMPLE));
+  const options: RunOptions = { url: d.url, key: KEY, python: FAKE_PYTHON, ...opts };
+  const env = { FAKE_HEARTBEAT_MS: '200', ...setup.env };
+  return startCommand((io) => runCommand(dir, options, io, setup.timers ?? TIMERS), { env, ...(setup.cwd ? { cwd: setup.cwd } : {}) });
+}
+
+const tool = (name: string, parameters: Record<string, unknown> = {}) => ({
+  user_id: 'u',
+  type: 'tool',
+  action: 'invoke_tool',
+  provider: 'hello_world',
+  tool: name,
+  tool_parameters: parameters,
+  credentials: {},
+});
+
+describe('dify plugin run --dry-run', () => {
+  const names = readdirSync(REAL_FIXTURES, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+
+  it('prints exactly what the Python SDK sends, for each of the seven real plugins', async () => {
+    expect(names).toHaveLength(7);
+    const out = await tempDir();
+    const pairs: string[] = [];
+    for (const name of names) {
+      const r = await runCli(['plugin', 'run', '--dry-run', '--show-key', '--key', ZERO_KEY, path.join(REAL_FIXTURES, name)]);
+      expect(r.code, r.stderr).toBe(0);
+      const candidate = path.join(out, `${name}.jsonl`);
+      writeFileSync(candidate, r.stdout);
+      pairs.push(candidate, path.join(GOLDEN_REGISTRATIONS, `${name}.jsonl`));
+    }
+    // One interpreter compares all seven, each reported on its own.
+    let output = '';
+    let status = 0;
+    try {
+      output = execFileSync('python3', [COMPARE_REGISTRATION, ...pairs, '--key', ZERO_KEY], { encoding: 'utf8' });
+    } catch (err) {
+      const e = err as { status: number; stdout: string; stderr: string };
+      status = e.status;
+      output = `${e.stdout}${e.stderr}`;
+    }
+    expect(status, output).toBe(0);
+    expect(output.match(/^OK: /gm), output).toHaveLength(names.length);
+  });
+
+  it('masks the key unless --show-key', async () => {
+    const r = await runCli(['plugin', 'run', '--dry-run', '--key', 'abcd1234-5678-90ab-cdef-1234567890ab', EXAMPLE]);
+    const first = JSON.parse(r.stdout.split('\n')[0]!) as { type: string; data: { key: string } };
+    expect(first).toEqual({ type: 'handshake', data: { key: 'abcd••••••••ab' } });
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('{"type":"end","data":{}}');
+  });
+});
+
+describe('dify plugin run against a daemon', () => {
+  it('registers, relays a tool request and its stream, and shows the plugin logs', async () => {
+    const d = await daemon();
+    const cli = await run(d);
+    const conn = await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    expect(cli.output()).toContain('✓ Connected to Dify remote debugging server');
+    expect(cli.output()).toContain('✓ Plugin registered: dify-plugin-cli/hello_world:0.0.1');
+    expect(cli.output()).toMatch(/Key {5}•{8} \(--key\)/); // a short key is masked whole
+    expect(conn.registration.map((m) => m.type)).toEqual(['handshake', 'manifest_declaration', 'tool_declaration', 'asset_chunk', 'end']);
+    expect([...conn.assets.keys()]).toEqual(['icon.svg']);
+
+    const result = await conn.request(tool('greet', { name: 'Ada' }));
+    expect(result.ended).toBe(true);
+    expect(result.messages.map((m) => m.type)).toEqual(['stream', 'end']);
+    expect(JSON.stringify(result.messages[0]!.data)).toContain('Ada');
+    await cli.waitFor(/← ok in \d+/);
+    expect(cli.output()).toMatch(/→ tool invoke_tool hello_world\/greet \(session [0-9a-f]{8}\)/);
+    expect(cli.output()).toContain('[INFO] fake plugin started');
+    expect(conn.events.filter((e) => e.event === 'log')).toEqual([]); // logs stay on screen
+  });
+
+  it('relays a backwards invocation from the plugin to the daemon and back', async () => {
+    const d = await daemon();
+    await run(d);
+    const conn = await d.nextRegistered();
+    const result = await conn.request(tool('backwards'));
+    expect(result.backwards).toHaveLength(1);
+    expect(result.ended).toBe(true);
+    expect(JSON.stringify(result.messages)).toContain('echo');
+  });
+
+  it('explains an invalid key, exits 1 and does not retry', async () => {
+    const d = await daemon({ keys: ['another-key'] });
+    const r = await runCli(['plugin', 'run', await copyPlugin(EXAMPLE), '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: the daemon does not know this debug key');
+    expect(r.stderr).toContain('daemon: handshake failed, invalid key');
+    expect(r.stderr).toMatch(/hint: copy a fresh key from Dify.*expires two hours after/);
+    expect(d.connections).toHaveLength(1);
+  });
+
+  it('explains a rejected declaration and exits 1', async () => {
+    const d = await daemon({ rejectDeclaration: (type) => (type === 'tool_declaration' ? 'identity.name is required' : undefined) });
+    const r = await runCli(['plugin', 'run', await copyPlugin(EXAMPLE), '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: the daemon rejected a declaration: identity.name is required/);
+    expect(r.stderr).toContain('hint: run `dify plugin package --check .`');
+  });
+
+  it('reconnects and registers again when the daemon drops the connection, keeping the plugin running', async () => {
+    const d = await daemon();
+    const cli = await run(d);
+    const first = await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    const [pid] = await pluginsStarted(cli);
+    first.drop();
+    const second = await d.nextRegistered();
+    await cli.waitFor('✓ Registered again');
+    expect(cli.output()).toContain('Lost the connection to the daemon; reconnecting (the plugin keeps running)');
+    expect(cli.output()).toContain(`Reconnecting in ${TIMERS.reconnectInitialMs} ms (attempt 1)`); // a plain line: no terminal here
+    expect(second.registration.map((m) => m.type)).toEqual(['handshake', 'manifest_declaration', 'tool_declaration', 'asset_chunk', 'end']);
+    const result = await second.request(tool('greet'));
+    expect(result.ended).toBe(true);
+    expect(pluginPids(cli.output())).toEqual([pid]); // never restarted
+    expect(isAlive(pid!)).toBe(true);
+  });
+
+  it('gives up on an unreachable daemon after a bounded number of attempts, waiting longer each time', async () => {
+    const d = await daemon();
+    await d.close();
+    const cli = await run(d);
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toMatch(/^cannot reach the Dify plugin daemon at 127\.0\.0\.1:\d+ .* after 5 attempts$/);
+    expect(error?.hint).toMatch(/check that Dify is running/);
+    expect([...cli.stdout().matchAll(/retrying in (.*)$/gm)].map((m) => m[1])).toEqual(['5 ms', '10 ms', '20 ms', '40 ms']);
+  });
+
+  it('restarts the plugin when it crashes, showing its exit code and stderr', async () => {
+    const d = await daemon();
+    const cli = await run(d);
+    const conn = await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    void conn.request(tool('crash')).catch(() => undefined);
+    await cli.waitFor(`The plugin process exited with code 3; restarting it in ${TIMERS.restartInitialMs} ms`);
+    await cli.waitFor('← error');
+    expect(cli.output()).toContain('RuntimeError: fake plugin crashed on purpose');
+    const [before, after] = await pluginsStarted(cli, 2);
+    expect(after).not.toBe(before);
+    const result = await conn.request(tool('greet'));
+    expect(result.ended).toBe(true);
+  });
+
+  it('Ctrl-C stops the plugin and exits 0', async () => {
+    const d = await daemon();
+    const cli = await run(d);
+    await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    const [pid] = await pluginsStarted(cli);
+    cli.signal('SIGINT');
+    expect((await cli.ended).code).toBe(0);
+    expect(isAlive(pid!)).toBe(false);
+  });
+
+  it('relays a 5 MB line from the plugin', async () => {
+    const d = await daemon();
+    await run(d);
+    const conn = await d.nextRegistered();
+    const result = await conn.request(tool('big'));
+    expect(result.ended).toBe(true);
+    expect(JSON.stringify(result.messages[0]!.data).length).toBeGreaterThan(5 * 1024 * 1024);
+  });
+
+  it('relays a burst of 10,000 messages in order', async () => {
+    const d = await daemon();
+    await run(d);
+    const conn = await d.nextRegistered();
+    const result = await conn.request(tool('burst'), 60_000);
+    const streamed = result.messages.filter((m) => m.type === 'stream');
+    expect(streamed).toHaveLength(10_000);
+    expect(streamed.every((m, i) => JSON.stringify(m.data).includes(`"text":"${i} `))).toBe(true);
+    expect(result.messages.at(-1)!.type).toBe('end');
+  });
+
+  it('--format json prints the session as JSON events', async () => {
+    const d = await daemon();
+    const cli = await run(d, { format: 'json' });
+    const conn = await d.nextRegistered();
+    await conn.request(tool('greet'));
+    await cli.waitFor('"event":"response"');
+    const events = cli.output().trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['connected', 'registered', 'request', 'response', 'log']));
+  });
+
+  it('exits 1 without a key, naming where to get one', async () => {
+    const dir = await copyPlugin(EXAMPLE);
+    const r = await runCli(['plugin', 'run', dir, '--url', '127.0.0.1:9'], { env: { REMOTE_INSTALL_KEY: undefined, DIFY_DEBUG_KEY: undefined } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: no debug key is configured\nhint: copy it from Dify/);
+  });
+});
+
+describe('dify plugin run: how a session ends', () => {
+  it('exits 1 with the reason when the interpreter cannot be started', async () => {
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const r = await runCli(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', '/nonexistent/python']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: cannot start the plugin with \/nonexistent\/python: .*ENOENT/m);
+    expect(r.stderr).toContain('hint: pass --python');
+  });
+
+  it('exits 1 when a reconnection is refused (the key expired meanwhile)', async () => {
+    const d = await daemon();
+    const cli = await run(d);
+    const first = await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    d.options.keys.splice(0); // no key is valid any more
+    first.drop();
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toMatch(/^the daemon does not know this debug key/);
+    expect(d.connections).toHaveLength(2);
+  });
+
+  it('takes a refusal that comes after the quiet period as a refusal: exit 1, no retry, nothing relayed', async () => {
+    // The reply comes 150 ms after the registration, well after its 50 ms quiet period.
+    const d = await daemon({ keys: ['another-key'], replyDelayMs: 3 * TIMERS.settleMs });
+    const log = path.join(await tempDir(), 'stdin.log');
+    const cli = await run(d, {}, { env: { FAKE_LOG_FILE: log } });
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toMatch(/^the daemon does not know this debug key/);
+    expect(error?.message).toContain('daemon: handshake failed, invalid key');
+    expect(cli.output()).not.toContain('Registered again');
+    expect(d.connections).toHaveLength(1);
+    expect(existsSync(log) ? readFileSync(log, 'utf8') : '').not.toContain('handshake failed');
+  });
+
+  it('says when the address is not a plugin daemon at all (a web server)', async () => {
+    const server = http.createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const dir = await copyPlugin(EXAMPLE);
+      const url = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const r = await runCli(['plugin', 'run', dir, '--url', url, '--key', KEY, '--python', FAKE_PYTHON]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error: this does not look like a Dify plugin daemon: it answered like a web server\n {2}server: HTTP\/1\.1 400 Bad Request\nhint: check the address/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('Ctrl-C while connecting stops the plugin and exits 0', async () => {
+    const d = await daemon();
+    await d.close();
+    // A retry a minute away: Ctrl-C comes while the CLI waits for it.
+    const cli = await run(d, {}, { timers: { ...TIMERS, reconnectInitialMs: 60_000 } });
+    const [pid] = await pluginsStarted(cli);
+    await cli.waitFor('retrying in');
+    cli.signal('SIGINT');
+    expect((await cli.ended).code).toBe(0);
+    expect(isAlive(pid!)).toBe(false);
+  });
+
+  it('a second Ctrl-C kills a plugin that ignores SIGTERM at once', async () => {
+    const d = await daemon();
+    // A grace period longer than the test: only the second Ctrl-C can end it in time.
+    const cli = await run(d, {}, { env: { FAKE_IGNORE_SIGTERM: '1' }, timers: { ...TIMERS, stopGraceMs: 60_000 } });
+    await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    const [pid] = await pluginsStarted(cli);
+    cli.signal('SIGINT');
+    await cli.waitFor('[INFO] ignoring SIGTERM');
+    expect(isAlive(pid!)).toBe(true); // within the grace period
+    const second = Date.now();
+    cli.signal('SIGINT');
+    expect((await cli.ended).code).toBe(0);
+    expect(Date.now() - second).toBeLessThan(2000);
+    expect(isAlive(pid!)).toBe(false);
+  });
+
+  it('takes a relative --python from the current directory, not from the plugin directory', async () => {
+    const d = await daemon();
+    const cli = await run(d, { python: path.relative(REPO, FAKE_PYTHON) }, { cwd: REPO });
+    await d.nextRegistered();
+    await cli.waitFor('[INFO] fake plugin started');
+    expect(cli.output()).toContain(`Python  ${FAKE_PYTHON} (--python)`);
+  });
+});
+
+describe('dify plugin run --watch', () => {
+  it('registers again after YAML edits, one at a time, holding one connection; Ctrl-C exits 0', async () => {
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const cli = await run(d, { watch: true }, { dir });
+    await d.nextRegistered();
+    await cli.waitFor('✓ Watching for changes');
+    const yaml = path.join(dir, 'tools', 'greet.yaml');
+    const original = readFileSync(yaml, 'utf8');
+    writeFileSync(yaml, original.replace('Says hello to someone.', 'Says hello (edit 1).'));
+    await cli.waitFor('↻ tools/greet.yaml changed'); // the first edit is being handled...
+    writeFileSync(yaml, original.replace('Says hello to someone.', 'Says hello (edit 2).'));
+    // ... the second one after it: it registers again, then restarts the plugin.
+    await cli.waitFor((output) => output.split('✓ Plugin restarted').length === 3);
+    // A registration it abandoned for a newer one is closed and fails a request: the CLI answers
+    // on its last one only, which has the last edit.
+    let last = await d.nextRegistered();
+    let result = await last.request(tool('greet'));
+    while (!result.ended) {
+      last = await d.nextRegistered();
+      result = await last.request(tool('greet'));
+    }
+    expect(JSON.stringify(last.registration)).toContain('edit 2');
+    expect(last).toBe(d.connections.at(-1));
+    // ... and the only connection left: every other one is closed.
+    await Promise.all(d.connections.filter((c) => c !== last).map((c) => c.closed));
+    expect(d.connections.filter((c) => c.isOpen)).toEqual([last]);
+    expect(cli.output()).toContain('↻ tools/greet.yaml changed');
+    expect(cli.output()).toContain('✓ Registered again');
+    cli.signal('SIGINT');
+    expect((await cli.ended).code).toBe(0);
+  });
+});
+
+describe('dify plugin run --format json', () => {
+  it('reports the registration before a request that arrives with it', async () => {
+    const d = await daemon();
+    // A quiet period longer than the test: the request is what proves the registration accepted.
+    const cli = await run(d, { format: 'json' }, { timers: { ...TIMERS, settleMs: 60_000 } });
+    const conn = await d.nextRegistered();
+    await conn.request(tool('greet'));
+    await cli.waitFor('"event":"response"');
+    const names = cli.json<{ event: string }>().map((e) => e.event);
+    expect(names.indexOf('registered')).toBeGreaterThanOrEqual(0);
+    expect(names.indexOf('registered')).toBeLessThan(names.indexOf('request'));
+  });
+
+  it('ends with a fatal error event and a stopped event; stderr has the message', async () => {
+    const d = await daemon({ keys: ['another-key'] });
+    const dir = await copyPlugin(EXAMPLE);
+    const r = await runCli(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON, '--format', 'json']);
+    expect(r.code).toBe(1);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.at(-2)).toMatchObject({ event: 'error', fatal: true, message: expect.stringContaining('the daemon does not know this debug key'), hint: expect.stringContaining('copy a fresh key'), daemon_reply: 'handshake failed, invalid key' });
+    expect(events.at(-1)).toMatchObject({ event: 'stopped', exit_code: 1 });
+    expect(r.stderr).toContain('error: the daemon does not know this debug key');
+  });
+
+  it('keeps stdout JSON when the plugin has errors: the report goes to stderr', async () => {
+    const dir = await pluginWith({ 'tools/greet.yaml': 'identity: [\n' });
+    const r = await runCli(['plugin', 'run', dir, '--url', '127.0.0.1:9', '--key', KEY, '--format', 'json']);
+    expect(r.code).toBe(1);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; fatal?: boolean; message?: string; diagnostics?: { file: string }[] });
+    expect(events.map((e) => e.event)).toEqual(['error', 'stopped']);
+    expect(events[0]!.message).toBe('the plugin has errors; fix them before debugging it');
+    expect(events[0]!.diagnostics!.some((d) => d.file === 'tools/greet.yaml')).toBe(true);
+    expect(r.stderr).toContain('tools/greet.yaml');
+  });
+});
