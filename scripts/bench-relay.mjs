@@ -9,7 +9,17 @@
 // BENCH_RELAY_MEMORY_MESSAGES (1048576), BENCH_RELAY_PAYLOAD (1024).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,7 +51,9 @@ const MB = 1_000_000; // decimal megabytes: the stricter reading of the 120 MB t
 const KEY = randomUUID();
 const started = performance.now();
 /** BENCH_RELAY_DEBUG=1: phase timings on stderr. */
-const debug = (text) => process.env.BENCH_RELAY_DEBUG && process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(2)} s] ${text}\n`);
+const debug = (text) =>
+  process.env.BENCH_RELAY_DEBUG &&
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(2)} s] ${text}\n`);
 
 // ---------------------------------------------------------------------------------------------
 // Processes: every child is tracked and killed at the end, whatever happens.
@@ -52,7 +64,13 @@ const fatal = new Promise((_, reject) => (failNow = reject));
 fatal.catch(() => undefined);
 
 function track(name, child, logs) {
-  const proc = { name, child, logs, expected: false, exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))) };
+  const proc = {
+    name,
+    child,
+    logs,
+    expected: false,
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+  };
   children.add(proc);
   child.once('error', (err) => failNow(new Error(`${name}: ${err.message}`)));
   void proc.exited.then(({ code, signal }) => {
@@ -136,7 +154,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait). */
 function machineBusySeconds() {
-  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n', 1)[0]
+    .trim()
+    .split(/\s+/)
+    .map(Number);
   return (user + nice + system + irq + softirq + steal) / 100;
 }
 
@@ -223,7 +245,11 @@ const pluginDir = path.join(work, 'hello-world');
 cpSync(example, pluginDir, { recursive: true });
 const launcher = path.join(work, 'python');
 const q = (s) => `'${s.replaceAll("'", `'\\''`)}'`;
-writeFileSync(launcher, `#!/bin/sh\n# --python for the relay benchmark: ignores \`-m main\`, runs the bench plugin.\nexec ${q(process.execPath)} ${q(pluginScript)}\n`, { mode: 0o755 });
+writeFileSync(
+  launcher,
+  `#!/bin/sh\n# --python for the relay benchmark: ignores \`-m main\`, runs the bench plugin.\nexec ${q(process.execPath)} ${q(pluginScript)}\n`,
+  { mode: 0o755 },
+);
 
 const daemon = await startDaemon({ key: KEY });
 const address = `127.0.0.1:${daemon.port}`;
@@ -235,7 +261,11 @@ async function startCli() {
   const logs = [path.join(work, `${name}.stdout`), path.join(work, `${name}.stderr`)];
   const [out, err] = logs.map((file) => openSync(file, 'w'));
   const env = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
-  const child = spawn(process.execPath, [bin, 'plugin', 'run', pluginDir, '--url', address, '--key', KEY, '--python', launcher], { cwd: work, env, stdio: ['ignore', out, err] });
+  const child = spawn(
+    process.execPath,
+    [bin, 'plugin', 'run', pluginDir, '--url', address, '--key', KEY, '--python', launcher],
+    { cwd: work, env, stdio: ['ignore', out, err] },
+  );
   closeSync(out);
   closeSync(err);
   const proc = track(`the CLI (${name})`, child, logs);
@@ -250,7 +280,10 @@ async function startCli() {
 async function startDirect() {
   const logs = [path.join(work, 'direct.stderr')];
   const err = openSync(logs[0], 'w');
-  const child = spawn(process.execPath, [pluginScript, '--direct', address, '--key', KEY], { cwd: pluginDir, stdio: ['ignore', 'ignore', err] });
+  const child = spawn(process.execPath, [pluginScript, '--direct', address, '--key', KEY], {
+    cwd: pluginDir,
+    stdio: ['ignore', 'ignore', err],
+  });
   closeSync(err);
   const proc = track('the direct plugin', child, logs);
   proc.connection = await guard(daemon.nextRegistered(), 30_000, 'the direct plugin to register');
@@ -261,7 +294,11 @@ async function startDirect() {
 const streamTimeout = (count) => 30_000 + count / 2; // 2,000 msg/s at worst
 
 async function throughput(proc, count) {
-  const r = await guard(proc.connection.stream(count, PAYLOAD), streamTimeout(count), `${count} stream messages from ${proc.name}`);
+  const r = await guard(
+    proc.connection.stream(count, PAYLOAD),
+    streamTimeout(count),
+    `${count} stream messages from ${proc.name}`,
+  );
   return { rate: count / (r.ms / 1000), ms: r.ms };
 }
 
@@ -282,7 +319,8 @@ async function roundTrips(a, b, n) {
   return guard(run(), 30_000 + n * 20, `${n} round trips through ${a.name} and ${b.name}`);
 }
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+const percentile = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const int = (n) => Math.round(n).toLocaleString('en-US');
 
@@ -298,7 +336,9 @@ try {
   debug('cli-1 ready');
   const direct = await startDirect();
   debug('direct ready');
-  const ours = (...procs) => () => [process.pid, ...procs.flatMap((p) => [p.child.pid, p.pluginPid].filter((pid) => pid !== undefined))];
+  const ours =
+    (...procs) =>
+    () => [process.pid, ...procs.flatMap((p) => [p.child.pid, p.pluginPid].filter((pid) => pid !== undefined))];
   await throughput(cli, WARMUP_MESSAGES);
   await throughput(direct, WARMUP_MESSAGES);
   const otherLoad = {};
@@ -354,7 +394,9 @@ try {
   const cliExit2 = await stopProcess(mem);
   debug('cli-2 stopped');
   if (cliExit2.code !== 0) notes.push(`cli-2 exited with ${cliExit2.signal ?? `code ${cliExit2.code}`} after SIGTERM`);
-  for (const proc of [cli, mem]) if (proc.leftover) notes.push(`${proc.name}: its plugin process was still running after the CLI stopped; killed it`);
+  for (const proc of [cli, mem])
+    if (proc.leftover)
+      notes.push(`${proc.name}: its plugin process was still running after the CLI stopped; killed it`);
   for (const proc of [cli, mem]) {
     const stderr = readFileSync(proc.logs[1], 'utf8').trim();
     if (stderr) notes.push(`${proc.name} wrote to stderr:\n    ${stderr.split('\n').slice(0, 6).join('\n    ')}`);
@@ -364,7 +406,10 @@ try {
   // Report
 
   const problems = [...problems12, ...problems3];
-  const lineBytes = Buffer.byteLength(`{"event":"session","session_id":"${KEY}","data":{"type":"stream","data":{"type":"text","message":{"text":""},"meta":null}}}`) + PAYLOAD;
+  const lineBytes =
+    Buffer.byteLength(
+      `{"event":"session","session_id":"${KEY}","data":{"type":"stream","data":{"type":"text","message":{"text":""},"meta":null}}}`,
+    ) + PAYLOAD;
   const sorted = { cli: [...rtt.cli].sort((a, b) => a - b), direct: [...rtt.direct].sort((a, b) => a - b) };
   const p = (which, q) => percentile(sorted[which], q);
   const tput = { cli: median(rates.cli), direct: median(rates.direct) };
@@ -382,13 +427,28 @@ try {
     `\ndify plugin run as a relay: node ${process.version}, ${cpus} CPUs, ${int(PAYLOAD)}-byte payloads (${int(lineBytes)}-byte lines + "\\n\\n")\n`,
   );
   row('', 'through CLI', 'direct', 'CLI − direct');
-  row(`throughput, msg/s (median of ${ROUNDS} × ${int(MESSAGES)})`, int(tput.cli), int(tput.direct), `${(((tput.cli - tput.direct) / tput.direct) * 100).toFixed(0)}%`);
-  row('  each round, thousand msg/s', rates.cli.map((r) => int(r / 1000)).join('/'), rates.direct.map((r) => int(r / 1000)).join('/'), '');
+  row(
+    `throughput, msg/s (median of ${ROUNDS} × ${int(MESSAGES)})`,
+    int(tput.cli),
+    int(tput.direct),
+    `${(((tput.cli - tput.direct) / tput.direct) * 100).toFixed(0)}%`,
+  );
+  row(
+    '  each round, thousand msg/s',
+    rates.cli.map((r) => int(r / 1000)).join('/'),
+    rates.direct.map((r) => int(r / 1000)).join('/'),
+    '',
+  );
   row('  CLI CPU per message, µs', ((cliCpu / (ROUNDS * MESSAGES)) * 1e6).toFixed(1), '', '');
   row(`round trip p50, ms (${int(ROUND_TRIPS)} each)`, ms(p('cli', 50)), ms(p('direct', 50)), signed(added50));
   row('round trip p99, ms', ms(p('cli', 99)), ms(p('direct', 99)), signed(added99));
   row('round trip max, ms', ms(p('cli', 100)), ms(p('direct', 100)), '');
-  row('  paired (CLI − adjacent direct) p50 / p99', '', '', `${signed(percentile(paired, 50))} / ${signed(percentile(paired, 99))}`);
+  row(
+    '  paired (CLI − adjacent direct) p50 / p99',
+    '',
+    '',
+    `${signed(percentile(paired, 50))} / ${signed(percentile(paired, 99))}`,
+  );
   console.log(
     `${`${(bytes1g / 2 ** 30).toFixed(2)} GiB through the CLI`.padEnd(44)}${int(MEMORY_MESSAGES)} messages in ${(big.ms / 1000).toFixed(1)} s (${int(big.rate)} msg/s, ${((memCpu / MEMORY_MESSAGES) * 1e6).toFixed(1)} µs CPU/msg)`,
   );
@@ -402,7 +462,9 @@ try {
     `other processes used ${otherLoad.throughput.toFixed(2)} / ${otherLoad.latency.toFixed(2)} / ${otherLoad.memory.toFixed(2)} of the ${cpus} CPUs during the throughput / round-trip / 1 GiB phases`,
   );
   if (Math.max(otherLoad.throughput, otherLoad.latency, otherLoad.memory) > 0.2) {
-    notes.push('the machine was busy with other work: the figures (latency tails above all) are pessimistic; run again on a quiet machine');
+    notes.push(
+      'the machine was busy with other work: the figures (latency tails above all) are pessimistic; run again on a quiet machine',
+    );
   }
   for (const note of notes) console.log(`note: ${note}`);
   if (problems.length) {
@@ -412,9 +474,15 @@ try {
 
   const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
   console.log('');
-  console.log(`throughput: ${int(tput.cli)} msg/s of ${int(PAYLOAD)}-byte stream messages through the CLI, ${int(tput.direct)} direct (target ≥ ${int(TARGET_MSGS)}): ${verdict(tput.cli >= TARGET_MSGS)}`);
-  console.log(`added latency: p99 ${signed(added99)} ms (CLI ${ms(p('cli', 99))} − direct ${ms(p('direct', 99))}; p50 ${signed(added50)} ms; target < ${TARGET_ADDED_P99_MS} ms): ${verdict(added99 < TARGET_ADDED_P99_MS)}`);
-  console.log(`peak memory: ${(hwm / MB).toFixed(1)} MB CLI peak RSS streaming ${(bytes1g / 2 ** 30).toFixed(2)} GiB in ${(big.ms / 1000).toFixed(1)} s (target < ${TARGET_RSS_MB} MB): ${verdict(hwm < TARGET_RSS_MB * MB)}`);
+  console.log(
+    `throughput: ${int(tput.cli)} msg/s of ${int(PAYLOAD)}-byte stream messages through the CLI, ${int(tput.direct)} direct (target ≥ ${int(TARGET_MSGS)}): ${verdict(tput.cli >= TARGET_MSGS)}`,
+  );
+  console.log(
+    `added latency: p99 ${signed(added99)} ms (CLI ${ms(p('cli', 99))} − direct ${ms(p('direct', 99))}; p50 ${signed(added50)} ms; target < ${TARGET_ADDED_P99_MS} ms): ${verdict(added99 < TARGET_ADDED_P99_MS)}`,
+  );
+  console.log(
+    `peak memory: ${(hwm / MB).toFixed(1)} MB CLI peak RSS streaming ${(bytes1g / 2 ** 30).toFixed(2)} GiB in ${(big.ms / 1000).toFixed(1)} s (target < ${TARGET_RSS_MB} MB): ${verdict(hwm < TARGET_RSS_MB * MB)}`,
+  );
 } catch (err) {
   console.error(`bench-relay: ${err?.stack ?? err}`);
   await sleep(200); // a dropped connection is often the first sign of a process that died

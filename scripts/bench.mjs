@@ -14,7 +14,10 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 
 function timeOnce(args) {
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
@@ -25,7 +28,11 @@ const mid = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** Wall time and peak resident memory (GNU time's %M, in KB) of one run. */
 function peak(command, args, options) {
   const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { ...options, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], {
+    ...options,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return { ms, kb: Number(r.stderr.trim().split('\n').at(-1)) };
@@ -66,7 +73,10 @@ try {
   const largest = fixtures.reduce((a, b) => (sizes.get(b) > sizes.get(a) ? b : a));
   let largestRatio = 0;
   for (const dir of fixtures) {
-    const [node, ms] = medians([['-e', '0'], [bin, 'plugin', 'package', '--check', dir]]);
+    const [node, ms] = medians([
+      ['-e', '0'],
+      [bin, 'plugin', 'package', '--check', dir],
+    ]);
     const ratio = ms / node;
     if (ratio > worst.ratio) worst = { ratio, name: path.basename(dir) };
     if (dir === largest) largestRatio = ratio;
@@ -80,9 +90,19 @@ try {
     cpSync(fixtures[i % fixtures.length], dest, { recursive: true });
     many.push(dest);
   }
-  const [one, hundred] = medians([[bin, 'plugin', 'package', '--check', many[0]], [bin, 'plugin', 'package', '--check', ...many]], 7);
+  const [one, hundred] = medians(
+    [
+      [bin, 'plugin', 'package', '--check', many[0]],
+      [bin, 'plugin', 'package', '--check', ...many],
+    ],
+    7,
+  );
   const perPlugin = (hundred - one) / 99;
-  rows.push(['package --check, 100 plugins in one call', hundred, `${perPlugin.toFixed(2)} ms per plugin after start-up`]);
+  rows.push([
+    'package --check, 100 plugins in one call',
+    hundred,
+    `${perPlugin.toFixed(2)} ms per plugin after start-up`,
+  ]);
 
   // Packing a ~50 MB plugin against `zip -r -q -6` on the same tree, alternated.
   const large = path.join(work, 'large');
@@ -100,14 +120,22 @@ try {
   }
   const pack = { ms: mid(packs.map((p) => p.ms)), kb: Math.max(...packs.map((p) => p.kb)) };
   const zip = { ms: mid(zips.map((p) => p.ms)), kb: Math.max(...zips.map((p) => p.kb)) };
-  rows.push([`package, ${(dirSize(large) / 1048576).toFixed(0)} MB plugin (${countFiles(large)} files)`, pack.ms, `peak ${(pack.kb / 1024).toFixed(0)} MB; zip -r -q -6: ${zip.ms.toFixed(0)} ms`]);
+  rows.push([
+    `package, ${(dirSize(large) / 1048576).toFixed(0)} MB plugin (${countFiles(large)} files)`,
+    pack.ms,
+    `peak ${(pack.kb / 1024).toFixed(0)} MB; zip -r -q -6: ${zip.ms.toFixed(0)} ms`,
+  ]);
 
   console.log(`node ${process.version}, median of ${RUNS} runs, alternated with node -e 0\n`);
   for (const [name, ms, note] of rows) console.log(`${name.padEnd(44)} ${ms.toFixed(0).padStart(6)} ms   ${note}`);
-  console.log(`\ncold check of the largest plugin: ${largestRatio.toFixed(2)}x node -e 0 (${path.basename(largest)}; target < 2x)`);
+  console.log(
+    `\ncold check of the largest plugin: ${largestRatio.toFixed(2)}x node -e 0 (${path.basename(largest)}; target < 2x)`,
+  );
   console.log(`worst cold check: ${worst.ratio.toFixed(2)}x node -e 0 (${worst.name})`);
   console.log(`per plugin after start-up: ${perPlugin.toFixed(2)} ms (target < 10 ms)`);
-  console.log(`packing: ${(pack.ms / zip.ms).toFixed(2)}x zip's wall time (target <= 1x), peak ${(pack.kb / 1024).toFixed(0)} MB (target < 150 MB)`);
+  console.log(
+    `packing: ${(pack.ms / zip.ms).toFixed(2)}x zip's wall time (target <= 1x), peak ${(pack.kb / 1024).toFixed(0)} MB (target < 150 MB)`,
+  );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

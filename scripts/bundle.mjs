@@ -13,8 +13,13 @@ import { build } from 'esbuild';
 const lazyBuiltins = {
   name: 'lazy-node-builtins',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, namespace: 'lazy-builtin' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
   },
 };
 
@@ -37,8 +42,11 @@ await build({
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
-if (/\bimport\(/.test(readFileSync('dist/dify.cjs', 'latin1'))) throw new Error('bundle: dist/dify.cjs still has a dynamic import(), which bin/dify.js cannot run');
+if (/\bimport\(/.test(readFileSync('dist/dify.cjs', 'latin1')))
+  throw new Error('bundle: dist/dify.cjs still has a dynamic import(), which bin/dify.js cannot run');
 
 // A representative run fills the code cache (see bin/dify.js).
-const warm = spawnSync(process.execPath, ['bin/dify.js', 'plugin', 'package', '--check', 'examples/hello-world'], { stdio: 'ignore' });
+const warm = spawnSync(process.execPath, ['bin/dify.js', 'plugin', 'package', '--check', 'examples/hello-world'], {
+  stdio: 'ignore',
+});
 if (warm.status !== 0) throw new Error(`bundle: the warm-up run of the built CLI exited ${warm.status}`);

@@ -21,12 +21,21 @@ export function makeLargePlugin(example, dest) {
   const sources = path.join(dest, 'tools', 'generated');
   mkdirSync(sources, { recursive: true });
   for (let i = 0; i < 400; i++) {
-    const body = Array.from({ length: 600 }, (_, j) => `    value_${j} = compute(${i}, ${j}, "line ${j} of module ${i}")\n`).join('');
-    writeFileSync(path.join(sources, `module_${String(i).padStart(3, '0')}.py`), `def run_${i}(compute):\n${body}    return value_0\n`);
+    const body = Array.from(
+      { length: 600 },
+      (_, j) => `    value_${j} = compute(${i}, ${j}, "line ${j} of module ${i}")\n`,
+    ).join('');
+    writeFileSync(
+      path.join(sources, `module_${String(i).padStart(3, '0')}.py`),
+      `def run_${i}(compute):\n${body}    return value_0\n`,
+    );
   }
   const assets = path.join(dest, '_assets', 'media');
   mkdirSync(assets, { recursive: true });
   for (let i = 0; i < 6; i++) writeFileSync(path.join(assets, `photo_${i}.png`), noise(4 * 1024 * 1024, i + 1));
   for (let i = 0; i < 40; i++) writeFileSync(path.join(assets, `thumb_${i}.png`), noise(200 * 1024, 100 + i));
-  writeFileSync(path.join(dest, '_assets', 'data.json'), JSON.stringify(Array.from({ length: 60000 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b'] }))));
+  writeFileSync(
+    path.join(dest, '_assets', 'data.json'),
+    JSON.stringify(Array.from({ length: 60000 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b'] }))),
+  );
 }

@@ -80,9 +80,11 @@ export function schemaRows(kind: string, schemas: Map<string, Schema>): { rows: 
     const src = typeof schema['x-source'] === 'string' ? (schema['x-source'] as string) : source;
     const each = item ? 'each item: ' : '';
     if (schema.type !== undefined) add(field, 'type', 'error', `${each}${[schema.type].flat().join(' or ')}`, src);
-    if (Array.isArray(schema.enum)) add(field, 'enum', 'error', `${each}one of ${schema.enum.map(show).join(', ')}`, src);
+    if (Array.isArray(schema.enum))
+      add(field, 'enum', 'error', `${each}one of ${schema.enum.map(show).join(', ')}`, src);
     if (schema.const !== undefined) add(field, 'enum', 'error', `${each}exactly ${show(schema.const)}`, src);
-    if (typeof schema.pattern === 'string') add(field, 'pattern', 'error', `${each}matches ${show(schema.pattern)}`, src);
+    if (typeof schema.pattern === 'string')
+      add(field, 'pattern', 'error', `${each}matches ${show(schema.pattern)}`, src);
     if (typeof schema.format === 'string') add(field, 'format', 'error', `${each}a valid ${schema.format}`, src);
     const range = (lo: string, hi: string, unit: string) => {
       const parts = [];
@@ -97,9 +99,11 @@ export function schemaRows(kind: string, schemas: Map<string, Schema>): { rows: 
     const count = range('minItems', 'maxItems', 'items');
     if (count) add(field, 'count', 'error', count, src);
     const names = schema.propertyNames as Schema | undefined;
-    if (names && Array.isArray(names.enum)) add(field, 'key-enum', 'error', `keys are among ${names.enum.map(show).join(', ')}`, src);
+    if (names && Array.isArray(names.enum))
+      add(field, 'key-enum', 'error', `keys are among ${names.enum.map(show).join(', ')}`, src);
     if (schema.additionalProperties === false) {
-      if (schema['x-kind'] === 'i18n') add(field, 'unknown-locale', 'warning', 'locales other than en_US, zh_Hans, ja_JP, pt_BR are dropped', src);
+      if (schema['x-kind'] === 'i18n')
+        add(field, 'unknown-locale', 'warning', 'locales other than en_US, zh_Hans, ja_JP, pt_BR are dropped', src);
       else add(field, 'unknown-key', 'warning', 'keys Dify does not read are ignored', src);
     }
     for (const req of (schema.required as string[] | undefined) ?? []) {
@@ -148,7 +152,7 @@ export function renderRulesDoc(): string {
     '',
     'Codes from a JSON Schema read `<file kind>/<field>-<rule>`: list indexes are left out and',
     'author-chosen names (credential names) are written `*`. A field written as an unquoted number',
-    'where text is required (`version: 1.10`) is reported under the field\'s `-type` code with a',
+    "where text is required (`version: 1.10`) is reported under the field's `-type` code with a",
     'hint to quote it.',
     '',
     '## Rules checked in code',
@@ -161,7 +165,13 @@ export function renderRulesDoc(): string {
   }
   for (const kind of KIND_ORDER) {
     const schema = schemas.get(`${kind}.schema.json`)!;
-    out.push('', `## ${String(schema.title ?? kind)} (\`schemas/${kind}.schema.json\`)`, '', '| code | severity | rule | source |', '| --- | --- | --- | --- |');
+    out.push(
+      '',
+      `## ${String(schema.title ?? kind)} (\`schemas/${kind}.schema.json\`)`,
+      '',
+      '| code | severity | rule | source |',
+      '| --- | --- | --- | --- |',
+    );
     for (const row of schemaRows(kind, schemas).rows) {
       out.push(`| \`${row.code}\` | ${row.severity} | ${escapeCell(row.rule)} | ${escapeCell(row.source)} |`);
     }

@@ -99,7 +99,15 @@ class Connection {
       endpoint_id: null,
       context: null,
       event: 'request',
-      data: { user_id: 'u', type: 'tool', action: 'invoke_tool', provider: 'hello_world', tool, tool_parameters: toolParameters, credentials: {} },
+      data: {
+        user_id: 'u',
+        type: 'tool',
+        action: 'invoke_tool',
+        provider: 'hello_world',
+        tool,
+        tool_parameters: toolParameters,
+        credentials: {},
+      },
     };
     return new Promise((resolve, reject) => {
       const session = { id: sessionId, streams: 0, errors: [], sentAt: 0, resolve, fail: reject };
@@ -138,7 +146,11 @@ class Connection {
     }
     const s = this.streaming;
     let counted = false;
-    if (s !== undefined && line.length === s.lineLength && line.compare(s.prefix, 0, s.prefix.length, 0, s.prefix.length) === 0) {
+    if (
+      s !== undefined &&
+      line.length === s.lineLength &&
+      line.compare(s.prefix, 0, s.prefix.length, 0, s.prefix.length) === 0
+    ) {
       // Fast path: a bench stream line of the session in flight. Check its sequence number.
       let seq = 0;
       for (let i = s.prefix.length, e = i + SEQ_DIGITS; i < e; i++) seq = seq * 10 + (line[i] - 48);
@@ -184,10 +196,12 @@ class Connection {
     if (type === 'stream') {
       if (session === this.streaming) {
         const text = message.data?.data?.message?.text;
-        if (typeof text !== 'string' || text.length !== session.size) this.problem(`stream ${session.id}: payload of ${text?.length} bytes, expected ${session.size}`);
+        if (typeof text !== 'string' || text.length !== session.size)
+          this.problem(`stream ${session.id}: payload of ${text?.length} bytes, expected ${session.size}`);
         if (counted) return;
         const seq = Number(text?.slice(0, SEQ_DIGITS));
-        if (seq !== session.streams) this.problem(`stream ${session.id}: message ${seq} arrived as number ${session.streams}`);
+        if (seq !== session.streams)
+          this.problem(`stream ${session.id}: message ${seq} arrived as number ${session.streams}`);
       }
       session.streams++;
     } else if (type === 'error') {
@@ -211,7 +225,8 @@ class Connection {
     } catch {
       m = undefined;
     }
-    if (!m || typeof m.type !== 'string' || !('data' in m)) return this.reject('handshake failed, invalid handshake message');
+    if (!m || typeof m.type !== 'string' || !('data' in m))
+      return this.reject('handshake failed, invalid handshake message');
     switch (m.type) {
       case 'handshake':
         if (this.handshake) return this.reject('handshake already completed');

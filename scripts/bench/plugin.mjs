@@ -23,11 +23,20 @@ const flag = (name) => {
 const direct = flag('--direct');
 
 if (!direct && process.env.INSTALL_METHOD !== 'local') {
-  process.stderr.write(`bench plugin: expected INSTALL_METHOD=local in stdio mode (got ${JSON.stringify(process.env.INSTALL_METHOD ?? null)})\n`);
+  process.stderr.write(
+    `bench plugin: expected INSTALL_METHOD=local in stdio mode (got ${JSON.stringify(process.env.INSTALL_METHOD ?? null)})\n`,
+  );
   process.exit(2);
 }
 
-const MANIFEST = { version: '0.0.1', type: 'plugin', author: 'bench', name: 'hello_world', label: { en_US: 'Bench' }, created_at: '2026-01-01T00:00:00Z' };
+const MANIFEST = {
+  version: '0.0.1',
+  type: 'plugin',
+  author: 'bench',
+  name: 'hello_world',
+  label: { en_US: 'Bench' },
+  created_at: '2026-01-01T00:00:00Z',
+};
 const HEARTBEAT = JSON.stringify({ event: 'heartbeat', session_id: null, data: {} });
 const SEQ_DIGITS = 10;
 
@@ -68,7 +77,7 @@ async function streamMessages(sid, count, size) {
   const seqAt = Buffer.byteLength(head);
   const perBatch = Math.max(1, Math.floor(65_536 / one.length));
   const template = Buffer.concat(Array.from({ length: perBatch }, () => one));
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     const n = Math.min(perBatch, count - i);
     const batch = Buffer.allocUnsafe(n * one.length);
     template.copy(batch, 0, 0, batch.length);
@@ -84,11 +93,20 @@ function onRequest(message) {
   const params = data.tool_parameters ?? {};
   switch (data.tool) {
     case 'echo':
-      return send(sessionLine(sid, 'stream', { type: 'text', message: { text: 'pong' }, meta: null }) + sessionLine(sid, 'end', {}));
+      return send(
+        sessionLine(sid, 'stream', { type: 'text', message: { text: 'pong' }, meta: null }) +
+          sessionLine(sid, 'end', {}),
+      );
     case 'stream':
       return streamMessages(sid, Number(params.count ?? 1000), Number(params.size ?? 1024));
     default:
-      return send(sessionLine(sid, 'error', { error_type: 'ValueError', message: `bench plugin: unknown tool ${JSON.stringify(data.tool)}`, args: {} }) + sessionLine(sid, 'end', {}));
+      return send(
+        sessionLine(sid, 'error', {
+          error_type: 'ValueError',
+          message: `bench plugin: unknown tool ${JSON.stringify(data.tool)}`,
+          args: {},
+        }) + sessionLine(sid, 'end', {}),
+      );
   }
 }
 

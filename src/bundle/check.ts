@@ -32,15 +32,33 @@ export async function checkBundle(bundle: Bundle, displayPath: string, strict = 
   const text = bundle.manifest;
   let value: unknown;
   if (Buffer.byteLength(text, 'utf8') > MAX_YAML_BYTES) {
-    diagnostics.push(diagnostic('file/too-large', { file: MANIFEST }, `${MANIFEST} is over 1 MiB and is not read`, 'a bundle manifest is normally well under 1 KiB per dependency'));
+    diagnostics.push(
+      diagnostic(
+        'file/too-large',
+        { file: MANIFEST },
+        `${MANIFEST} is over 1 MiB and is not read`,
+        'a bundle manifest is normally well under 1 KiB per dependency',
+      ),
+    );
   } else {
     const file = new YamlFile(MANIFEST, text);
     for (const problem of file.problems) {
-      diagnostics.push({ ...diagnostic(`yaml/${problem.kind}`, { file: MANIFEST }, problem.message), line: problem.position.line, column: problem.position.column });
+      diagnostics.push({
+        ...diagnostic(`yaml/${problem.kind}`, { file: MANIFEST }, problem.message),
+        line: problem.position.line,
+        column: problem.position.column,
+      });
     }
     value = file.value;
     if (file.parsed && (value === null || value === undefined)) {
-      diagnostics.push(diagnostic('file/empty', { file: MANIFEST, yaml: file, at: [] }, `${MANIFEST} is empty`, 'recreate it with `dify bundle init`'));
+      diagnostics.push(
+        diagnostic(
+          'file/empty',
+          { file: MANIFEST, yaml: file, at: [] },
+          `${MANIFEST} is empty`,
+          'recreate it with `dify bundle init`',
+        ),
+      );
     } else if (file.parsed) {
       diagnostics.push(...(await validateDeclaration({ kind: 'bundle', file, at: [], value })));
       diagnostics.push(...missingPackages(bundle, file, value), ...missingIcon(bundle, file, value));
@@ -48,7 +66,12 @@ export async function checkBundle(bundle: Bundle, displayPath: string, strict = 
   }
   await locateDiagnostics(diagnostics);
   const sorted = sortDiagnostics(diagnostics);
-  return { path: displayPath, ok: !sorted.some((d) => isBlocking(d, strict)), bundle: summarizeBundle(value), diagnostics: sorted };
+  return {
+    path: displayPath,
+    ok: !sorted.some((d) => isBlocking(d, strict)),
+    bundle: summarizeBundle(value),
+    diagnostics: sorted,
+  };
 }
 
 /** `package` dependencies whose `_assets/<path>` is not in the bundle: the daemon cannot install them. */
@@ -75,7 +98,14 @@ function missingPackages(bundle: Bundle, file: YamlFile, value: unknown): Diagno
 function missingIcon(bundle: Bundle, file: YamlFile, value: unknown): Diagnostic[] {
   const icon = isObject(value) ? value.icon : undefined;
   if (typeof icon !== 'string' || icon === '' || bundle.assets.has(icon)) return [];
-  return [diagnostic('bundle/icon-missing', { file: MANIFEST, yaml: file, at: ['icon'] }, `icon "${icon}" is not in _assets/`, `add _assets/${icon}, or name a file that is there`)];
+  return [
+    diagnostic(
+      'bundle/icon-missing',
+      { file: MANIFEST, yaml: file, at: ['icon'] },
+      `icon "${icon}" is not in _assets/`,
+      `add _assets/${icon}, or name a file that is there`,
+    ),
+  ];
 }
 
 function summarizeBundle(value: unknown): BundleSummary | null {

@@ -43,9 +43,16 @@ export class BundleManifest {
     const first = doc.errors[0];
     if (first) {
       const { line, col } = lines.linePos(first.pos[0]);
-      throw new BundleError(`${label}:${line}:${col}: ${first.message.split('\n')[0]}`, 'fix the YAML; `dify bundle package --check <bundle>` lists every problem');
+      throw new BundleError(
+        `${label}:${line}:${col}: ${first.message.split('\n')[0]}`,
+        'fix the YAML; `dify bundle package --check <bundle>` lists every problem',
+      );
     }
-    if (!isMap(doc.contents)) throw new BundleError(`${label} is not a mapping of keys (name, version, dependencies, ...)`, 'recreate it with `dify bundle init`');
+    if (!isMap(doc.contents))
+      throw new BundleError(
+        `${label} is not a mapping of keys (name, version, dependencies, ...)`,
+        'recreate it with `dify bundle init`',
+      );
     return new BundleManifest(text, doc, label);
   }
 
@@ -73,8 +80,14 @@ export class BundleManifest {
   remove(index: number): unknown {
     const deps = this.dependencies();
     if (!Number.isInteger(index) || index < 0 || index >= deps.length) {
-      const range = deps.length === 0 ? 'the bundle has no dependencies' : `the bundle has ${deps.length} dependenc${deps.length === 1 ? 'y (index 0)' : `ies (indexes 0 to ${deps.length - 1})`}`;
-      throw new BundleError(`index ${index} is out of range: ${range}`, deps.length === 0 ? undefined : 'see the indexes with `dify bundle analyze <bundle>`');
+      const range =
+        deps.length === 0
+          ? 'the bundle has no dependencies'
+          : `the bundle has ${deps.length} dependenc${deps.length === 1 ? 'y (index 0)' : `ies (indexes 0 to ${deps.length - 1})`}`;
+      throw new BundleError(
+        `index ${index} is out of range: ${range}`,
+        deps.length === 0 ? undefined : 'see the indexes with `dify bundle analyze <bundle>`',
+      );
     }
     this.apply(removeFromSequence(this.text, this.label, ['dependencies'], index));
     return deps[index];
@@ -127,5 +140,8 @@ export class BundleManifest {
 }
 
 function notAList(): BundleError {
-  return new BundleError('dependencies in manifest.yaml is not a list', 'write it as `dependencies: []` or as a list of {type, value} items');
+  return new BundleError(
+    'dependencies in manifest.yaml is not a list',
+    'write it as `dependencies: []` or as a list of {type, value} items',
+  );
 }

@@ -26,7 +26,10 @@ export const PATTERN_KEY = { github: 'repo_pattern', marketplace: 'marketplace_p
 export function appendPattern(bundle: Bundle, type: 'github' | 'marketplace', pattern: string): AppendResult {
   const valid = type === 'github' ? parseGithubPattern(pattern) : parseMarketplacePattern(pattern);
   if (!valid) {
-    throw new BundleError(`invalid ${type === 'github' ? 'github repo' : 'marketplace'} pattern "${pattern}"`, type === 'github' ? GITHUB_PATTERN_HINT : MARKETPLACE_PATTERN_HINT);
+    throw new BundleError(
+      `invalid ${type === 'github' ? 'github repo' : 'marketplace'} pattern "${pattern}"`,
+      type === 'github' ? GITHUB_PATTERN_HINT : MARKETPLACE_PATTERN_HINT,
+    );
   }
   return appendDependency(bundle, { type, value: { [PATTERN_KEY[type]]: pattern } });
 }
@@ -99,7 +102,12 @@ export function currentProfile(bundle: Bundle): BundleProfile {
   const data = BundleManifest.parse(bundle.manifest).data;
   const text = (v: unknown) => (typeof v === 'string' ? v : '');
   const en = (v: unknown) => (isObject(v) ? text(v.en_US) : '');
-  return { name: text(data.name), author: text(data.author), description: en(data.description), label: en(data.labels) };
+  return {
+    name: text(data.name),
+    author: text(data.author),
+    description: en(data.description),
+    label: en(data.labels),
+  };
 }
 
 /** Rewrites name, author, description and labels (`regenerate`). */

@@ -61,6 +61,8 @@ export function parseMarketplacePattern(pattern: string): MarketplaceDependency 
   return { pattern, organization, plugin, version: pattern.slice(colon + 1) };
 }
 
-export const GITHUB_PATTERN_HINT = 'write owner/repo:version/asset, e.g. langgenius/openai:0.0.1/openai.difypkg (version: 1.0.0, ^1.0.0, ~1.0.0, 1.x.x or 1.0.0-2.0.0)';
-export const MARKETPLACE_PATTERN_HINT = 'write organization/plugin:version, e.g. langgenius/openai:0.0.1 (version: 1.0.0, ^1.0.0, ~1.0.0, 1.x.x or 1.0.0-2.0.0)';
+export const GITHUB_PATTERN_HINT =
+  'write owner/repo:version/asset, e.g. langgenius/openai:0.0.1/openai.difypkg (version: 1.0.0, ^1.0.0, ~1.0.0, 1.x.x or 1.0.0-2.0.0)';
+export const MARKETPLACE_PATTERN_HINT =
+  'write organization/plugin:version, e.g. langgenius/openai:0.0.1 (version: 1.0.0, ^1.0.0, ~1.0.0, 1.x.x or 1.0.0-2.0.0)';
 export const VERSION_HINT = 'use three numbers of at most 4 digits with an optional -suffix, e.g. 0.0.2 or 1.0.0-beta';

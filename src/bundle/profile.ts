@@ -22,8 +22,14 @@ export function validateLabel(v: string): true | string {
  */
 export async function askProfile(start: BundleProfile, ctx: PromptContext = {}): Promise<BundleProfile> {
   const name = await input({ message: 'Bundle name', default: start.name || undefined, validate: validate.name }, ctx);
-  const author = await input({ message: 'Author (your Dify Marketplace ID)', default: start.author || undefined, validate: validate.author }, ctx);
-  const description = await input({ message: 'Description', default: start.description || undefined, validate: validate.description }, ctx);
+  const author = await input(
+    { message: 'Author (your Dify Marketplace ID)', default: start.author || undefined, validate: validate.author },
+    ctx,
+  );
+  const description = await input(
+    { message: 'Description', default: start.description || undefined, validate: validate.description },
+    ctx,
+  );
   const labelDefault = name === start.name && start.label ? start.label : title(name);
   const label = await input({ message: 'Display name (labels)', default: labelDefault, validate: validateLabel }, ctx);
   return { name, author, description, label };

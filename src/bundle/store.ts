@@ -45,7 +45,11 @@ export class Bundle {
   /** Opens a bundle directory or a .difybndl file; throws BundleError when it is neither. */
   static async open(location: string): Promise<Bundle> {
     const info = await stat(location).catch(() => null);
-    if (!info) throw new BundleError(`${location} does not exist`, 'pass a bundle directory (made by `dify bundle init`) or a .difybndl file');
+    if (!info)
+      throw new BundleError(
+        `${location} does not exist`,
+        'pass a bundle directory (made by `dify bundle init`) or a .difybndl file',
+      );
     if (info.isDirectory()) return Bundle.openDirectory(location);
     if (info.isFile()) return Bundle.openZip(location);
     throw new BundleError(`${location} is neither a bundle directory nor a .difybndl file`);
@@ -117,8 +121,10 @@ export class Bundle {
     for (const name of [...this.added].sort(compareBytes)) {
       await writeAtomic(path.join(this.location, ASSETS_DIR, ...name.split('/')), await this.assets.get(name)!.read());
     }
-    if (this.manifestChanged) await writeAtomic(path.join(this.location, MANIFEST), Buffer.from(this.manifestText, 'utf8'));
-    for (const name of this.removed) await rm(path.join(this.location, ASSETS_DIR, ...name.split('/')), { force: true });
+    if (this.manifestChanged)
+      await writeAtomic(path.join(this.location, MANIFEST), Buffer.from(this.manifestText, 'utf8'));
+    for (const name of this.removed)
+      await rm(path.join(this.location, ASSETS_DIR, ...name.split('/')), { force: true });
     this.added.clear();
     this.removed.clear();
     this.manifestChanged = false;
@@ -131,7 +137,11 @@ export class Bundle {
   private static async openDirectory(dir: string): Promise<Bundle> {
     const manifestPath = path.join(dir, MANIFEST);
     const text = await readFile(manifestPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new BundleError(`no ${MANIFEST} in ${dir}: not a bundle directory`, 'create a bundle with `dify bundle init`, or pass the folder that holds its manifest.yaml');
+      if (err.code === 'ENOENT')
+        throw new BundleError(
+          `no ${MANIFEST} in ${dir}: not a bundle directory`,
+          'create a bundle with `dify bundle init`, or pass the folder that holds its manifest.yaml',
+        );
       throw new BundleError(`cannot read ${manifestPath}: ${err.message}`);
     });
     refuseNonBundle(text, dir);
@@ -151,14 +161,19 @@ export class Bundle {
     try {
       zip = await ZipReader.open(file, MAX_BUNDLE_BYTES);
     } catch (err) {
-      if (err instanceof ZipError) throw new BundleError(`cannot read ${file} as a bundle: ${err.message}`, 'pass a bundle directory or a .difybndl written by `dify bundle package`');
+      if (err instanceof ZipError)
+        throw new BundleError(
+          `cannot read ${file} as a bundle: ${err.message}`,
+          'pass a bundle directory or a .difybndl written by `dify bundle package`',
+        );
       throw err;
     }
     try {
       // A repeated name resolves to its last entry, as for packages.
       const byName = new Map(zip.contents.entries.map((e) => [e.name, e]));
       const manifest = byName.get(MANIFEST);
-      if (!manifest) throw new BundleError(`${file} has no ${MANIFEST}: not a bundle`, 'build bundles with `dify bundle package`');
+      if (!manifest)
+        throw new BundleError(`${file} has no ${MANIFEST}: not a bundle`, 'build bundles with `dify bundle package`');
       const text = (await zip.read(manifest)).toString('utf8');
       refuseNonBundle(text, file);
       const bundle = new Bundle('zip', file, text, zip);
@@ -225,6 +240,9 @@ function refuseNonBundle(manifestText: string, location: string): void {
   // A plugin manifest lists its plugins; a bundle with a mistyped `type` is left to the schema.
   const { type } = data;
   if (typeof type === 'string' && type !== 'bundle' && 'plugins' in data) {
-    throw new BundleError(`${location} is not a bundle: its manifest.yaml says type: ${type}`, 'bundle commands work on bundles made by `dify bundle init`; for a plugin, use `dify plugin ...`');
+    throw new BundleError(
+      `${location} is not a bundle: its manifest.yaml says type: ${type}`,
+      'bundle commands work on bundles made by `dify bundle init`; for a plugin, use `dify plugin ...`',
+    );
   }
 }

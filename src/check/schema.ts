@@ -47,7 +47,9 @@ export async function validateDeclaration(decl: Declaration): Promise<Diagnostic
  * failed propertyNames.
  */
 function relevantErrors(errors: SchemaError[]): SchemaError[] {
-  const composites = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.schemaPath + '/');
+  const composites = errors
+    .filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf')
+    .map((e) => e.schemaPath + '/');
   return errors.filter(
     (e) =>
       e.keyword !== 'if' &&
@@ -114,7 +116,10 @@ function toDiagnostic(decl: Declaration, e: SchemaError): Diagnostic {
       message = `${field(at)} ${show(e.data)} does not match ${String(e.params.pattern)}`;
       break;
     case 'minLength':
-      message = e.params.limit === 1 ? `${field(at)} must not be empty` : `${field(at)} must have at least ${String(e.params.limit)} characters`;
+      message =
+        e.params.limit === 1
+          ? `${field(at)} must not be empty`
+          : `${field(at)} must have at least ${String(e.params.limit)} characters`;
       break;
     case 'maxLength':
       message = `${field(at)} must have at most ${String(e.params.limit)} characters (it has ${[...String(e.data)].length})`;
@@ -134,7 +139,12 @@ function toDiagnostic(decl: Declaration, e: SchemaError): Diagnostic {
       break;
     case 'not': {
       const banned = (e.parentSchema?.not ?? {}) as { const?: unknown; enum?: unknown[] };
-      const what = banned.const !== undefined ? show(banned.const) : banned.enum ? `one of ${banned.enum.map(show).join(', ')}` : 'this value';
+      const what =
+        banned.const !== undefined
+          ? show(banned.const)
+          : banned.enum
+            ? `one of ${banned.enum.map(show).join(', ')}`
+            : 'this value';
       message = `${field(at)} must not be ${what}`;
       break;
     }
@@ -178,15 +188,27 @@ function typeMessage(decl: Declaration, at: PathSegment[], e: SchemaError, hint:
   const expected = String(e.params.type).split(',');
   const name = displayPath([...decl.at, ...at]);
   const written = decl.file.sourceText([...decl.at, ...at]);
-  const wanted = expected.filter((t) => t !== 'null').map((t) => TYPE_NAMES[t] ?? t).join(' or ');
-  if (expected.includes('string') && (typeof e.data === 'number' || typeof e.data === 'boolean') && written && !written.quoted) {
+  const wanted = expected
+    .filter((t) => t !== 'null')
+    .map((t) => TYPE_NAMES[t] ?? t)
+    .join(' or ');
+  if (
+    expected.includes('string') &&
+    (typeof e.data === 'number' || typeof e.data === 'boolean') &&
+    written &&
+    !written.quoted
+  ) {
     const key = at.length ? String(at[at.length - 1]) : name;
     return {
       message: `${name} must be text, but ${written.text} was read as ${typeof e.data === 'number' ? `the number ${String(e.data)}` : `the boolean ${String(e.data)}`}`,
       hint: `quote it: ${key}: "${written.text}"`,
     };
   }
-  if (typeof e.data === 'string' && written?.quoted && expected.some((t) => t !== 'string' && scalarFits(e.data as string, t))) {
+  if (
+    typeof e.data === 'string' &&
+    written?.quoted &&
+    expected.some((t) => t !== 'string' && scalarFits(e.data as string, t))
+  ) {
     return { message: `${name} must be ${wanted}, but it is the text ${show(e.data)}`, hint: 'remove the quotes' };
   }
   return { message: `${name} must be ${wanted}, but it is ${describe(e.data)}`, hint };

@@ -47,7 +47,6 @@ const modules: Record<DeclarationKind, () => Module> = {
 
 const loaded = new Map<DeclarationKind, Promise<Validate>>();
 
-
 export function validatorFor(kind: DeclarationKind): Promise<Validate> {
   let v = loaded.get(kind);
   if (!v) {

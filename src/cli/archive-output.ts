@@ -46,11 +46,17 @@ export async function writeArchive(
 async function refuseToClobber(outputPath: string, force: boolean): Promise<void> {
   const dir = path.dirname(outputPath);
   if (!(await stat(dir).catch(() => null))?.isDirectory()) {
-    throw new UserError(`cannot write ${outputPath}: the directory ${dir} does not exist`, 'create it first, or pass another -o path');
+    throw new UserError(
+      `cannot write ${outputPath}: the directory ${dir} does not exist`,
+      'create it first, or pass another -o path',
+    );
   }
   const info = await stat(outputPath).catch(() => null);
   if (!info) return;
   if (info.isDirectory()) throw new UserError(`${outputPath} is a directory`, 'pass -o with a file name');
   if (force || startsLikeZip(outputPath)) return;
-  throw new UserError(`${outputPath} exists and is not a Dify package or bundle; not overwriting it`, 'choose another -o path, or pass --force');
+  throw new UserError(
+    `${outputPath} exists and is not a Dify package or bundle; not overwriting it`,
+    'choose another -o path, or pass --force',
+  );
 }

@@ -57,7 +57,10 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .command('package')
     .description('validate a plugin and pack it into a .difypkg (with --check: validate only)')
     .argument('<plugin_path...>', 'plugin directory (several with --check)')
-    .option('-o, --output_path <file>', 'output file (default: <plugin directory name>.difypkg in the current directory)')
+    .option(
+      '-o, --output_path <file>',
+      'output file (default: <plugin directory name>.difypkg in the current directory)',
+    )
     .option('--max-size <MB>', 'limit on the uncompressed size in MB', DEFAULT_MAX_SIZE_MB)
     .option('--check', 'validate only and write nothing')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'github']))
@@ -76,14 +79,17 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .option('--dry-run', 'print the registration the daemon would receive, one JSON message per line, and exit')
     .option('--show-key', 'with --dry-run: print the debug key instead of masking it')
     .option('--key <key>', 'debug key (default: REMOTE_INSTALL_KEY)')
-    .option('--url <host:port>', 'plugin daemon address (default: REMOTE_INSTALL_URL, or REMOTE_INSTALL_HOST and REMOTE_INSTALL_PORT)')
-    .option('--python <path>', 'Python interpreter (default: PYTHON_INTERPRETER_PATH, the plugin\'s .venv, python3)')
+    .option(
+      '--url <host:port>',
+      'plugin daemon address (default: REMOTE_INSTALL_URL, or REMOTE_INSTALL_HOST and REMOTE_INSTALL_PORT)',
+    )
+    .option('--python <path>', "Python interpreter (default: PYTHON_INTERPRETER_PATH, the plugin's .venv, python3)")
     .option('--watch', 'restart the plugin when its files change, and register again when its declarations do')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']))
     .option('--local', 'run here without Dify, speaking the invoke_id protocol (the default for a .difypkg)')
     .addOption(new Option('-m, --mode <mode>', 'local run: stdio or tcp').choices(['stdio', 'tcp']))
     .addOption(new Option('-r, --response-format <format>', 'local run: text or json').choices(['text', 'json']))
-    .option('-l, --enable-logs', 'local run: show the plugin\'s log lines')
+    .option('-l, --enable-logs', "local run: show the plugin's log lines")
     .option('--host <host>', 'local run with -m tcp: address to listen on', '127.0.0.1')
     .option('--port <port>', 'local run with -m tcp: port to listen on (0: any free port)')
     .action(async (target: string, opts: Record<string, unknown>) => {
@@ -109,7 +115,8 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
   return program;
 }
 
-const INIT_CATEGORIES = 'tool, llm, text-embedding, rerank, tts, speech2text, moderation, extension, agent-strategy, datasource, trigger, bundle';
+const INIT_CATEGORIES =
+  'tool, llm, text-embedding, rerank, tts, speech2text, moderation, extension, agent-strategy, datasource, trigger, bundle';
 
 /** Runs the CLI with `argv` (as process.argv) and returns the exit code; never throws. */
 export async function run(argv: string[], io: Io = processIo): Promise<ExitCode> {

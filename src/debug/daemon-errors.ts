@@ -22,7 +22,7 @@ export function explainRejection(reply: string): DaemonRejection {
   if (other) {
     return {
       cause: `this does not look like a Dify plugin daemon: it answered like ${other.what}`,
-      fix: 'check the address (REMOTE_INSTALL_URL, or --url): it must be the plugin daemon\'s remote-debugging port (5003 unless changed), not the Dify web or API address',
+      fix: "check the address (REMOTE_INSTALL_URL, or --url): it must be the plugin daemon's remote-debugging port (5003 unless changed), not the Dify web or API address",
       reply: text.split(/\r?\n/, 1)[0]!,
       notDaemon: true,
     };
@@ -30,7 +30,11 @@ export function explainRejection(reply: string): DaemonRejection {
   const rule = REPLY_RULES.find((r) => r.match.test(text));
   const detail = rule ? (rule.match.exec(text)?.[1] ?? '').trim() : '';
   if (!rule) {
-    return { cause: 'the Dify plugin daemon refused the plugin', fix: 'the daemon\'s reply is shown above; `dify plugin package --check .` finds most problems', reply: text };
+    return {
+      cause: 'the Dify plugin daemon refused the plugin',
+      fix: "the daemon's reply is shown above; `dify plugin package --check .` finds most problems",
+      reply: text,
+    };
   }
   return { cause: rule.cause(detail), fix: rule.fix, reply: text };
 }
@@ -82,7 +86,7 @@ const REPLY_RULES: { match: RegExp; cause: (detail: string) => string; fix: stri
   {
     match: /^(?:transfer assets failed|assets decode failed), error: ([\s\S]*)/,
     cause: (d) => `the daemon could not store the assets: ${d}`,
-    fix: 'try again; if it persists, check the daemon\'s storage settings',
+    fix: "try again; if it persists, check the daemon's storage settings",
   },
   {
     match: /^no registration transferred, cannot initialize/,
@@ -100,8 +104,9 @@ const REPLY_RULES: { match: RegExp; cause: (detail: string) => string; fix: stri
     fix: 'the daemon cannot reach its Redis; try again, or check the daemon',
   },
   {
-    match: /^(?:handshake failed, invalid handshake message|handshake already completed|(?:\w+ )*declaration already registered)/,
+    match:
+      /^(?:handshake failed, invalid handshake message|handshake already completed|(?:\w+ )*declaration already registered)/,
     cause: () => 'the daemon did not understand the registration (a protocol mismatch)',
-    fix: 'update dify-plugin-cli; if it persists, please report it with the daemon\'s reply',
+    fix: "update dify-plugin-cli; if it persists, please report it with the daemon's reply",
   },
 ];

@@ -91,7 +91,10 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: st
       this.closedFlag = true;
       const rest = this.splitter.rest();
       if (rest) this.receive(rest);
-      this.emit('close', this.accepted && this.lateText.length > 0 ? this.lateText.join('\n').trim() || undefined : undefined);
+      this.emit(
+        'close',
+        this.accepted && this.lateText.length > 0 ? this.lateText.join('\n').trim() || undefined : undefined,
+      );
     });
   }
 

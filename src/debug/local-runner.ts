@@ -158,13 +158,31 @@ export class LocalRunner {
       return;
     }
     if (!this.plugin.running) {
-      client.send({ invoke_id: invokeId, type: 'error', response: { error: 'the plugin process is restarting; try again in a moment' } });
+      client.send({
+        invoke_id: invokeId,
+        type: 'error',
+        response: { error: 'the plugin process is restarting; try again in a moment' },
+      });
       return;
     }
     const session = randomUUID();
     this.sessions.set(session, { client, invokeId });
-    const data = { ...(isRecord(request.request) ? request.request : {}), user_id: client.userId, type: request.type, action: request.action };
-    const envelope = { session_id: session, conversation_id: null, message_id: null, app_id: null, endpoint_id: null, context: null, event: 'request', data };
+    const data = {
+      ...(isRecord(request.request) ? request.request : {}),
+      user_id: client.userId,
+      type: request.type,
+      action: request.action,
+    };
+    const envelope = {
+      session_id: session,
+      conversation_id: null,
+      message_id: null,
+      app_id: null,
+      endpoint_id: null,
+      context: null,
+      event: 'request',
+      data,
+    };
     this.plugin.write(Buffer.from(JSON.stringify(envelope)));
   }
 
@@ -179,7 +197,8 @@ export class LocalRunner {
     if (message.event === 'heartbeat' && !this.ready) {
       this.ready = true;
       clearTimeout(this.startTimer);
-      for (const c of this.clients) c.send({ invoke_id: '', type: 'plugin_ready', response: { info: 'plugin loaded' } });
+      for (const c of this.clients)
+        c.send({ invoke_id: '', type: 'plugin_ready', response: { info: 'plugin loaded' } });
       this.whenReady?.resolve();
       this.whenReady = undefined;
       return;
@@ -197,7 +216,8 @@ export class LocalRunner {
     }
     if (message.event !== 'session' || !owner) return;
     const inner = (message.data ?? {}) as { type?: string; data?: Record<string, unknown> };
-    const send = (type: RunnerMessage['type'], response: Record<string, unknown>) => owner.client.send({ invoke_id: owner.invokeId, type, response });
+    const send = (type: RunnerMessage['type'], response: Record<string, unknown>) =>
+      owner.client.send({ invoke_id: owner.invokeId, type, response });
     switch (inner.type) {
       case 'stream':
         send('plugin_response', inner.data ?? {});
@@ -219,7 +239,15 @@ export class LocalRunner {
   private answerBackwards(session: string, invoke: Record<string, unknown>): void {
     const id = invoke.backwards_request_id;
     const reply = (event: string, data: unknown) =>
-      this.plugin.write(Buffer.from(JSON.stringify({ session_id: session, event: 'backwards_response', data: { backwards_request_id: id, event, message: '', data } })));
+      this.plugin.write(
+        Buffer.from(
+          JSON.stringify({
+            session_id: session,
+            event: 'backwards_response',
+            data: { backwards_request_id: id, event, message: '', data },
+          }),
+        ),
+      );
     reply('response', { mock: MOCK_NOTE, type: invoke.type, request: invoke.request });
     reply('end', null);
   }

@@ -46,7 +46,12 @@ runpy.run_module(module, run_name='__main__', alter_sys=True)
 `.trim();
 
 /** The command line that runs `entrypoint` with `python`, on `platform`, as a child of `parentPid`. */
-export function pluginCommand(python: string, entrypoint: string, platform: NodeJS.Platform = process.platform, parentPid = process.pid): LaunchCommand {
+export function pluginCommand(
+  python: string,
+  entrypoint: string,
+  platform: NodeJS.Platform = process.platform,
+  parentPid = process.pid,
+): LaunchCommand {
   if (platform !== 'linux') return { command: python, args: ['-m', entrypoint] };
   return { command: python, args: ['-c', BOOTSTRAP, entrypoint, String(parentPid)] };
 }

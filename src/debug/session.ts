@@ -80,7 +80,10 @@ export class RejectedError extends UserError {
 /** No connection could be made within the allowed attempts. */
 export class UnreachableError extends UserError {
   constructor(message: string) {
-    super(message, "check that Dify is running and that the address (REMOTE_INSTALL_URL, or --url) is its plugin daemon's debugging port, usually 5003");
+    super(
+      message,
+      "check that Dify is running and that the address (REMOTE_INSTALL_URL, or --url) is its plugin daemon's debugging port, usually 5003",
+    );
   }
 }
 
@@ -136,8 +139,14 @@ export class RunSession {
 
   constructor(private readonly o: SessionOptions) {
     this.plugin = new PluginProcess(o.plugin);
-    this.restarts = new RestartBackoff({ initialMs: o.timers.restartInitialMs, maxMs: o.timers.restartMaxMs, healthyRunMs: o.timers.healthyRunMs });
-    this.finished = new Promise((resolve) => this.over.signal.addEventListener('abort', () => resolve(this.outcome), { once: true }));
+    this.restarts = new RestartBackoff({
+      initialMs: o.timers.restartInitialMs,
+      maxMs: o.timers.restartMaxMs,
+      healthyRunMs: o.timers.healthyRunMs,
+    });
+    this.finished = new Promise((resolve) =>
+      this.over.signal.addEventListener('abort', () => resolve(this.outcome), { once: true }),
+    );
     this.plugin.on('line', (line) => this.fromPlugin(line));
     this.plugin.on('exit', (exit) => this.pluginExited(exit));
   }
@@ -179,7 +188,11 @@ export class RunSession {
         }
         if (attempt >= timers.firstConnectAttempts) {
           this.o.events.connectFailed(err.message, null);
-          this.end(new UnreachableError(`cannot reach the Dify plugin daemon at ${this.address} (${err.message}) after ${attempt} attempts`));
+          this.end(
+            new UnreachableError(
+              `cannot reach the Dify plugin daemon at ${this.address} (${err.message}) after ${attempt} attempts`,
+            ),
+          );
           break;
         }
         const delay = backoff.next();
@@ -351,7 +364,8 @@ export class RunSession {
     this.toPlugin.release();
     this.toDaemon.release();
     if (this.over.signal.aborted) return;
-    if (exit.spawnError) return this.end(new PluginStartError(`cannot start the plugin with ${this.o.plugin.python}: ${exit.spawnError}`));
+    if (exit.spawnError)
+      return this.end(new PluginStartError(`cannot start the plugin with ${this.o.plugin.python}: ${exit.spawnError}`));
     const why = this.replacing ? 'the plugin process was restarted' : 'the plugin process exited';
     for (const [session, request] of this.pending) {
       this.failRequest(session, why);
@@ -373,7 +387,12 @@ export class RunSession {
     if (message?.event === 'request' && typeof message.session_id === 'string') {
       const data = message.data ?? {};
       this.pending.set(message.session_id, { started: Date.now() });
-      this.o.events.request({ session: message.session_id, type: String(data.type ?? ''), action: String(data.action ?? ''), target: targetOf(data) });
+      this.o.events.request({
+        session: message.session_id,
+        type: String(data.type ?? ''),
+        action: String(data.action ?? ''),
+        target: targetOf(data),
+      });
       if (!this.plugin.running) {
         this.failRequest(message.session_id, 'the plugin process is restarting; try again in a moment', link);
         this.finishRequest(message.session_id, Date.now(), 'the plugin process is restarting');
@@ -385,7 +404,13 @@ export class RunSession {
   }
 
   private fromPlugin(line: Buffer): void {
-    const message = parse(line) as { event?: string; session_id?: string; data?: { type?: string; data?: { message?: string; level?: string } } & Record<string, unknown> } | undefined;
+    const message = parse(line) as
+      | {
+          event?: string;
+          session_id?: string;
+          data?: { type?: string; data?: { message?: string; level?: string } } & Record<string, unknown>;
+        }
+      | undefined;
     if (!message || typeof message.event !== 'string') {
       this.o.events.pluginOutput(line.toString('utf8')); // a print() in plugin code: show it, the daemon cannot use it
       return;
@@ -446,7 +471,8 @@ function parse(line: Buffer): unknown {
 
 /** A short name for what a request is for, for the one line shown per request. */
 function targetOf(data: Record<string, unknown>): string {
-  const pick = (...keys: string[]) => keys.map((k) => data[k]).filter((v) => typeof v === 'string' && v !== '') as string[];
+  const pick = (...keys: string[]) =>
+    keys.map((k) => data[k]).filter((v) => typeof v === 'string' && v !== '') as string[];
   const parts =
     pick('provider', 'tool').length === 2
       ? pick('provider', 'tool')

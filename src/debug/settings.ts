@@ -39,7 +39,12 @@ const DEFAULT_PORT = 5003;
  * aliases of `REMOTE_INSTALL_URL` and `REMOTE_INSTALL_KEY`. `cwd` is the shell's working directory,
  * which a relative `--python` is relative to.
  */
-export function resolveSettings(pluginDir: string, flags: DebugFlags, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): DebugSettings {
+export function resolveSettings(
+  pluginDir: string,
+  flags: DebugFlags,
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+): DebugSettings {
   const dotenvPath = path.join(pluginDir, '.env');
   const fileVars = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
   const lookup = (names: string[]): Setting<string> | undefined => {
@@ -56,22 +61,39 @@ export function resolveSettings(pluginDir: string, flags: DebugFlags, env: NodeJ
   };
 
   const { host, port } = address(flags, lookup);
-  const key = flags.key !== undefined ? { value: flags.key, source: 'flag' as const, name: '--key' } : lookup(['REMOTE_INSTALL_KEY', 'DIFY_DEBUG_KEY']);
+  const key =
+    flags.key !== undefined
+      ? { value: flags.key, source: 'flag' as const, name: '--key' }
+      : lookup(['REMOTE_INSTALL_KEY', 'DIFY_DEBUG_KEY']);
   return { host, port, key, python: interpreter(pluginDir, flags, lookup, env, cwd) };
 }
 
-function address(flags: DebugFlags, lookup: (names: string[]) => Setting<string> | undefined): { host: Setting<string>; port: Setting<number> } {
-  const url: Setting<string> | undefined = flags.url !== undefined ? { value: flags.url, source: 'flag', name: '--url' } : lookup(['REMOTE_INSTALL_URL', 'DIFY_REMOTE_URL']);
+function address(
+  flags: DebugFlags,
+  lookup: (names: string[]) => Setting<string> | undefined,
+): { host: Setting<string>; port: Setting<number> } {
+  const url: Setting<string> | undefined =
+    flags.url !== undefined
+      ? { value: flags.url, source: 'flag', name: '--url' }
+      : lookup(['REMOTE_INSTALL_URL', 'DIFY_REMOTE_URL']);
   if (url) {
     const parsed = parseAddress(url.value);
-    if (!parsed) throw new SettingsError(`${url.name} is "${url.value}"; write it as host:port (e.g. localhost:5003) or scheme://host:port`);
+    if (!parsed)
+      throw new SettingsError(
+        `${url.name} is "${url.value}"; write it as host:port (e.g. localhost:5003) or scheme://host:port`,
+      );
     return { host: { ...url, value: parsed.host }, port: { ...url, value: parsed.port } };
   }
-  const host = lookup(['REMOTE_INSTALL_HOST']) ?? { value: DEFAULT_HOST, source: 'default', name: 'REMOTE_INSTALL_HOST' };
+  const host = lookup(['REMOTE_INSTALL_HOST']) ?? {
+    value: DEFAULT_HOST,
+    source: 'default',
+    name: 'REMOTE_INSTALL_HOST',
+  };
   const portText = lookup(['REMOTE_INSTALL_PORT']);
   if (!portText) return { host, port: { value: DEFAULT_PORT, source: 'default', name: 'REMOTE_INSTALL_PORT' } };
   const port = Number(portText.value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new SettingsError(`${portText.name} is "${portText.value}"; it must be a port number`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new SettingsError(`${portText.name} is "${portText.value}"; it must be a port number`);
   return { host, port: { ...portText, value: port } };
 }
 
@@ -99,10 +121,18 @@ export function parseAddress(text: string): { host: string; port: number } | und
  * A relative path from the flag or the environment is the shell's (`cwd`), one from `.env` the
  * plugin's: the plugin runs in its own directory, where it would otherwise mean something else.
  */
-function interpreter(pluginDir: string, flags: DebugFlags, lookup: (names: string[]) => Setting<string> | undefined, env: NodeJS.ProcessEnv, cwd: string): Setting<string> {
-  if (flags.python !== undefined) return { value: commandPath(flags.python, cwd, env), source: 'flag', name: '--python' };
+function interpreter(
+  pluginDir: string,
+  flags: DebugFlags,
+  lookup: (names: string[]) => Setting<string> | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Setting<string> {
+  if (flags.python !== undefined)
+    return { value: commandPath(flags.python, cwd, env), source: 'flag', name: '--python' };
   const fromEnv = lookup(['PYTHON_INTERPRETER_PATH']);
-  if (fromEnv) return { ...fromEnv, value: commandPath(fromEnv.value, fromEnv.source === '.env' ? pluginDir : cwd, env) };
+  if (fromEnv)
+    return { ...fromEnv, value: commandPath(fromEnv.value, fromEnv.source === '.env' ? pluginDir : cwd, env) };
   const venv = path.join(pluginDir, '.venv', process.platform === 'win32' ? 'Scripts/python.exe' : 'bin/python');
   if (existsSync(venv)) return { value: venv, source: 'default', name: '.venv' };
   return { value: process.platform === 'win32' ? 'python' : 'python3', source: 'default', name: 'PATH' };
@@ -114,7 +144,8 @@ function interpreter(pluginDir: string, flags: DebugFlags, lookup: (names: strin
  */
 export function commandPath(command: string, base: string, env: NodeJS.ProcessEnv): string {
   if (path.isAbsolute(command)) return command;
-  if (command.includes('/') || (process.platform === 'win32' && command.includes('\\'))) return path.resolve(base, command);
+  if (command.includes('/') || (process.platform === 'win32' && command.includes('\\')))
+    return path.resolve(base, command);
   if (onPath(command, env)) return command;
   const local = path.resolve(base, command);
   return isExecutable(local) ? local : command;
@@ -122,7 +153,8 @@ export function commandPath(command: string, base: string, env: NodeJS.ProcessEn
 
 function onPath(name: string, env: NodeJS.ProcessEnv): boolean {
   const dirs = (getIgnoringCase(env, 'PATH') ?? '').split(path.delimiter).filter((d) => d !== '');
-  const extensions = process.platform === 'win32' ? ['', ...(getIgnoringCase(env, 'PATHEXT') ?? '.EXE;.CMD;.BAT').split(';')] : [''];
+  const extensions =
+    process.platform === 'win32' ? ['', ...(getIgnoringCase(env, 'PATHEXT') ?? '.EXE;.CMD;.BAT').split(';')] : [''];
   return dirs.some((dir) => extensions.some((ext) => isExecutable(path.join(dir, name + ext))));
 }
 
@@ -151,6 +183,6 @@ export function maskKey(key: string): string {
 /** "(REMOTE_INSTALL_URL in .env)", "(--url)", "(default)". */
 export function describeSource(s: Setting<unknown>): string {
   if (s.source === 'flag') return `(${s.name})`;
-  if (s.source === 'default') return s.name === '.venv' ? '(the plugin\'s .venv)' : '(default)';
+  if (s.source === 'default') return s.name === '.venv' ? "(the plugin's .venv)" : '(default)';
   return `(${s.name} in ${s.source === '.env' ? '.env' : 'the environment'})`;
 }

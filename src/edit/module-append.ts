@@ -24,7 +24,12 @@ interface KindInfo {
 
 const KINDS: Record<ModuleKind, KindInfo> = {
   // init's tool files, with a provider that uses the plugin's own icons (templates/module/).
-  tools: { layers: ['tool', 'module/tools'], entry: (n) => `provider/${n}.yaml`, provider: 'tool provider', child: 'tools' },
+  tools: {
+    layers: ['tool', 'module/tools'],
+    entry: (n) => `provider/${n}.yaml`,
+    provider: 'tool provider',
+    child: 'tools',
+  },
   // init's extension files as they are: an endpoint group has no icon.
   endpoints: { layers: ['extension'], entry: (n) => `group/${n}.yaml`, provider: 'endpoint group', child: 'endpoints' },
 };
@@ -87,13 +92,19 @@ export function planAppend(root: string, opened: OpenedPlugin, kind: ModuleKind,
   }
   const language = get(manifest, 'meta', 'runner', 'language');
   if (language !== undefined && language !== 'python') {
-    throw new EditError(`meta.runner.language is ${JSON.stringify(language)}: module templates exist for Python only`, 'add the files by hand, then list the new file under plugins in manifest.yaml');
+    throw new EditError(
+      `meta.runner.language is ${JSON.stringify(language)}: module templates exist for Python only`,
+      'add the files by hand, then list the new file under plugins in manifest.yaml',
+    );
   }
 
   const name = options.name ?? (typeof manifest.name === 'string' ? manifest.name : '');
   const nameOk = validate.name(name);
   if (nameOk !== true) {
-    throw new EditError(`"${name}" cannot name the new files: ${nameOk}`, 'choose the file name with --name, e.g. --name my_tools');
+    throw new EditError(
+      `"${name}" cannot name the new files: ${nameOk}`,
+      'choose the file name with --name, e.g. --name my_tools',
+    );
   }
 
   const files = renderModule(info.layers, moduleVars(manifest, kind, name, options.cliVersion));
@@ -131,7 +142,12 @@ function listed(v: unknown): string[] {
 }
 
 /** The variables of init's templates, taken from the manifest, plus the plugin's icons. */
-function moduleVars(manifest: Record<string, unknown>, kind: ModuleKind, name: string, cliVersion: string): TemplateVars {
+function moduleVars(
+  manifest: Record<string, unknown>,
+  kind: ModuleKind,
+  name: string,
+  cliVersion: string,
+): TemplateVars {
   const text = (v: unknown) => (typeof v === 'string' ? v : '');
   const i18n = (v: unknown) => (typeof v === 'string' ? v : text(get(v, 'en_US')));
   const author = text(manifest.author) || name;

@@ -1,4 +1,11 @@
-import { category, get, isObject, type Declaration, type PluginCategory, type PluginProject } from '../project/model.js';
+import {
+  category,
+  get,
+  isObject,
+  type Declaration,
+  type PluginCategory,
+  type PluginProject,
+} from '../project/model.js';
 
 /**
  * What a plugin declares, read from the loaded model (never from a second parse): the data of
@@ -99,7 +106,12 @@ export function listModules(project: PluginProject): ModuleList {
   const m = project.manifest?.value;
   const p = project.providers;
   return {
-    plugin: { author: text(get(m, 'author')), name: text(get(m, 'name')), version: text(get(m, 'version')), category: category(project) },
+    plugin: {
+      author: text(get(m, 'author')),
+      name: text(get(m, 'name')),
+      version: text(get(m, 'version')),
+      category: category(project),
+    },
     tools: p.tools.flatMap((provider) =>
       provider.tools.map((tool) => ({
         file: tool.file.path,
@@ -161,7 +173,10 @@ export function listModules(project: PluginProject): ModuleList {
         label: i18n(field(strategy, 'identity', 'label')),
         description: i18n(field(strategy, 'description')),
         features: strings(field(strategy, 'features')),
-        parameters: parameters(field(strategy, 'parameters'), (param) => ({ scope: text(param.scope), description: i18n(param.help) })),
+        parameters: parameters(field(strategy, 'parameters'), (param) => ({
+          scope: text(param.scope),
+          description: i18n(param.help),
+        })),
       })),
     ),
     datasources: p.datasources.flatMap((provider) =>

@@ -37,34 +37,59 @@ export async function openPlugin(location: string, options: OpenOptions): Promis
   let close = async () => {};
   if (info.isFile() && location.endsWith('.difypkg')) {
     if (!options.allowPackage) {
-      throw new EditError(`${shown} is a package: ${options.command} edits a plugin directory`, 'run it on the directory the package was made from, then package it again');
+      throw new EditError(
+        `${shown} is a package: ${options.command} edits a plugin directory`,
+        'run it on the directory the package was made from, then package it again',
+      );
     }
-    const [{ PackageSource }, { ZipError }] = await Promise.all([import('../project/package-source.js'), import('../project/zip-reader.js')]);
+    const [{ PackageSource }, { ZipError }] = await Promise.all([
+      import('../project/package-source.js'),
+      import('../project/zip-reader.js'),
+    ]);
     try {
       const pkg = await PackageSource.open(location, Number.MAX_SAFE_INTEGER);
       source = pkg;
       close = () => pkg.close();
     } catch (err) {
-      if (err instanceof ZipError) throw new EditError(`${shown} cannot be read: ${err.message}`, 'is it a .difypkg made by `dify plugin package`?');
+      if (err instanceof ZipError)
+        throw new EditError(
+          `${shown} cannot be read: ${err.message}`,
+          'is it a .difypkg made by `dify plugin package`?',
+        );
       throw err;
     }
   } else if (info.isDirectory()) {
     source = await DirectorySource.open(location);
   } else {
-    throw new EditError(`${shown} is neither a plugin directory nor a .difypkg file`, options.allowPackage ? `${HINT}, or a .difypkg` : HINT);
+    throw new EditError(
+      `${shown} is neither a plugin directory nor a .difypkg file`,
+      options.allowPackage ? `${HINT}, or a .difypkg` : HINT,
+    );
   }
   try {
     const project = await loadProject(source);
     const manifest = project.manifest;
     if (!manifest) {
       const reason = project.diagnostics.find((d) => d.file === 'manifest.yaml' || d.code === 'manifest/missing');
-      throw new EditError(reason && reason.code !== 'manifest/missing' ? `manifest.yaml cannot be read: ${reason.message}` : `no manifest.yaml in ${shown}`, HINT);
+      throw new EditError(
+        reason && reason.code !== 'manifest/missing'
+          ? `manifest.yaml cannot be read: ${reason.message}`
+          : `no manifest.yaml in ${shown}`,
+        HINT,
+      );
     }
     const problem = manifest.file.problems[0];
     if (problem) {
-      throw new EditError(`manifest.yaml:${problem.position.line}:${problem.position.column}: ${problem.message}`, 'fix the YAML first (`dify plugin package --check` shows every problem)');
+      throw new EditError(
+        `manifest.yaml:${problem.position.line}:${problem.position.column}: ${problem.message}`,
+        'fix the YAML first (`dify plugin package --check` shows every problem)',
+      );
     }
-    if (!isObject(manifest.value)) throw new EditError('manifest.yaml does not hold a mapping of keys', 'start from `dify plugin init`, or fix the file');
+    if (!isObject(manifest.value))
+      throw new EditError(
+        'manifest.yaml does not hold a mapping of keys',
+        'start from `dify plugin init`, or fix the file',
+      );
     return { project, manifest: manifest as OpenedPlugin['manifest'], source, close };
   } catch (err) {
     await close();

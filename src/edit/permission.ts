@@ -35,7 +35,10 @@ export function readPermissions(manifest: unknown): PermissionChoice {
   if (on('storage', 'enabled')) chosen.add('storage');
   const size = get(block, 'storage', 'size');
   const sizeOk = typeof size === 'number' && validate.storageSize(size) === true;
-  const choice: PermissionChoice = { permissions: PERMISSIONS.filter((p) => chosen.has(p)), storageSize: sizeOk ? size : DEFAULT_STORAGE_SIZE };
+  const choice: PermissionChoice = {
+    permissions: PERMISSIONS.filter((p) => chosen.has(p)),
+    storageSize: sizeOk ? size : DEFAULT_STORAGE_SIZE,
+  };
   // Dify checks the size even when storage is disabled.
   if (get(block, 'storage') !== undefined && !sizeOk) choice.storageSizeInvalid = true;
   return choice;
@@ -61,12 +64,14 @@ export function samePermissions(a: PermissionChoice, b: PermissionChoice): boole
  */
 export function permissionBlock(choice: PermissionChoice, previous?: unknown): Record<string, unknown> {
   const size = validate.storageSize(choice.storageSize);
-  if (choice.permissions.includes('storage') && size !== true) throw new EditError(`storage size ${choice.storageSize}: ${size}`);
+  if (choice.permissions.includes('storage') && size !== true)
+    throw new EditError(`storage size ${choice.storageSize}: ${size}`);
   const has = (p: Permission) => choice.permissions.includes(p);
   const block: Record<string, unknown> = {};
   if (has('tool')) block.tool = { enabled: true };
   const types = MODEL_TYPES.filter((t) => has(`model.${t}`));
-  if (has('model') || types.length > 0) block.model = { enabled: true, ...Object.fromEntries(types.map((t) => [t, true])) };
+  if (has('model') || types.length > 0)
+    block.model = { enabled: true, ...Object.fromEntries(types.map((t) => [t, true])) };
   for (const p of ['node', 'endpoint', 'app'] as const) if (has(p)) block[p] = { enabled: true };
   if (has('storage')) block.storage = { enabled: true, size: choice.storageSize };
   if (typeof previous === 'object' && previous !== null && !Array.isArray(previous)) {

@@ -20,7 +20,10 @@ export async function pluginChecksum(files: readonly ChecksumInput[]): Promise<s
 }
 
 /** The checksum of files read piece by piece, so that no file is held whole. */
-export async function streamedChecksum(paths: readonly string[], chunks: (path: string) => AsyncIterable<Buffer>): Promise<string> {
+export async function streamedChecksum(
+  paths: readonly string[],
+  chunks: (path: string) => AsyncIterable<Buffer>,
+): Promise<string> {
   const hashes: FileHash[] = [];
   for (const p of paths) {
     const hash = createHash('sha256');

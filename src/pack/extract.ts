@@ -13,7 +13,8 @@ export async function extractPackage(file: string, dir: string, maxTotalSize: nu
   try {
     for (const entry of zip.contents.entries) {
       const target = path.resolve(root, ...entry.name.split('/'));
-      if (!target.startsWith(root + path.sep)) throw new Error(`entry "${entry.name}" would be written outside ${root}`);
+      if (!target.startsWith(root + path.sep))
+        throw new Error(`entry "${entry.name}" would be written outside ${root}`);
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, await zip.read(entry), { mode: 0o644 });
       count++;

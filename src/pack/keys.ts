@@ -52,7 +52,10 @@ const BEGIN = /-----BEGIN ([A-Z0-9 ]+)-----/;
 function firstPemBlock(text: string, what: string, source: string): PemBlock {
   const begin = BEGIN.exec(text);
   if (!begin) {
-    throw new KeyError(`${source} is not a PEM file (no "-----BEGIN ...-----" line)`, `pass the ${what} file written by \`dify signature generate\``);
+    throw new KeyError(
+      `${source} is not a PEM file (no "-----BEGIN ...-----" line)`,
+      `pass the ${what} file written by \`dify signature generate\``,
+    );
   }
   const type = begin[1]!;
   const endLine = `-----END ${type}-----`;
@@ -60,7 +63,10 @@ function firstPemBlock(text: string, what: string, source: string): PemBlock {
   if (end < 0) throw new KeyError(`${source}: the ${type} block has no "${endLine}" line (truncated file?)`);
   const after = text.slice(end + endLine.length);
   if (after.trim() !== '') {
-    throw new KeyError(`${source}: unexpected data after the ${type} block`, 'a key file holds exactly one PEM block; remove the rest');
+    throw new KeyError(
+      `${source}: unexpected data after the ${type} block`,
+      'a key file holds exactly one PEM block; remove the rest',
+    );
   }
   return { type, text: text.slice(begin.index, end + endLine.length) + '\n' };
 }
@@ -75,7 +81,10 @@ function parseWith<T>(parse: () => T, source: string, type: string): T {
 
 function requireRsa(key: KeyObject, source: string): KeyObject {
   if (key.asymmetricKeyType !== 'rsa') {
-    throw new KeyError(`${source} holds a ${key.asymmetricKeyType ?? 'non-RSA'} key; Dify signatures use RSA keys`, 'create one with `dify signature generate`');
+    throw new KeyError(
+      `${source} holds a ${key.asymmetricKeyType ?? 'non-RSA'} key; Dify signatures use RSA keys`,
+      'create one with `dify signature generate`',
+    );
   }
   return key;
 }
@@ -90,16 +99,31 @@ export function loadPrivateKey(pem: string | Buffer, source = 'the private key')
   switch (block.type) {
     case 'RSA PRIVATE KEY':
     case 'PRIVATE KEY':
-      return requireRsa(parseWith(() => createPrivateKey({ key: block.text, format: 'pem' }), source, block.type), source);
+      return requireRsa(
+        parseWith(() => createPrivateKey({ key: block.text, format: 'pem' }), source, block.type),
+        source,
+      );
     case 'ENCRYPTED PRIVATE KEY':
-      throw new KeyError(`${source} is encrypted with a passphrase, which Dify keys never are`, 'decrypt it: openssl rsa -in <file> -traditional -out <name>.private.pem');
+      throw new KeyError(
+        `${source} is encrypted with a passphrase, which Dify keys never are`,
+        'decrypt it: openssl rsa -in <file> -traditional -out <name>.private.pem',
+      );
     case 'RSA PUBLIC KEY':
     case 'PUBLIC KEY':
-      throw new KeyError(`${source} is a public key (${block.type}); signing needs the private key`, 'pass the <name>.private.pem written by `dify signature generate`');
+      throw new KeyError(
+        `${source} is a public key (${block.type}); signing needs the private key`,
+        'pass the <name>.private.pem written by `dify signature generate`',
+      );
     case 'OPENSSH PRIVATE KEY':
-      throw new KeyError(`${source} is an OpenSSH key; Dify signatures need an RSA key in PEM form`, 'create one with `dify signature generate`');
+      throw new KeyError(
+        `${source} is an OpenSSH key; Dify signatures need an RSA key in PEM form`,
+        'create one with `dify signature generate`',
+      );
     default:
-      throw new KeyError(`${source} holds a "${block.type}" PEM block, not an RSA private key`, 'pass the <name>.private.pem written by `dify signature generate`');
+      throw new KeyError(
+        `${source} holds a "${block.type}" PEM block, not an RSA private key`,
+        'pass the <name>.private.pem written by `dify signature generate`',
+      );
   }
 }
 
@@ -112,22 +136,37 @@ export function loadPublicKey(pem: string | Buffer, source = 'the public key'): 
   switch (block.type) {
     case 'RSA PUBLIC KEY':
     case 'PUBLIC KEY':
-      return requireRsa(parseWith(() => createPublicKey({ key: block.text, format: 'pem' }), source, block.type), source);
+      return requireRsa(
+        parseWith(() => createPublicKey({ key: block.text, format: 'pem' }), source, block.type),
+        source,
+      );
     case 'RSA PRIVATE KEY':
     case 'PRIVATE KEY':
     case 'ENCRYPTED PRIVATE KEY':
-      throw new KeyError(`${source} is a private key (${block.type}); verifying needs the public key`, 'pass the <name>.public.pem written beside it by `dify signature generate`, and keep the private key secret');
+      throw new KeyError(
+        `${source} is a private key (${block.type}); verifying needs the public key`,
+        'pass the <name>.public.pem written beside it by `dify signature generate`, and keep the private key secret',
+      );
     case 'CERTIFICATE':
-      throw new KeyError(`${source} is a certificate; Dify verifies with a bare RSA public key`, 'extract it: openssl x509 -in <file> -pubkey -noout > key.public.pem');
+      throw new KeyError(
+        `${source} is a certificate; Dify verifies with a bare RSA public key`,
+        'extract it: openssl x509 -in <file> -pubkey -noout > key.public.pem',
+      );
     default:
-      throw new KeyError(`${source} holds a "${block.type}" PEM block, not an RSA public key`, 'pass the <name>.public.pem written by `dify signature generate`');
+      throw new KeyError(
+        `${source} holds a "${block.type}" PEM block, not an RSA public key`,
+        'pass the <name>.public.pem written by `dify signature generate`',
+      );
   }
 }
 
 /** Key files that are already there and were not to be overwritten. */
 export class KeyFilesExistError extends KeyError {
   constructor(readonly files: string[]) {
-    super(`${files.join(' and ')} ${files.length === 1 ? 'exists' : 'exist'}; not overwriting ${files.length === 1 ? 'it' : 'them'}`, 'choose another name with -f, or pass --force to replace them');
+    super(
+      `${files.join(' and ')} ${files.length === 1 ? 'exists' : 'exist'}; not overwriting ${files.length === 1 ? 'it' : 'them'}`,
+      'choose another name with -f, or pass --force to replace them',
+    );
   }
 }
 
@@ -140,7 +179,12 @@ export const PUBLIC_KEY_MODE = 0o644;
  * created with its final mode (never briefly world-readable); with `force` it is written beside
  * the target and renamed over it, so an old key with looser permissions does not pass them on.
  */
-export async function writeKeyPair(privatePath: string, publicPath: string, pair: PemKeyPair, force: boolean): Promise<void> {
+export async function writeKeyPair(
+  privatePath: string,
+  publicPath: string,
+  pair: PemKeyPair,
+  force: boolean,
+): Promise<void> {
   if (!force) await refuseExistingKeyFiles(privatePath, publicPath);
   await writeKeyFile(privatePath, pair.privatePem, PRIVATE_KEY_MODE, force);
   await writeKeyFile(publicPath, pair.publicPem, PUBLIC_KEY_MODE, force);

@@ -64,7 +64,8 @@ export function sizeFinding(plan: PackPlan, maxBytes: number, ignoreFile: string
   if (plan.totalSize <= maxBytes) return null;
   const files = [...plan.entries].sort((a, b) => b.size - a.size).slice(0, 5);
   const dirs = largestDirectories(plan.entries, 3);
-  const list = (items: { name: string; size: number }[]) => items.map((i) => `${i.name} (${formatBytes(i.size)})`).join(', ');
+  const list = (items: { name: string; size: number }[]) =>
+    items.map((i) => `${i.name} (${formatBytes(i.size)})`).join(', ');
   // Never suggest leaving out what Dify needs: the icons in _assets/ or the manifest.
   const needed = (name: string) => name.startsWith('_assets/') || name === 'manifest.yaml';
   const biggest = [...dirs, ...files].find((e) => !needed(e.name))?.name;

@@ -55,7 +55,10 @@ function findUv(env: NodeJS.ProcessEnv): string | undefined {
   if (!uvLookups.has(key)) {
     const candidates = env.UV_PATH
       ? [env.UV_PATH]
-      : (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, process.platform === 'win32' ? 'uv.exe' : 'uv'));
+      : (env.PATH ?? '')
+          .split(path.delimiter)
+          .filter(Boolean)
+          .map((dir) => path.join(dir, process.platform === 'win32' ? 'uv.exe' : 'uv'));
     uvLookups.set(key, candidates.find(isExecutable));
   }
   return uvLookups.get(key);

@@ -91,7 +91,8 @@ export interface SignResult {
  * time, so memory stays bounded by the largest file.
  */
 export async function signPackage(input: string, output: string, options: SignOptions): Promise<SignResult> {
-  if (path.resolve(input) === path.resolve(output)) throw new SignatureError('the signed package must be written to another file than the input');
+  if (path.resolve(input) === path.resolve(output))
+    throw new SignatureError('the signed package must be written to another file than the input');
   const zip = await ZipReader.open(input, options.maxTotalSize ?? Number.MAX_SAFE_INTEGER);
   try {
     const { entries, comment } = zip.contents;
@@ -111,7 +112,8 @@ export async function signPackage(input: string, output: string, options: SignOp
       read: async () => {
         const data = await zip.read(entry);
         // The archive changed under us between the two passes: never sign what was not hashed.
-        if (!sha256(data).equals(hashes[i]!)) throw new SignatureError(`${entry.name} changed while the package was being signed`);
+        if (!sha256(data).equals(hashes[i]!))
+          throw new SignatureError(`${entry.name} changed while the package was being signed`);
         return data;
       },
     }));
@@ -130,7 +132,9 @@ async function selfCheck(output: string, privateKey: KeyObject): Promise<void> {
     await verifyPackage(output, [{ label: 'signing key', key: createPublicKey(privateKey) }]);
   } catch (err) {
     await rm(output, { force: true });
-    throw new SignatureError(`the signed package failed its own verification (${(err as Error).message}); nothing was written`);
+    throw new SignatureError(
+      `the signed package failed its own verification (${(err as Error).message}); nothing was written`,
+    );
   }
 }
 
@@ -142,7 +146,10 @@ function refuseDuplicates(entries: readonly ZipEntry[]): void {
   const seen = new Set<string>();
   for (const e of entries) {
     if (seen.has(e.name)) {
-      throw new SignatureError(`the package holds two entries named ${e.name}`, 'repack it with `dify plugin package`, then sign that package');
+      throw new SignatureError(
+        `the package holds two entries named ${e.name}`,
+        'repack it with `dify plugin package`, then sign that package',
+      );
     }
     seen.add(e.name);
   }
@@ -171,7 +178,11 @@ export interface VerifyResult {
  * its signature is malformed, or no key matches. As in the daemon, an entry whose name repeats is
  * read as the first entry of that name.
  */
-export async function verifyPackage(file: string, keys: readonly VerifyKey[], maxTotalSize = Number.MAX_SAFE_INTEGER): Promise<VerifyResult> {
+export async function verifyPackage(
+  file: string,
+  keys: readonly VerifyKey[],
+  maxTotalSize = Number.MAX_SAFE_INTEGER,
+): Promise<VerifyResult> {
   const zip = await ZipReader.open(file, maxTotalSize);
   try {
     const { entries, comment } = zip.contents;
@@ -199,7 +210,10 @@ export async function verifyPackage(file: string, keys: readonly VerifyKey[], ma
       const hint = conflicting
         ? `the package holds several ${conflicting} entries with different contents (signed twice by the Go CLI?); Dify reads only the first, so no signature over them verifies. Sign the unsigned package again`
         : undefined;
-      throw new SignatureError('the signature does not match: the package was changed after signing, or it was signed with another key', hint);
+      throw new SignatureError(
+        'the signature does not match: the package was changed after signing, or it was signed with another key',
+        hint,
+      );
     }
     return { key: match.label, time, category, categoryDeclared: verificationEntry !== undefined };
   } finally {
@@ -216,7 +230,10 @@ function field(object: Record<string, unknown>, name: string): unknown {
 
 function parseComment(comment: string): { signature: Buffer; time: number } {
   if (comment === '') {
-    throw new SignatureError('the package is not signed (its zip comment is empty)', 'sign it with `dify signature sign <package> -p <name>.private.pem`');
+    throw new SignatureError(
+      'the package is not signed (its zip comment is empty)',
+      'sign it with `dify signature sign <package> -p <name>.private.pem`',
+    );
   }
   let parsed: unknown;
   try {
@@ -229,11 +246,14 @@ function parseComment(comment: string): { signature: Buffer; time: number } {
   }
   const signature = field(parsed as Record<string, unknown>, 'signature');
   const time = field(parsed as Record<string, unknown>, 'time');
-  if (typeof signature !== 'string' || signature === '') throw new SignatureError('the zip comment has no "signature" string');
-  if (typeof time !== 'number' || !Number.isSafeInteger(time)) throw new SignatureError('the zip comment has no integer "time"');
+  if (typeof signature !== 'string' || signature === '')
+    throw new SignatureError('the zip comment has no "signature" string');
+  if (typeof time !== 'number' || !Number.isSafeInteger(time))
+    throw new SignatureError('the zip comment has no integer "time"');
   // Go's StdEncoding: padded standard alphabet; line breaks are ignored.
   const b64 = signature.replace(/[\r\n]/g, '');
-  if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new SignatureError('the signature in the zip comment is not valid base64');
+  if (b64.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64))
+    throw new SignatureError('the signature in the zip comment is not valid base64');
   return { signature: Buffer.from(b64, 'base64'), time };
 }
 
@@ -249,6 +269,9 @@ function parseVerification(bytes: Buffer): string {
   }
   const category = field(parsed as Record<string, unknown>, 'authorized_category');
   if (category === undefined || category === null) return '';
-  if (typeof category !== 'string') throw new SignatureError(`${VERIFICATION_FILE}: "authorized_category" is not a string, so Dify rejects the signature`);
+  if (typeof category !== 'string')
+    throw new SignatureError(
+      `${VERIFICATION_FILE}: "authorized_category" is not a string, so Dify rejects the signature`,
+    );
   return category;
 }

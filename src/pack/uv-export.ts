@@ -280,7 +280,8 @@ function resolveDependency(lock: Lock, dep: LockDependency, from: LockPackage): 
   if (candidates.length === 0) {
     throw new UvLockError(`uv.lock: ${from.name} depends on ${dep.name}, which has no [[package]] entry`);
   }
-  if (dep.version !== undefined) candidates = candidates.filter((p) => p.version !== undefined && sameVersion(p.version, dep.version!));
+  if (dep.version !== undefined)
+    candidates = candidates.filter((p) => p.version !== undefined && sameVersion(p.version, dep.version!));
   if (dep.source) candidates = candidates.filter((p) => sameSource(p.source, dep.source!));
   const [only, ...more] = candidates;
   if (!only || more.length > 0) {

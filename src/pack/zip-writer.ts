@@ -70,7 +70,11 @@ type Prepared = { data: Buffer; crc: number; size: number; sha256: Buffer | unde
  * one being written, into a temporary file beside `outPath` that is renamed into place only when
  * complete: a failure, or Ctrl-C, never leaves a partial package.
  */
-export async function writeZip(outPath: string, inputs: readonly ZipInput[], options: ZipWriteOptions = {}): Promise<ZipWriteResult> {
+export async function writeZip(
+  outPath: string,
+  inputs: readonly ZipInput[],
+  options: ZipWriteOptions = {},
+): Promise<ZipWriteResult> {
   const tmp = path.join(path.dirname(outPath), `.${path.basename(outPath)}.${process.pid}.tmp`);
   const removeOnSignal = removeOnInterrupt(tmp); // before the file exists: no moment unguarded
   const handle = await open(tmp, 'w', 0o644).catch((err: unknown) => {
@@ -82,7 +86,8 @@ export async function writeZip(outPath: string, inputs: readonly ZipInput[], opt
     const bytesWritten = writevSync(handle.fd, buffers, offset);
     const total = buffers.reduce((n, b) => n + b.length, 0);
     // A short write is rare on a local file, but possible: finish it byte-exactly.
-    if (bytesWritten < total) await handle.write(Buffer.concat(buffers).subarray(bytesWritten), 0, total - bytesWritten, offset + bytesWritten);
+    if (bytesWritten < total)
+      await handle.write(Buffer.concat(buffers).subarray(bytesWritten), 0, total - bytesWritten, offset + bytesWritten);
     offset += total;
   };
   const ahead = new ReadAhead(inputs, Boolean(options.hashContents));
@@ -188,7 +193,8 @@ class ReadAhead {
     }
     // Large files are compressed in the thread pool while this thread goes on; for small ones the
     // hand-over between threads costs more than compressing them here.
-    const compressing = data.length > ASYNC_ABOVE ? deflateRawAsync(data, { chunkSize: OUTPUT_CHUNK }) : deflateRawSync(data);
+    const compressing =
+      data.length > ASYNC_ABOVE ? deflateRawAsync(data, { chunkSize: OUTPUT_CHUNK }) : deflateRawSync(data);
     const sha256 = this.hash ? createHash('sha256').update(data).digest() : undefined;
     const crc = crc32(data);
     return { crc, size: data.length, sha256, data: await compressing };
@@ -202,7 +208,7 @@ class ReadAhead {
       if (this.slots[slot]!.length < size) this.slots[slot] = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
       const buffer = this.slots[slot]!;
       let filled = 0;
-      for (let n; filled < size && (n = readSync(fd, buffer, filled, size - filled, filled)) > 0; ) filled += n;
+      for (let n; filled < size && (n = readSync(fd, buffer, filled, size - filled, filled)) > 0;) filled += n;
       return buffer.subarray(0, filled);
     } finally {
       closeSync(fd);

@@ -27,9 +27,18 @@ export interface PackageCheckOptions {
  * checksum-named files of `_assets/`, or one inside a .difybndl) is checked through a temporary
  * link or copy named `.difypkg`.
  */
-export async function checkPackage(source: string | BundleFile, label: string, options: PackageCheckOptions): Promise<PluginResult> {
+export async function checkPackage(
+  source: string | BundleFile,
+  label: string,
+  options: PackageCheckOptions,
+): Promise<PluginResult> {
   const check = async (file: string) => {
-    const result = await checkPlugin(file, { strict: false, maxBytes: options.maxBytes, env: options.env, checksum: true });
+    const result = await checkPlugin(file, {
+      strict: false,
+      maxBytes: options.maxBytes,
+      env: options.env,
+      checksum: true,
+    });
     // Findings name the file checked; name it as the user knows it.
     for (const d of result.diagnostics) d.message = d.message.split(file).join(label);
     result.path = label;
@@ -64,7 +73,10 @@ export interface AppendPackageResult extends AppendResult {
 export class PackageRejectedError extends BundleError {
   constructor(readonly result: PluginResult) {
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
-    super(`${result.path} is not a valid plugin package (${errors} error${errors === 1 ? '' : 's'}); the bundle was not changed`, 'fix the plugin and package it again with `dify plugin package`');
+    super(
+      `${result.path} is not a valid plugin package (${errors} error${errors === 1 ? '' : 's'}); the bundle was not changed`,
+      'fix the plugin and package it again with `dify plugin package`',
+    );
   }
 }
 
@@ -73,11 +85,19 @@ export class PackageRejectedError extends BundleError {
  * does), and is stored byte for byte as `_assets/<checksum>`, as the Go CLI does. The same
  * package appended twice is stored once and listed once.
  */
-export async function appendPackage(bundle: Bundle, packagePath: string, label: string, options: PackageCheckOptions): Promise<AppendPackageResult> {
+export async function appendPackage(
+  bundle: Bundle,
+  packagePath: string,
+  label: string,
+  options: PackageCheckOptions,
+): Promise<AppendPackageResult> {
   const info = await stat(packagePath).catch(() => null);
   if (!info) throw new BundleError(`${label} does not exist`);
   if (!info.isFile()) {
-    throw new BundleError(`${label} is not a file: append package embeds a packaged plugin`, info.isDirectory() ? `package it first: dify plugin package ${label}` : undefined);
+    throw new BundleError(
+      `${label} is not a file: append package embeds a packaged plugin`,
+      info.isDirectory() ? `package it first: dify plugin package ${label}` : undefined,
+    );
   }
   const result = await checkPackage(packagePath, label, options);
   if (!result.ok || !result.plugin?.checksum) throw new PackageRejectedError(result);
@@ -88,7 +108,12 @@ export async function appendPackage(bundle: Bundle, packagePath: string, label: 
     assetAdded = true;
   }
   const appended = appendDependency(bundle, { type: 'package', value: { path: checksum } });
-  return { ...appended, plugin: result.plugin, assetAdded, warnings: result.diagnostics.filter((d) => d.severity !== 'error') };
+  return {
+    ...appended,
+    plugin: result.plugin,
+    assetAdded,
+    warnings: result.diagnostics.filter((d) => d.severity !== 'error'),
+  };
 }
 
 /** The embedded plugin as `analyze` reports it. */
@@ -143,7 +168,12 @@ export async function analyzeBundle(bundle: Bundle, options: PackageCheckOptions
   return { name: text(data.name), author: text(data.author), version: text(data.version), dependencies };
 }
 
-async function analyzeOne(bundle: Bundle, index: number, dep: unknown, options: PackageCheckOptions): Promise<AnalyzedDependency> {
+async function analyzeOne(
+  bundle: Bundle,
+  index: number,
+  dep: unknown,
+  options: PackageCheckOptions,
+): Promise<AnalyzedDependency> {
   const type = isObject(dep) && typeof dep.type === 'string' ? dep.type : null;
   const value = isObject(dep) && isObject(dep.value) ? dep.value : {};
   const out: AnalyzedDependency = { index, type, problems: [] };
@@ -186,10 +216,14 @@ async function analyzeOne(bundle: Bundle, index: number, dep: unknown, options: 
       checksum: plugin.checksum,
       identifier: plugin.identifier,
     };
-    for (const d of result.diagnostics) if (d.severity === 'error') out.problems.push(`${d.file ? `${d.file}: ` : ''}${d.message}`);
-    if (plugin?.checksum && plugin.checksum !== p) out.problems.push(`its checksum is ${plugin.checksum}, not its name: the file changed after it was appended`);
+    for (const d of result.diagnostics)
+      if (d.severity === 'error') out.problems.push(`${d.file ? `${d.file}: ` : ''}${d.message}`);
+    if (plugin?.checksum && plugin.checksum !== p)
+      out.problems.push(`its checksum is ${plugin.checksum}, not its name: the file changed after it was appended`);
     return out;
   }
-  out.problems.push(type === null ? 'not a {type, value} item' : `unknown type "${type}" (github, marketplace or package)`);
+  out.problems.push(
+    type === null ? 'not a {type, value} item' : `unknown type "${type}" (github, marketplace or package)`,
+  );
   return out;
 }

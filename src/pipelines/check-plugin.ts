@@ -53,11 +53,16 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
   const info = await stat(location).catch(() => null);
   // Any ZIP is read as a package, whatever its name, as the daemon does (bundles embed packages
   // without an extension).
-  if (info?.isFile() && (location.endsWith('.difypkg') || startsLikeZip(location))) return checkPackageFile(location, options);
+  if (info?.isFile() && (location.endsWith('.difypkg') || startsLikeZip(location)))
+    return checkPackageFile(location, options);
   if (!info?.isDirectory()) {
     const code = info ? 'plugin/not-a-directory' : 'plugin/not-found';
-    const message = info ? `${location} is neither a plugin directory nor a .difypkg file` : `${location} does not exist`;
-    return failed(location, [diagnostic(code, { file: null }, message, 'pass the plugin directory (the one holding manifest.yaml)')]);
+    const message = info
+      ? `${location} is neither a plugin directory nor a .difypkg file`
+      : `${location} does not exist`;
+    return failed(location, [
+      diagnostic(code, { file: null }, message, 'pass the plugin directory (the one holding manifest.yaml)'),
+    ]);
   }
   const source = await DirectorySource.open(location, options.outputPath ? { outputPath: options.outputPath } : {});
   const project = await loadProject(source);
@@ -71,7 +76,14 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
     if (options.checksum) checksum = await planChecksum(plan);
   } catch (err) {
     if (!(err instanceof RequirementsError)) throw err;
-    diagnostics.push(diagnostic('pack/requirements-failed', { file: 'uv.lock' }, err.message, 'fix uv.lock (uv lock), or add a requirements.txt'));
+    diagnostics.push(
+      diagnostic(
+        'pack/requirements-failed',
+        { file: 'uv.lock' },
+        err.message,
+        'fix uv.lock (uv lock), or add a requirements.txt',
+      ),
+    );
   }
   const result = finish(location, project, diagnostics, checksum, options.strict);
   if (plan) result.plan = plan;
@@ -97,8 +109,16 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
     const project = await loadProject(source);
     const diagnostics = await checkProject(project);
     const files = await source.listFiles();
-    const checksum = options.checksum ? await streamedChecksum(files.map((f) => f.path), (p) => source.chunks(p)) : null;
-    return { ...finish(location, project, diagnostics, checksum, options.strict), contents: files.map(({ path, size }) => ({ path, size })) };
+    const checksum = options.checksum
+      ? await streamedChecksum(
+          files.map((f) => f.path),
+          (p) => source.chunks(p),
+        )
+      : null;
+    return {
+      ...finish(location, project, diagnostics, checksum, options.strict),
+      contents: files.map(({ path, size }) => ({ path, size })),
+    };
   } catch (err) {
     if (!(err instanceof ZipError)) throw err;
     return failed(location, [diagnostic('package/unreadable', { file: null }, `${location}: ${err.message}`)]);
@@ -107,7 +127,13 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
   }
 }
 
-function finish(location: string, project: PluginProject, diagnostics: Diagnostic[], checksum: string | null, strict: boolean): PluginResult {
+function finish(
+  location: string,
+  project: PluginProject,
+  diagnostics: Diagnostic[],
+  checksum: string | null,
+  strict: boolean,
+): PluginResult {
   const summary = summarizePlugin(project);
   const plugin: PluginInfo | null = summary && { ...summary, checksum: null, identifier: null };
   if (plugin && checksum) setChecksum(plugin, checksum);
@@ -118,7 +144,8 @@ function finish(location: string, project: PluginProject, diagnostics: Diagnosti
 /** Records a checksum worked out later (`package` hashes the files while it packs them). */
 export function setChecksum(plugin: PluginInfo, checksum: string): void {
   plugin.checksum = checksum;
-  plugin.identifier = plugin.name && plugin.version ? uniqueIdentifier(plugin.author, plugin.name, plugin.version, checksum) : null;
+  plugin.identifier =
+    plugin.name && plugin.version ? uniqueIdentifier(plugin.author, plugin.name, plugin.version, checksum) : null;
 }
 
 function failed(location: string, diagnostics: Diagnostic[]): PluginResult {

@@ -92,7 +92,9 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
       entries = readdirSync(dirAbs, { withFileTypes: true }).sort((a, b) => compareBytes(a.name, b.name));
     } catch (err) {
       if (dirRel === '') throw err; // the plugin directory itself: the caller reports it
-      findings.push(diagnostic('file/unreadable', { file: `${dirRel}/` }, `${dirRel}/ cannot be read: ${(err as Error).message}`));
+      findings.push(
+        diagnostic('file/unreadable', { file: `${dirRel}/` }, `${dirRel}/ cannot be read: ${(err as Error).message}`),
+      );
       return;
     }
     for (const entry of entries) {
@@ -114,7 +116,8 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
         }
         const linked = followLink(rel, abs, rootReal, findings);
         if (linked === 'directory') excluded.push({ path: `${rel}/`, rule: 'linked directory (not followed)' });
-        else if (linked && isSecretEnv(path.basename(linked.target))) excluded.push({ path: rel, rule: `default (links to ${path.basename(linked.target)})` });
+        else if (linked && isSecretEnv(path.basename(linked.target)))
+          excluded.push({ path: rel, rule: `default (links to ${path.basename(linked.target)})` });
         else if (linked) files.push({ path: rel, abs, size: linked.size });
       }
       // sockets, FIFOs and devices are never plugin files; they are skipped silently
@@ -123,9 +126,19 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
   visit('');
 
   // Secrets the defaults kept out: `.env` files themselves, and links to them.
-  const envFiles = excluded.filter((e) => e.rule.startsWith('default (links to') || (e.rule.startsWith('default') && isSecretEnv(path.posix.basename(e.path))));
+  const envFiles = excluded.filter(
+    (e) =>
+      e.rule.startsWith('default (links to') ||
+      (e.rule.startsWith('default') && isSecretEnv(path.posix.basename(e.path))),
+  );
   if (envFiles.length > 0) {
-    findings.push(diagnostic('pack/env-excluded', { file: envFiles[0]!.path }, `${envFiles.map((e) => e.path).join(', ')} left out of the package: .env files hold secrets such as the remote-debug key`));
+    findings.push(
+      diagnostic(
+        'pack/env-excluded',
+        { file: envFiles[0]!.path },
+        `${envFiles.map((e) => e.path).join(', ')} left out of the package: .env files hold secrets such as the remote-debug key`,
+      ),
+    );
   }
   files.sort((a, b) => compareBytes(a.path, b.path));
   return { files, excluded, ignoreFile, findings, exclusionOf };
@@ -165,27 +178,60 @@ function isSecretEnv(name: string): boolean {
   return /^\.env(\..*)?$/.test(name) && name !== '.env.example';
 }
 
-function followLink(rel: string, abs: string, rootReal: string, findings: Diagnostic[]): { size: number; target: string } | 'directory' | null {
+function followLink(
+  rel: string,
+  abs: string,
+  rootReal: string,
+  findings: Diagnostic[],
+): { size: number; target: string } | 'directory' | null {
   let target: ReturnType<typeof statSync>;
   try {
     target = statSync(abs, { throwIfNoEntry: false });
   } catch (err) {
     // ELOOP: links that point at each other, which no reader can follow either.
-    findings.push(diagnostic('pack/dangling-link', { file: rel }, `${rel} is a symbolic link that cannot be followed (${(err as NodeJS.ErrnoException).code})`, 'remove the link or point it at a real file'));
+    findings.push(
+      diagnostic(
+        'pack/dangling-link',
+        { file: rel },
+        `${rel} is a symbolic link that cannot be followed (${(err as NodeJS.ErrnoException).code})`,
+        'remove the link or point it at a real file',
+      ),
+    );
     return null;
   }
   if (!target) {
-    findings.push(diagnostic('pack/dangling-link', { file: rel }, `${rel} is a symbolic link to something that does not exist`, 'remove the link or restore its target'));
+    findings.push(
+      diagnostic(
+        'pack/dangling-link',
+        { file: rel },
+        `${rel} is a symbolic link to something that does not exist`,
+        'remove the link or restore its target',
+      ),
+    );
     return null;
   }
   if (target.isDirectory()) {
-    findings.push(diagnostic('pack/linked-directory', { file: rel }, `${rel} links to a directory, which is not followed: its files are not packed`, 'copy the directory into the plugin, or link the files one by one'));
+    findings.push(
+      diagnostic(
+        'pack/linked-directory',
+        { file: rel },
+        `${rel} links to a directory, which is not followed: its files are not packed`,
+        'copy the directory into the plugin, or link the files one by one',
+      ),
+    );
     return 'directory';
   }
   if (!target.isFile()) return null;
   const real = realpathSync(abs);
   if (relativeInside(rootReal, real) === undefined) {
-    findings.push(diagnostic('pack/link-outside', { file: rel }, `${rel} links to ${real}, outside the plugin directory; its content will be packed`, 'make sure that file holds nothing secret'));
+    findings.push(
+      diagnostic(
+        'pack/link-outside',
+        { file: rel },
+        `${rel} links to ${real}, outside the plugin directory; its content will be packed`,
+        'make sure that file holds nothing secret',
+      ),
+    );
   }
   return { size: target.size, target: real };
 }

@@ -129,7 +129,13 @@ class Loader {
       const at = [key, i];
       if (isObject(entry)) {
         if (!inlineAllowed) {
-          this.report('reference/inline-not-supported', file, at, `${key}[${i}] is written inline; the Python SDK only accepts a path to a YAML file here`, `move it to its own file and list that path, e.g. ${key}/${kindFileStem(kind)}.yaml`);
+          this.report(
+            'reference/inline-not-supported',
+            file,
+            at,
+            `${key}[${i}] is written inline; the Python SDK only accepts a path to a YAML file here`,
+            `move it to its own file and list that path, e.g. ${key}/${kindFileStem(kind)}.yaml`,
+          );
         }
         out.push({ kind, file, at, value: entry });
         continue;
@@ -141,7 +147,15 @@ class Loader {
   }
 
   private async loadModelProvider(file: YamlFile): Promise<ModelProvider> {
-    const provider: ModelProvider = { kind: 'model-provider', file, at: [], value: file.value, models: [], globs: [], positions: [] };
+    const provider: ModelProvider = {
+      kind: 'model-provider',
+      file,
+      at: [],
+      value: file.value,
+      models: [],
+      globs: [],
+      positions: [],
+    };
     const models = isObject(file.value) ? file.value.models : undefined;
     if (Array.isArray(models)) {
       // The daemon accepts an inline list (the schema reports that the SDK does not).
@@ -161,12 +175,19 @@ class Loader {
       for (const [j, pattern] of spec.predefined.entries()) {
         if (typeof pattern !== 'string') continue;
         const at = ['models', modelType, 'predefined', j];
-        const glob = this.expandGlob(file, at, modelType, pattern, allFiles.map((f) => f.path));
+        const glob = this.expandGlob(
+          file,
+          at,
+          modelType,
+          pattern,
+          allFiles.map((f) => f.path),
+        );
         if (!glob) continue;
         provider.globs.push(glob);
         for (const match of glob.matches) {
           const model = await this.readYaml(match, { file, at });
-          if (model?.parsed && model.value !== null) provider.models.push({ kind: 'model', file: model, at: [], value: model.value });
+          if (model?.parsed && model.value !== null)
+            provider.models.push({ kind: 'model', file: model, at: [], value: model.value });
         }
         for (const match of glob.positionMatches) {
           const positionFile = await this.readYaml(match, { file, at });
@@ -188,11 +209,23 @@ class Loader {
   ): ModelGlob | undefined {
     const regex = goGlobToRegExp(pattern);
     if (!regex) {
-      this.report('model/glob-invalid', file, at, `"${pattern}" is not a valid glob pattern`, 'check the [ ] classes and trailing \\ in it');
+      this.report(
+        'model/glob-invalid',
+        file,
+        at,
+        `"${pattern}" is not a valid glob pattern`,
+        'check the [ ] classes and trailing \\ in it',
+      );
       return undefined;
     }
     if (pattern.includes('**')) {
-      this.report('model/glob-recursive', file, at, `"${pattern}" uses **: the daemon matches it like * (one directory level), the Python SDK at any depth`, 'list each directory level explicitly, e.g. models/llm/*.yaml');
+      this.report(
+        'model/glob-recursive',
+        file,
+        at,
+        `"${pattern}" uses **: the daemon matches it like * (one directory level), the Python SDK at any depth`,
+        'list each directory level explicitly, e.g. models/llm/*.yaml',
+      );
     }
     const matched = paths.filter((p) => regex.test(p));
     const glob: ModelGlob = {
@@ -203,7 +236,13 @@ class Loader {
       positionMatches: matched.filter((p) => p.endsWith('_position.yaml')),
     };
     if (glob.matches.length === 0) {
-      this.report('model/glob-no-match', file, at, `"${pattern}" matches no model file`, 'paths are matched from the plugin root, e.g. models/llm/*.yaml');
+      this.report(
+        'model/glob-no-match',
+        file,
+        at,
+        `"${pattern}" matches no model file`,
+        'paths are matched from the plugin root, e.g. models/llm/*.yaml',
+      );
     }
     return glob;
   }
@@ -212,7 +251,13 @@ class Loader {
     if (!file.parsed) return;
     const list = file.value;
     if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
-      this.report('model/position-invalid', file, [], `${file.path} must be a YAML list of model names`, 'write one "- model-name" line per model');
+      this.report(
+        'model/position-invalid',
+        file,
+        [],
+        `${file.path} must be a YAML list of model names`,
+        'write one "- model-name" line per model',
+      );
       return;
     }
     provider.positions.push({ modelType, file, models: list as string[] });
@@ -244,21 +289,34 @@ class Loader {
     }
     const where = { file: relPath, yaml: undefined, at: [] };
     if (bytes.length > MAX_YAML_BYTES) {
-      this.diagnostics.push(diagnostic('file/too-large', where, `${relPath} is ${(bytes.length / 1048576).toFixed(1)} MiB; YAML declarations over 1 MiB are not read`, 'declarations are normally a few KiB: check that this is the file you meant'));
+      this.diagnostics.push(
+        diagnostic(
+          'file/too-large',
+          where,
+          `${relPath} is ${(bytes.length / 1048576).toFixed(1)} MiB; YAML declarations over 1 MiB are not read`,
+          'declarations are normally a few KiB: check that this is the file you meant',
+        ),
+      );
       return undefined;
     }
     let text: string;
     try {
       text = utf8.decode(bytes);
     } catch {
-      this.diagnostics.push(diagnostic('file/invalid-utf8', where, `${relPath} is not valid UTF-8 text`, 'save the file as UTF-8'));
+      this.diagnostics.push(
+        diagnostic('file/invalid-utf8', where, `${relPath} is not valid UTF-8 text`, 'save the file as UTF-8'),
+      );
       return undefined;
     }
     const file = new YamlFile(relPath, text);
     this.files.set(relPath, file);
     for (const problem of file.problems) {
       const code: RuleCode = `yaml/${problem.kind}`;
-      this.diagnostics.push({ ...diagnostic(code, where, problem.message), line: problem.position.line, column: problem.position.column });
+      this.diagnostics.push({
+        ...diagnostic(code, where, problem.message),
+        line: problem.position.line,
+        column: problem.position.column,
+      });
     }
     if (file.parsed && (file.value === null || file.value === undefined)) {
       this.report('file/empty', file, [], `${relPath} is empty`);

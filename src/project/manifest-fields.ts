@@ -27,7 +27,8 @@ export const validate = {
       return 'use a full URL, e.g. https://github.com/acme/my_plugin';
     }
   },
-  minDifyVersion: (v: string): true | string => v === '' || VERSION.test(v) || 'use a version like 1.9.0 (or leave it empty)',
+  minDifyVersion: (v: string): true | string =>
+    v === '' || VERSION.test(v) || 'use a version like 1.9.0 (or leave it empty)',
   storageSize: (v: number): true | string =>
     (Number.isInteger(v) && v >= STORAGE_RANGE.min && v <= STORAGE_RANGE.max) ||
     `use a whole number of bytes from ${STORAGE_RANGE.min} to ${STORAGE_RANGE.max}`,

@@ -28,7 +28,9 @@ export class PackageSource implements PluginSource {
   }
 
   async listFiles(): Promise<SourceEntry[]> {
-    return [...this.byName.values()].map((e) => ({ path: e.name, size: e.size })).sort((a, b) => compareBytes(a.path, b.path));
+    return [...this.byName.values()]
+      .map((e) => ({ path: e.name, size: e.size }))
+      .sort((a, b) => compareBytes(a.path, b.path));
   }
 
   async readFile(relPath: string): Promise<Buffer> {

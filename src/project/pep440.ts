@@ -48,7 +48,8 @@ export function parsePep440(text: string): Pep440Version | null {
   if (!m) return null;
   const { epoch, release, pre, preNumber, implicitPost, post, postNumber, dev, devNumber, local } = m.groups ?? {};
   const preKind = pre?.toLowerCase();
-  const preRank = preKind === undefined ? -1 : preKind.startsWith('a') ? 0 : preKind === 'b' || preKind === 'beta' ? 1 : 2;
+  const preRank =
+    preKind === undefined ? -1 : preKind.startsWith('a') ? 0 : preKind === 'b' || preKind === 'beta' ? 1 : 2;
   const postValue = implicitPost ?? (post !== undefined ? (postNumber ?? '0') : undefined);
   return {
     epoch: Number(epoch ?? 0),
@@ -56,7 +57,12 @@ export function parsePep440(text: string): Pep440Version | null {
     pre: preRank >= 0 ? [preRank, Number(preNumber ?? 0)] : null,
     post: postValue !== undefined ? Number(postValue) : null,
     dev: dev !== undefined ? Number(devNumber ?? 0) : null,
-    local: local ? local.toLowerCase().split(/[-_.]/).map((s) => (/^\d+$/.test(s) ? Number(s) : s)) : null,
+    local: local
+      ? local
+          .toLowerCase()
+          .split(/[-_.]/)
+          .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+      : null,
   };
 }
 

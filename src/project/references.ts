@@ -40,15 +40,30 @@ export function resolveRef(written: string): ResolvedRef {
 }
 
 /** The diagnostic for a path written in a declaration that cannot be used as written. */
-export function refProblemFinding(problem: RefProblem, written: string): { code: RuleCode; message: string; hint?: string } {
+export function refProblemFinding(
+  problem: RefProblem,
+  written: string,
+): { code: RuleCode; message: string; hint?: string } {
   switch (problem.kind) {
     case 'empty':
       return { code: 'reference/empty', message: 'the path is empty' };
     case 'outside-root':
-      return { code: 'reference/outside-root', message: `"${written}" points outside the plugin directory`, hint: 'write the path relative to the plugin root, e.g. provider/my_plugin.yaml' };
+      return {
+        code: 'reference/outside-root',
+        message: `"${written}" points outside the plugin directory`,
+        hint: 'write the path relative to the plugin root, e.g. provider/my_plugin.yaml',
+      };
     case 'backslash':
-      return { code: 'reference/backslash', message: `"${written}" uses \\ as a separator`, hint: `write it as "${problem.suggestion}"` };
+      return {
+        code: 'reference/backslash',
+        message: `"${written}" uses \\ as a separator`,
+        hint: `write it as "${problem.suggestion}"`,
+      };
     case 'not-normalized':
-      return { code: 'reference/not-normalized', message: `"${written}" works from a directory but not inside an installed package`, hint: `write it as "${problem.suggestion}"` };
+      return {
+        code: 'reference/not-normalized',
+        message: `"${written}" works from a directory but not inside an installed package`,
+        hint: `write it as "${problem.suggestion}"`,
+      };
   }
 }

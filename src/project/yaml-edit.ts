@@ -1,5 +1,17 @@
 import { isDeepStrictEqual } from 'node:util';
-import { isMap, isNode, isScalar, isSeq, parseDocument, stringify, type Document, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  parseDocument,
+  stringify,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { YamlFile } from './yaml-file.js';
 import { UserError } from '../diagnostics/user-error.js';
 
@@ -99,7 +111,10 @@ export function removeFromSequence(text: string, file: string, path: readonly st
  * changed line and the last one (inclusive), or null when the texts are equal. Lines outside that
  * range are byte-for-byte the same in both.
  */
-export function changedLines(before: string, after: string): { first: number; lastBefore: number; lastAfter: number } | null {
+export function changedLines(
+  before: string,
+  after: string,
+): { first: number; lastBefore: number; lastAfter: number } | null {
   if (before === after) return null;
   const a = before.split('\n');
   const b = after.split('\n');
@@ -120,7 +135,11 @@ class YamlText {
   ) {
     this.doc = parseDocument(text, { uniqueKeys: false });
     const error = this.doc.errors[0];
-    if (error) throw new YamlEditError(`${file} cannot be parsed: ${error.message.split('\n')[0]}`, 'fix the YAML first (`dify plugin package --check` shows where)');
+    if (error)
+      throw new YamlEditError(
+        `${file} cannot be parsed: ${error.message.split('\n')[0]}`,
+        'fix the YAML first (`dify plugin package --check` shows where)',
+      );
     this.eol = text.includes('\r\n') ? '\r\n' : '\n';
   }
 
@@ -132,7 +151,10 @@ class YamlText {
     change(expected);
     const after = new YamlFile(this.file, text);
     if (!after.parsed || parseDocument(text).errors.length > 0 || !isDeepStrictEqual(after.value, expected)) {
-      throw new YamlEditError(`${this.file}: ${path.join('.')} cannot be changed in place without touching other keys, so the file was left as it is`, 'make the change by hand (an anchor or merge key there is the usual reason)');
+      throw new YamlEditError(
+        `${this.file}: ${path.join('.')} cannot be changed in place without touching other keys, so the file was left as it is`,
+        'make the change by hand (an anchor or merge key there is the usual reason)',
+      );
     }
     return { text, splice };
   }
@@ -152,7 +174,11 @@ class YamlText {
     const old = found?.pair.value;
     // Block scalars (`|`, `>`) and empty values have no quoting to keep: the key is rewritten.
     if (isScalar(old) && isQuoteStyle(old.type) && old.range![0] < old.range![1]) {
-      return { start: old.range![0], end: old.range![1], insert: quoteString(value, old.type, found!.map.flow === true) };
+      return {
+        start: old.range![0],
+        end: old.range![1],
+        insert: quoteString(value, old.type, found!.map.flow === true),
+      };
     }
     return this.setPath(path, value);
   }
@@ -171,7 +197,8 @@ class YamlText {
     if (!seq.flow) return this.appendBlock(seq, item, style);
     // A list of mappings reads better one item per line: `dependencies: []` as init writes it
     // becomes a block list with its first item. A list of strings stays on its line.
-    if (seq.items.length === 0 && typeof item === 'object' && item !== null) return this.replacePair(pair, [item], style);
+    if (seq.items.length === 0 && typeof item === 'object' && item !== null)
+      return this.replacePair(pair, [item], style);
     return this.appendFlow(seq, item, style, path);
   }
 
@@ -226,7 +253,9 @@ class YamlText {
     const end = this.lineBreakAt(valueEnd);
     const sameLine = !this.text.slice(keyEnd, valueStart).includes('\n');
     // A comment on the key's line stays on it.
-    const comment = sameLine ? trailingComment(this.text.slice(valueEnd, end)) : trailingComment(this.text.slice(keyEnd, this.lineBreakAt(keyEnd)).replace(/^\s*:/, ''));
+    const comment = sameLine
+      ? trailingComment(this.text.slice(valueEnd, end))
+      : trailingComment(this.text.slice(keyEnd, this.lineBreakAt(keyEnd)).replace(/^\s*:/, ''));
     const lines = renderPair(this.text.slice(keyStart, keyEnd), value, this.column(keyStart), style, comment);
     return { start: keyStart, end, insert: lines.join(this.eol).replace(/^ */, '') };
   }
@@ -302,7 +331,8 @@ class YamlText {
         }
         if (isSeq(value) && value.items.length > 0) {
           const first = value.items[0] as Node;
-          if (seqOffset < 0 && !value.flow) seqOffset = this.column(this.text.lastIndexOf('-', first.range![0] - 1)) - this.column(key.range![0]);
+          if (seqOffset < 0 && !value.flow)
+            seqOffset = this.column(this.text.lastIndexOf('-', first.range![0] - 1)) - this.column(key.range![0]);
           if (!quote && isScalar(first) && isQuoteStyle(first.type)) quote = first.type;
         }
         if (depthFirst && isMap(value) && !value.flow) visit(value, true);
@@ -310,7 +340,12 @@ class YamlText {
     };
     visit(near, false); // the neighbours first: `plugins:` lists say how plugin paths are quoted
     visit(root, true);
-    return { step: step > 0 ? step : 2, seqOffset: seqOffset >= 0 ? seqOffset : 2, quote: quote ?? 'PLAIN', eol: this.eol };
+    return {
+      step: step > 0 ? step : 2,
+      seqOffset: seqOffset >= 0 ? seqOffset : 2,
+      quote: quote ?? 'PLAIN',
+      eol: this.eol,
+    };
   }
 
   /** Where the node's content ends: for a block collection, the end of its last item's content. */
@@ -342,7 +377,10 @@ class YamlText {
 
   private refuse(path: readonly string[], what: string): YamlEditError {
     const where = path.length > 0 ? path.join('.') : 'the document';
-    return new YamlEditError(`${this.file}: ${where} ${what}, so it cannot be edited in place`, 'make the change by hand');
+    return new YamlEditError(
+      `${this.file}: ${where} ${what}, so it cannot be edited in place`,
+      'make the change by hand',
+    );
   }
 }
 
@@ -391,7 +429,10 @@ function renderPair(key: string, value: unknown, col: number, style: Style, comm
   if (isPlainObject(value)) {
     const entries = Object.entries(value);
     if (entries.length === 0) return [`${pad}${key}: {}${comment}`];
-    return [`${pad}${key}:${comment}`, ...entries.flatMap(([k, v]) => renderPair(renderKey(k), v, col + style.step, style, ''))];
+    return [
+      `${pad}${key}:${comment}`,
+      ...entries.flatMap(([k, v]) => renderPair(renderKey(k), v, col + style.step, style, '')),
+    ];
   }
   if (Array.isArray(value)) {
     if (value.length === 0) return [`${pad}${key}: []${comment}`];
@@ -419,7 +460,10 @@ function renderItem(value: unknown, col: number, style: Style, offset = 2): stri
 /** A value on one line: `{a: 1, b: [x, y]}`, or a scalar. */
 function renderFlow(value: unknown, quote: QuoteStyle): string {
   if (Array.isArray(value)) return `[${value.map((v) => renderFlow(v, quote)).join(', ')}]`;
-  if (isPlainObject(value)) return `{${Object.entries(value).map(([k, v]) => `${quoteString(k, 'PLAIN', true)}: ${renderFlow(v, quote)}`).join(', ')}}`;
+  if (isPlainObject(value))
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${quoteString(k, 'PLAIN', true)}: ${renderFlow(v, quote)}`)
+      .join(', ')}}`;
   return renderScalar(value, quote, true);
 }
 

@@ -15,7 +15,10 @@ export function startsLikeZip(file: string): boolean {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-    return readSync(fd, head, 0, 4, 0) === 4 && (head.readUInt32LE(0) === LOCAL_SIGNATURE || head.readUInt32LE(0) === EOCD_SIGNATURE);
+    return (
+      readSync(fd, head, 0, 4, 0) === 4 &&
+      (head.readUInt32LE(0) === LOCAL_SIGNATURE || head.readUInt32LE(0) === EOCD_SIGNATURE)
+    );
   } catch {
     return false;
   } finally {

@@ -72,7 +72,8 @@ export class ZipReader {
    * against the declared size and CRC like `read`.
    */
   async *chunks(entry: ZipEntry): AsyncGenerator<Buffer> {
-    if (entry.method !== 0 && entry.method !== 8) throw new ZipError(`${entry.name}: unsupported compression method ${entry.method}`);
+    if (entry.method !== 0 && entry.method !== 8)
+      throw new ZipError(`${entry.name}: unsupported compression method ${entry.method}`);
     const start = await this.dataStart(entry);
     const raw = this.handle.createReadStream({ start, end: start + entry.compressedSize - 1, autoClose: false });
     const source = entry.method === 0 ? raw : raw.pipe(createInflateRaw());
@@ -84,7 +85,8 @@ export class ZipReader {
         for await (const chunk of source as AsyncIterable<Buffer>) {
           size += chunk.length;
           // A header that lies about the size cannot make this inflate without limit.
-          if (size > entry.size) throw new ZipError(`${entry.name}: compressed data is damaged or larger than declared`);
+          if (size > entry.size)
+            throw new ZipError(`${entry.name}: compressed data is damaged or larger than declared`);
           crc = crc32(chunk, crc);
           yield chunk;
         }
@@ -166,7 +168,8 @@ function checkEntries(entries: ZipEntry[], maxTotalSize: number): void {
   let total = 0;
   for (const e of entries) {
     if (e.name.includes('\\')) throw new ZipError(`entry "${e.name}" uses backslashes; Dify reads only / separators`);
-    if (e.name.startsWith('/') || /^[A-Za-z]:/.test(e.name)) throw new ZipError(`entry "${e.name}" has an absolute path`);
+    if (e.name.startsWith('/') || /^[A-Za-z]:/.test(e.name))
+      throw new ZipError(`entry "${e.name}" has an absolute path`);
     if (e.name.split('/').some((part) => part === '..' || part === '.' || part === '')) {
       throw new ZipError(`entry "${e.name}" is not a clean relative path (it could escape the plugin directory)`);
     }

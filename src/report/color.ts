@@ -24,7 +24,10 @@ const ANSI: Record<keyof Colors, [number, number]> = {
  */
 export function colorFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Colors {
   const force = env.FORCE_COLOR;
-  const enabled = force !== undefined && force !== '' ? force !== '0' && force !== 'false' : Boolean(stream.isTTY) && env.NO_COLOR === undefined;
+  const enabled =
+    force !== undefined && force !== ''
+      ? force !== '0' && force !== 'false'
+      : Boolean(stream.isTTY) && env.NO_COLOR === undefined;
   const style = (name: keyof Colors) => {
     const [open, close] = ANSI[name];
     return enabled ? (s: string) => `\x1b[${open}m${s}\x1b[${close}m` : (s: string) => s;

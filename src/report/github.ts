@@ -26,8 +26,13 @@ export function formatGithub(results: PluginResult[]): string {
       lines.push(annotation(r.path, d));
     }
   }
-  const more = (['error', 'warning', 'info'] as const).filter((s) => hidden[s] > 0).map((s) => `${hidden[s]} more ${s}${hidden[s] === 1 ? '' : 's'}`);
-  if (more.length > 0) lines.push(`::notice title=dify plugin package::${escapeData(`${more.join(', ')} not annotated; see the job log`)}`);
+  const more = (['error', 'warning', 'info'] as const)
+    .filter((s) => hidden[s] > 0)
+    .map((s) => `${hidden[s]} more ${s}${hidden[s] === 1 ? '' : 's'}`);
+  if (more.length > 0)
+    lines.push(
+      `::notice title=dify plugin package::${escapeData(`${more.join(', ')} not annotated; see the job log`)}`,
+    );
   return lines.length ? lines.join('\n') + '\n' : '';
 }
 

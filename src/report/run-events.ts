@@ -14,23 +14,35 @@ const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed
  * own log lines with their level. `onConnecting` lets the caller run a spinner meanwhile; without
  * one (not a terminal), the wait before each reconnection is a plain line instead.
  */
-export function textEvents(out: Output, c: Colors, hooks: { onConnecting?(text: string): void; onSettled?(): void } = {}): SessionEvents {
+export function textEvents(
+  out: Output,
+  c: Colors,
+  hooks: { onConnecting?(text: string): void; onSettled?(): void } = {},
+): SessionEvents {
   let registeredOnce = false;
   const line = (text: string) => {
     hooks.onSettled?.();
     out.write(text + '\n');
   };
   return {
-    connecting: (address, attempt) => hooks.onConnecting?.(`Connecting to ${address}${attempt > 1 ? ` (attempt ${attempt})` : ''}`),
-    connectFailed: (reason, retryInMs) => line(c.yellow(`! ${reason}${retryInMs === null ? '' : `; retrying in ${seconds(retryInMs)}`}`)),
+    connecting: (address, attempt) =>
+      hooks.onConnecting?.(`Connecting to ${address}${attempt > 1 ? ` (attempt ${attempt})` : ''}`),
+    connectFailed: (reason, retryInMs) =>
+      line(c.yellow(`! ${reason}${retryInMs === null ? '' : `; retrying in ${seconds(retryInMs)}`}`)),
     connected: () => line(c.green('✓ Connected to Dify remote debugging server')),
     registered: () => {
       line(c.green(registeredOnce ? '✓ Registered again' : `✓ Plugin registered: ${identityText}`));
       if (!registeredOnce) line(c.green('✓ Waiting for requests...'));
       registeredOnce = true;
     },
-    request: (r: RequestInfo) => line(`→ ${r.type} ${r.action}${r.target ? ` ${r.target}` : ''} ${c.dim(`(session ${short(r.session)})`)}`),
-    response: (r) => line(r.status === 'ok' ? `${c.green('←')} ok in ${seconds(r.ms)} ${c.dim(`(session ${short(r.session)})`)}` : `${c.red('←')} error in ${seconds(r.ms)}: ${r.error} ${c.dim(`(session ${short(r.session)})`)}`),
+    request: (r: RequestInfo) =>
+      line(`→ ${r.type} ${r.action}${r.target ? ` ${r.target}` : ''} ${c.dim(`(session ${short(r.session)})`)}`),
+    response: (r) =>
+      line(
+        r.status === 'ok'
+          ? `${c.green('←')} ok in ${seconds(r.ms)} ${c.dim(`(session ${short(r.session)})`)}`
+          : `${c.red('←')} error in ${seconds(r.ms)}: ${r.error} ${c.dim(`(session ${short(r.session)})`)}`,
+      ),
     log: (level, message) => line(`${levelLabel(level, c)} ${message}`),
     pluginOutput: (text) => line(c.dim(`  | ${text}`)),
     pluginStarted: () => undefined,
@@ -68,7 +80,8 @@ function exitText(exit: PluginExit): string {
 
 /** Writes one `--format json` event line: `{"event", "time", ...fields}`. */
 export function jsonEmitter(out: Output): (event: string, fields?: Record<string, unknown>) => void {
-  return (event, fields = {}) => void out.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n');
+  return (event, fields = {}) =>
+    void out.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n');
 }
 
 /**
@@ -76,10 +89,14 @@ export function jsonEmitter(out: Output): (event: string, fields?: Record<string
  * message and hint as on stderr, plus details such as the daemon's reply or the diagnostics),
  * then always `stopped` with the exit code.
  */
-export function jsonRunEnd(out: Output): { fatal(message: string, hint: string | undefined, details?: Record<string, unknown>): void; stopped(exitCode: number): void } {
+export function jsonRunEnd(out: Output): {
+  fatal(message: string, hint: string | undefined, details?: Record<string, unknown>): void;
+  stopped(exitCode: number): void;
+} {
   const emit = jsonEmitter(out);
   return {
-    fatal: (message, hint, details = {}) => emit('error', { fatal: true, message, ...(hint ? { hint } : {}), ...details }),
+    fatal: (message, hint, details = {}) =>
+      emit('error', { fatal: true, message, ...(hint ? { hint } : {}), ...details }),
     stopped: (exitCode) => emit('stopped', { exit_code: exitCode }),
   };
 }
@@ -93,11 +110,23 @@ export function jsonEvents(out: Output): SessionEvents {
     connected: (address) => emit('connected', { address }),
     registered: () => emit('registered', { plugin: identityText }),
     request: (r) => emit('request', { session: r.session, type: r.type, action: r.action, target: r.target }),
-    response: (r) => emit('response', { session: r.session, status: r.status, duration_ms: r.ms, ...(r.error ? { error: r.error } : {}) }),
+    response: (r) =>
+      emit('response', {
+        session: r.session,
+        status: r.status,
+        duration_ms: r.ms,
+        ...(r.error ? { error: r.error } : {}),
+      }),
     log: (level, message) => emit('log', { level, message }),
     pluginOutput: (text) => emit('log', { level: 'STDOUT', message: text }),
     pluginStarted: (pid) => emit('plugin_started', { pid }),
-    pluginExited: (exit, restartInMs) => emit('plugin_exited', { code: exit.code, signal: exit.signal, stderr: exit.stderrTail, restart_in_ms: restartInMs }),
+    pluginExited: (exit, restartInMs) =>
+      emit('plugin_exited', {
+        code: exit.code,
+        signal: exit.signal,
+        stderr: exit.stderrTail,
+        restart_in_ms: restartInMs,
+      }),
     disconnected: () => emit('disconnected'),
     reconnecting: (attempt, inMs) => emit('reconnecting', { attempt, in_ms: inMs }),
   };

@@ -9,7 +9,10 @@ export class TargetNotEmptyError extends UserError {
     readonly dir: string,
     isFile = false,
   ) {
-    super(isFile ? `${dir} already exists and is a file, not a directory` : `${dir} already exists and is not empty`, 'choose another name, or pass --force to write into it');
+    super(
+      isFile ? `${dir} already exists and is a file, not a directory` : `${dir} already exists and is not empty`,
+      'choose another name, or pass --force to write into it',
+    );
   }
 }
 

@@ -1,7 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { MIN_DIFY_FOR_CATEGORY, MODEL_CATEGORIES, className, distributionName, title, type Answers, type Category } from './answers.js';
+import {
+  MIN_DIFY_FOR_CATEGORY,
+  MODEL_CATEGORIES,
+  className,
+  distributionName,
+  title,
+  type Answers,
+  type Category,
+} from './answers.js';
 import type { Permission } from '../project/permissions.js';
 import { render, type TemplateVars } from './render.js';
 import { PACKAGE_ROOT } from '../package-root.js';
@@ -43,14 +51,20 @@ const PLUGIN_LIST: Record<Exclude<Category, 'bundle'>, { list: string; file: (na
 /** Every file of a new project, in the order written. */
 export function scaffoldFiles(answers: Answers, ctx: ScaffoldContext): ScaffoldFile[] {
   const vars = templateVars(answers, ctx);
-  const layers = answers.category === 'bundle' ? ['bundle'] : ['common', ...(MODEL_CATEGORIES[answers.category] ? ['model-provider'] : []), answers.category];
+  const layers =
+    answers.category === 'bundle'
+      ? ['bundle']
+      : ['common', ...(MODEL_CATEGORIES[answers.category] ? ['model-provider'] : []), answers.category];
   const files = new Map<string, Buffer>();
   for (const layer of layers) {
     for (const rel of listTemplates(path.join(TEMPLATES, layer))) {
       const target = render(rel, vars, `${layer}/${rel}`);
       if (isUnwantedReadme(target, answers)) continue;
       const source = readFileSync(path.join(TEMPLATES, layer, rel));
-      files.set(target, BINARY.test(rel) ? source : Buffer.from(render(source.toString('utf8'), vars, `${layer}/${rel}`)));
+      files.set(
+        target,
+        BINARY.test(rel) ? source : Buffer.from(render(source.toString('utf8'), vars, `${layer}/${rel}`)),
+      );
     }
   }
   if (answers.category !== 'bundle') files.set('manifest.yaml', Buffer.from(manifestYaml(answers, ctx)));

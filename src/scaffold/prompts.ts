@@ -26,16 +26,26 @@ const CATEGORY_HINTS: Record<Category, string> = {
   bundle: 'a bundle of several plugins',
 };
 
-
 const README_NAMES: Record<(typeof README_LANGUAGES)[number], string> = {
   zh_Hans: '简体中文 (zh_Hans)',
   ja_JP: '日本語 (ja_JP)',
   pt_BR: 'Português (pt_BR)',
 };
 
-type Step = 'name' | 'author' | 'description' | 'repo' | 'readme' | 'language' | 'category' | 'permissions' | 'minDifyVersion';
+type Step =
+  'name' | 'author' | 'description' | 'repo' | 'readme' | 'language' | 'category' | 'permissions' | 'minDifyVersion';
 
-const PLUGIN_STEPS: Step[] = ['name', 'author', 'description', 'repo', 'readme', 'language', 'category', 'permissions', 'minDifyVersion'];
+const PLUGIN_STEPS: Step[] = [
+  'name',
+  'author',
+  'description',
+  'repo',
+  'readme',
+  'language',
+  'category',
+  'permissions',
+  'minDifyVersion',
+];
 const BUNDLE_STEPS: Step[] = ['name', 'author', 'description'];
 
 const STEP_LABELS: Record<Step, string> = {
@@ -63,7 +73,11 @@ export async function askAnswers(start: Answers, ctx: PromptContext = {}): Promi
     const choice = await select<Step | 'create'>(
       {
         message: summary(a),
-        choices: [{ name: 'Create it', value: 'create' }, new Separator(), ...steps().map((s) => ({ name: `Change the ${STEP_LABELS[s]}`, value: s }))],
+        choices: [
+          { name: 'Create it', value: 'create' },
+          new Separator(),
+          ...steps().map((s) => ({ name: `Change the ${STEP_LABELS[s]}`, value: s })),
+        ],
       },
       ctx,
     );
@@ -77,22 +91,42 @@ const sameSet = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length &
 async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
   switch (step) {
     case 'name':
-      a.name = await input({ message: `${a.category === 'bundle' ? 'Bundle' : 'Plugin'} name`, default: a.name || undefined, validate: validate.name }, ctx);
+      a.name = await input(
+        {
+          message: `${a.category === 'bundle' ? 'Bundle' : 'Plugin'} name`,
+          default: a.name || undefined,
+          validate: validate.name,
+        },
+        ctx,
+      );
       break;
     case 'author':
-      a.author = await input({ message: 'Author (your Dify Marketplace ID)', default: a.author || undefined, validate: validate.author }, ctx);
+      a.author = await input(
+        { message: 'Author (your Dify Marketplace ID)', default: a.author || undefined, validate: validate.author },
+        ctx,
+      );
       break;
     case 'description':
-      a.description = await input({ message: 'Description', default: a.description || undefined, validate: validate.description }, ctx);
+      a.description = await input(
+        { message: 'Description', default: a.description || undefined, validate: validate.description },
+        ctx,
+      );
       break;
     case 'repo':
-      a.repo = await input({ message: 'Repository URL (optional)', default: a.repo || undefined, validate: validate.repo }, ctx);
+      a.repo = await input(
+        { message: 'Repository URL (optional)', default: a.repo || undefined, validate: validate.repo },
+        ctx,
+      );
       break;
     case 'readme':
       a.readmeLanguages = await checkbox(
         {
           message: 'Translated READMEs (README.md in English is always created)',
-          choices: README_LANGUAGES.map((l) => ({ name: README_NAMES[l], value: l, checked: a.readmeLanguages.includes(l) })),
+          choices: README_LANGUAGES.map((l) => ({
+            name: README_NAMES[l],
+            value: l,
+            checked: a.readmeLanguages.includes(l),
+          })),
         },
         ctx,
       );
@@ -116,7 +150,11 @@ async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
         {
           message: 'Plugin type',
           default: a.category,
-          choices: CATEGORIES.filter((c) => c !== 'bundle').map((c) => ({ name: c, value: c, description: CATEGORY_HINTS[c] })),
+          choices: CATEGORIES.filter((c) => c !== 'bundle').map((c) => ({
+            name: c,
+            value: c,
+            description: CATEGORY_HINTS[c],
+          })),
         },
         ctx,
       );
@@ -124,7 +162,11 @@ async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
       // them back when the author switches away before changing them.
       if (a.category === 'agent-strategy' && before !== 'agent-strategy' && a.permissions.length === 0) {
         a.permissions = [...AGENT_PERMISSIONS];
-      } else if (before === 'agent-strategy' && a.category !== 'agent-strategy' && sameSet(a.permissions, AGENT_PERMISSIONS)) {
+      } else if (
+        before === 'agent-strategy' &&
+        a.category !== 'agent-strategy' &&
+        sameSet(a.permissions, AGENT_PERMISSIONS)
+      ) {
         a.permissions = [];
       }
       break;
@@ -133,7 +175,11 @@ async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
       a.permissions = await checkbox(
         {
           message: 'What may the plugin call back into Dify?',
-          choices: PERMISSIONS.map((p) => ({ name: PERMISSION_INFO[p].label, value: p, checked: a.permissions.includes(p) })),
+          choices: PERMISSIONS.map((p) => ({
+            name: PERMISSION_INFO[p].label,
+            value: p,
+            checked: a.permissions.includes(p),
+          })),
           pageSize: PERMISSIONS.length,
         },
         ctx,
@@ -179,7 +225,13 @@ function summary(a: Answers): string {
           ['READMEs', ['en_US', ...a.readmeLanguages].join(', ')],
           ['language', a.language],
           ['type', a.category],
-          ['permissions', a.permissions.length ? a.permissions.join(', ') + (a.permissions.includes('storage') ? ` (storage ${a.storageSize} bytes)` : '') : 'none'],
+          [
+            'permissions',
+            a.permissions.length
+              ? a.permissions.join(', ') +
+                (a.permissions.includes('storage') ? ` (storage ${a.storageSize} bytes)` : '')
+              : 'none',
+          ],
           ['minimum Dify', a.minDifyVersion || 'any'],
         ];
   return ['Ready to create:', ...rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`)].join('\n');

@@ -52,7 +52,10 @@ beforeAll(async () => {
   hello = path.join(pkgDir, 'hello-world.difypkg');
   google = path.join(pkgDir, 'google.difypkg');
   const copy = await copyPlugin(path.join(REAL_FIXTURES, 'google'));
-  const [a, b] = await Promise.all([runCli(['plugin', 'package', EXAMPLE, '-o', hello]), runCli(['plugin', 'package', copy, '-o', google])]);
+  const [a, b] = await Promise.all([
+    runCli(['plugin', 'package', EXAMPLE, '-o', hello]),
+    runCli(['plugin', 'package', copy, '-o', google]),
+  ]);
   expect([a.code, b.code]).toEqual([0, 0]);
   [helloSum, googleSum] = await Promise.all([checksum(hello), checksum(google)]);
 });
@@ -63,13 +66,23 @@ describe('dify bundle: init → append → package → read back', () => {
     const manifest = () => readFile(path.join(dir, 'manifest.yaml'), 'utf8');
 
     // github: the daemon's examples pass, the Go doc comment's form (no colon) does not.
-    for (const p of ['owner/repo:1.0.0/manifest.yaml', 'owner/repo:^1.0.0/plugin.difypkg', 'owner/repo:1.x.x/plugin.difypkg', 'owner/repo:1.0.0-2.0.0/plugin.difypkg']) {
+    for (const p of [
+      'owner/repo:1.0.0/manifest.yaml',
+      'owner/repo:^1.0.0/plugin.difypkg',
+      'owner/repo:1.x.x/plugin.difypkg',
+      'owner/repo:1.0.0-2.0.0/plugin.difypkg',
+    ]) {
       const r = await run(['bundle', 'append', 'github', 'b', '-r', p], cwd);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`Added github dependency`);
     }
     let before = await manifest();
-    for (const p of ['owner/repo/1.0.0/manifest.yaml', 'Owner/repo:1.0.0/x.difypkg', 'owner/repo:1.0/x.difypkg', 'owner/repo:1.0.0']) {
+    for (const p of [
+      'owner/repo/1.0.0/manifest.yaml',
+      'Owner/repo:1.0.0/x.difypkg',
+      'owner/repo:1.0/x.difypkg',
+      'owner/repo:1.0.0',
+    ]) {
       const r = await run(['bundle', 'append', 'github', 'b', '--repo_pattern', p], cwd);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`error: invalid github repo pattern "${p}"`);
@@ -79,7 +92,10 @@ describe('dify bundle: init → append → package → read back', () => {
 
     // marketplace
     expect((await run(['bundle', 'append', 'marketplace', 'b', '-m', 'langgenius/openai:0.0.1'], cwd)).code).toBe(0);
-    expect((await run(['bundle', 'append', 'marketplace', 'b', '--marketplace_pattern', 'langgenius/openai:~0.1.0'], cwd)).code).toBe(0);
+    expect(
+      (await run(['bundle', 'append', 'marketplace', 'b', '--marketplace_pattern', 'langgenius/openai:~0.1.0'], cwd))
+        .code,
+    ).toBe(0);
     before = await manifest();
     for (const p of ['langgenius/openai', 'langgenius/openai:0.0.1/openai.difypkg', 'langgenius/openai:latest']) {
       const r = await run(['bundle', 'append', 'marketplace', 'b', '-m', p], cwd);
@@ -112,7 +128,13 @@ describe('dify bundle: init → append → package → read back', () => {
     expect(readFileSync(out).equals(readFileSync(path.join(cwd, 'again.difybndl')))).toBe(true);
     const names = zipNames(out);
     const sums = [helloSum, googleSum].sort();
-    expect(names).toEqual(['manifest.yaml', `_assets/${sums[0]}`, `_assets/${sums[1]}`, '_assets/icon.svg', 'README.md']);
+    expect(names).toEqual([
+      'manifest.yaml',
+      `_assets/${sums[0]}`,
+      `_assets/${sums[1]}`,
+      '_assets/icon.svg',
+      'README.md',
+    ]);
     expect(names.some((n) => n.endsWith('/') || n.includes('\\'))).toBe(false);
     expect(execFileSync('unzip', ['-t', out], { encoding: 'utf8' })).toContain('No errors detected');
     expect(execFileSync('unzip', ['-l', out], { encoding: 'utf8' })).toContain(`_assets/${helloSum}`);
@@ -135,13 +157,33 @@ describe('dify bundle: init → append → package → read back', () => {
     const analyzed = await run(['plugin', 'bundle', 'analyze', 'b.difybndl'], cwd);
     expect(analyzed.code, analyzed.stderr).toBe(0);
     expect(analyzed.stdout).toContain('b.difybndl (a/b:0.0.1): 8 dependencies');
-    expect(analyzed.stdout).toMatch(/\[0\] github +owner\/repo:1\.0\.0\/manifest\.yaml\n +repo +https:\/\/github\.com\/owner\/repo\n +release +1\.0\.0\n +asset +manifest\.yaml/);
-    expect(analyzed.stdout).toMatch(/\[5\] marketplace +langgenius\/openai:~0\.1\.0\n +organization +langgenius\n +plugin +openai\n +version +~0\.1\.0/);
-    expect(analyzed.stdout).toMatch(new RegExp(`\\[6\\] package +_assets/${helloSum}\\n +size +[\\d.]+ KB \\(\\d+ bytes\\)\\n +plugin +dify-plugin-cli/hello_world:0\\.0\\.1 \\(tool\\)`));
+    expect(analyzed.stdout).toMatch(
+      /\[0\] github +owner\/repo:1\.0\.0\/manifest\.yaml\n +repo +https:\/\/github\.com\/owner\/repo\n +release +1\.0\.0\n +asset +manifest\.yaml/,
+    );
+    expect(analyzed.stdout).toMatch(
+      /\[5\] marketplace +langgenius\/openai:~0\.1\.0\n +organization +langgenius\n +plugin +openai\n +version +~0\.1\.0/,
+    );
+    expect(analyzed.stdout).toMatch(
+      new RegExp(
+        `\\[6\\] package +_assets/${helloSum}\\n +size +[\\d.]+ KB \\(\\d+ bytes\\)\\n +plugin +dify-plugin-cli/hello_world:0\\.0\\.1 \\(tool\\)`,
+      ),
+    );
     const json = await run(['bundle', 'analyze', 'b', '--format', 'json'], cwd);
-    const doc = JSON.parse(json.stdout) as { ok: boolean; dependencies: { index: number; type: string; size?: number; identity?: { name: string; checksum: string } }[] };
+    const doc = JSON.parse(json.stdout) as {
+      ok: boolean;
+      dependencies: { index: number; type: string; size?: number; identity?: { name: string; checksum: string } }[];
+    };
     expect(doc.ok).toBe(true);
-    expect(doc.dependencies.map((d) => d.type)).toEqual(['github', 'github', 'github', 'github', 'marketplace', 'marketplace', 'package', 'package']);
+    expect(doc.dependencies.map((d) => d.type)).toEqual([
+      'github',
+      'github',
+      'github',
+      'github',
+      'marketplace',
+      'marketplace',
+      'package',
+      'package',
+    ]);
     expect(doc.dependencies[7]).toMatchObject({ size: readFileSync(google).length, identity: { checksum: googleSum } });
   });
 });
@@ -188,19 +230,30 @@ describe('dify bundle remove / bump', () => {
     // appending to the archive works the same way
     const back = await run(['bundle', 'append', 'package', 'b.difybndl', '-p', google], cwd);
     expect(back.code, back.stderr).toBe(0);
-    expect(zipNames(file)).toEqual(['manifest.yaml', ...[helloSum, googleSum].sort().map((s) => `_assets/${s}`), '_assets/icon.svg', 'README.md']);
+    expect(zipNames(file)).toEqual([
+      'manifest.yaml',
+      ...[helloSum, googleSum].sort().map((s) => `_assets/${s}`),
+      '_assets/icon.svg',
+      'README.md',
+    ]);
   });
 
   it('append package refuses a file that is not a valid plugin package', async () => {
     const { cwd, dir } = await initBundle();
     const manifest = await readFile(path.join(dir, 'manifest.yaml'), 'utf8');
     const broken = await copyPlugin(EXAMPLE);
-    await writeFile(path.join(broken, 'manifest.yaml'), (await readFile(path.join(broken, 'manifest.yaml'), 'utf8')).replace(/^version: .*$/m, 'version: banana'));
+    await writeFile(
+      path.join(broken, 'manifest.yaml'),
+      (await readFile(path.join(broken, 'manifest.yaml'), 'utf8')).replace(/^version: .*$/m, 'version: banana'),
+    );
     const bad = path.join(cwd, 'bad.difypkg');
     const files = (readdirSync(broken, { recursive: true, withFileTypes: true }) as Dirent[]).filter((e) => e.isFile());
     await writeZip(
       bad,
-      files.map((e) => ({ name: path.relative(broken, path.join(e.parentPath, e.name)).split(path.sep).join('/'), read: () => readFile(path.join(e.parentPath, e.name)) })),
+      files.map((e) => ({
+        name: path.relative(broken, path.join(e.parentPath, e.name)).split(path.sep).join('/'),
+        read: () => readFile(path.join(e.parentPath, e.name)),
+      })),
     );
     const r = await run(['bundle', 'append', 'package', 'b', '-p', 'bad.difypkg'], cwd);
     expect(r.code).toBe(1);
@@ -216,7 +269,11 @@ describe('dify bundle remove / bump', () => {
   it('refuses to treat a plugin as a bundle, and leaves its manifest alone', async () => {
     const plugin = await copyPlugin(EXAMPLE);
     const before = await readFile(path.join(plugin, 'manifest.yaml'), 'utf8');
-    for (const args of [['bundle', 'bump', plugin, '-t', '9.9.9'], ['bundle', 'append', 'marketplace', plugin, '-m', 'a/b:1.0.0'], ['bundle', 'analyze', plugin]]) {
+    for (const args of [
+      ['bundle', 'bump', plugin, '-t', '9.9.9'],
+      ['bundle', 'append', 'marketplace', plugin, '-m', 'a/b:1.0.0'],
+      ['bundle', 'analyze', plugin],
+    ]) {
       const r = await run(args, path.dirname(plugin));
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/is not a bundle: its manifest\.yaml says type: plugin/);
@@ -249,15 +306,25 @@ describe('dify bundle package', () => {
   it('--check reports schema errors at manifest.yaml:line:col and package writes nothing then', async () => {
     const { cwd, dir } = await initBundle();
     const manifestPath = path.join(dir, 'manifest.yaml');
-    const text = (await readFile(manifestPath, 'utf8')).replace('version: "0.0.1"', 'version: "0.1"').replace('dependencies: []', 'dependencies:\n  - type: marketplace\n    value:\n      marketplace_pattern: openai');
+    const text = (await readFile(manifestPath, 'utf8'))
+      .replace('version: "0.0.1"', 'version: "0.1"')
+      .replace(
+        'dependencies: []',
+        'dependencies:\n  - type: marketplace\n    value:\n      marketplace_pattern: openai',
+      );
     await writeFile(manifestPath, text);
     const line = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
     const r = await run(['bundle', 'package', '--check', 'b'], cwd);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`b/manifest.yaml:${line('version:')}:10 error bundle/version-pattern`);
-    expect(r.stdout).toContain(`b/manifest.yaml:${line('marketplace_pattern:')}:28 error bundle/dependencies.value.marketplace_pattern-pattern`);
+    expect(r.stdout).toContain(
+      `b/manifest.yaml:${line('marketplace_pattern:')}:28 error bundle/dependencies.value.marketplace_pattern-pattern`,
+    );
     const json = await run(['bundle', 'package', '--check', 'b', '--format', 'json'], cwd);
-    const doc = JSON.parse(json.stdout) as { ok: boolean; results: { diagnostics: { code: string; file: string; line: number }[] }[] };
+    const doc = JSON.parse(json.stdout) as {
+      ok: boolean;
+      results: { diagnostics: { code: string; file: string; line: number }[] }[];
+    };
     expect(doc.ok).toBe(false);
     expect(doc.results[0]!.diagnostics.map((d) => [d.code, d.file, d.line])).toEqual([
       ['bundle/version-pattern', 'manifest.yaml', line('version:')],
@@ -287,7 +354,10 @@ describe('dify bundle package', () => {
     await cp(dir, path.join(out, 'my_bundle'), { recursive: true });
     const r = await run(['bundle', 'package', '.', '--format', 'json'], path.join(out, 'my_bundle'));
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, results: [{ path: '.', output: 'my_bundle.difybndl', files: 3 }] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: true,
+      results: [{ path: '.', output: 'my_bundle.difybndl', files: 3 }],
+    });
     expect((await run(['bundle', 'package', 'a', 'b'], out)).code).toBe(2);
     expect((await run(['bundle', 'append', 'github', 'my_bundle'], out)).code).toBe(2); // -r is required
     const missing = await run(['bundle', 'analyze', 'nowhere'], out);
@@ -300,7 +370,10 @@ describe('dify bundle package', () => {
     const missing = await run(['bundle', 'regenerate', 'b', '--name', 'nb'], cwd);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('missing --author, --description');
-    const r = await run(['plugin', 'bundle', 'regenerate', 'b', '--name', 'nb', '--author', 'na', '--description', 'New words'], cwd);
+    const r = await run(
+      ['plugin', 'bundle', 'regenerate', 'b', '--name', 'nb', '--author', 'na', '--description', 'New words'],
+      cwd,
+    );
     expect(r.code, r.stderr).toBe(0);
     const text = await readFile(path.join(dir, 'manifest.yaml'), 'utf8');
     expect(text).toContain('name: "nb"');

@@ -25,11 +25,14 @@ describe('version and help', () => {
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it.each([[[]], [['plugin']], [['plugin', 'package']], [['plugin', 'checksum']], [['version']]])('--help works for %j', async (cmd) => {
-    const r = await runCli([...cmd, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^Usage: dify/);
-  });
+  it.each([[[]], [['plugin']], [['plugin', 'package']], [['plugin', 'checksum']], [['version']]])(
+    '--help works for %j',
+    async (cmd) => {
+      const r = await runCli([...cmd, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Usage: dify/);
+    },
+  );
 });
 
 describe('usage errors exit 2 with one line', () => {
@@ -44,7 +47,12 @@ describe('usage errors exit 2 with one line', () => {
     const r = await runCli(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
-    expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('(Did you mean') && !l.startsWith('hint:'))).toHaveLength(1);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('(Did you mean') && !l.startsWith('hint:')),
+    ).toHaveLength(1);
     expect(r.stdout).toBe('');
   });
 });
@@ -85,7 +93,9 @@ describe('dify plugin package --check', () => {
   });
 
   it('reports errors as file:line:col severity code message and exits 1', async () => {
-    const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']) });
+    const dir = await pluginWith({
+      'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']),
+    });
     const r = await runCli(['plugin', 'package', '--check', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`${dir}/manifest.yaml:4:7 error manifest/name-pattern name "Hello" does not match`);
@@ -94,10 +104,14 @@ describe('dify plugin package --check', () => {
   });
 
   it('--format github writes annotations; GITHUB_ACTIONS adds them to the text', async () => {
-    const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']) });
+    const dir = await pluginWith({
+      'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']),
+    });
     const github = await runCli(['plugin', 'package', '--check', '--format', 'github', dir]);
     expect(github.code).toBe(1);
-    expect(github.stdout).toBe(`::error file=${dir}/manifest.yaml,line=4,col=7,title=manifest/name-pattern::name "Hello" does not match ^[a-z0-9_-]{1,128}$ (use 1-128 lowercase letters, digits, _ or -)\n`);
+    expect(github.stdout).toBe(
+      `::error file=${dir}/manifest.yaml,line=4,col=7,title=manifest/name-pattern::name "Hello" does not match ^[a-z0-9_-]{1,128}$ (use 1-128 lowercase letters, digits, _ or -)\n`,
+    );
     const auto = await runCli(['plugin', 'package', '--check', dir], { env: { GITHUB_ACTIONS: 'true' } });
     expect(auto.stdout).toMatch(/^::error file=/);
     expect(auto.stdout).toContain('✖ 1 error');
@@ -110,12 +124,17 @@ describe('dify plugin package --check', () => {
   });
 
   it('colours only when asked to', async () => {
-    const r = await runCli(['plugin', 'package', '--check', EXAMPLE], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+    const r = await runCli(['plugin', 'package', '--check', EXAMPLE], {
+      env: { NO_COLOR: undefined, FORCE_COLOR: '1' },
+    });
     expect(r.stdout).toMatch(/\x1b\[32m✓ no problems/);
   });
 
   it('bad input gives diagnostics, never a stack trace', async () => {
-    const dir = await pluginWith({ 'manifest.yaml': Buffer.from([0, 159, 146, 150, 255]), 'provider/hello_world.yaml': '[' });
+    const dir = await pluginWith({
+      'manifest.yaml': Buffer.from([0, 159, 146, 150, 255]),
+      'provider/hello_world.yaml': '[',
+    });
     const r = await runCli(['plugin', 'package', '--check', dir, path.join(dir, 'nowhere')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('file/invalid-utf8');

@@ -10,8 +10,33 @@ import { loadProject } from '../../src/project/load.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { checkDir, REPO, tempDir } from '../helpers/plugin.js';
 
-const CATEGORIES = ['tool', 'llm', 'text-embedding', 'rerank', 'tts', 'speech2text', 'moderation', 'extension', 'agent-strategy', 'datasource', 'trigger'];
-const ALL_PERMISSIONS = ['--allow-endpoint', '--allow-tool', '--allow-model', '--allow-llm', '--allow-text-embedding', '--allow-rerank', '--allow-tts', '--allow-speech2text', '--allow-moderation', '--allow-node', '--allow-app', '--allow-storage'];
+const CATEGORIES = [
+  'tool',
+  'llm',
+  'text-embedding',
+  'rerank',
+  'tts',
+  'speech2text',
+  'moderation',
+  'extension',
+  'agent-strategy',
+  'datasource',
+  'trigger',
+];
+const ALL_PERMISSIONS = [
+  '--allow-endpoint',
+  '--allow-tool',
+  '--allow-model',
+  '--allow-llm',
+  '--allow-text-embedding',
+  '--allow-rerank',
+  '--allow-tts',
+  '--allow-speech2text',
+  '--allow-moderation',
+  '--allow-node',
+  '--allow-app',
+  '--allow-storage',
+];
 const MODEL_BASES: Record<string, string> = {
   llm: 'LargeLanguageModel',
   'text-embedding': 'TextEmbeddingModel',
@@ -88,14 +113,26 @@ beforeAll(async () => {
     ...CATEGORIES.flatMap((category) =>
       PERMISSION_SETS.map(async ([label, permissions]) => {
         const name = `my_${category.replaceAll('-', '_')}`;
-        byCategory.set(`${category} ${label}`, await generate(name, [...QUICK, '--name', name, '--category', category, ...permissions]));
+        byCategory.set(
+          `${category} ${label}`,
+          await generate(name, [...QUICK, '--name', name, '--category', category, ...permissions]),
+        );
       }),
     ),
     ...CLASS_NAME_CASES.map(async (name) => byClassName.set(name, await generate(name, [...QUICK, '--name', name]))),
-    ...ODD_NAMES.map(async (name) => byOddName.set(name, await generate(name, [...QUICK.slice(0, -2), '--description', ODD_DESCRIPTION, `--name=${name}`]))),
+    ...ODD_NAMES.map(async (name) =>
+      byOddName.set(
+        name,
+        await generate(name, [...QUICK.slice(0, -2), '--description', ODD_DESCRIPTION, `--name=${name}`]),
+      ),
+    ),
   ]);
   const dirs = [...byCategory.values(), ...byClassName.values(), ...byOddName.values()].map((g) => g.dir);
-  const { stdout } = await promisify(execFile)('python3', [path.join(REPO, 'test', 'helpers', 'pyclasses.py'), ...dirs], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const { stdout } = await promisify(execFile)(
+    'python3',
+    [path.join(REPO, 'test', 'helpers', 'pyclasses.py'), ...dirs],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   python = JSON.parse(stdout) as Record<string, PyProject>;
 });
 
@@ -111,7 +148,9 @@ describe.each(CATEGORIES)('dify plugin init --quick --category %s', (category) =
     expect(result.diagnostics.map((d) => d.file).sort()).toEqual(['PRIVACY.md', 'README.md']);
 
     const manifest = readFileSync(path.join(dir, 'manifest.yaml'), 'utf8');
-    expect(manifest.split('\n')[0]).toMatch(/^# yaml-language-server: \$schema=https:\/\/unpkg\.com\/dify-plugin-cli@[\d.]+\/schemas\/manifest\.schema\.json$/);
+    expect(manifest.split('\n')[0]).toMatch(
+      /^# yaml-language-server: \$schema=https:\/\/unpkg\.com\/dify-plugin-cli@[\d.]+\/schemas\/manifest\.schema\.json$/,
+    );
     if (permissions.length) expect(manifest).toMatch(/storage:\n\s+enabled: true\n\s+size: 1048576/);
 
     const report = python[dir]!.python;
@@ -120,7 +159,10 @@ describe.each(CATEGORIES)('dify plugin init --quick --category %s', (category) =
     expect(bases.size).toBeGreaterThan(0);
     for (const [file, base] of bases) {
       const classes = report[file]?.classes ?? [];
-      expect(classes.filter((c) => c.bases.includes(base)), `${file} must declare one ${base}`).toHaveLength(1);
+      expect(
+        classes.filter((c) => c.bases.includes(base)),
+        `${file} must declare one ${base}`,
+      ).toHaveLength(1);
     }
   });
 });
@@ -133,14 +175,20 @@ describe('every generated YAML points editors at its schema', () => {
         .map((f) => path.join(dir, f)),
     );
     expect(yamls.length).toBeGreaterThan(8);
-    for (const file of yamls) expect(readFileSync(file, 'utf8'), file).toMatch(/^# yaml-language-server: \$schema=https:\/\/unpkg\.com\/dify-plugin-cli@[\d.]+\/schemas\/[a-z-]+\.schema\.json\n/);
+    for (const file of yamls)
+      expect(readFileSync(file, 'utf8'), file).toMatch(
+        /^# yaml-language-server: \$schema=https:\/\/unpkg\.com\/dify-plugin-cli@[\d.]+\/schemas\/[a-z-]+\.schema\.json\n/,
+      );
   });
 });
 
 describe('init options', () => {
   it('writes --repo, the translated READMEs asked for, and a workflow that uses this CLI', async () => {
     const cwd = await tempDir();
-    const r = await runCli([...QUICK, '--name', 'demo', '--repo', 'https://github.com/acme/demo', '--readme-languages', 'zh_Hans,ja_JP'], { cwd, env });
+    const r = await runCli(
+      [...QUICK, '--name', 'demo', '--repo', 'https://github.com/acme/demo', '--readme-languages', 'zh_Hans,ja_JP'],
+      { cwd, env },
+    );
     expect(r.code).toBe(0);
     const dir = path.join(cwd, 'demo');
     expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toContain('repo: https://github.com/acme/demo');
@@ -149,8 +197,11 @@ describe('init options', () => {
     expect(workflow).toMatch(/DIFY_PLUGIN_CLI: dify-plugin-cli@[\d.]+\n/);
     expect(workflow).toMatch(/npx --yes "\$DIFY_PLUGIN_CLI" plugin package \. -o/);
     expect(workflow).not.toMatch(/dify-plugin-linux-amd64|wget|curl -L/);
-    expect(workflow).toMatch(/set -o pipefail[^\n]*\n\s+npx --yes "\$DIFY_PLUGIN_CLI" plugin package --check --format json \. \| tee/);
-    for (const f of ['.env.example', '.difyignore', 'GUIDE.md', 'requirements.txt', 'pyproject.toml']) expect(existsSync(path.join(dir, f)), f).toBe(true);
+    expect(workflow).toMatch(
+      /set -o pipefail[^\n]*\n\s+npx --yes "\$DIFY_PLUGIN_CLI" plugin package --check --format json \. \| tee/,
+    );
+    for (const f of ['.env.example', '.difyignore', 'GUIDE.md', 'requirements.txt', 'pyproject.toml'])
+      expect(existsSync(path.join(dir, f)), f).toBe(true);
     expect(readFileSync(path.join(dir, '.env.example'), 'utf8')).toMatch(/REMOTE_INSTALL_URL=/);
     expect(readFileSync(path.join(dir, 'GUIDE.md'), 'utf8')).toMatch(/dify plugin run/);
     expect(readFileSync(path.join(dir, 'requirements.txt'), 'utf8')).toMatch(/^dify_plugin>=0\.10/m);
@@ -158,8 +209,34 @@ describe('init options', () => {
 
   it('makes a valid bundle with --type bundle and with dify bundle init', async () => {
     const cwd = await tempDir();
-    expect((await runCli(['plugin', 'init', '--quick', '--type', 'bundle', '--name', 'b1', '--author', 'acme', '--description', 'Bundle'], { cwd, env })).code).toBe(0);
-    expect((await runCli(['bundle', 'init', '--quick', '--name', 'b2', '--author', 'acme', '--description', 'Bundle'], { cwd, env })).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          [
+            'plugin',
+            'init',
+            '--quick',
+            '--type',
+            'bundle',
+            '--name',
+            'b1',
+            '--author',
+            'acme',
+            '--description',
+            'Bundle',
+          ],
+          { cwd, env },
+        )
+      ).code,
+    ).toBe(0);
+    expect(
+      (
+        await runCli(['bundle', 'init', '--quick', '--name', 'b2', '--author', 'acme', '--description', 'Bundle'], {
+          cwd,
+          env,
+        })
+      ).code,
+    ).toBe(0);
     for (const b of ['b1', 'b2']) {
       const manifest = readFileSync(path.join(cwd, b, 'manifest.yaml'), 'utf8');
       expect(manifest).toMatch(/^# yaml-language-server: \$schema=.*\/bundle\.schema\.json\n/);
@@ -170,15 +247,20 @@ describe('init options', () => {
 
   it('names class names safely whatever the plugin name', () => {
     for (const [name, { cli }] of byClassName) expect(cli.code, name).toBe(0);
-    const names = [...byClassName.values()].flatMap(({ dir }) => Object.values(python[dir]!.python)).flatMap((r) => r.classes ?? []).map((c) => c.name);
-    expect(names).toEqual(expect.arrayContaining(['ABProvider', 'LeadProvider', 'TrailProvider', 'Plugin3dToolProvider']));
+    const names = [...byClassName.values()]
+      .flatMap(({ dir }) => Object.values(python[dir]!.python))
+      .flatMap((r) => r.classes ?? [])
+      .map((c) => c.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['ABProvider', 'LeadProvider', 'TrailProvider', 'Plugin3dToolProvider']),
+    );
   });
 
   it.each(ODD_NAMES)('makes a plugin named %s that checks clean and has a valid pyproject.toml', async (name) => {
     const { cli, dir } = byOddName.get(name)!;
     expect(cli.code).toBe(0);
     const check = await checkDir(dir);
-    expect(check.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    expect(check.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     const project = python[dir]!.project!;
     expect(project.description).toBe(ODD_DESCRIPTION);
     expect(project.name).toMatch(/^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$/);
@@ -189,7 +271,9 @@ describe('init refuses and fails safely', () => {
   it('exits 2 naming the flags that are missing, without waiting for input', async () => {
     const r = await runCli(['plugin', 'init', '--name', 'x'], { cwd: await tempDir() });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: missing --author, --description: they are required with --quick or without a terminal/);
+    expect(r.stderr).toMatch(
+      /^error: missing --author, --description: they are required with --quick or without a terminal/,
+    );
   });
 
   it.each([
@@ -207,7 +291,19 @@ describe('init refuses and fails safely', () => {
 
   it('refuses flags that do not apply to a bundle, and --type and --category that disagree', async () => {
     const cwd = await tempDir();
-    const bundle = ['plugin', 'init', '--quick', '--type', 'bundle', '--name', 'b', '--author', 'acme', '--description', 'Bundle'];
+    const bundle = [
+      'plugin',
+      'init',
+      '--quick',
+      '--type',
+      'bundle',
+      '--name',
+      'b',
+      '--author',
+      'acme',
+      '--description',
+      'Bundle',
+    ];
     const ignored = await runCli([...bundle, '--repo', 'https://github.com/acme/b', '--allow-tool'], { cwd });
     expect(ignored.code).toBe(2);
     expect(ignored.stderr).toMatch(/^error: --repo, --allow-\* do not apply to a bundle/);

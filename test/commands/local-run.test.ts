@@ -38,7 +38,8 @@ async function workspace() {
     /** What the run left in its TMPDIR: nothing, once it has ended. */
     leftovers: () => readdirSync(tmp),
     /** The plugin process, once it has started. */
-    plugin: () => (existsSync(spyFile) ? (JSON.parse(readFileSync(spyFile, 'utf8')) as { pid: number; cwd: string }) : undefined),
+    plugin: () =>
+      existsSync(spyFile) ? (JSON.parse(readFileSync(spyFile, 'utf8')) as { pid: number; cwd: string }) : undefined,
   };
 }
 type Workspace = Awaited<ReturnType<typeof workspace>>;
@@ -79,7 +80,12 @@ async function start(args: string[], env: Record<string, string> = {}): Promise<
     env: { FAKE_HEARTBEAT_MS: '200', ...ws.env, ...env },
   });
   const messages = () => command.json<Message>();
-  const local: LocalRun = { command, ws, messages, until: (test) => command.waitFor(() => test(messages(), command.stdout())) };
+  const local: LocalRun = {
+    command,
+    ws,
+    messages,
+    until: (test) => command.waitFor(() => test(messages(), command.stdout())),
+  };
   runs.push(local);
   return local;
 }
@@ -87,7 +93,12 @@ async function start(args: string[], env: Record<string, string> = {}): Promise<
 const ready = (m: Message[]) => m.some((x) => x.type === 'plugin_ready');
 
 const request = (invokeId: string, tool = 'greet') =>
-  JSON.stringify({ invoke_id: invokeId, type: 'tool', action: 'invoke_tool', request: { provider: 'hello_world', tool, tool_parameters: { name: 'Ada' }, credentials: {} } }) + '\n';
+  JSON.stringify({
+    invoke_id: invokeId,
+    type: 'tool',
+    action: 'invoke_tool',
+    request: { provider: 'hello_world', tool, tool_parameters: { name: 'Ada' }, credentials: {} },
+  }) + '\n';
 
 /** A TCP client of a `-m tcp` run: its raw lines as they arrive. */
 function connect(port: number) {
@@ -118,7 +129,11 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
   it('speaks the invoke_id protocol on stdin/stdout and removes its temporary copy', async () => {
     const local = await start([pkg, '-r', 'json']);
     await local.until(ready);
-    expect(local.messages().find((x) => x.type === 'plugin_ready')).toEqual({ invoke_id: '', type: 'plugin_ready', response: { info: 'plugin loaded' } });
+    expect(local.messages().find((x) => x.type === 'plugin_ready')).toEqual({
+      invoke_id: '',
+      type: 'plugin_ready',
+      response: { info: 'plugin loaded' },
+    });
     expect(local.ws.leftovers()).toHaveLength(1); // the copy it runs from
     local.command.stdin.write(request('a1'));
     local.command.stdin.write('{"invoke_id":"bad"}\n');
@@ -127,7 +142,11 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     const a1 = messages.filter((x) => x.invoke_id === 'a1').map((x) => x.type);
     expect(a1).toEqual(['plugin_response', 'plugin_invoke_end']);
     expect(JSON.stringify(messages.find((x) => x.invoke_id === 'a1')!.response)).toContain('Ada');
-    expect(messages).toContainEqual({ invoke_id: 'bad', type: 'error', response: { error: 'action and type are required' } });
+    expect(messages).toContainEqual({
+      invoke_id: 'bad',
+      type: 'error',
+      response: { error: 'action and type are required' },
+    });
     expect(messages.filter((x) => x.type === 'info' && x.response.info === 'received request')).toHaveLength(2);
     local.command.stdin.end(); // end of input: finish and exit
     expect((await within(local.command.ended, 10_000, 'the end of input')).code).toBe(0);
@@ -139,7 +158,11 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     await local.until(ready);
     local.command.stdin.write(Buffer.alloc(16 * 1024 * 1024, 'x')); // no newline: memory would only grow
     await local.until((m) => m.some((x) => x.type === 'error'));
-    expect(local.messages()).toContainEqual({ invoke_id: '', type: 'error', response: { error: 'request line longer than 15 MiB; no more input is read' } });
+    expect(local.messages()).toContainEqual({
+      invoke_id: '',
+      type: 'error',
+      response: { error: 'request line longer than 15 MiB; no more input is read' },
+    });
     expect((await within(local.command.ended, 10_000, 'the end after the long line')).code).toBe(0);
     expectCleanedUp(local.ws);
   });
@@ -149,7 +172,9 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     await local.until(ready);
     local.command.stdin.write(request('b1', 'backwards'));
     await local.until((m) => m.some((x) => x.invoke_id === 'b1' && x.type === 'plugin_invoke_end'));
-    expect(JSON.stringify(local.messages().filter((x) => x.invoke_id === 'b1'))).toContain('there is no Dify here, so this mock echoes the request');
+    expect(JSON.stringify(local.messages().filter((x) => x.invoke_id === 'b1'))).toContain(
+      'there is no Dify here, so this mock echoes the request',
+    );
     local.command.stdin.end();
     expect((await within(local.command.ended, 10_000, 'the end of input')).code).toBe(0);
   });
@@ -163,14 +188,17 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     expectCleanedUp(local.ws);
   });
 
-  it.each(['SIGINT', 'SIGTERM'] as const)('%s during start-up stops the plugin, removes the copy and exits 0', async (signal) => {
-    const local = await start([pkg, '-r', 'json'], { FAKE_NEVER_READY: '1' });
-    await vi.waitUntil(() => local.ws.plugin() !== undefined, { timeout: 10_000 });
-    expect(local.messages().some((x) => x.type === 'plugin_ready')).toBe(false);
-    local.command.signal(signal);
-    expect((await within(local.command.ended, 10_000, `the end after ${signal}`)).code).toBe(0);
-    expectCleanedUp(local.ws);
-  });
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    '%s during start-up stops the plugin, removes the copy and exits 0',
+    async (signal) => {
+      const local = await start([pkg, '-r', 'json'], { FAKE_NEVER_READY: '1' });
+      await vi.waitUntil(() => local.ws.plugin() !== undefined, { timeout: 10_000 });
+      expect(local.messages().some((x) => x.type === 'plugin_ready')).toBe(false);
+      local.command.signal(signal);
+      expect((await within(local.command.ended, 10_000, `the end after ${signal}`)).code).toBe(0);
+      expectCleanedUp(local.ws);
+    },
+  );
 
   it('gives up on a plugin that never becomes ready, with its stderr', async () => {
     const ws = await workspace();
@@ -178,13 +206,17 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     // The start-up limit runs out when the test says: once the plugin has written its stderr.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      const command = startCommand((io) => localRunCommand(pkg, { python: FAKE_PYTHON }, io, limits), { env: { ...ws.env, FAKE_NEVER_READY: '1' } });
+      const command = startCommand((io) => localRunCommand(pkg, { python: FAKE_PYTHON }, io, limits), {
+        env: { ...ws.env, FAKE_NEVER_READY: '1' },
+      });
       await vi.waitUntil(() => ws.plugin() !== undefined, { timeout: 10_000 });
       vi.advanceTimersByTime(limits.startTimeoutMs);
       const { code, error } = await command.ended;
       expect(error).toBeInstanceOf(UserError);
       expect(code).toBe(1);
-      expect(error?.message).toBe('the plugin was not ready after 0.5 s (no heartbeat from it), so it was stopped\n  loading a big model...\n  still loading');
+      expect(error?.message).toBe(
+        'the plugin was not ready after 0.5 s (no heartbeat from it), so it was stopped\n  loading a big model...\n  still loading',
+      );
       expect(command.output()).toContain('loading plugin');
       expectCleanedUp(ws);
     } finally {
@@ -198,7 +230,11 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     const running = local.messages().find((x) => typeof x.response.port === 'number')!;
     const port = running.response.port as number;
     // as the Go CLI logs it: the address in the text, and as fields
-    expect(running).toEqual({ invoke_id: '', type: 'info', response: { info: `plugin is running on 127.0.0.1:${port}`, host: '127.0.0.1', port } });
+    expect(running).toEqual({
+      invoke_id: '',
+      type: 'info',
+      response: { info: `plugin is running on 127.0.0.1:${port}`, host: '127.0.0.1', port },
+    });
     const talk = () =>
       new Promise<Message[]>((resolve, reject) => {
         const socket = net.connect(port, '127.0.0.1');
@@ -214,14 +250,20 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
             sent = true;
             socket.write(request('t1'));
           }
-          if (got.some((m) => m.invoke_id === 't1' && m.type === 'plugin_invoke_end')) (socket.end(), resolve(got));
+          if (got.some((m) => m.invoke_id === 't1' && m.type === 'plugin_invoke_end')) {
+            socket.end();
+            resolve(got);
+          }
         });
         socket.on('error', reject);
       });
     const [one, two] = await Promise.all([talk(), talk()]);
     for (const got of [one!, two!]) {
       expect(got.filter((m) => m.type === 'plugin_ready')).toHaveLength(1);
-      expect(got.filter((m) => m.invoke_id === 't1').map((m) => m.type)).toEqual(['plugin_response', 'plugin_invoke_end']);
+      expect(got.filter((m) => m.invoke_id === 't1').map((m) => m.type)).toEqual([
+        'plugin_response',
+        'plugin_invoke_end',
+      ]);
     }
     local.command.signal('SIGINT');
     expect((await within(local.command.ended, 10_000, 'the end after Ctrl-C')).code).toBe(0);
@@ -231,7 +273,9 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
   it('-m tcp answers clients in the -r text format, and Ctrl-C exits 0 while one is connected', async () => {
     const local = await start([pkg, '-m', 'tcp', '--port', '0']);
     await local.until((_, t) => /plugin is running on 127\.0\.0\.1:\d+/.test(t));
-    expect(local.command.stdout()).toMatch(/^\[info\] \{"info":"plugin is running on 127\.0\.0\.1:(\d+)","host":"127\.0\.0\.1","port":\1\}$/m);
+    expect(local.command.stdout()).toMatch(
+      /^\[info\] \{"info":"plugin is running on 127\.0\.0\.1:(\d+)","host":"127\.0\.0\.1","port":\1\}$/m,
+    );
     const port = Number(/127\.0\.0\.1:(\d+)/.exec(local.command.stdout())![1]);
     const client = connect(port);
     await client.line(() => true);
@@ -256,7 +300,7 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     expect((await within(local.command.ended, 10_000, 'the end of input')).code).toBe(0);
   });
 
-  it('exits 1 with the plugin\'s stderr when it cannot start', async () => {
+  it("exits 1 with the plugin's stderr when it cannot start", async () => {
     const dir = await tempDir();
     const ws = await workspace();
     const r = await runCli(['plugin', 'run', pkg, '--python', path.join(dir, 'no-such-python')], { env: ws.env });
@@ -285,7 +329,9 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     try {
       const local = await start([pkg, '-m', 'tcp', '--port', String(port)]);
       expect((await within(local.command.ended, 15_000, 'the end')).code).toBe(1);
-      expect(local.command.stderr()).toMatch(new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use$`, 'm'));
+      expect(local.command.stderr()).toMatch(
+        new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use$`, 'm'),
+      );
       expect(local.command.stderr()).not.toMatch(/^\s+at /m); // no stack trace
       expect(local.ws.plugin()).toBeDefined(); // it had started: it must have been stopped
       expectCleanedUp(local.ws);

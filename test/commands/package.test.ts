@@ -49,7 +49,10 @@ describe('dify plugin package', () => {
       runs.push(
         await inTimezone(tz, () => {
           midnightUtcAt.push(new Date(0).getHours());
-          return runCli(['plugin', 'package', path.join(REAL_FIXTURES, 'google'), '-o', path.join(out, `${i}.difypkg`)], { env: { TZ: tz } });
+          return runCli(
+            ['plugin', 'package', path.join(REAL_FIXTURES, 'google'), '-o', path.join(out, `${i}.difypkg`)],
+            { env: { TZ: tz } },
+          );
         }),
       );
     }
@@ -73,7 +76,9 @@ describe('dify plugin package', () => {
   });
 
   it('writes nothing when the plugin has errors', async () => {
-    const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']) });
+    const dir = await pluginWith({
+      'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']),
+    });
     const cwd = await tempDir();
     const r = await runCli(['plugin', 'package', dir], { cwd });
     expect(r.code).toBe(1);
@@ -85,7 +90,9 @@ describe('dify plugin package', () => {
     const cwd = await tempDir();
     const r = await runCli(['plugin', 'package', path.join(REAL_FIXTURES, 'whatsapp-bot'), '--max-size', '1'], { cwd });
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/error pack\/too-large the files to pack take 1\.\d MB uncompressed, over the 1\.0 MB limit\. Largest files: _assets\//);
+    expect(r.stdout).toMatch(
+      /error pack\/too-large the files to pack take 1\.\d MB uncompressed, over the 1\.0 MB limit\. Largest files: _assets\//,
+    );
     expect(r.stdout).toMatch(/hint: if tools\/ is not needed at run time, add "tools\/" to \.difyignore/); // never _assets\/, which Dify needs
     expect(existsSync(path.join(cwd, 'whatsapp-bot.difypkg'))).toBe(false);
   });
@@ -97,10 +104,19 @@ describe('dify plugin package', () => {
     expect(text.stdout).toMatch(/^ +\d+ B {2}manifest\.yaml$/m);
     expect(text.stdout).not.toMatch(/notes\.log|\.env$/m);
     const json = await runCli(['plugin', 'package', '--list', '--format', 'json', dir]);
-    const doc = JSON.parse(json.stdout) as { results: [{ list: { packed: { path: string }[]; excluded: { path: string; rule: string }[]; ignoreFile: string } }] };
+    const doc = JSON.parse(json.stdout) as {
+      results: [
+        { list: { packed: { path: string }[]; excluded: { path: string; rule: string }[]; ignoreFile: string } },
+      ];
+    };
     const list = doc.results[0].list;
     expect(list.ignoreFile).toBe('.difyignore');
-    expect(list.excluded).toEqual(expect.arrayContaining([{ path: '.env', rule: 'default (.env)' }, { path: 'notes.log', rule: '.difyignore:1 (*.log)' }]));
+    expect(list.excluded).toEqual(
+      expect.arrayContaining([
+        { path: '.env', rule: 'default (.env)' },
+        { path: 'notes.log', rule: '.difyignore:1 (*.log)' },
+      ]),
+    );
     expect(list.packed.map((f) => f.path)).toContain('manifest.yaml');
     expect(await readdir(path.dirname(dir))).toEqual(['hello-world']); // nothing written
   });
@@ -120,14 +136,21 @@ describe('dify plugin package', () => {
     expect(r.stderr).toMatch(/^error: hello\.difypkg is a package already: pass --check to validate it/);
     const listed = await runCli(['plugin', 'package', '--list', 'hello.difypkg'], { cwd });
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^\s+[\d.]+ (B|KB)  manifest\.yaml$/m); // what the package holds
+    expect(listed.stdout).toMatch(/^\s+[\d.]+ (B|KB) {2}manifest\.yaml$/m); // what the package holds
     expect(listed.stdout).toMatch(/total, \d+ files/);
   });
 
   it('--check validates an existing package', async () => {
     const cwd = await tempDir();
     await runCli(['plugin', 'package', path.join(REAL_FIXTURES, 'twilio_trigger')], { cwd });
-    const r = await runCli(['plugin', 'package', '--check', '--format', 'json', path.join(cwd, 'twilio_trigger.difypkg')]);
+    const r = await runCli([
+      'plugin',
+      'package',
+      '--check',
+      '--format',
+      'json',
+      path.join(cwd, 'twilio_trigger.difypkg'),
+    ]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { results: [{ plugin: { name: string; category: string } }] };
     expect(doc.results[0].plugin).toMatchObject({ name: 'twilio_trigger', category: 'trigger' });

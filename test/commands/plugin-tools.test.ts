@@ -29,7 +29,14 @@ describe('dify plugin module list', () => {
     const r = await runCli(['plugin', 'module', 'list', real('openai_compatible'), '--format', 'json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).endpoints).toEqual([
-      { file: 'endpoints/openai_compatible.yaml', group: 'group/openai_compatible.yaml', method: 'POST', path: '/chat/completions', hidden: false, settings: ['api_key', 'app_id', 'memory_mode'] },
+      {
+        file: 'endpoints/openai_compatible.yaml',
+        group: 'group/openai_compatible.yaml',
+        method: 'POST',
+        path: '/chat/completions',
+        hidden: false,
+        settings: ['api_key', 'app_id', 'memory_mode'],
+      },
     ]);
   });
 
@@ -69,10 +76,18 @@ describe('dify plugin module append', () => {
 
 describe('dify plugin readme list', () => {
   it('prints the sorted table, for a directory and a .difypkg', async () => {
-    const dir = await pluginWith({ 'readme/README_zh_Hans.md': '# 你好\n', 'readme/README_ja_JP.md': '# こんにちは\n' });
+    const dir = await pluginWith({
+      'readme/README_zh_Hans.md': '# 你好\n',
+      'readme/README_ja_JP.md': '# こんにちは\n',
+    });
     const r = await runCli(['plugin', 'readme', 'list', dir]);
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n').slice(2, 5).map((l) => l.split(/\s+/)[0])).toEqual(['en_US', 'ja_JP', 'zh_Hans']);
+    expect(
+      r.stdout
+        .split('\n')
+        .slice(2, 5)
+        .map((l) => l.split(/\s+/)[0]),
+    ).toEqual(['en_US', 'ja_JP', 'zh_Hans']);
     const pkg = await runCli(['plugin', 'readme', 'list', examplePackage, '--format', 'json']);
     expect(pkg.code).toBe(0);
     expect(JSON.parse(pkg.stdout)).toEqual({ readmes: [{ code: 'en_US', language: 'English', file: 'README.md' }] });
@@ -92,7 +107,10 @@ describe('dify plugin permission', () => {
     const r = await runCli(['plugin', 'permission', dir, '--allow-tool', '--allow-storage']);
     expect(r.code).toBe(0);
     expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(
-      before.replace('  permission: {}\n', '  permission:\n    tool:\n      enabled: true\n    storage:\n      enabled: true\n      size: 1048576\n'),
+      before.replace(
+        '  permission: {}\n',
+        '  permission:\n    tool:\n      enabled: true\n    storage:\n      enabled: true\n      size: 1048576\n',
+      ),
     );
   });
 

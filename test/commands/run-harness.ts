@@ -41,7 +41,11 @@ const running: RunningCommand[] = [];
 afterEach(async () => {
   const left = running.splice(0);
   for (const command of left) command.signal('SIGINT');
-  await Promise.all(left.map((command) => within(command.ended, 10_000, `a command to end after Ctrl-C; its output:\n${command.output()}`)));
+  await Promise.all(
+    left.map((command) =>
+      within(command.ended, 10_000, `a command to end after Ctrl-C; its output:\n${command.output()}`),
+    ),
+  );
 });
 
 /**
@@ -81,9 +85,18 @@ export function startCommand(command: (io: Io) => Promise<number>, options: Comm
     output: () => out,
     stdout: () => stdout,
     stderr: () => stderr,
-    json: <T>() => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as T),
+    json: <T>() =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as T),
     waitFor(test, timeoutMs = 10_000) {
-      const passes = typeof test === 'function' ? test : typeof test === 'string' ? (s: string) => s.includes(test) : (s: string) => test.test(s);
+      const passes =
+        typeof test === 'function'
+          ? test
+          : typeof test === 'string'
+            ? (s: string) => s.includes(test)
+            : (s: string) => test.test(s);
       if (passes(out)) return Promise.resolve();
       return new Promise((resolve, reject) => {
         const check = () => {
@@ -121,7 +134,13 @@ export function startCommand(command: (io: Io) => Promise<number>, options: Comm
 
 /** The environment a command sees: this process's, without colour and outside GitHub Actions (as runCli's). */
 function commandEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: undefined, FORCE_COLOR: undefined, ...extra };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NO_COLOR: '1',
+    GITHUB_ACTIONS: undefined,
+    FORCE_COLOR: undefined,
+    ...extra,
+  };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return env as NodeJS.ProcessEnv;
 }
@@ -140,6 +159,8 @@ export async function pluginsStarted(command: RunningCommand, count = 1): Promis
 /** `promise`, or a rejection after `ms`: a command that hangs fails the test instead of stalling it. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

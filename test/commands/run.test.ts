@@ -8,7 +8,16 @@ import { runCommand, type RunOptions } from '../../src/cli/commands/run.js';
 import { DEFAULT_TIMERS, type RunTimers } from '../../src/debug/session.js';
 import { isAlive, runCli } from '../helpers/cli.js';
 import { FakeDaemon, type FakeDaemonOptions } from '../helpers/fake-daemon.js';
-import { COMPARE_REGISTRATION, copyPlugin, EXAMPLE, GOLDEN_REGISTRATIONS, pluginWith, REAL_FIXTURES, REPO, tempDir } from '../helpers/plugin.js';
+import {
+  COMPARE_REGISTRATION,
+  copyPlugin,
+  EXAMPLE,
+  GOLDEN_REGISTRATIONS,
+  pluginWith,
+  REAL_FIXTURES,
+  REPO,
+  tempDir,
+} from '../helpers/plugin.js';
 import { pluginPids, pluginsStarted, type RunningCommand, startCommand } from './run-harness.js';
 
 const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
@@ -19,7 +28,13 @@ const ZERO_KEY = '00000000-0000-0000-0000-000000000000';
  * The session's timers, short: a registration is accepted after 50 ms of quiet, reconnections and
  * restarts come after tens of milliseconds, --watch acts 50 ms after the last change.
  */
-const TIMERS: RunTimers = { ...DEFAULT_TIMERS, settleMs: 50, reconnectInitialMs: 5, restartInitialMs: 50, watchDebounceMs: 50 };
+const TIMERS: RunTimers = {
+  ...DEFAULT_TIMERS,
+  settleMs: 50,
+  reconnectInitialMs: 5,
+  restartInitialMs: 50,
+  watchDebounceMs: 50,
+};
 
 const daemons: FakeDaemon[] = [];
 afterEach(async () => {
@@ -45,7 +60,10 @@ async function run(d: FakeDaemon, opts: RunOptions = {}, setup: RunSetup = {}): 
   const dir = setup.dir ?? (await copyPlugin(EXAMPLE));
   const options: RunOptions = { url: d.url, key: KEY, python: FAKE_PYTHON, ...opts };
   const env = { FAKE_HEARTBEAT_MS: '200', ...setup.env };
-  return startCommand((io) => runCommand(dir, options, io, setup.timers ?? TIMERS), { env, ...(setup.cwd ? { cwd: setup.cwd } : {}) });
+  return startCommand((io) => runCommand(dir, options, io, setup.timers ?? TIMERS), {
+    env,
+    ...(setup.cwd ? { cwd: setup.cwd } : {}),
+  });
 }
 
 const tool = (name: string, parameters: Record<string, unknown> = {}) => ({
@@ -69,14 +87,22 @@ describe('dify plugin run --dry-run', () => {
     const out = await tempDir();
     const pairs: string[] = [];
     for (const name of names) {
-      const r = await runCli(['plugin', 'run', '--dry-run', '--show-key', '--key', ZERO_KEY, path.join(REAL_FIXTURES, name)]);
+      const r = await runCli([
+        'plugin',
+        'run',
+        '--dry-run',
+        '--show-key',
+        '--key',
+        ZERO_KEY,
+        path.join(REAL_FIXTURES, name),
+      ]);
       expect(r.code, r.stderr).toBe(0);
       const candidate = path.join(out, `${name}.jsonl`);
       writeFileSync(candidate, r.stdout);
       pairs.push(candidate, path.join(GOLDEN_REGISTRATIONS, `${name}.jsonl`));
     }
     // One interpreter compares all seven, each reported on its own.
-    let output = '';
+    let output: string;
     let status = 0;
     try {
       output = execFileSync('python3', [COMPARE_REGISTRATION, ...pairs, '--key', ZERO_KEY], { encoding: 'utf8' });
@@ -106,7 +132,13 @@ describe('dify plugin run against a daemon', () => {
     expect(cli.output()).toContain('✓ Connected to Dify remote debugging server');
     expect(cli.output()).toContain('✓ Plugin registered: dify-plugin-cli/hello_world:0.0.1');
     expect(cli.output()).toMatch(/Key {5}•{8} \(--key\)/); // a short key is masked whole
-    expect(conn.registration.map((m) => m.type)).toEqual(['handshake', 'manifest_declaration', 'tool_declaration', 'asset_chunk', 'end']);
+    expect(conn.registration.map((m) => m.type)).toEqual([
+      'handshake',
+      'manifest_declaration',
+      'tool_declaration',
+      'asset_chunk',
+      'end',
+    ]);
     expect([...conn.assets.keys()]).toEqual(['icon.svg']);
 
     const result = await conn.request(tool('greet', { name: 'Ada' }));
@@ -131,7 +163,17 @@ describe('dify plugin run against a daemon', () => {
 
   it('explains an invalid key, exits 1 and does not retry', async () => {
     const d = await daemon({ keys: ['another-key'] });
-    const r = await runCli(['plugin', 'run', await copyPlugin(EXAMPLE), '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON]);
+    const r = await runCli([
+      'plugin',
+      'run',
+      await copyPlugin(EXAMPLE),
+      '--url',
+      d.url,
+      '--key',
+      KEY,
+      '--python',
+      FAKE_PYTHON,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: the daemon does not know this debug key');
     expect(r.stderr).toContain('daemon: handshake failed, invalid key');
@@ -140,8 +182,20 @@ describe('dify plugin run against a daemon', () => {
   });
 
   it('explains a rejected declaration and exits 1', async () => {
-    const d = await daemon({ rejectDeclaration: (type) => (type === 'tool_declaration' ? 'identity.name is required' : undefined) });
-    const r = await runCli(['plugin', 'run', await copyPlugin(EXAMPLE), '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON]);
+    const d = await daemon({
+      rejectDeclaration: (type) => (type === 'tool_declaration' ? 'identity.name is required' : undefined),
+    });
+    const r = await runCli([
+      'plugin',
+      'run',
+      await copyPlugin(EXAMPLE),
+      '--url',
+      d.url,
+      '--key',
+      KEY,
+      '--python',
+      FAKE_PYTHON,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error: the daemon rejected a declaration: identity.name is required/);
     expect(r.stderr).toContain('hint: run `dify plugin package --check .`');
@@ -158,7 +212,13 @@ describe('dify plugin run against a daemon', () => {
     await cli.waitFor('✓ Registered again');
     expect(cli.output()).toContain('Lost the connection to the daemon; reconnecting (the plugin keeps running)');
     expect(cli.output()).toContain(`Reconnecting in ${TIMERS.reconnectInitialMs} ms (attempt 1)`); // a plain line: no terminal here
-    expect(second.registration.map((m) => m.type)).toEqual(['handshake', 'manifest_declaration', 'tool_declaration', 'asset_chunk', 'end']);
+    expect(second.registration.map((m) => m.type)).toEqual([
+      'handshake',
+      'manifest_declaration',
+      'tool_declaration',
+      'asset_chunk',
+      'end',
+    ]);
     const result = await second.request(tool('greet'));
     expect(result.ended).toBe(true);
     expect(pluginPids(cli.output())).toEqual([pid]); // never restarted
@@ -173,7 +233,12 @@ describe('dify plugin run against a daemon', () => {
     expect(code).toBe(1);
     expect(error?.message).toMatch(/^cannot reach the Dify plugin daemon at 127\.0\.0\.1:\d+ .* after 5 attempts$/);
     expect(error?.hint).toMatch(/check that Dify is running/);
-    expect([...cli.stdout().matchAll(/retrying in (.*)$/gm)].map((m) => m[1])).toEqual(['5 ms', '10 ms', '20 ms', '40 ms']);
+    expect([...cli.stdout().matchAll(/retrying in (.*)$/gm)].map((m) => m[1])).toEqual([
+      '5 ms',
+      '10 ms',
+      '20 ms',
+      '40 ms',
+    ]);
   });
 
   it('restarts the plugin when it crashes, showing its exit code and stderr', async () => {
@@ -228,13 +293,21 @@ describe('dify plugin run against a daemon', () => {
     const conn = await d.nextRegistered();
     await conn.request(tool('greet'));
     await cli.waitFor('"event":"response"');
-    const events = cli.output().trim().split('\n').map((l) => JSON.parse(l) as { event: string });
-    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['connected', 'registered', 'request', 'response', 'log']));
+    const events = cli
+      .output()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string });
+    expect(events.map((e) => e.event)).toEqual(
+      expect.arrayContaining(['connected', 'registered', 'request', 'response', 'log']),
+    );
   });
 
   it('exits 1 without a key, naming where to get one', async () => {
     const dir = await copyPlugin(EXAMPLE);
-    const r = await runCli(['plugin', 'run', dir, '--url', '127.0.0.1:9'], { env: { REMOTE_INSTALL_KEY: undefined, DIFY_DEBUG_KEY: undefined } });
+    const r = await runCli(['plugin', 'run', dir, '--url', '127.0.0.1:9'], {
+      env: { REMOTE_INSTALL_KEY: undefined, DIFY_DEBUG_KEY: undefined },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: no debug key is configured\nhint: copy it from Dify/);
   });
@@ -285,7 +358,9 @@ describe('dify plugin run: how a session ends', () => {
       const url = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
       const r = await runCli(['plugin', 'run', dir, '--url', url, '--key', KEY, '--python', FAKE_PYTHON]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^error: this does not look like a Dify plugin daemon: it answered like a web server\n {2}server: HTTP\/1\.1 400 Bad Request\nhint: check the address/);
+      expect(r.stderr).toMatch(
+        /^error: this does not look like a Dify plugin daemon: it answered like a web server\n {2}server: HTTP\/1\.1 400 Bad Request\nhint: check the address/,
+      );
     } finally {
       server.close();
     }
@@ -379,10 +454,31 @@ describe('dify plugin run --format json', () => {
   it('ends with a fatal error event and a stopped event; stderr has the message', async () => {
     const d = await daemon({ keys: ['another-key'] });
     const dir = await copyPlugin(EXAMPLE);
-    const r = await runCli(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON, '--format', 'json']);
+    const r = await runCli([
+      'plugin',
+      'run',
+      dir,
+      '--url',
+      d.url,
+      '--key',
+      KEY,
+      '--python',
+      FAKE_PYTHON,
+      '--format',
+      'json',
+    ]);
     expect(r.code).toBe(1);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(events.at(-2)).toMatchObject({ event: 'error', fatal: true, message: expect.stringContaining('the daemon does not know this debug key'), hint: expect.stringContaining('copy a fresh key'), daemon_reply: 'handshake failed, invalid key' });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.at(-2)).toMatchObject({
+      event: 'error',
+      fatal: true,
+      message: expect.stringContaining('the daemon does not know this debug key'),
+      hint: expect.stringContaining('copy a fresh key'),
+      daemon_reply: 'handshake failed, invalid key',
+    });
     expect(events.at(-1)).toMatchObject({ event: 'stopped', exit_code: 1 });
     expect(r.stderr).toContain('error: the daemon does not know this debug key');
   });
@@ -391,7 +487,12 @@ describe('dify plugin run --format json', () => {
     const dir = await pluginWith({ 'tools/greet.yaml': 'identity: [\n' });
     const r = await runCli(['plugin', 'run', dir, '--url', '127.0.0.1:9', '--key', KEY, '--format', 'json']);
     expect(r.code).toBe(1);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; fatal?: boolean; message?: string; diagnostics?: { file: string }[] });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) => JSON.parse(l) as { event: string; fatal?: boolean; message?: string; diagnostics?: { file: string }[] },
+      );
     expect(events.map((e) => e.event)).toEqual(['error', 'stopped']);
     expect(events[0]!.message).toBe('the plugin has errors; fix them before debugging it');
     expect(events[0]!.diagnostics!.some((d) => d.file === 'tools/greet.yaml')).toBe(true);

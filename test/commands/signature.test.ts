@@ -26,7 +26,10 @@ let generated: CliResult;
 beforeAll(async () => {
   cwd = await tempDir('dify-sign-');
   umask = process.umask();
-  const [packed, keys] = await Promise.all([runCli(['plugin', 'package', EXAMPLE], { cwd }), runCli(['signature', 'generate'], { cwd })]);
+  const [packed, keys] = await Promise.all([
+    runCli(['plugin', 'package', EXAMPLE], { cwd }),
+    runCli(['signature', 'generate'], { cwd }),
+  ]);
   expect(packed.code).toBe(0);
   generated = keys;
 });
@@ -78,15 +81,23 @@ describe('dify signature sign / verify', () => {
 
     const official = await runCli(['signature', 'verify', 'hello-world.signed.difypkg'], { cwd });
     expect(official.code).toBe(1);
-    expect(official.stderr).toContain('error: failed to verify plugin with official public key: the signature does not match');
+    expect(official.stderr).toContain(
+      'error: failed to verify plugin with official public key: the signature does not match',
+    );
   });
 
   it('keeps the authorized category as typed (-c, checked without case)', async () => {
     const dir = await tempDir();
     await copyFile(path.join(cwd, 'hello-world.difypkg'), path.join(dir, 'p.difypkg'));
-    const signed = await runCli(['signature', 'sign', 'p.difypkg', '-p', path.join(cwd, `${KEY}.private.pem`), '-c', 'Community'], { cwd: dir });
+    const signed = await runCli(
+      ['signature', 'sign', 'p.difypkg', '-p', path.join(cwd, `${KEY}.private.pem`), '-c', 'Community'],
+      { cwd: dir },
+    );
     expect(signed.code).toBe(0);
-    const ok = await runCli(['signature', 'verify', 'p.signed.difypkg', '--public_key', path.join(cwd, `${KEY}.public.pem`)], { cwd: dir });
+    const ok = await runCli(
+      ['signature', 'verify', 'p.signed.difypkg', '--public_key', path.join(cwd, `${KEY}.public.pem`)],
+      { cwd: dir },
+    );
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('authorized category: Community\n');
   });
@@ -103,20 +114,27 @@ describe('dify signature sign / verify', () => {
       tampered,
       zip.contents.entries.map((e) => ({
         name: e.name,
-        read: async () => (e.name === 'main.py' ? Buffer.concat([await zip.read(e), Buffer.from('\nimport os; os.system("evil")\n')]) : zip.read(e)),
+        read: async () =>
+          e.name === 'main.py'
+            ? Buffer.concat([await zip.read(e), Buffer.from('\nimport os; os.system("evil")\n')])
+            : zip.read(e),
       })),
       { comment: zip.contents.comment },
     );
     await zip.close();
     const r = await runCli(['signature', 'verify', tampered, '-p', path.join(cwd, `${KEY}.public.pem`)]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: failed to verify plugin with provided public key .*: the signature does not match/m);
+    expect(r.stderr).toMatch(
+      /^error: failed to verify plugin with provided public key .*: the signature does not match/m,
+    );
   });
 
   it('says an unsigned package is not signed (official key)', async () => {
     const r = await runCli(['signature', 'verify', 'hello-world.difypkg'], { cwd });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('error: failed to verify plugin with official public key: the package is not signed (its zip comment is empty)');
+    expect(r.stderr).toContain(
+      'error: failed to verify plugin with official public key: the package is not signed (its zip comment is empty)',
+    );
   });
 
   it('usage errors exit 2: sign without -p, an unknown category', async () => {
@@ -125,7 +143,10 @@ describe('dify signature sign / verify', () => {
     expect(missing.stderr).toMatch(/required option '-p, --private_key <file>' not specified/);
     const dir = await tempDir();
     await copyFile(path.join(cwd, 'hello-world.difypkg'), path.join(dir, 'p.difypkg'));
-    const bad = await runCli(['signature', 'sign', 'p.difypkg', '-p', path.join(cwd, `${KEY}.private.pem`), '--authorized_category', 'xyz'], { cwd: dir });
+    const bad = await runCli(
+      ['signature', 'sign', 'p.difypkg', '-p', path.join(cwd, `${KEY}.private.pem`), '--authorized_category', 'xyz'],
+      { cwd: dir },
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('error: invalid authorized category "xyz"');
     expect(statSync(path.join(dir, 'p.signed.difypkg'), { throwIfNoEntry: false })).toBeUndefined();
@@ -133,10 +154,14 @@ describe('dify signature sign / verify', () => {
 
   it('refuses to sign what is not a plugin package, whatever its name', async () => {
     const dir = await tempDir();
-    const bundle = await runCli(['bundle', 'init', '--quick', '--name', 'b', '--author', 'a', '--description', 'd'], { cwd: dir });
+    const bundle = await runCli(['bundle', 'init', '--quick', '--name', 'b', '--author', 'a', '--description', 'd'], {
+      cwd: dir,
+    });
     expect(bundle.code).toBe(0);
     expect((await runCli(['bundle', 'package', 'b'], { cwd: dir })).code).toBe(0);
-    const r = await runCli(['signature', 'sign', 'b.difybndl', '-p', path.join(cwd, `${KEY}.private.pem`)], { cwd: dir });
+    const r = await runCli(['signature', 'sign', 'b.difybndl', '-p', path.join(cwd, `${KEY}.private.pem`)], {
+      cwd: dir,
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: b\.difybndl is not a valid plugin package/);
     expect(statSync(path.join(dir, 'b.signed.difybndl'), { throwIfNoEntry: false })).toBeUndefined();
@@ -145,13 +170,17 @@ describe('dify signature sign / verify', () => {
   it('a key of the wrong kind is a one-line error (exit 1)', async () => {
     const r = await runCli(['signature', 'sign', 'hello-world.difypkg', '-p', `${KEY}.public.pem`], { cwd });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`error: ${KEY}.public.pem is a public key (RSA PUBLIC KEY); signing needs the private key\nhint: pass the <name>.private.pem written by \`dify signature generate\`\n`);
+    expect(r.stderr).toBe(
+      `error: ${KEY}.public.pem is a public key (RSA PUBLIC KEY); signing needs the private key\nhint: pass the <name>.private.pem written by \`dify signature generate\`\n`,
+    );
   });
 
   it('signing changes the checksum (the verification file is packed) and the package still checks clean', async () => {
     const dir = await tempDir();
     await copyFile(path.join(cwd, 'hello-world.difypkg'), path.join(dir, 'p.difypkg'));
-    expect((await runCli(['signature', 'sign', 'p.difypkg', '-p', path.join(cwd, `${KEY}.private.pem`)], { cwd: dir })).code).toBe(0);
+    expect(
+      (await runCli(['signature', 'sign', 'p.difypkg', '-p', path.join(cwd, `${KEY}.private.pem`)], { cwd: dir })).code,
+    ).toBe(0);
     const before = await runCli(['plugin', 'checksum', 'p.difypkg'], { cwd: dir });
     const after = await runCli(['plugin', 'checksum', 'p.signed.difypkg'], { cwd: dir });
     expect(before.code).toBe(0);

@@ -32,7 +32,11 @@ const STACK = /^\s+at .+(\(.+:\d+:\d+\)|:\d+:\d+)$/m;
 
 describe('exit status and streams', () => {
   it('0, 2 and 1 as a process; output on stdout, one-line errors on stderr', async () => {
-    const [ok, usage, failed] = await Promise.all([dify(['--version']), dify(['plugin', 'package', '--chek', 'x']), dify(['plugin', 'checksum', path.join(REPO, 'nowhere')])]);
+    const [ok, usage, failed] = await Promise.all([
+      dify(['--version']),
+      dify(['plugin', 'package', '--chek', 'x']),
+      dify(['plugin', 'checksum', path.join(REPO, 'nowhere')]),
+    ]);
     expect(ok).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
     expect(usage.code).toBe(2);
     expect(usage.stdout).toBe('');
@@ -44,8 +48,13 @@ describe('exit status and streams', () => {
   });
 
   it('bad input gives diagnostics, never a stack trace or a Node warning; a pipe gets no colour', async () => {
-    const dir = await pluginWith({ 'manifest.yaml': Buffer.from([0, 159, 146, 150, 255]), 'provider/hello_world.yaml': '[' });
-    const r = await dify(['plugin', 'package', '--check', dir, path.join(dir, 'nowhere')], { env: { NO_COLOR: undefined } });
+    const dir = await pluginWith({
+      'manifest.yaml': Buffer.from([0, 159, 146, 150, 255]),
+      'provider/hello_world.yaml': '[',
+    });
+    const r = await dify(['plugin', 'package', '--check', dir, path.join(dir, 'nowhere')], {
+      env: { NO_COLOR: undefined },
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('file/invalid-utf8');
     expect(r.stdout).toContain('plugin/not-found');
@@ -60,7 +69,9 @@ describe('exit status and streams', () => {
   });
 
   it('is quiet when the reader of its output goes away early (`| head`)', async () => {
-    const child = spawn(process.execPath, [BIN, 'plugin', 'package', '--list', EXAMPLE], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'plugin', 'package', '--list', EXAMPLE], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const result = finished(child);
     child.stdout!.destroy(); // gone before the first line: every write of the CLI fails with EPIPE
     const r = await result;
@@ -74,7 +85,8 @@ describe('signals and terminals', () => {
     const cwd = await tempDir();
     const plugin = await copyPlugin(EXAMPLE);
     // Enough incompressible bytes that packing is still going when the signal comes.
-    for (let i = 0; i < 8; i++) await writeFile(path.join(plugin, '_assets', `photo_${i}.png`), randomBytes(4 * 1024 * 1024));
+    for (let i = 0; i < 8; i++)
+      await writeFile(path.join(plugin, '_assets', `photo_${i}.png`), randomBytes(4 * 1024 * 1024));
     const watcher = watch(cwd);
     const cli = startDify(['plugin', 'package', plugin, '-o', 'big.difypkg'], { cwd });
     const sawPartial = await new Promise<boolean>((resolve) => {
@@ -106,27 +118,30 @@ describe('signals and terminals', () => {
   /** `script` (util-linux) runs the CLI on a real pseudo-terminal. */
   const hasScript = spawnSync('script', ['--version']).status === 0;
 
-  it.skipIf(!hasScript)('init prompts on a terminal, and Ctrl-C at the first question leaves nothing behind', async () => {
-    const cwd = await tempDir();
-    const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} plugin init`, '/dev/null'], {
-      cwd,
-      env: { ...process.env, TERM: 'xterm', CI: undefined },
-    });
-    let screen = '';
-    let sent = false;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      screen += d;
-      if (!sent && screen.includes('Plugin name')) {
-        sent = true;
-        child.stdin.write('\u0003');
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(screen).toContain('Plugin name');
-    expect(screen).toContain('cancelled: nothing was written');
-    expect(code).toBe(1);
-    expect(await readdir(cwd)).toEqual([]);
-  });
+  it.skipIf(!hasScript)(
+    'init prompts on a terminal, and Ctrl-C at the first question leaves nothing behind',
+    async () => {
+      const cwd = await tempDir();
+      const child = spawn('script', ['-qfec', `${process.execPath} ${BIN} plugin init`, '/dev/null'], {
+        cwd,
+        env: { ...process.env, TERM: 'xterm', CI: undefined },
+      });
+      let screen = '';
+      let sent = false;
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        screen += d;
+        if (!sent && screen.includes('Plugin name')) {
+          sent = true;
+          child.stdin.write('\u0003');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(screen).toContain('Plugin name');
+      expect(screen).toContain('cancelled: nothing was written');
+      expect(code).toBe(1);
+      expect(await readdir(cwd)).toEqual([]);
+    },
+  );
 });
 
 describe('the built CLI', () => {
@@ -144,8 +159,11 @@ describe('the built CLI', () => {
 
   it('says plainly that it needs Node.js 20.15', async () => {
     // Node 20.14 as far as the launcher can tell.
-    const older = 'data:text/javascript,Object.defineProperty(process, "versions", { value: { ...process.versions, node: "20.14.0" } }); Object.defineProperty(process, "version", { value: "v20.14.0" });';
-    const r = await finished(spawn(process.execPath, ['--import', older, BIN, '--version'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const older =
+      'data:text/javascript,Object.defineProperty(process, "versions", { value: { ...process.versions, node: "20.14.0" } }); Object.defineProperty(process, "version", { value: "v20.14.0" });';
+    const r = await finished(
+      spawn(process.execPath, ['--import', older, BIN, '--version'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe('error: dify-plugin-cli needs Node.js 20.15 or newer; this is v20.14.0\n');
@@ -155,10 +173,16 @@ describe('the built CLI', () => {
     // A copy of the installed layout, so that the shared dist/ is left alone.
     const root = await tempDir();
     await Promise.all(['bin', 'dist'].map((d) => mkdir(path.join(root, d))));
-    await Promise.all(['bin/dify.js', 'dist/dify.cjs', 'package.json'].map((f) => copyFile(path.join(REPO, f), path.join(root, f))));
+    await Promise.all(
+      ['bin/dify.js', 'dist/dify.cjs', 'package.json'].map((f) => copyFile(path.join(REPO, f), path.join(root, f))),
+    );
     const cache = path.join(root, 'dist', 'dify.cjs.cache');
     const version = async () => {
-      const r = await finished(spawn(process.execPath, [path.join(root, 'bin', 'dify.js'), '--version'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      const r = await finished(
+        spawn(process.execPath, [path.join(root, 'bin', 'dify.js'), '--version'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
       expect(r).toMatchObject({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
     };
 
@@ -273,25 +297,31 @@ describe('dify plugin run (remote debugging), as a process', () => {
     '',
   ].join('\n');
 
-  it.skipIf(process.platform !== 'linux' || !python3)('on Linux the plugin dies with a killed CLI, and runs as `python -m <entrypoint>` would', async () => {
-    const d = await daemon();
-    const dir = await pluginWith({ 'main.py': PROBE });
-    const probe = path.join(await tempDir(), 'probe.json');
-    const cli = start([dir, '--url', d.url, '--key', KEY, '--python', 'python3'], { PROBE_FILE: probe });
-    await d.nextRegistered();
-    await vi.waitUntil(() => existsSync(probe), { timeout: 10_000 });
-    const seen = JSON.parse(readFileSync(probe, 'utf8')) as Record<string, unknown> & { pid: number };
-    try {
-      cli.child.kill('SIGKILL');
-      expect(await gone(seen.pid, 3000)).toBe(true);
-    } finally {
-      if (isRunning(seen.pid)) process.kill(seen.pid, 'SIGKILL');
-    }
-    const direct = path.join(await tempDir(), 'direct.json');
-    execFileSync('python3', ['-m', 'main'], { cwd: dir, env: { ...process.env, PROBE_FILE: direct, PROBE_ONLY: '1' } });
-    const expected = JSON.parse(readFileSync(direct, 'utf8')) as Record<string, unknown>;
-    expect({ ...seen, pid: 0 }).toEqual({ ...expected, pid: 0 });
-  });
+  it.skipIf(process.platform !== 'linux' || !python3)(
+    'on Linux the plugin dies with a killed CLI, and runs as `python -m <entrypoint>` would',
+    async () => {
+      const d = await daemon();
+      const dir = await pluginWith({ 'main.py': PROBE });
+      const probe = path.join(await tempDir(), 'probe.json');
+      const cli = start([dir, '--url', d.url, '--key', KEY, '--python', 'python3'], { PROBE_FILE: probe });
+      await d.nextRegistered();
+      await vi.waitUntil(() => existsSync(probe), { timeout: 10_000 });
+      const seen = JSON.parse(readFileSync(probe, 'utf8')) as Record<string, unknown> & { pid: number };
+      try {
+        cli.child.kill('SIGKILL');
+        expect(await gone(seen.pid, 3000)).toBe(true);
+      } finally {
+        if (isRunning(seen.pid)) process.kill(seen.pid, 'SIGKILL');
+      }
+      const direct = path.join(await tempDir(), 'direct.json');
+      execFileSync('python3', ['-m', 'main'], {
+        cwd: dir,
+        env: { ...process.env, PROBE_FILE: direct, PROBE_ONLY: '1' },
+      });
+      const expected = JSON.parse(readFileSync(direct, 'utf8')) as Record<string, unknown>;
+      expect({ ...seen, pid: 0 }).toEqual({ ...expected, pid: 0 });
+    },
+  );
 });
 
 describe('dify plugin run <file.difypkg> (local run), as a process', () => {
@@ -310,7 +340,8 @@ describe('dify plugin run <file.difypkg> (local run), as a process', () => {
     return {
       env: { TMPDIR: tmp, FAKE_SPY_FILE: spyFile, FAKE_HEARTBEAT_MS: '200' },
       leftovers: () => readdirSync(tmp),
-      plugin: () => (existsSync(spyFile) ? (JSON.parse(readFileSync(spyFile, 'utf8')) as { pid: number; cwd: string }) : undefined),
+      plugin: () =>
+        existsSync(spyFile) ? (JSON.parse(readFileSync(spyFile, 'utf8')) as { pid: number; cwd: string }) : undefined,
     };
   }
 
@@ -328,9 +359,13 @@ describe('dify plugin run <file.difypkg> (local run), as a process', () => {
   it('SIGINT with stdin still open stops the plugin, removes the copy and exits 0', async () => {
     const ws = await workspace();
     // stdin is a pipe the test keeps open, as a terminal or a harness leaves it
-    const child = spawn(process.execPath, [path.join(REPO, 'bin', 'dify.js'), 'plugin', 'run', pkg, '-r', 'json', '--python', FAKE_PYTHON], {
-      env: { ...process.env, NO_COLOR: '1', ...ws.env },
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(REPO, 'bin', 'dify.js'), 'plugin', 'run', pkg, '-r', 'json', '--python', FAKE_PYTHON],
+      {
+        env: { ...process.env, NO_COLOR: '1', ...ws.env },
+      },
+    );
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     try {
       let out = '';

@@ -19,7 +19,13 @@ export interface CliOptions {
 
 /** The environment a command sees: this process's, without colour and outside GitHub Actions. */
 function cliEnv(options: CliOptions): NodeJS.ProcessEnv {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', GITHUB_ACTIONS: undefined, FORCE_COLOR: undefined, ...options.env };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NO_COLOR: '1',
+    GITHUB_ACTIONS: undefined,
+    FORCE_COLOR: undefined,
+    ...options.env,
+  };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return env as NodeJS.ProcessEnv;
 }
@@ -81,7 +87,11 @@ export function startDify(args: string[], options: CliOptions = {}): RunningCli 
   const waiters: { test: (s: string) => boolean; resolve: () => void }[] = [];
   const onData = (d: string) => {
     out += d;
-    for (const w of [...waiters]) if (w.test(out)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) {
+      if (!w.test(out)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   };
   child.stdout!.setEncoding('utf8').on('data', onData);
   child.stderr!.setEncoding('utf8').on('data', onData);
@@ -94,7 +104,10 @@ export function startDify(args: string[], options: CliOptions = {}): RunningCli 
       const test = (s: string) => (typeof text === 'string' ? s.includes(text) : text.test(s));
       if (test(out)) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${String(text)}; output so far:\n${out}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${String(text)}; output so far:\n${out}`)),
+          timeoutMs,
+        );
         waiters.push({ test, resolve: () => (clearTimeout(timer), resolve()) });
       });
     },

@@ -41,7 +41,10 @@ export interface FakeDaemonOptions {
    * How the daemon answers a backwards invocation (docs/remote-debugging.md#backwards-invocation). Default: one
    * `{event:"response", message:"stream", data:{echo: <request>}}`; an `end` always follows.
    */
-  onBackwards?: (invoke: BackwardsInvoke, session: { sessionId: string; data: Record<string, unknown> }) => BackwardsReply[];
+  onBackwards?: (
+    invoke: BackwardsInvoke,
+    session: { sessionId: string; data: Record<string, unknown> },
+  ) => BackwardsReply[];
   /**
    * After we close a connection (error reply, timeout) we half-close first so the client reads
    * everything we sent, then destroy the socket once the client closes too, or after this many ms
@@ -122,17 +125,32 @@ interface DeclarationKind {
 }
 const DECLARATIONS = new Map<string, DeclarationKind>(
   Object.entries({
-  tool_declaration: { key: 'tool', already: 'tools', invalid: 'tools', goType: 'ToolProviderDeclaration' },
-  model_declaration: { key: 'model', already: 'models', invalid: 'models', goType: 'ModelProviderDeclaration' },
-  endpoint_declaration: { key: 'endpoint', already: 'endpoints', invalid: 'endpoints', goType: 'EndpointProviderDeclaration' },
-  agent_strategy_declaration: {
-    key: 'agent_strategy',
-    already: 'agent strategy',
-    invalid: 'agent strategies',
-    goType: 'AgentStrategyProviderDeclaration',
-  },
-  datasource_declaration: { key: 'datasource', already: 'datasource', invalid: 'datasources', goType: 'DatasourceProviderDeclaration' },
-  trigger_declaration: { key: 'trigger', already: 'triggers', invalid: 'triggers', goType: 'TriggerProviderDeclaration' },
+    tool_declaration: { key: 'tool', already: 'tools', invalid: 'tools', goType: 'ToolProviderDeclaration' },
+    model_declaration: { key: 'model', already: 'models', invalid: 'models', goType: 'ModelProviderDeclaration' },
+    endpoint_declaration: {
+      key: 'endpoint',
+      already: 'endpoints',
+      invalid: 'endpoints',
+      goType: 'EndpointProviderDeclaration',
+    },
+    agent_strategy_declaration: {
+      key: 'agent_strategy',
+      already: 'agent strategy',
+      invalid: 'agent strategies',
+      goType: 'AgentStrategyProviderDeclaration',
+    },
+    datasource_declaration: {
+      key: 'datasource',
+      already: 'datasource',
+      invalid: 'datasources',
+      goType: 'DatasourceProviderDeclaration',
+    },
+    trigger_declaration: {
+      key: 'trigger',
+      already: 'triggers',
+      invalid: 'triggers',
+      goType: 'TriggerProviderDeclaration',
+    },
   } satisfies Record<string, DeclarationKind>),
 );
 type DeclKey = 'tool' | 'model' | 'endpoint' | 'agent_strategy' | 'datasource' | 'trigger';
@@ -307,7 +325,9 @@ export class FakeDaemon {
 
   private constructor(
     private readonly server: net.Server,
-    readonly options: Required<Pick<FakeDaemonOptions, 'keys' | 'handshakeTimeoutMs' | 'heartbeatTimeoutMs' | 'busy' | 'lingerMs'>> &
+    readonly options: Required<
+      Pick<FakeDaemonOptions, 'keys' | 'handshakeTimeoutMs' | 'heartbeatTimeoutMs' | 'busy' | 'lingerMs'>
+    > &
       FakeDaemonOptions,
   ) {
     const address = server.address();
@@ -486,7 +506,11 @@ export class FakeConnection {
    * until `end` or `error` (or the connection closes, which yields the synthetic
    * ConnectionClosedError). Rejects only on timeout or when the connection is not initialized yet.
    */
-  request(data: Record<string, unknown>, timeoutMs = DEFAULT_WAIT_MS, envelope: RequestEnvelope = {}): Promise<SessionResult> {
+  request(
+    data: Record<string, unknown>,
+    timeoutMs = DEFAULT_WAIT_MS,
+    envelope: RequestEnvelope = {},
+  ): Promise<SessionResult> {
     const sessionId = randomUUID();
     const result: SessionResult = { sessionId, messages: [], ended: false, backwards: [] };
     if (this.isClosed || this.closing) {
@@ -494,7 +518,8 @@ export class FakeConnection {
       result.error = { ...CONNECTION_CLOSED_ERROR, args: {} };
       return Promise.resolve(result);
     }
-    if (!this.initialized) return Promise.reject(new Error('fake daemon: request on a connection that is not initialized'));
+    if (!this.initialized)
+      return Promise.reject(new Error('fake daemon: request on a connection that is not initialized'));
     return new Promise<SessionResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(sessionId);
@@ -649,12 +674,14 @@ export class FakeConnection {
 
   private onDeclaration(type: string, decl: DeclarationKind, data: unknown): void {
     if (this.transferred.has(decl.key)) return this.fail(`${decl.already} declaration already registered`);
-    const invalid = (err: string): void => this.fail(`${decl.invalid} register failed, invalid ${decl.invalid} declaration: ${err}`);
+    const invalid = (err: string): void =>
+      this.fail(`${decl.invalid} register failed, invalid ${decl.invalid} declaration: ${err}`);
     // Go unmarshals into a slice: null is an empty slice; anything else but an array of objects fails.
     let items: unknown[];
     if (data === null) items = [];
     else if (Array.isArray(data)) items = data;
-    else return invalid(`json: cannot unmarshal ${goKind(data)} into Go value of type []plugin_entities.${decl.goType}`);
+    else
+      return invalid(`json: cannot unmarshal ${goKind(data)} into Go value of type []plugin_entities.${decl.goType}`);
     for (const item of items) {
       if (item !== null && !isObject(item)) {
         return invalid(`json: cannot unmarshal ${goKind(item)} into Go value of type plugin_entities.${decl.goType}`);
@@ -671,9 +698,13 @@ export class FakeConnection {
     const struct = 'RemotePluginRegisterAssetChunk';
     if (!isObject(data)) {
       if (data === null) {
-        return this.fail(`transfer assets failed, error: ${requiredError(struct, 'Filename')}\n${requiredError(struct, 'Data')}`);
+        return this.fail(
+          `transfer assets failed, error: ${requiredError(struct, 'Filename')}\n${requiredError(struct, 'Data')}`,
+        );
       }
-      return this.fail(`transfer assets failed, error: json: cannot unmarshal ${goKind(data)} into Go value of type plugin_entities.${struct}`);
+      return this.fail(
+        `transfer assets failed, error: json: cannot unmarshal ${goKind(data)} into Go value of type plugin_entities.${struct}`,
+      );
     }
     const fields: [string, string][] = [
       ['filename', 'string'],
@@ -691,7 +722,10 @@ export class FakeConnection {
     }
     const filename = typeof data.filename === 'string' ? data.filename : '';
     const b64 = typeof data.data === 'string' ? data.data : '';
-    const missing = [filename === '' ? requiredError(struct, 'Filename') : '', b64 === '' ? requiredError(struct, 'Data') : ''].filter(Boolean);
+    const missing = [
+      filename === '' ? requiredError(struct, 'Filename') : '',
+      b64 === '' ? requiredError(struct, 'Data') : '',
+    ].filter(Boolean);
     if (missing.length > 0) return this.fail(`transfer assets failed, error: ${missing.join('\n')}`);
 
     let chunks = this.assetChunks.get(filename);
@@ -701,7 +735,8 @@ export class FakeConnection {
     }
     // The daemon compares the decoded total plus the *base64 length* of this chunk, a quirk of
     // dify-plugin-daemon `internal/core/debugging_runtime/runtime_intialization_handlers.go`.
-    if (this.assetsBytes + Buffer.byteLength(b64) > MAX_ASSETS_BYTES) return this.fail('assets too large, at most 50MB');
+    if (this.assetsBytes + Buffer.byteLength(b64) > MAX_ASSETS_BYTES)
+      return this.fail('assets too large, at most 50MB');
     const bad = goBase64ErrorOffset(b64);
     if (bad !== undefined) return this.fail(`assets decode failed, error: illegal base64 data at input byte ${bad}`);
     const bytes = Buffer.from(/[\r\n]/.test(b64) ? b64.replace(/[\r\n]/g, '') : b64, 'base64');
@@ -713,7 +748,8 @@ export class FakeConnection {
     if (this.options.busy) return this.fail('server is busy now, please try again later');
     if (this.transferred.size === 0) return this.fail('no registration transferred, cannot initialize');
     const remapError = this.remapAssets();
-    if (remapError !== undefined) return this.fail(`assets remap failed, invalid assets data, cannot remap: ${remapError}`);
+    if (remapError !== undefined)
+      return this.fail(`assets remap failed, invalid assets data, cannot remap: ${remapError}`);
     this.initialized = true;
     this.startHeartbeatMonitor();
     this.hooks.onRegistered(this);
@@ -747,19 +783,27 @@ export class FakeConnection {
       }
     }
     const pairs: [unknown, string][] = [];
-    if (d.tool !== undefined) pairs.push([identity(d.tool).icon, 'tool icon'], [identity(d.tool).icon_dark, 'tool icon dark']);
+    if (d.tool !== undefined)
+      pairs.push([identity(d.tool).icon, 'tool icon'], [identity(d.tool).icon_dark, 'tool icon dark']);
     if (d.agent_strategy !== undefined) {
-      pairs.push([identity(d.agent_strategy).icon, 'agent icon'], [identity(d.agent_strategy).icon_dark, 'agent icon dark']);
+      pairs.push(
+        [identity(d.agent_strategy).icon, 'agent icon'],
+        [identity(d.agent_strategy).icon_dark, 'agent icon dark'],
+      );
     }
     if (d.datasource !== undefined) {
-      pairs.push([identity(d.datasource).icon, 'datasource icon'], [identity(d.datasource).icon_dark, 'datasource icon dark']);
+      pairs.push(
+        [identity(d.datasource).icon, 'datasource icon'],
+        [identity(d.datasource).icon_dark, 'datasource icon dark'],
+      );
       const entries = isObject(d.datasource) && Array.isArray(d.datasource.datasources) ? d.datasource.datasources : [];
       for (const entry of entries) {
         const id = identity(entry);
         pairs.push([id.icon, `datasource ${typeof id.name === 'string' ? id.name : ''} icon`]);
       }
     }
-    if (d.trigger !== undefined) pairs.push([identity(d.trigger).icon, 'trigger icon'], [identity(d.trigger).icon_dark, 'trigger icon dark']);
+    if (d.trigger !== undefined)
+      pairs.push([identity(d.trigger).icon, 'trigger icon'], [identity(d.trigger).icon_dark, 'trigger icon dark']);
     const manifest = isObject(d.manifest) ? d.manifest : {};
     pairs.push([manifest.icon, 'plugin icon'], [manifest.icon_dark, 'plugin dark icon']);
     for (const [name, what] of pairs) {
@@ -847,7 +891,10 @@ export class FakeConnection {
         return this.onInvoke(pending, message.data);
       default:
         result.messages.push(message);
-        result.error = { error_type: 'unknown_stream_message_type', message: `unknown stream message type: ${message.type}` };
+        result.error = {
+          error_type: 'unknown_stream_message_type',
+          message: `unknown stream message type: ${message.type}`,
+        };
         return this.finish(sessionId);
     }
   }
@@ -863,9 +910,18 @@ export class FakeConnection {
       return this.finish(sessionId);
     }
     const missing =
-      typeof data.type !== 'string' ? 'type' : typeof data.backwards_request_id !== 'string' ? 'request_id' : !isObject(data.request) ? 'request' : undefined;
+      typeof data.type !== 'string'
+        ? 'type'
+        : typeof data.backwards_request_id !== 'string'
+          ? 'request_id'
+          : !isObject(data.request)
+            ? 'request'
+            : undefined;
     if (missing !== undefined) {
-      result.error = { error_type: 'invoke_dify_error', message: `invoke dify failed: invoke request missing ${missing}: ${goMarshal(data)}` };
+      result.error = {
+        error_type: 'invoke_dify_error',
+        message: `invoke dify failed: invoke request missing ${missing}: ${goMarshal(data)}`,
+      };
       return this.finish(sessionId);
     }
     const invoke: BackwardsInvoke = {
@@ -893,7 +949,14 @@ export class FakeConnection {
         }),
       );
     }
-    this.writeLine(this.envelope(sessionId, pending.envelope, 'backwards_response', { backwards_request_id: id, event: 'end', message: '', data: null }));
+    this.writeLine(
+      this.envelope(sessionId, pending.envelope, 'backwards_response', {
+        backwards_request_id: id,
+        event: 'end',
+        message: '',
+        data: null,
+      }),
+    );
   }
 
   private finish(sessionId: string): void {

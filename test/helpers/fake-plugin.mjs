@@ -209,9 +209,11 @@ function onLine(line) {
     return;
   }
   handleRequest(message.session_id, message.data).catch((err) => {
-    void session(message.session_id, 'error', { error_type: 'Exception', message: String(err?.message ?? err), args: {} }).then(() =>
-      end(message.session_id),
-    );
+    void session(message.session_id, 'error', {
+      error_type: 'Exception',
+      message: String(err?.message ?? err),
+      args: {},
+    }).then(() => end(message.session_id));
   });
 }
 

@@ -16,7 +16,9 @@ function unreadable(inner: PluginSource, failing: string): PluginSource {
     listFiles: () => inner.listFiles(),
     statPath: (p) => inner.statPath(p),
     readFile: (p) =>
-      p === failing ? Promise.reject(new SourceError('unreadable', p, `${p} cannot be read: EACCES: permission denied`)) : inner.readFile(p),
+      p === failing
+        ? Promise.reject(new SourceError('unreadable', p, `${p} cannot be read: EACCES: permission denied`))
+        : inner.readFile(p),
   };
 }
 
@@ -32,7 +34,11 @@ describe('bad input becomes diagnostics', () => {
     const source = unreadable(await DirectorySource.open(dir), 'tools/greet.yaml');
     const project = await loadProject(source);
     const found = await checkProject(project);
-    expect(found.map(brief)).toContainEqual({ code: 'file/unreadable', file: 'provider/hello_world.yaml', line: lineOf(exampleFile('provider/hello_world.yaml'), '- tools/greet.yaml') });
+    expect(found.map(brief)).toContainEqual({
+      code: 'file/unreadable',
+      file: 'provider/hello_world.yaml',
+      line: lineOf(exampleFile('provider/hello_world.yaml'), '- tools/greet.yaml'),
+    });
     expect(found.find((d) => d.code === 'file/unreadable')?.message).toMatch(/permission denied/);
   });
 
@@ -46,14 +52,24 @@ describe('bad input becomes diagnostics', () => {
 
 describe('unique identifier', () => {
   it('speaks only when the field rules are silent', async () => {
-    const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']) });
+    const dir = await pluginWith({
+      'manifest.yaml': edit(exampleFile('manifest.yaml'), ['name: hello_world', 'name: Hello']),
+    });
     const project = await loadProject(await DirectorySource.open(dir));
     const ctx = { project, files: [], fileSizes: new Map(), prior: [] };
     const [d] = identifier(ctx);
     await locateDiagnostics([d!]);
     expect(d).toMatchObject({ code: 'manifest/identifier-invalid', severity: 'error', file: 'manifest.yaml', line: 1 });
     expect(d!.message).toContain('dify-plugin-cli/Hello:0.0.1@<checksum>');
-    const fieldFinding = { code: 'manifest/name-pattern', severity: 'error' as const, message: '', file: 'manifest.yaml', line: 4, column: 7, path: '/name' };
+    const fieldFinding = {
+      code: 'manifest/name-pattern',
+      severity: 'error' as const,
+      message: '',
+      file: 'manifest.yaml',
+      line: 4,
+      column: 7,
+      path: '/name',
+    };
     expect(identifier({ ...ctx, prior: [fieldFinding] })).toEqual([]);
   });
 });

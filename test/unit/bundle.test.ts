@@ -7,7 +7,13 @@ import { checkBundle } from '../../src/bundle/check.js';
 import { BundleError } from '../../src/bundle/errors.js';
 import { BundleManifest } from '../../src/bundle/manifest.js';
 import { changedLines } from '../../src/project/yaml-edit.js';
-import { appendPattern, applyProfile, bumpVersion, currentProfile, removeDependency } from '../../src/bundle/operations.js';
+import {
+  appendPattern,
+  applyProfile,
+  bumpVersion,
+  currentProfile,
+  removeDependency,
+} from '../../src/bundle/operations.js';
 import { analyzeBundle, appendPackage, PackageRejectedError } from '../../src/pipelines/bundle-packages.js';
 import {
   GITHUB_PATTERN_REGEX,
@@ -31,20 +37,38 @@ import { MAX_PACKAGE_BYTES } from '../../src/project/limits.js';
 
 const schema = JSON.parse(readFileSync(path.join(REPO, 'schemas', 'bundle.schema.json'), 'utf8')) as {
   properties: { version: { pattern: string } };
-  definitions: { dependency: { properties: { value: { properties: { repo_pattern: { pattern: string }; marketplace_pattern: { pattern: string } } } } } };
+  definitions: {
+    dependency: {
+      properties: {
+        value: { properties: { repo_pattern: { pattern: string }; marketplace_pattern: { pattern: string } } };
+      };
+    };
+  };
 };
 const valueSchema = schema.definitions.dependency.properties.value.properties;
 const packageOptions = { maxBytes: MAX_PACKAGE_BYTES, env: { PATH: '' } };
 
-function quietIo(cwd: string, stdin: Io['stdin'] = Object.assign(new PassThrough(), { isTTY: false })): Io & { out: () => string } {
+function quietIo(
+  cwd: string,
+  stdin: Io['stdin'] = Object.assign(new PassThrough(), { isTTY: false }),
+): Io & { out: () => string } {
   let out = '';
-  return { stdin, stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (out += s) }, env: {}, cwd, out: () => out };
+  return {
+    stdin,
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (out += s) },
+    env: {},
+    cwd,
+    out: () => out,
+  };
 }
 
 /** A fresh bundle directory as `dify bundle init --quick` writes it. */
 async function newBundle(name = 'my_bundle'): Promise<string> {
   const cwd = await tempDir();
-  expect(await initCommand({ quick: true, name, author: 'acme', description: 'Our plugins' }, quietIo(cwd), 'bundle')).toBe(0);
+  expect(
+    await initCommand({ quick: true, name, author: 'acme', description: 'Our plugins' }, quietIo(cwd), 'bundle'),
+  ).toBe(0);
   return path.join(cwd, name);
 }
 
@@ -119,19 +143,27 @@ describe('dependency patterns (daemon regexes)', () => {
     expect(parseGithubPattern(p)).toBeNull();
   });
 
-  it.each(['langgenius/openai:0.0.1', 'langgenius/openai:^0.0.1', 'langgenius/openai:~0.0.1', 'langgenius/openai:1.x.x', 'langgenius/openai:0.0.1-0.1.0', 'a/b:1.0.0-rc_1'])(
-    'marketplace %s is valid',
-    (p) => {
-      expect(parseMarketplacePattern(p)).not.toBeNull();
-    },
-  );
+  it.each([
+    'langgenius/openai:0.0.1',
+    'langgenius/openai:^0.0.1',
+    'langgenius/openai:~0.0.1',
+    'langgenius/openai:1.x.x',
+    'langgenius/openai:0.0.1-0.1.0',
+    'a/b:1.0.0-rc_1',
+  ])('marketplace %s is valid', (p) => {
+    expect(parseMarketplacePattern(p)).not.toBeNull();
+  });
 
-  it.each(['langgenius/openai', 'langgenius/openai:0.0.1/openai.difypkg', 'langgenius:0.0.1', 'LangGenius/openai:0.0.1', 'langgenius/openai:latest', 'langgenius/openai:0.1'])(
-    'marketplace %s is invalid',
-    (p) => {
-      expect(parseMarketplacePattern(p)).toBeNull();
-    },
-  );
+  it.each([
+    'langgenius/openai',
+    'langgenius/openai:0.0.1/openai.difypkg',
+    'langgenius:0.0.1',
+    'LangGenius/openai:0.0.1',
+    'langgenius/openai:latest',
+    'langgenius/openai:0.1',
+  ])('marketplace %s is invalid', (p) => {
+    expect(parseMarketplacePattern(p)).toBeNull();
+  });
 
   it('derives the fields the daemon reports', () => {
     expect(parseGithubPattern('langgenius/openai:^1.0.0-2.0.0/openai.difypkg')).toBeNull();
@@ -141,12 +173,18 @@ describe('dependency patterns (daemon regexes)', () => {
       release: '1.0.0-2.0.0',
       asset: 'openai.difypkg',
     });
-    expect(parseMarketplacePattern('langgenius/openai:^0.0.1')).toEqual({ pattern: 'langgenius/openai:^0.0.1', organization: 'langgenius', plugin: 'openai', version: '^0.0.1' });
+    expect(parseMarketplacePattern('langgenius/openai:^0.0.1')).toEqual({
+      pattern: 'langgenius/openai:^0.0.1',
+      organization: 'langgenius',
+      plugin: 'openai',
+      version: '^0.0.1',
+    });
   });
 
   it('checks versions with the daemon version regex', () => {
     for (const v of ['0.0.2', '1.0.0-beta', '9999.9999.9999', '1.2.3-a_b']) expect(isValidVersion(v)).toBe(true);
-    for (const v of ['1.2', 'v1.0.0', '10000.0.0', '1.0.0-', '1.0.0-12345678901234567', '1.0.0.0', ' 1.0.0']) expect(isValidVersion(v)).toBe(false);
+    for (const v of ['1.2', 'v1.0.0', '10000.0.0', '1.0.0-', '1.0.0-12345678901234567', '1.0.0.0', ' 1.0.0'])
+      expect(isValidVersion(v)).toBe(false);
   });
 });
 
@@ -163,18 +201,56 @@ describe('manifest editing', () => {
     expect(out).toContain('# A bundle installs several plugins at once.');
     expect(out).toContain('version: "0.0.2"');
     expect(out).toContain(
-      ['dependencies:', '  - type: github', '    value:', '      repo_pattern: owner/repo:1.0.0/x.difypkg', '  - type: marketplace', '    value:', '      marketplace_pattern: langgenius/openai:^0.0.1', 'tags: []'].join('\n'),
+      [
+        'dependencies:',
+        '  - type: github',
+        '    value:',
+        '      repo_pattern: owner/repo:1.0.0/x.difypkg',
+        '  - type: marketplace',
+        '    value:',
+        '      marketplace_pattern: langgenius/openai:^0.0.1',
+        'tags: []',
+      ].join('\n'),
     );
-    const keys = (s: string) => s.split('\n').filter((l) => /^[a-z]/.test(l)).map((l) => l.split(':')[0]);
+    const keys = (s: string) =>
+      s
+        .split('\n')
+        .filter((l) => /^[a-z]/.test(l))
+        .map((l) => l.split(':')[0]);
     expect(keys(out)).toEqual(keys(text));
     // Only the changed lines differ.
     const before = text.split('\n');
     const changed = out.split('\n').filter((l) => !before.includes(l));
-    expect(changed).toEqual(['version: "0.0.2"', 'dependencies:', '  - type: github', '    value:', '      repo_pattern: owner/repo:1.0.0/x.difypkg', '  - type: marketplace', '    value:', '      marketplace_pattern: langgenius/openai:^0.0.1']);
+    expect(changed).toEqual([
+      'version: "0.0.2"',
+      'dependencies:',
+      '  - type: github',
+      '    value:',
+      '      repo_pattern: owner/repo:1.0.0/x.difypkg',
+      '  - type: marketplace',
+      '    value:',
+      '      marketplace_pattern: langgenius/openai:^0.0.1',
+    ]);
   });
 
   it('keeps the 4-space indentation of a manifest the Go CLI wrote', () => {
-    const go = ['name: b', 'labels:', '    en_US: b', 'description:', '    en_US: d', 'icon: icon.svg', 'version: 0.0.1', 'author: a', 'type: bundle', 'dependencies:', '    - type: marketplace', '      value:', '        marketplace_pattern: a/b:1.0.0', 'tags: []', ''].join('\n');
+    const go = [
+      'name: b',
+      'labels:',
+      '    en_US: b',
+      'description:',
+      '    en_US: d',
+      'icon: icon.svg',
+      'version: 0.0.1',
+      'author: a',
+      'type: bundle',
+      'dependencies:',
+      '    - type: marketplace',
+      '      value:',
+      '        marketplace_pattern: a/b:1.0.0',
+      'tags: []',
+      '',
+    ].join('\n');
     const m = BundleManifest.parse(go);
     m.append({ type: 'package', value: { path: 'abc' } });
     const out = m.toString();
@@ -187,7 +263,9 @@ describe('manifest editing', () => {
   });
 
   it('removes by 0-based index and refuses an index out of range', () => {
-    const m = BundleManifest.parse('dependencies:\n  - type: marketplace\n    value: {marketplace_pattern: "a/b:1.0.0"}\n  # the second\n  - type: package\n    value: {path: x}\n');
+    const m = BundleManifest.parse(
+      'dependencies:\n  - type: marketplace\n    value: {marketplace_pattern: "a/b:1.0.0"}\n  # the second\n  - type: package\n    value: {path: x}\n',
+    );
     expect(m.remove(0)).toEqual({ type: 'marketplace', value: { marketplace_pattern: 'a/b:1.0.0' } });
     expect(m.dependencies()).toEqual([{ type: 'package', value: { path: 'x' } }]);
     expect(() => m.remove(1)).toThrow('index 1 is out of range: the bundle has 1 dependency (index 0)');
@@ -199,7 +277,9 @@ describe('manifest editing', () => {
     const m = BundleManifest.parse('name: b\ndependencies:\n');
     expect(m.append({ type: 'package', value: { path: 'x' } })).toBe(0);
     expect(m.toString()).toBe('name: b\ndependencies:\n  - type: package\n    value:\n      path: x\n');
-    expect(() => BundleManifest.parse('dependencies: 3\n').append({ type: 'package', value: { path: 'x' } })).toThrow('dependencies in manifest.yaml is not a list');
+    expect(() => BundleManifest.parse('dependencies: 3\n').append({ type: 'package', value: { path: 'x' } })).toThrow(
+      'dependencies in manifest.yaml is not a list',
+    );
   });
 
   it('each command changes only its own lines of a commented, CRLF, 4-space manifest', () => {
@@ -234,24 +314,57 @@ describe('manifest editing', () => {
       change(m);
       return m.toString();
     };
-    expectOnly(edit((m) => m.append({ type: 'package', value: { path: 'abc' } })), [], ['    - type: package', '      value:', '        path: abc']);
-    expectOnly(edit((m) => m.remove(0)), ['dependencies:', '    # pinned', '    - type: marketplace', '      value:', '        marketplace_pattern: a/b:1.0.0'], ['dependencies: []', '    # pinned']);
-    expectOnly(edit((m) => m.setVersion('0.0.2')), ['version: 0.0.1'], ['version: 0.0.2']);
+    expectOnly(
+      edit((m) => m.append({ type: 'package', value: { path: 'abc' } })),
+      [],
+      ['    - type: package', '      value:', '        path: abc'],
+    );
+    expectOnly(
+      edit((m) => m.remove(0)),
+      [
+        'dependencies:',
+        '    # pinned',
+        '    - type: marketplace',
+        '      value:',
+        '        marketplace_pattern: a/b:1.0.0',
+      ],
+      ['dependencies: []', '    # pinned'],
+    );
+    expectOnly(
+      edit((m) => m.setVersion('0.0.2')),
+      ['version: 0.0.1'],
+      ['version: 0.0.2'],
+    );
     const profile = edit((m) => m.setProfile({ name: 'nb', author: 'a', description: 'New', label: 'New B' }));
-    expectOnly(profile, ['name: b  # the id', 'labels:', '    en_US: B', '    zh_Hans: 捆绑', '    ja_JP: B', 'description:', "    en_US: 'd'", '    pt_BR: d'], [
-      'name: nb  # the id',
-      'labels:',
-      '    en_US: New B',
-      '    zh_Hans: 捆绑',
-      '    ja_JP: New B',
-      'description:',
-      "    en_US: 'New'",
-      '    pt_BR: New',
-    ]);
+    expectOnly(
+      profile,
+      [
+        'name: b  # the id',
+        'labels:',
+        '    en_US: B',
+        '    zh_Hans: 捆绑',
+        '    ja_JP: B',
+        'description:',
+        "    en_US: 'd'",
+        '    pt_BR: d',
+      ],
+      [
+        'name: nb  # the id',
+        'labels:',
+        '    en_US: New B',
+        '    zh_Hans: 捆绑',
+        '    ja_JP: New B',
+        'description:',
+        "    en_US: 'New'",
+        '    pt_BR: New',
+      ],
+    );
     // Missing texts are written for every locale, at the file's indentation.
     const bare = BundleManifest.parse('name: b\r\nlabels:\r\n    en_US: B\r\n');
     bare.setProfile({ name: 'b', author: 'a', description: 'D', label: 'B' });
-    expect(bare.toString()).toBe('name: b\r\nlabels:\r\n    en_US: B\r\nauthor: a\r\ndescription:\r\n    en_US: D\r\n    zh_Hans: D\r\n    ja_JP: D\r\n    pt_BR: D\r\n');
+    expect(bare.toString()).toBe(
+      'name: b\r\nlabels:\r\n    en_US: B\r\nauthor: a\r\ndescription:\r\n    en_US: D\r\n    zh_Hans: D\r\n    ja_JP: D\r\n    pt_BR: D\r\n',
+    );
   });
 
   it('reports YAML errors with their line', () => {
@@ -260,9 +373,35 @@ describe('manifest editing', () => {
   });
 
   it('regenerate updates the English text and the locales that still copy it, keeping translations', () => {
-    const m = BundleManifest.parse(['name: b', 'labels:', '  en_US: B', '  zh_Hans: 捆绑', '  ja_JP: B', 'description:', '  en_US: "d"', '  pt_BR: d', 'author: a', ''].join('\n'));
+    const m = BundleManifest.parse(
+      [
+        'name: b',
+        'labels:',
+        '  en_US: B',
+        '  zh_Hans: 捆绑',
+        '  ja_JP: B',
+        'description:',
+        '  en_US: "d"',
+        '  pt_BR: d',
+        'author: a',
+        '',
+      ].join('\n'),
+    );
     m.setProfile({ name: 'nb', author: 'na', description: 'New', label: 'New B' });
-    expect(m.toString()).toBe(['name: nb', 'labels:', '  en_US: New B', '  zh_Hans: 捆绑', '  ja_JP: New B', 'description:', '  en_US: "New"', '  pt_BR: New', 'author: na', ''].join('\n'));
+    expect(m.toString()).toBe(
+      [
+        'name: nb',
+        'labels:',
+        '  en_US: New B',
+        '  zh_Hans: 捆绑',
+        '  ja_JP: New B',
+        'description:',
+        '  en_US: "New"',
+        '  pt_BR: New',
+        'author: na',
+        '',
+      ].join('\n'),
+    );
   });
 });
 
@@ -279,7 +418,9 @@ describe('bundle directories and .difybndl files', () => {
     const second = await withBundle(dir, (b) => appendPackage(b, githubPkg, 'github.difypkg', packageOptions));
     expect(second).toMatchObject({ index: 1, existing: false, assetAdded: true });
     expect(second.plugin).toMatchObject({ author: 'langgenius', name: 'github_datasource' });
-    expect(readdirSync(path.join(dir, '_assets')).sort()).toEqual([checksum, second.plugin.checksum!, 'icon.svg'].sort());
+    expect(readdirSync(path.join(dir, '_assets')).sort()).toEqual(
+      [checksum, second.plugin.checksum!, 'icon.svg'].sort(),
+    );
     const deps = BundleManifest.parse(await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).dependencies();
     expect(deps).toEqual([
       { type: 'package', value: { path: checksum } },
@@ -293,17 +434,25 @@ describe('bundle directories and .difybndl files', () => {
     const out = await tempDir();
     const notPlugin = path.join(out, 'notes.difypkg');
     await writeZip(notPlugin, [{ name: 'notes.txt', read: async () => Buffer.from('hi') }]);
-    const err = await withBundle(dir, (b) => appendPackage(b, notPlugin, 'notes.difypkg', packageOptions)).catch((e: unknown) => e);
+    const err = await withBundle(dir, (b) => appendPackage(b, notPlugin, 'notes.difypkg', packageOptions)).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PackageRejectedError);
     expect((err as PackageRejectedError).result.diagnostics.map((d) => d.code)).toContain('manifest/missing');
     const text = path.join(out, 'plain.difypkg');
     await writeFile(text, 'not a zip');
-    await expect(withBundle(dir, (b) => appendPackage(b, text, 'plain.difypkg', packageOptions))).rejects.toThrow(/not a valid plugin package/);
-    await expect(withBundle(dir, (b) => appendPackage(b, EXAMPLE, 'hello-world', packageOptions))).rejects.toThrow(/is not a file/);
+    await expect(withBundle(dir, (b) => appendPackage(b, text, 'plain.difypkg', packageOptions))).rejects.toThrow(
+      /not a valid plugin package/,
+    );
+    await expect(withBundle(dir, (b) => appendPackage(b, EXAMPLE, 'hello-world', packageOptions))).rejects.toThrow(
+      /is not a file/,
+    );
     // A package under another name (as downloaded) is still read as a package.
     const renamed = path.join(out, 'hello.zip');
     await cp(helloPkg, renamed);
-    await expect(withBundle(dir, (b) => appendPackage(b, renamed, 'hello.zip', packageOptions))).resolves.toMatchObject({ index: 0 });
+    await expect(withBundle(dir, (b) => appendPackage(b, renamed, 'hello.zip', packageOptions))).resolves.toMatchObject(
+      { index: 0 },
+    );
     expect(before).not.toBe(await readFile(path.join(dir, 'manifest.yaml'), 'utf8'));
   });
 
@@ -326,16 +475,33 @@ describe('bundle directories and .difybndl files', () => {
       await zip.close();
     }
     const sum = await checksumOfFile(githubPkg);
-    expect(names[0]).toEqual(['manifest.yaml', '_assets/Z.svg', `_assets/${sum}`, '_assets/icon.svg', '_assets/sub/b.png', 'README.md', 'README_zh_Hans.md']);
+    expect(names[0]).toEqual([
+      'manifest.yaml',
+      '_assets/Z.svg',
+      `_assets/${sum}`,
+      '_assets/icon.svg',
+      '_assets/sub/b.png',
+      'README.md',
+      'README_zh_Hans.md',
+    ]);
     expect(readFileSync(path.join(out, 'a.difybndl')).equals(readFileSync(path.join(out, 'b.difybndl')))).toBe(true);
   });
 
   it('a .difybndl is edited in place; remove deletes the package file unless another dependency uses it', async () => {
     const dir = await newBundle();
-    const sum = await withBundle(dir, async (b) => (await appendPackage(b, helloPkg, 'x', packageOptions)).plugin.checksum!);
+    const sum = await withBundle(
+      dir,
+      async (b) => (await appendPackage(b, helloPkg, 'x', packageOptions)).plugin.checksum!,
+    );
     // Two dependencies on the same file (hand-edited), then a marketplace one.
     const manifestPath = path.join(dir, 'manifest.yaml');
-    await writeFile(manifestPath, (await readFile(manifestPath, 'utf8')).replace('tags: []', `  - type: package\n    value:\n      path: ${sum}\ntags: []`));
+    await writeFile(
+      manifestPath,
+      (await readFile(manifestPath, 'utf8')).replace(
+        'tags: []',
+        `  - type: package\n    value:\n      path: ${sum}\ntags: []`,
+      ),
+    );
     await withBundle(dir, (b) => appendPattern(b, 'marketplace', 'langgenius/openai:0.0.1'));
     const file = path.join(await tempDir(), 'b.difybndl');
     await withBundle(dir, (b) => b.exportTo(file));
@@ -350,7 +516,9 @@ describe('bundle directories and .difybndl files', () => {
       expect(second).toMatchObject({ deletedAsset: sum });
       expect(await assets()).toEqual(['icon.svg']);
       await expect(withBundle(location, (b) => removeDependency(b, 1))).rejects.toThrow('index 1 is out of range');
-      expect(await withBundle(location, (b) => BundleManifest.parse(b.manifest).dependencies())).toEqual([{ type: 'marketplace', value: { marketplace_pattern: 'langgenius/openai:0.0.1' } }]);
+      expect(await withBundle(location, (b) => BundleManifest.parse(b.manifest).dependencies())).toEqual([
+        { type: 'marketplace', value: { marketplace_pattern: 'langgenius/openai:0.0.1' } },
+      ]);
     }
     expect(existsSync(path.join(dir, '_assets', sum))).toBe(false);
     expect(readdirSync(path.dirname(file))).toEqual(['b.difybndl']); // no temporary file left
@@ -361,9 +529,19 @@ describe('bundle directories and .difybndl files', () => {
     await expect(withBundle(dir, (b) => bumpVersion(b, '1.0'))).rejects.toThrow('invalid version "1.0"');
     expect(await withBundle(dir, (b) => bumpVersion(b, '1.0.0-rc1'))).toEqual({ from: '0.0.1', to: '1.0.0-rc1' });
     expect(await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).toContain('version: "1.0.0-rc1"');
-    expect(await withBundle(dir, (b) => currentProfile(b))).toEqual({ name: 'my_bundle', author: 'acme', description: 'Our plugins', label: 'My Bundle' });
+    expect(await withBundle(dir, (b) => currentProfile(b))).toEqual({
+      name: 'my_bundle',
+      author: 'acme',
+      description: 'Our plugins',
+      label: 'My Bundle',
+    });
     await withBundle(dir, (b) => applyProfile(b, { name: 'other', author: 'me', description: 'Else', label: 'Other' }));
-    expect(await withBundle(dir, (b) => currentProfile(b))).toEqual({ name: 'other', author: 'me', description: 'Else', label: 'Other' });
+    expect(await withBundle(dir, (b) => currentProfile(b))).toEqual({
+      name: 'other',
+      author: 'me',
+      description: 'Else',
+      label: 'Other',
+    });
   });
 
   it('analyze gives the parsed fields and the identity of each embedded plugin', async () => {
@@ -377,14 +555,37 @@ describe('bundle directories and .difybndl files', () => {
     const a = await withBundle(dir, (b) => analyzeBundle(b, packageOptions));
     expect(a).toMatchObject({ name: 'my_bundle', author: 'acme', version: '0.0.1' });
     expect(a.dependencies).toEqual([
-      { index: 0, type: 'github', pattern: 'langgenius/openai:^0.0.1/openai.difypkg', repo: 'https://github.com/langgenius/openai', release: '^0.0.1', asset: 'openai.difypkg', problems: [] },
-      { index: 1, type: 'marketplace', pattern: 'langgenius/openai:0.0.1', organization: 'langgenius', plugin: 'openai', version: '0.0.1', problems: [] },
+      {
+        index: 0,
+        type: 'github',
+        pattern: 'langgenius/openai:^0.0.1/openai.difypkg',
+        repo: 'https://github.com/langgenius/openai',
+        release: '^0.0.1',
+        asset: 'openai.difypkg',
+        problems: [],
+      },
+      {
+        index: 1,
+        type: 'marketplace',
+        pattern: 'langgenius/openai:0.0.1',
+        organization: 'langgenius',
+        plugin: 'openai',
+        version: '0.0.1',
+        problems: [],
+      },
       {
         index: 2,
         type: 'package',
         path: sum,
         size: readFileSync(githubPkg).length,
-        identity: { author: 'langgenius', name: 'github_datasource', version: '0.4.7', category: 'datasource', checksum: sum, identifier: `langgenius/github_datasource:0.4.7@${sum}` },
+        identity: {
+          author: 'langgenius',
+          name: 'github_datasource',
+          version: '0.4.7',
+          category: 'datasource',
+          checksum: sum,
+          identifier: `langgenius/github_datasource:0.4.7@${sum}`,
+        },
         problems: [],
       },
     ]);
@@ -402,7 +603,10 @@ describe('checkBundle', () => {
       .replace('version: "0.0.1"', 'version: 0.1')
       .replace('type: bundle', 'type: plugin')
       .replace('dependencies: []', 'dependencies:')
-      .replace('tags: []', '  - type: github\n    value:\n      repo_pattern: owner/repo/1.0.0/x.difypkg\n  - type: package\n    value:\n      path: 0123abcd\ntags: []');
+      .replace(
+        'tags: []',
+        '  - type: github\n    value:\n      repo_pattern: owner/repo/1.0.0/x.difypkg\n  - type: package\n    value:\n      path: 0123abcd\ntags: []',
+      );
     await writeFile(manifestPath, text);
     const lines = text.split('\n');
     const lineOf = (needle: string) => lines.findIndex((l) => l.includes(needle)) + 1;
@@ -422,12 +626,18 @@ describe('checkBundle', () => {
     const r = await withBundle(dir, (b) => checkBundle(b, 'x'));
     const lines = (await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).split('\n');
     expect(r.ok).toBe(true);
-    expect(r.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([['bundle/icon-missing', 'warning', lines.findIndex((l) => l.startsWith('icon:')) + 1]]);
+    expect(r.diagnostics.map((d) => [d.code, d.severity, d.line])).toEqual([
+      ['bundle/icon-missing', 'warning', lines.findIndex((l) => l.startsWith('icon:')) + 1],
+    ]);
   });
 
   it('passes a bundle as init writes it, and reports YAML syntax errors', async () => {
     const dir = await newBundle();
-    expect(await withBundle(dir, (b) => checkBundle(b, 'x'))).toMatchObject({ ok: true, diagnostics: [], bundle: { name: 'my_bundle', author: 'acme', version: '0.0.1', dependencies: 0 } });
+    expect(await withBundle(dir, (b) => checkBundle(b, 'x'))).toMatchObject({
+      ok: true,
+      diagnostics: [],
+      bundle: { name: 'my_bundle', author: 'acme', version: '0.0.1', dependencies: 0 },
+    });
     await writeFile(path.join(dir, 'manifest.yaml'), 'name: b\nlabels: [\n');
     const r = await withBundle(dir, (b) => checkBundle(b, 'x'));
     expect(r.diagnostics.map((d) => d.code)).toEqual(['yaml/syntax']);
@@ -436,7 +646,6 @@ describe('checkBundle', () => {
 });
 
 describe('bundle regenerate', () => {
-
   it('asks on a terminal, starting from the manifest, with the init validators', async () => {
     const dir = await newBundle();
     const t = terminal();
@@ -449,15 +658,32 @@ describe('bundle regenerate', () => {
     await t.answer('Description', 'Renamed bundle', KEY.enter);
     await t.answer('Display name', KEY.enter); // the title of the new name
     expect(await run).toBe(0);
-    expect(await withBundle(dir, (b) => currentProfile(b))).toEqual({ name: 'renamed', author: 'acme', description: 'Renamed bundle', label: 'Renamed' });
+    expect(await withBundle(dir, (b) => currentProfile(b))).toEqual({
+      name: 'renamed',
+      author: 'acme',
+      description: 'Renamed bundle',
+      label: 'Renamed',
+    });
   });
 
   it('without a terminal takes --name/--author/--description, or exits 2 naming what is missing', async () => {
     const dir = await newBundle();
     const io = quietIo(path.dirname(dir));
-    await expect(bundleRegenerateCommand('my_bundle', { name: 'x' }, io)).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('missing --author, --description') });
-    await expect(bundleRegenerateCommand('my_bundle', { name: 'x', author: 'Bad!', description: 'd' }, io)).rejects.toMatchObject({ exitCode: 2 });
-    expect(await bundleRegenerateCommand('my_bundle', { name: 'my_bundle', author: 'other', description: 'New words' }, io)).toBe(0);
-    expect(await withBundle(dir, (b) => currentProfile(b))).toEqual({ name: 'my_bundle', author: 'other', description: 'New words', label: 'My Bundle' });
+    await expect(bundleRegenerateCommand('my_bundle', { name: 'x' }, io)).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringContaining('missing --author, --description'),
+    });
+    await expect(
+      bundleRegenerateCommand('my_bundle', { name: 'x', author: 'Bad!', description: 'd' }, io),
+    ).rejects.toMatchObject({ exitCode: 2 });
+    expect(
+      await bundleRegenerateCommand('my_bundle', { name: 'my_bundle', author: 'other', description: 'New words' }, io),
+    ).toBe(0);
+    expect(await withBundle(dir, (b) => currentProfile(b))).toEqual({
+      name: 'my_bundle',
+      author: 'other',
+      description: 'New words',
+      label: 'My Bundle',
+    });
   });
 });

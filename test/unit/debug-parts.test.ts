@@ -18,7 +18,8 @@ describe('line framing', () => {
     const s = new LineSplitter();
     const bytes = Buffer.from('{"a":"日本"}\n\n{"b":1}\r\n{"c"', 'utf8');
     const lines: string[] = [];
-    for (let i = 0; i < bytes.length; i++) lines.push(...s.push(bytes.subarray(i, i + 1)).map((l) => l.toString('utf8')));
+    for (let i = 0; i < bytes.length; i++)
+      lines.push(...s.push(bytes.subarray(i, i + 1)).map((l) => l.toString('utf8')));
     expect(lines).toEqual(['{"a":"日本"}', '{"b":1}']);
     expect(s.rest()?.toString()).toBe('{"c"');
   });
@@ -49,7 +50,9 @@ describe('settings', () => {
   }
 
   it('reads .env, names are case-insensitive, and the environment wins', async () => {
-    const dir = await plugin('remote_install_host=debug.example.com\nREMOTE_INSTALL_PORT=6000\nREMOTE_INSTALL_KEY=from-file-key-1234\n');
+    const dir = await plugin(
+      'remote_install_host=debug.example.com\nREMOTE_INSTALL_PORT=6000\nREMOTE_INSTALL_KEY=from-file-key-1234\n',
+    );
     const s = resolveSettings(dir, {}, { REMOTE_INSTALL_PORT: '7000' });
     expect([s.host.value, s.port.value, s.key?.value]).toEqual(['debug.example.com', 7000, 'from-file-key-1234']);
     expect(describeSource(s.host)).toBe('(REMOTE_INSTALL_HOST in .env)');
@@ -74,7 +77,7 @@ describe('settings', () => {
     expect(resolveSettings(dir, {}, { PYTHON_INTERPRETER_PATH: '/opt/py' }).python.value).toBe('/opt/py');
   });
 
-  it('takes a relative --python from the shell\'s directory, a bare name from PATH', async () => {
+  it("takes a relative --python from the shell's directory, a bare name from PATH", async () => {
     const dir = await plugin('PYTHON_INTERPRETER_PATH=py/bin/python\n');
     const shell = await tempDir();
     const bin = await tempDir();
@@ -83,7 +86,8 @@ describe('settings', () => {
     writeFileSync(path.join(shell, 'localpython'), '#!/bin/sh\n');
     chmodSync(path.join(shell, 'localpython'), 0o755);
     const env = { PATH: bin };
-    const python = (flag: string | undefined, extra: NodeJS.ProcessEnv = {}) => resolveSettings(dir, flag === undefined ? {} : { python: flag }, { ...env, ...extra }, shell).python.value;
+    const python = (flag: string | undefined, extra: NodeJS.ProcessEnv = {}) =>
+      resolveSettings(dir, flag === undefined ? {} : { python: flag }, { ...env, ...extra }, shell).python.value;
     expect(python('.venv/bin/python')).toBe(path.join(shell, '.venv', 'bin', 'python'));
     expect(python('../py')).toBe(path.join(path.dirname(shell), 'py'));
     expect(python('/opt/python3')).toBe('/opt/python3');
@@ -117,9 +121,21 @@ describe('settings', () => {
 describe('daemon replies', () => {
   it.each([
     ['handshake failed, invalid key', /does not know this debug key/, /expires two hours/],
-    ['handshake failed, invalid plugin declaration: Key: name', /rejected manifest\.yaml: Key: name/, /package --check/],
-    ['tools register failed, invalid tools declaration: identity', /rejected a declaration: identity/, /package --check/],
-    ['assets remap failed, invalid assets data, cannot remap: file not found: icon.svg\nfailed to remap tool icon', /not sent: file not found: icon\.svg\nfailed to remap tool icon/, /_assets/],
+    [
+      'handshake failed, invalid plugin declaration: Key: name',
+      /rejected manifest\.yaml: Key: name/,
+      /package --check/,
+    ],
+    [
+      'tools register failed, invalid tools declaration: identity',
+      /rejected a declaration: identity/,
+      /package --check/,
+    ],
+    [
+      'assets remap failed, invalid assets data, cannot remap: file not found: icon.svg\nfailed to remap tool icon',
+      /not sent: file not found: icon\.svg\nfailed to remap tool icon/,
+      /_assets/,
+    ],
     ['no registration transferred, cannot initialize', /declares nothing/, /plugins:/],
     ['server is busy now, please try again later', /too many debugging connections/, /try again later/],
     ['something new', /refused the plugin/, /package --check/],
@@ -153,7 +169,11 @@ describe('daemon link', () => {
     // twice the quiet period, then reads it all and refuses the key: the refusal is still the
     // verdict. (Counted from write(), the quiet period would be over before the daemon read a byte.)
     const messages: unknown[] = [{ type: 'handshake', data: { key: 'k' } }];
-    for (let i = 0; i < 4; i++) messages.push({ type: 'asset_chunk', data: { filename: 'big.png', data: 'A'.repeat(8 * 1024 * 1024), end: i === 3 } });
+    for (let i = 0; i < 4; i++)
+      messages.push({
+        type: 'asset_chunk',
+        data: { filename: 'big.png', data: 'A'.repeat(8 * 1024 * 1024), end: i === 3 },
+      });
     messages.push({ type: 'end', data: {} });
     const total = messages.reduce<number>((n, m) => n + JSON.stringify(m).length + 1, 0);
     const settleMs = 300;
@@ -179,7 +199,12 @@ describe('daemon link', () => {
 
   it('reports plain text followed by the close after acceptance as a late refusal, and never passes it on', async () => {
     const server = net.createServer((socket) => {
-      socket.once('data', () => setTimeout(() => socket.end('{"event":"request","session_id":"s","data":{}}\nhandshake failed, invalid key\n'), 200));
+      socket.once('data', () =>
+        setTimeout(
+          () => socket.end('{"event":"request","session_id":"s","data":{}}\nhandshake failed, invalid key\n'),
+          200,
+        ),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
@@ -196,7 +221,7 @@ describe('daemon link', () => {
     }
   });
 
-  it('reads a JSON-looking line after plain text as part of the reply (a web server\'s body)', async () => {
+  it("reads a JSON-looking line after plain text as part of the reply (a web server's body)", async () => {
     const server = net.createServer((socket) => {
       socket.once('data', () => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n{"code":400}\n'));
     });
@@ -291,10 +316,13 @@ describe('watch change queue', () => {
   it('keeps going after a failed change', async () => {
     const errors: unknown[] = [];
     const handled: string[] = [];
-    const queue = new ChangeQueue(async (kind) => {
-      handled.push(kind);
-      if (handled.length === 1) throw new Error('no');
-    }, (err) => errors.push(err));
+    const queue = new ChangeQueue(
+      async (kind) => {
+        handled.push(kind);
+        if (handled.length === 1) throw new Error('no');
+      },
+      (err) => errors.push(err),
+    );
     queue.push('declarations', ['t.yaml']);
     queue.push('code', ['a.py']);
     await settled();

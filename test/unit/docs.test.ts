@@ -14,7 +14,8 @@ describe('docs/rules.md', () => {
   });
 
   it('documents every rule checked in code with its severity', () => {
-    for (const [code, info] of Object.entries(RULE_CATALOG)) expect(committed).toContain(`| \`${code}\` | ${info.severity} |`);
+    for (const [code, info] of Object.entries(RULE_CATALOG))
+      expect(committed).toContain(`| \`${code}\` | ${info.severity} |`);
   });
 
   it('names author-chosen keys * for exactly the map fields of the schemas', () => {

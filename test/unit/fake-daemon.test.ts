@@ -74,7 +74,9 @@ class Client {
   async sendBytewise(text: string): Promise<void> {
     const bytes = Buffer.from(text, 'utf8');
     for (let i = 0; i < bytes.length; i++) {
-      await new Promise<void>((resolve, reject) => this.socket.write(bytes.subarray(i, i + 1), (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        this.socket.write(bytes.subarray(i, i + 1), (err) => (err ? reject(err) : resolve())),
+      );
     }
   }
 
@@ -93,7 +95,9 @@ class Client {
       };
       const timer = setTimeout(() => {
         this.watchers.delete(check);
-        reject(new Error(`client: timed out waiting for ${what}; received ${JSON.stringify(this.received.slice(0, 500))}`));
+        reject(
+          new Error(`client: timed out waiting for ${what}; received ${JSON.stringify(this.received.slice(0, 500))}`),
+        );
       }, timeoutMs);
       this.watchers.add(check);
     });
@@ -132,22 +136,35 @@ const TOOL = {
 };
 
 const handshake = (key = 'test-key') => ({ type: 'handshake', data: { key } });
-const manifest = (extra: Record<string, unknown> = {}) => ({ type: 'manifest_declaration', data: { ...MANIFEST, ...extra } });
+const manifest = (extra: Record<string, unknown> = {}) => ({
+  type: 'manifest_declaration',
+  data: { ...MANIFEST, ...extra },
+});
 const declaration = (type: string, data: unknown) => ({ type, data });
 const chunk = (filename: string, bytes: Buffer | string, end = true) => ({
   type: 'asset_chunk',
   data: { filename, data: typeof bytes === 'string' ? bytes : bytes.toString('base64'), end },
 });
-const iconChunks = (filename = 'icon.svg') => [chunk(filename, ICON.subarray(0, 10), false), chunk(filename, ICON.subarray(10), true)];
+const iconChunks = (filename = 'icon.svg') => [
+  chunk(filename, ICON.subarray(0, 10), false),
+  chunk(filename, ICON.subarray(10), true),
+];
 const END = { type: 'end', data: {} };
-const goodRegistration = (): unknown[] => [handshake(), manifest(), declaration('tool_declaration', [TOOL]), ...iconChunks(), END];
+const goodRegistration = (): unknown[] => [
+  handshake(),
+  manifest(),
+  declaration('tool_declaration', [TOOL]),
+  ...iconChunks(),
+  END,
+];
 
 const daemons: FakeDaemon[] = [];
 const clients: Client[] = [];
 const children: ChildProcessWithoutNullStreams[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await Promise.all(daemons.splice(0).map((d) => d.close()));
 });
 
@@ -172,7 +189,10 @@ async function registered(daemon: FakeDaemon): Promise<{ client: Client; conn: F
 }
 
 /** Makes the client answer every request like a trivial plugin: one stream message, then end. */
-function answerRequests(client: Client, reply: (data: Record<string, unknown>) => unknown = (d) => ({ echo: d })): void {
+function answerRequests(
+  client: Client,
+  reply: (data: Record<string, unknown>) => unknown = (d) => ({ echo: d }),
+): void {
   client.onLine((line) => {
     const msg = JSON.parse(line) as { event: string; session_id: string; data: Record<string, unknown> };
     if (msg.event !== 'request') return;
@@ -217,7 +237,14 @@ describe('fake daemon: registration', () => {
     expect(client.received).toBe(''); // no success acknowledgement
 
     answerRequests(client);
-    const data = { user_id: 'u1', type: 'tool', action: 'invoke_tool', provider: 'demo', tool: 'echo', tool_parameters: { q: 'a<b' } };
+    const data = {
+      user_id: 'u1',
+      type: 'tool',
+      action: 'invoke_tool',
+      provider: 'demo',
+      tool: 'echo',
+      tool_parameters: { q: 'a<b' },
+    };
     const result = await conn.request(data);
     expect(result).toEqual({
       sessionId: result.sessionId,
@@ -280,7 +307,13 @@ describe('fake daemon: registration', () => {
 
 const again = (type: string): unknown[] => [handshake(), manifest(), declaration(type, []), declaration(type, [])];
 const withIcons = (...decls: unknown[]): unknown[] => [handshake(), manifest(), ...decls, ...iconChunks(), END];
-const withManifest = (extra: Record<string, unknown>, ...decls: unknown[]): unknown[] => [handshake(), manifest(extra), ...decls, ...iconChunks(), END];
+const withManifest = (extra: Record<string, unknown>, ...decls: unknown[]): unknown[] => [
+  handshake(),
+  manifest(extra),
+  ...decls,
+  ...iconChunks(),
+  END,
+];
 
 const errorCases: [string, unknown[], string, FakeDaemonOptions?][] = [
   ['a line that is not JSON', ['hello\n'], 'handshake failed, invalid handshake message'],
@@ -288,7 +321,11 @@ const errorCases: [string, unknown[], string, FakeDaemonOptions?][] = [
   ['a message without data', [{ type: 'handshake' }], 'handshake failed, invalid handshake message'],
   ['a message without type', [{ data: { key: 'test-key' } }], 'handshake failed, invalid handshake message'],
   ['an empty type', [{ type: '', data: {} }], 'handshake failed, invalid handshake message'],
-  ['a heartbeat before end', [handshake(), { event: 'heartbeat', session_id: null, data: {} }], 'handshake failed, invalid handshake message'],
+  [
+    'a heartbeat before end',
+    [handshake(), { event: 'heartbeat', session_id: null, data: {} }],
+    'handshake failed, invalid handshake message',
+  ],
   ['a handshake without key', [{ type: 'handshake', data: {} }], 'handshake failed, invalid handshake message'],
   ['a handshake with data null', [{ type: 'handshake', data: null }], 'handshake failed, invalid handshake message'],
   ['an invalid key', [handshake('nope')], 'handshake failed, invalid key'],
@@ -297,7 +334,11 @@ const errorCases: [string, unknown[], string, FakeDaemonOptions?][] = [
   ['a second tool declaration', again('tool_declaration'), 'tools declaration already registered'],
   ['a second model declaration', again('model_declaration'), 'models declaration already registered'],
   ['a second endpoint declaration', again('endpoint_declaration'), 'endpoints declaration already registered'],
-  ['a second agent strategy declaration', again('agent_strategy_declaration'), 'agent strategy declaration already registered'],
+  [
+    'a second agent strategy declaration',
+    again('agent_strategy_declaration'),
+    'agent strategy declaration already registered',
+  ],
   ['a second datasource declaration', again('datasource_declaration'), 'datasource declaration already registered'],
   ['a second trigger declaration', again('trigger_declaration'), 'triggers declaration already registered'],
   [
@@ -325,7 +366,10 @@ const errorCases: [string, unknown[], string, FakeDaemonOptions?][] = [
     'a model declaration rejected by rejectDeclaration',
     [handshake(), manifest(), declaration('model_declaration', [{ provider: 'x' }])],
     'models register failed, invalid models declaration: bad provider',
-    { rejectDeclaration: (type, data) => (type === 'model_declaration' && Array.isArray(data) ? 'bad provider' : undefined) },
+    {
+      rejectDeclaration: (type, data) =>
+        type === 'model_declaration' && Array.isArray(data) ? 'bad provider' : undefined,
+    },
   ],
   [
     'an agent strategy declaration rejected by rejectDeclaration',
@@ -343,10 +387,22 @@ const errorCases: [string, unknown[], string, FakeDaemonOptions?][] = [
     [handshake(), { type: 'asset_chunk', data: { filename: 1, data: 'AAAA' } }],
     'transfer assets failed, error: json: cannot unmarshal number into Go struct field RemotePluginRegisterAssetChunk.filename of type string',
   ],
-  ['an asset chunk with bad base64 (no padding)', [handshake(), chunk('a.svg', 'abc')], 'assets decode failed, error: illegal base64 data at input byte 0'],
-  ['an asset chunk with a bad base64 character', [handshake(), chunk('a.svg', 'ab!d')], 'assets decode failed, error: illegal base64 data at input byte 2'],
+  [
+    'an asset chunk with bad base64 (no padding)',
+    [handshake(), chunk('a.svg', 'abc')],
+    'assets decode failed, error: illegal base64 data at input byte 0',
+  ],
+  [
+    'an asset chunk with a bad base64 character',
+    [handshake(), chunk('a.svg', 'ab!d')],
+    'assets decode failed, error: illegal base64 data at input byte 2',
+  ],
   ['end while busy', goodRegistration(), 'server is busy now, please try again later', { busy: true }],
-  ['end without any declaration', [handshake(), manifest(), ...iconChunks(), END], 'no registration transferred, cannot initialize'],
+  [
+    'end without any declaration',
+    [handshake(), manifest(), ...iconChunks(), END],
+    'no registration transferred, cannot initialize',
+  ],
   [
     'a missing manifest icon',
     [handshake(), manifest(), declaration('tool_declaration', [TOOL]), END],
@@ -359,12 +415,16 @@ const errorCases: [string, unknown[], string, FakeDaemonOptions?][] = [
   ],
   [
     'a missing tool dark icon',
-    withIcons(declaration('tool_declaration', [{ ...TOOL, identity: { ...TOOL.identity, icon_dark: 'tool-dark.svg' } }])),
+    withIcons(
+      declaration('tool_declaration', [{ ...TOOL, identity: { ...TOOL.identity, icon_dark: 'tool-dark.svg' } }]),
+    ),
     'assets remap failed, invalid assets data, cannot remap: file not found: tool-dark.svg\nfailed to remap tool icon dark',
   ],
   [
     'a missing model icon for one locale',
-    withIcons(declaration('model_declaration', [{ provider: 'm', icon_small: { en_US: 'icon.svg', zh_Hans: 'small-zh.svg' } }])),
+    withIcons(
+      declaration('model_declaration', [{ provider: 'm', icon_small: { en_US: 'icon.svg', zh_Hans: 'small-zh.svg' } }]),
+    ),
     'assets remap failed, invalid assets data, cannot remap: file not found: small-zh.svg\nfailed to remap model icon small zh_Hans',
   ],
   [
@@ -379,7 +439,11 @@ const errorCases: [string, unknown[], string, FakeDaemonOptions?][] = [
   ],
   [
     'a missing datasource entry icon',
-    withIcons(declaration('datasource_declaration', [{ identity: { icon: 'icon.svg' }, datasources: [{ identity: { name: 'page', icon: 'page.svg' } }] }])),
+    withIcons(
+      declaration('datasource_declaration', [
+        { identity: { icon: 'icon.svg' }, datasources: [{ identity: { name: 'page', icon: 'page.svg' } }] },
+      ]),
+    ),
     'assets remap failed, invalid assets data, cannot remap: file not found: page.svg\nfailed to remap datasource page icon',
   ],
   [
@@ -522,7 +586,11 @@ describe('fake daemon: framing and events', () => {
     await conn.waitFor((c) => c.heartbeats === 2);
     expect(conn.unparsed).toEqual(['this is not json']);
     expect(conn.events.map((e) => e.event)).toEqual(['heartbeat', 'log', 'error', 'session', 'heartbeat']);
-    expect(conn.events[1]).toEqual({ event: 'log', session_id: null, data: { level: 'INFO', message: 'hi', timestamp: 1.5 } });
+    expect(conn.events[1]).toEqual({
+      event: 'log',
+      session_id: null,
+      data: { level: 'INFO', message: 'hi', timestamp: 1.5 },
+    });
     expect(conn.isOpen).toBe(true);
     answerRequests(client);
     expect((await conn.request({ type: 'tool', action: 'invoke_tool' })).ended).toBe(true);
@@ -535,7 +603,11 @@ describe('fake daemon: framing and events', () => {
       const { session_id: sid, data } = JSON.parse(line) as { session_id: string; data: { tool: string } };
       const type = data.tool === 'error' ? 'error' : 'weird';
       client.send(
-        { event: 'session', session_id: sid, data: { type, data: { error_type: 'ValueError', message: 'boom', args: {} } } },
+        {
+          event: 'session',
+          session_id: sid,
+          data: { type, data: { error_type: 'ValueError', message: 'boom', args: {} } },
+        },
         { event: 'session', session_id: sid, data: { type: 'end', data: {} } },
       );
     });
@@ -544,7 +616,10 @@ describe('fake daemon: framing and events', () => {
     expect(failed.error).toEqual({ error_type: 'ValueError', message: 'boom', args: {} });
     expect(failed.messages.map((m) => m.type)).toEqual(['error']);
     const weird = await conn.request({ type: 'tool', action: 'invoke_tool', tool: 'weird' });
-    expect(weird.error).toEqual({ error_type: 'unknown_stream_message_type', message: 'unknown stream message type: weird' });
+    expect(weird.error).toEqual({
+      error_type: 'unknown_stream_message_type',
+      message: 'unknown stream message type: weird',
+    });
   });
 
   it('resolves pending requests with the ConnectionClosedError when the connection closes', async () => {
@@ -601,15 +676,19 @@ describe('fake daemon: backwards invocation', () => {
         }
       }
     });
-    const result = await conn.request(
-      { type: 'tool', action: 'invoke_tool', tool: 'backwards' },
-      10_000,
-      { app_id: 'app-1', context: { b: 1, a: 2 } },
-    );
+    const result = await conn.request({ type: 'tool', action: 'invoke_tool', tool: 'backwards' }, 10_000, {
+      app_id: 'app-1',
+      context: { b: 1, a: 2 },
+    });
     expect(result.ended).toBe(true);
     expect(result.backwards).toEqual([invoke]);
     expect(result.messages.map((m) => m.type)).toEqual(['invoke', 'stream', 'end']);
-    const response = { backwards_request_id: invoke.backwards_request_id, data: { echo: invoke.request }, event: 'response', message: 'stream' };
+    const response = {
+      backwards_request_id: invoke.backwards_request_id,
+      data: { echo: invoke.request },
+      event: 'response',
+      message: 'stream',
+    };
     const end = { backwards_request_id: invoke.backwards_request_id, data: null, event: 'end', message: '' };
     expect(got).toEqual([response, end]);
     expect(client.lines[1]).toBe(
@@ -624,13 +703,21 @@ describe('fake daemon: backwards invocation', () => {
     const { client, conn } = await registered(daemon);
     const replies: { event?: string; message?: string }[] = [];
     client.onLine((line) => {
-      const msg = JSON.parse(line) as { event: string; session_id: string; data: { tool?: string; event?: string; message?: string } };
+      const msg = JSON.parse(line) as {
+        event: string;
+        session_id: string;
+        data: { tool?: string; event?: string; message?: string };
+      };
       if (msg.event === 'backwards_response') {
         replies.push(msg.data);
-        if (msg.data.event === 'end') client.send({ event: 'session', session_id: msg.session_id, data: { type: 'end', data: {} } });
+        if (msg.data.event === 'end')
+          client.send({ event: 'session', session_id: msg.session_id, data: { type: 'end', data: {} } });
         return;
       }
-      const data = msg.data.tool === 'malformed' ? { type: 'tool', request: {} } : { type: 'llm', backwards_request_id: 'x', request: {} };
+      const data =
+        msg.data.tool === 'malformed'
+          ? { type: 'tool', request: {} }
+          : { type: 'llm', backwards_request_id: 'x', request: {} };
       client.send({ event: 'session', session_id: msg.session_id, data: { type: 'invoke', data } });
     });
     const model = await conn.request({ type: 'model', action: 'invoke_llm' });
@@ -663,7 +750,8 @@ interface Plugin {
 
 function spawnPlugin(env: Record<string, string | undefined> = {}, cwd?: string): Plugin {
   const fullEnv: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...process.env, INSTALL_METHOD: 'local', ...env })) if (v !== undefined) fullEnv[k] = v;
+  for (const [k, v] of Object.entries({ ...process.env, INSTALL_METHOD: 'local', ...env }))
+    if (v !== undefined) fullEnv[k] = v;
   const child = spawn(FAKE_PYTHON, ['-m', 'main'], { env: fullEnv, cwd: cwd ?? HELPERS });
   children.push(child);
   const out: Buffer[] = [];
@@ -721,7 +809,11 @@ function spawnPlugin(env: Record<string, string | undefined> = {}, cwd?: string)
         };
         const timer = setTimeout(() => {
           watchers.delete(check);
-          reject(new Error(`fake plugin: timed out waiting for ${what}; stdout ${JSON.stringify(lines.slice(0, 20))} stderr ${err}`));
+          reject(
+            new Error(
+              `fake plugin: timed out waiting for ${what}; stdout ${JSON.stringify(lines.slice(0, 20))} stderr ${err}`,
+            ),
+          );
         }, timeoutMs);
         watchers.add(check);
       });
@@ -739,7 +831,8 @@ const request = (sid: string, data: Record<string, unknown>) => ({
   event: 'request',
   data: { user_id: 'u', type: 'tool', action: 'invoke_tool', provider: 'fake', ...data },
 });
-const sessionOf = (p: Plugin, sid: string) => p.events.filter((e) => e.event === 'session' && e.session_id === sid).map((e) => e.data);
+const sessionOf = (p: Plugin, sid: string) =>
+  p.events.filter((e) => e.event === 'session' && e.session_id === sid).map((e) => e.data);
 const ended = (p: Plugin, sid: string) => () => sessionOf(p, sid).some((d: { type: string }) => d.type === 'end');
 
 describe('fake plugin process (stdio mode)', () => {
@@ -757,7 +850,10 @@ describe('fake plugin process (stdio mode)', () => {
 
   it('writes the manifest first, then heartbeats and SDK-style logs, each as JSON + "\\n\\n"', async () => {
     const dir = await tempDir();
-    await writeFile(path.join(dir, 'manifest.yaml'), 'version: 0.0.3\ntype: plugin\nauthor: "me"\nname: my_plugin\nlabel:\n  en_US: X\n');
+    await writeFile(
+      path.join(dir, 'manifest.yaml'),
+      'version: 0.0.3\ntype: plugin\nauthor: "me"\nname: my_plugin\nlabel:\n  en_US: X\n',
+    );
     const p = spawnPlugin({ FAKE_HEARTBEAT_MS: '50' }, dir);
     await p.waitFor(() => p.events.filter((e) => e.event === 'heartbeat').length >= 3, 'three heartbeats');
     expect(JSON.parse(p.lines[0]!)).toEqual({ version: '0.0.3', type: 'plugin', author: 'me', name: 'my_plugin' });
@@ -770,7 +866,12 @@ describe('fake plugin process (stdio mode)', () => {
   it('answers requests: echo, error, big, burst; ignores blank lines and stdin EOF; logs what it received', async () => {
     const dir = await tempDir();
     const logFile = path.join(dir, 'stdin.log');
-    const p = spawnPlugin({ FAKE_HEARTBEAT_MS: '100', FAKE_LOG_FILE: logFile, FAKE_BURST: '3000', FAKE_BIG_BYTES: String(5 * 1024 * 1024) });
+    const p = spawnPlugin({
+      FAKE_HEARTBEAT_MS: '100',
+      FAKE_LOG_FILE: logFile,
+      FAKE_BURST: '3000',
+      FAKE_BIG_BYTES: String(5 * 1024 * 1024),
+    });
     await p.waitFor(() => p.lines.length >= 1, 'the manifest');
 
     // A request split across writes, with blank lines around it.
@@ -785,7 +886,9 @@ describe('fake plugin process (stdio mode)', () => {
     expect(p.lines).toContain(
       `{"event":"session","session_id":"s-echo","data":{"type":"stream","data":{"type":"text","message":{"text":"echo: {\\"q\\":\\"hé\\"}"},"meta":null}}}`,
     );
-    expect(p.events.some((e) => e.event === 'log' && e.data?.message?.includes('received request tool/invoke_tool'))).toBe(true);
+    expect(
+      p.events.some((e) => e.event === 'log' && e.data?.message?.includes('received request tool/invoke_tool')),
+    ).toBe(true);
 
     p.send(request('s-err', { tool: 'error' }));
     p.send(request('s-big', { tool: 'big' }));
@@ -800,7 +903,9 @@ describe('fake plugin process (stdio mode)', () => {
     expect(big[0].data.message.text.length).toBe(5 * 1024 * 1024);
     const burst = sessionOf(p, 's-burst');
     expect(burst).toHaveLength(3001);
-    expect(burst.slice(0, -1).every((d: any, i: number) => d.type === 'stream' && d.data.message.text.startsWith(`${i} `))).toBe(true);
+    expect(
+      burst.slice(0, -1).every((d: any, i: number) => d.type === 'stream' && d.data.message.text.startsWith(`${i} `)),
+    ).toBe(true);
     expect(burst.at(-1)).toEqual({ type: 'end', data: {} });
     expect(p.stdout()).toMatch(/^([^\n]+\n\n)+$/);
 
@@ -822,7 +927,10 @@ describe('fake plugin process (stdio mode)', () => {
     const p = spawnPlugin();
     p.send('not json\n');
     await p.waitFor(() => p.events.some((e) => e.event === 'error'), 'an error event');
-    expect(p.events.find((e) => e.event === 'error')).toMatchObject({ session_id: null, data: { error: expect.any(String) } });
+    expect(p.events.find((e) => e.event === 'error')).toMatchObject({
+      session_id: null,
+      data: { error: expect.any(String) },
+    });
   });
 
   it('makes a backwards invocation and streams the response', async () => {
@@ -835,12 +943,23 @@ describe('fake plugin process (stdio mode)', () => {
     expect(invoke.data.backwards_request_id).toMatch(/^[0-9a-f]{32}$/);
     expect(invoke.data.request.tool_parameters).toEqual({ x: 1 });
     const id = invoke.data.backwards_request_id as string;
-    const reply = (data: Record<string, unknown>) => ({ ...request('s-bw', {}), event: 'backwards_response', data: { backwards_request_id: id, ...data } });
+    const reply = (data: Record<string, unknown>) => ({
+      ...request('s-bw', {}),
+      event: 'backwards_response',
+      data: { backwards_request_id: id, ...data },
+    });
     p.send(reply({ event: 'response', message: 'stream', data: { ok: 1 } }));
     p.send(reply({ event: 'end', message: '', data: null }));
     await p.waitFor(ended(p, 's-bw'), 'the end');
     expect(sessionOf(p, 's-bw').slice(1)).toEqual([
-      { type: 'stream', data: { type: 'json', message: { json_object: { backwards_request_id: id, responses: [{ ok: 1 }] } }, meta: null } },
+      {
+        type: 'stream',
+        data: {
+          type: 'json',
+          message: { json_object: { backwards_request_id: id, responses: [{ ok: 1 }] } },
+          meta: null,
+        },
+      },
       { type: 'end', data: {} },
     ]);
   });
@@ -860,7 +979,12 @@ describe('fake plugin process (stdio mode)', () => {
     // The parent starts the plugin in the background, waits until it has written something, then exits.
     const parent = spawn(
       'sh',
-      ['-c', '"$0" -m main >"$1" 2>&1 </dev/null & echo $!; while [ ! -s "$1" ]; do sleep 0.05; done', FAKE_PYTHON, out],
+      [
+        '-c',
+        '"$0" -m main >"$1" 2>&1 </dev/null & echo $!; while [ ! -s "$1" ]; do sleep 0.05; done',
+        FAKE_PYTHON,
+        out,
+      ],
       { env: { ...process.env, INSTALL_METHOD: 'local' }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let pidText = '';
@@ -871,10 +995,12 @@ describe('fake plugin process (stdio mode)', () => {
     expect(pid).toBeGreaterThan(1);
     expect(readFileSync(out, 'utf8')).toContain('{"name":"fake"}');
     // Nothing tells this process when one it did not start is gone: look until it is.
-    const exitedByItself = await vi.waitUntil(() => !alive(pid), { timeout: 5_000, interval: 50 }).then(
-      () => true,
-      () => false,
-    );
+    const exitedByItself = await vi
+      .waitUntil(() => !alive(pid), { timeout: 5_000, interval: 50 })
+      .then(
+        () => true,
+        () => false,
+      );
     if (!exitedByItself) process.kill(pid, 'SIGKILL');
     expect(exitedByItself).toBe(true);
   });
@@ -925,12 +1051,19 @@ describe('fake daemon + fake plugin, relayed like `dify plugin run` will', () =>
       { type: 'stream', data: { type: 'text', message: { text: 'echo: {"a":1}' }, meta: null } },
       { type: 'end', data: {} },
     ]);
-    const bw = await conn.request({ type: 'tool', action: 'invoke_tool', tool: 'backwards', tool_parameters: { b: 2 } });
+    const bw = await conn.request({
+      type: 'tool',
+      action: 'invoke_tool',
+      tool: 'backwards',
+      tool_parameters: { b: 2 },
+    });
     expect(bw.ended).toBe(true);
     expect(bw.backwards).toHaveLength(1);
     expect(bw.messages.map((m) => m.type)).toEqual(['invoke', 'stream', 'end']);
     const streamed = bw.messages[1]!.data as { message: { json_object: { responses: unknown[] } } };
-    expect(streamed.message.json_object.responses).toEqual([{ echo: (bw.backwards[0] as { request: unknown }).request }]);
+    expect(streamed.message.json_object.responses).toEqual([
+      { echo: (bw.backwards[0] as { request: unknown }).request },
+    ]);
     const err = await conn.request({ type: 'tool', action: 'invoke_tool', tool: 'error' });
     expect(err.error).toEqual({ error_type: 'ValueError', message: 'boom', args: {} });
     expect(conn.events.some((e) => e.event === 'log')).toBe(false);
@@ -938,6 +1071,10 @@ describe('fake daemon + fake plugin, relayed like `dify plugin run` will', () =>
     const crash = conn.request({ type: 'tool', action: 'invoke_tool', tool: 'crash' });
     await p.exited;
     client.close(); // the relay gives up when its plugin dies
-    expect((await crash).error).toEqual({ error_type: 'ConnectionClosedError', message: 'Connection closed unexpectedly', args: {} });
+    expect((await crash).error).toEqual({
+      error_type: 'ConnectionClosedError',
+      message: 'Connection closed unexpectedly',
+      args: {},
+    });
   });
 });

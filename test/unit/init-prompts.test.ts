@@ -8,7 +8,6 @@ import { askAnswers } from '../../src/scaffold/prompts.js';
 import { tempDir } from '../helpers/plugin.js';
 import { KEY, terminal } from '../helpers/terminal.js';
 
-
 const blank: Answers = {
   name: '',
   author: '',
@@ -58,8 +57,12 @@ describe('interactive init', () => {
 
   it('takes back the permissions it offered an agent strategy when the type changes', async () => {
     const t = terminal();
-    const done = askAnswers({ ...blank, name: 'a', author: 'acme', description: 'Thinks' }, { input: t.input, output: t.output });
-    for (const q of ['Plugin name', 'Author', 'Description', 'Repository URL', 'Translated READMEs', 'Language']) await t.answer(q, KEY.enter);
+    const done = askAnswers(
+      { ...blank, name: 'a', author: 'acme', description: 'Thinks' },
+      { input: t.input, output: t.output },
+    );
+    for (const q of ['Plugin name', 'Author', 'Description', 'Repository URL', 'Translated READMEs', 'Language'])
+      await t.answer(q, KEY.enter);
     await t.answer('Plugin type', ...Array(8).fill(KEY.down), KEY.enter); // agent-strategy
     await t.answer('What may the plugin call', KEY.enter); // keeps the offered tool, model and llm
     await t.answer('Minimum Dify version', KEY.enter);

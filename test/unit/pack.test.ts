@@ -33,7 +33,8 @@ async function drain(chunks: AsyncIterable<Buffer>): Promise<void> {
   for await (const _ of chunks);
 }
 
-const inputs = (files: Record<string, string>): ZipInput[] => Object.entries(files).map(([name, text]) => ({ name, read: async () => Buffer.from(text) }));
+const inputs = (files: Record<string, string>): ZipInput[] =>
+  Object.entries(files).map(([name, text]) => ({ name, read: async () => Buffer.from(text) }));
 
 describe('packages of the real plugins', () => {
   it.each(fixtures)('%s: same bytes every time, Dify layout, valid, same checksum as its directory', async (name) => {
@@ -90,20 +91,29 @@ describe('ZIP writer', () => {
       files.push({ name, read: async () => data, file: path.join(dir, name) });
     }
     const streamed = await writeZip(path.join(dir, 'from-disk.zip'), files, { hashContents: true });
-    await writeZip(path.join(dir, 'in-memory.zip'), files.map(({ name, read }) => ({ name, read })));
-    expect(readFileSync(path.join(dir, 'from-disk.zip')).equals(readFileSync(path.join(dir, 'in-memory.zip')))).toBe(true);
+    await writeZip(
+      path.join(dir, 'in-memory.zip'),
+      files.map(({ name, read }) => ({ name, read })),
+    );
+    expect(readFileSync(path.join(dir, 'from-disk.zip')).equals(readFileSync(path.join(dir, 'in-memory.zip')))).toBe(
+      true,
+    );
     execFileSync('unzip', ['-tq', path.join(dir, 'from-disk.zip')]); // CRCs and sizes agree
     const reader = await ZipReader.open(path.join(dir, 'from-disk.zip'), 1e8);
     expect(reader.contents.entries.map((e) => [e.name, e.size])).toEqual(Object.entries(sizes));
     await reader.close();
     const expected = await pluginChecksum(files.map((f) => ({ path: f.name, read: f.read })));
-    expect(checksumOfHashes(streamed.contentHashes!.map((sha256, i) => ({ path: files[i]!.name, sha256 })))).toBe(expected);
+    expect(checksumOfHashes(streamed.contentHashes!.map((sha256, i) => ({ path: files[i]!.name, sha256 })))).toBe(
+      expected,
+    );
   });
 
   it('leaves nothing behind when a file cannot be read', async () => {
     const dir = await tempDir();
     const failing: ZipInput = { name: 'b.txt', read: () => Promise.reject(new Error('disk on fire')) };
-    await expect(writeZip(path.join(dir, 'x.difypkg'), [...inputs({ 'a.txt': 'a' }), failing])).rejects.toThrow('disk on fire');
+    await expect(writeZip(path.join(dir, 'x.difypkg'), [...inputs({ 'a.txt': 'a' }), failing])).rejects.toThrow(
+      'disk on fire',
+    );
     expect(await readdir(dir)).toEqual([]);
   });
 });
@@ -162,7 +172,8 @@ describe('reading packages is safe against hostile archives', () => {
     const { checksum } = await pack(dir, out);
     const reader = await ZipReader.open(out, 1e9);
     const sizes: number[] = [];
-    for await (const chunk of reader.chunks(reader.contents.entries.find((e) => e.name === '_assets/zeros.bin')!)) sizes.push(chunk.length);
+    for await (const chunk of reader.chunks(reader.contents.entries.find((e) => e.name === '_assets/zeros.bin')!))
+      sizes.push(chunk.length);
     await reader.close();
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(6 * 1024 * 1024);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * 1024);
@@ -193,7 +204,9 @@ describe('checksum', () => {
     ];
     const { createHash } = await import('node:crypto');
     const h = (x: string) => createHash('sha256').update(x).digest();
-    const expected = createHash('sha256').update(Buffer.concat([h('a.txt'), h('A'), h('b.txt'), h('B')])).digest('hex');
+    const expected = createHash('sha256')
+      .update(Buffer.concat([h('a.txt'), h('A'), h('b.txt'), h('B')]))
+      .digest('hex');
     expect(await pluginChecksum(files)).toBe(expected);
     expect(await pluginChecksum([...files].reverse())).toBe(expected);
   });
@@ -206,7 +219,10 @@ describe('requirements.txt for uv projects', () => {
     const entry = plan.entries.find((e) => e.name === 'requirements.txt')!;
     expect(entry.generated).toBe(true);
     expect(plan.requirements?.via).toBe('uv.lock');
-    const expected = exportRequirementsFromUvLock(readFileSync(path.join(dir, 'uv.lock'), 'utf8'), readFileSync(path.join(dir, 'pyproject.toml'), 'utf8')).text;
+    const expected = exportRequirementsFromUvLock(
+      readFileSync(path.join(dir, 'uv.lock'), 'utf8'),
+      readFileSync(path.join(dir, 'pyproject.toml'), 'utf8'),
+    ).text;
     expect((await entry.read()).toString()).toBe(expected);
     expect(expected).toMatch(/^dify-plugin==/m);
   });
@@ -219,14 +235,18 @@ describe('requirements.txt for uv projects', () => {
     chmodSync(uv, 0o755);
     const plan = await planPackage(dir, selectFiles(dir), { language: 'python', env: { UV_PATH: uv, PATH: '' } });
     expect(plan.requirements?.via).toBe('uv');
-    expect((await plan.entries.find((e) => e.name === 'requirements.txt')!.read()).toString()).toBe('requests==2.0.0\n');
+    expect((await plan.entries.find((e) => e.name === 'requirements.txt')!.read()).toString()).toBe(
+      'requests==2.0.0\n',
+    );
     expect(readFileSync(path.join(bin, 'args'), 'utf8').trim()).toBe(UV_EXPORT_ARGS.join(' '));
     expect(readFileSync(path.join(bin, 'cwd'), 'utf8').trim()).toBe(dir);
   });
 
   it('is not generated when requirements.txt is packed, nor for a non-python runner', async () => {
     const dir = await copyPlugin(path.join(REAL_FIXTURES, 'self_refine_agent'));
-    expect((await planPackage(dir, selectFiles(dir), { language: 'go', env: { PATH: '' } })).requirements).toBeUndefined();
+    expect(
+      (await planPackage(dir, selectFiles(dir), { language: 'go', env: { PATH: '' } })).requirements,
+    ).toBeUndefined();
     await writeFile(path.join(dir, 'requirements.txt'), 'dify_plugin\n');
     const plan = await planPackage(dir, selectFiles(dir), { language: 'python', env: { PATH: '' } });
     expect(plan.requirements).toBeUndefined();
@@ -245,10 +265,14 @@ describe('size limit', () => {
     expect(finding.message).toMatch(/Largest directories: _assets\/ \(/);
     expect(finding.message).toMatch(/Ignore file: \.difyignore\./);
     // _assets/ is the largest, but holds the icons Dify needs: the hint names the next one.
-    expect(finding.hint).toMatch(/^if (\S+) is not needed at run time, add "\1" to \.difyignore; or raise the limit with --max-size <MB>$/);
+    expect(finding.hint).toMatch(
+      /^if (\S+) is not needed at run time, add "\1" to \.difyignore; or raise the limit with --max-size <MB>$/,
+    );
     expect(finding.hint).not.toMatch(/_assets|manifest\.yaml/);
     const onlyAssets = { ...plan, entries: plan.entries.filter((e) => e.name.startsWith('_assets/')) };
-    expect(sizeFinding(onlyAssets, 1024, null)!.hint).toMatch(/^the largest files are assets Dify shows: make them smaller/);
+    expect(sizeFinding(onlyAssets, 1024, null)!.hint).toMatch(
+      /^the largest files are assets Dify shows: make them smaller/,
+    );
     expect(sizeFinding(plan, MAX_PACKAGE_BYTES, '.difyignore')).toBeNull();
   });
 });

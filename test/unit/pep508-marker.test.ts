@@ -14,9 +14,9 @@ describe('marker algebra', () => {
     expect(show("sys_platform == 'win32'")).toBe("sys_platform == 'win32'");
     expect(show('python_full_version < "3.13"')).toBe("python_full_version < '3.13'");
     // Literals are ordered by marker kind, not as written.
-    expect(show("sys_platform == 'win32' and platform_python_implementation == 'CPython' and implementation_name != 'PyPy'")).toBe(
-      "implementation_name != 'PyPy' and platform_python_implementation == 'CPython' and sys_platform == 'win32'",
-    );
+    expect(
+      show("sys_platform == 'win32' and platform_python_implementation == 'CPython' and implementation_name != 'PyPy'"),
+    ).toBe("implementation_name != 'PyPy' and platform_python_implementation == 'CPython' and sys_platform == 'win32'");
     expect(show("sys_platform == 'win32' or python_full_version < '3.13'")).toBe(
       "python_full_version < '3.13' or sys_platform == 'win32'",
     );
@@ -35,7 +35,9 @@ describe('marker algebra', () => {
     expect(show("python_version ~= '3.10'")).toBe("python_full_version >= '3.10' and python_full_version < '4'");
     expect(m("python_version == '3.9.1'").isFalse()).toBe(true);
     expect(m("python_version != '3.9.1'").isTrue()).toBe(true);
-    expect(show("python_version in '3.9 3.10 3.11'")).toBe("python_full_version >= '3.9' and python_full_version < '3.12'");
+    expect(show("python_version in '3.9 3.10 3.11'")).toBe(
+      "python_full_version >= '3.9' and python_full_version < '3.12'",
+    );
     expect(show("python_version not in '3.9 3.11'")).toBe(
       "python_full_version < '3.9' or python_full_version == '3.10.*' or python_full_version >= '3.12'",
     );
@@ -104,8 +106,12 @@ describe('marker algebra', () => {
   });
 
   it('formats several values of one variable as uv does', () => {
-    expect(show("sys_platform == 'linux' or sys_platform == 'win32'")).toBe("sys_platform == 'linux' or sys_platform == 'win32'");
-    expect(show("sys_platform != 'linux' and sys_platform != 'win32'")).toBe("sys_platform != 'linux' and sys_platform != 'win32'");
+    expect(show("sys_platform == 'linux' or sys_platform == 'win32'")).toBe(
+      "sys_platform == 'linux' or sys_platform == 'win32'",
+    );
+    expect(show("sys_platform != 'linux' and sys_platform != 'win32'")).toBe(
+      "sys_platform != 'linux' and sys_platform != 'win32'",
+    );
     expect(show("sys_platform != 'foo' and (sys_platform == 'bar' or sys_platform == 'baz')")).toBe(
       "sys_platform == 'bar' or sys_platform == 'baz'",
     );
@@ -115,9 +121,11 @@ describe('marker algebra', () => {
     expect(show("implementation_version not in '3.9 3.11'")).toBe(
       "implementation_version != '3.9' and implementation_version != '3.11'",
     );
-    expect(show("(os_name == 'nt' and sys_platform == 'win32') or (os_name != 'nt' and (sys_platform == 'win32' or sys_platform == 'win64'))")).toBe(
-      "(os_name != 'nt' and sys_platform == 'win64') or sys_platform == 'win32'",
-    );
+    expect(
+      show(
+        "(os_name == 'nt' and sys_platform == 'win32') or (os_name != 'nt' and (sys_platform == 'win32' or sys_platform == 'win64'))",
+      ),
+    ).toBe("(os_name != 'nt' and sys_platform == 'win64') or sys_platform == 'win32'");
   });
 
   it('decides extras on request and keeps the others', () => {

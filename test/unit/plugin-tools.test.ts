@@ -52,7 +52,9 @@ describe('dify plugin module list', () => {
     const r = await dify('plugin', 'module', 'list', real('google'));
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[0]).toBe('langgenius/google 0.1.6 (tool plugin)');
-    expect(r.stdout).toContain('\n========== google_search ==========\nkind:            tool (provider google, tools/google_search.yaml)\nlabel:           GoogleSearch\n');
+    expect(r.stdout).toContain(
+      '\n========== google_search ==========\nkind:            tool (provider google, tools/google_search.yaml)\nlabel:           GoogleSearch\n',
+    );
     expect(r.stdout).toContain('========== google_image_search ==========');
     expect(r.stdout).toContain('\n  - query: string, required, form llm\n      used for searching\n');
     expect(r.stdout).toContain('  - as_agent_tool: boolean, optional, form form, default false\n');
@@ -64,7 +66,9 @@ describe('dify plugin module list', () => {
   it('model plugin: the provider, then each model with type, features and context size', async () => {
     const r = await dify('plugin', 'module', 'list', real('anthropic'));
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('========== anthropic (model provider) ==========\nkind:          model provider (provider/anthropic.yaml)\nlabel:         Anthropic\nmodel types:   llm\nconfiguration: predefined-model, customizable-model\n');
+    expect(r.stdout).toContain(
+      '========== anthropic (model provider) ==========\nkind:          model provider (provider/anthropic.yaml)\nlabel:         Anthropic\nmodel types:   llm\nconfiguration: predefined-model, customizable-model\n',
+    );
     expect(r.stdout).toContain(
       [
         '========== claude-opus-4-5-20251101 ==========',
@@ -74,7 +78,9 @@ describe('dify plugin module list', () => {
         'context size: 200000',
       ].join('\n'),
     );
-    expect(r.stdout).toMatch(/parameters: {3}thinking \(boolean\), thinking_budget \(int\), temperature \(template temperature\)/);
+    expect(r.stdout).toMatch(
+      /parameters: {3}thinking \(boolean\), thinking_budget \(int\), temperature \(template temperature\)/,
+    );
   });
 
   it('endpoint plugin: method and path of each endpoint', async () => {
@@ -96,18 +102,27 @@ describe('dify plugin module list', () => {
   it('agent strategy, datasource and trigger plugins', async () => {
     const agent = await dify('plugin', 'module', 'list', real('self_refine_agent'));
     expect(agent.code).toBe(0);
-    expect(agent.stdout).toContain('========== self_refine ==========\nkind:        agent strategy (provider self_refine, strategies/self_refine.yaml)');
+    expect(agent.stdout).toContain(
+      '========== self_refine ==========\nkind:        agent strategy (provider self_refine, strategies/self_refine.yaml)',
+    );
     expect(agent.stdout).toContain('  - model: model-selector, required, scope tool-call&llm\n'); // & as written
     expect(agent.stdout).toContain('  - maximum_iterations: number, required, default 5\n');
 
     const datasource = await dify('plugin', 'module', 'list', real('github'));
     expect(datasource.code).toBe(0);
-    expect(datasource.stdout).toContain('========== github ==========\nkind:        datasource (provider github_datasource, online_document, datasources/github.yaml)\nlabel:       GitHub Repository\n');
+    expect(datasource.stdout).toContain(
+      '========== github ==========\nkind:        datasource (provider github_datasource, online_document, datasources/github.yaml)\nlabel:       GitHub Repository\n',
+    );
 
     const trigger = await dify('plugin', 'module', 'list', real('twilio_trigger'));
     expect(trigger.code).toBe(0);
-    for (const event of ['sms_received', 'call_received', 'whatsapp_received']) expect(trigger.stdout).toContain(`========== ${event} ==========\nkind:        trigger event (provider twilio_trigger`);
-    expect(trigger.stdout).toContain('  - body_regex: string, optional\n      Filter messages matching this regex pattern\n');
+    for (const event of ['sms_received', 'call_received', 'whatsapp_received'])
+      expect(trigger.stdout).toContain(
+        `========== ${event} ==========\nkind:        trigger event (provider twilio_trigger`,
+      );
+    expect(trigger.stdout).toContain(
+      '  - body_regex: string, optional\n      Filter messages matching this regex pattern\n',
+    );
   });
 
   it('prints <, &, and quotes exactly as written', async () => {
@@ -125,12 +140,32 @@ describe('dify plugin module list', () => {
     const r = await dify('plugin', 'module', 'list', real('google'), '--format', 'json');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
-    expect(Object.keys(doc)).toEqual(['plugin', 'tools', 'model_providers', 'models', 'endpoints', 'agent_strategies', 'datasources', 'triggers', 'problems']);
+    expect(Object.keys(doc)).toEqual([
+      'plugin',
+      'tools',
+      'model_providers',
+      'models',
+      'endpoints',
+      'agent_strategies',
+      'datasources',
+      'triggers',
+      'problems',
+    ]);
     expect(doc.plugin).toEqual({ author: 'langgenius', name: 'google', version: '0.1.6', category: 'tool' });
     expect(doc.tools.map((t: { name: string }) => t.name)).toEqual(['google_search', 'google_image_search']);
-    expect(doc.tools[0].parameters[0]).toEqual({ name: 'query', type: 'string', required: true, form: 'llm', description: 'used for searching' });
+    expect(doc.tools[0].parameters[0]).toEqual({
+      name: 'query',
+      type: 'string',
+      required: true,
+      form: 'llm',
+      description: 'used for searching',
+    });
     const models = JSON.parse((await dify('plugin', 'module', 'list', real('anthropic'), '--format', 'json')).stdout);
-    expect(models.models.find((m: { model: string }) => m.model === 'claude-opus-4-5-20251101')).toMatchObject({ type: 'llm', context_size: 200000, mode: 'chat' });
+    expect(models.models.find((m: { model: string }) => m.model === 'claude-opus-4-5-20251101')).toMatchObject({
+      type: 'llm',
+      context_size: 200000,
+      mode: 'chat',
+    });
   });
 
   it('lists what it can of a plugin with a missing file, and exits 1', async () => {
@@ -162,12 +197,20 @@ describe('dify plugin module append', () => {
     expectOnlyInserted(before, after, ['  tools:', '    - "provider/oaicompat_dify_app.yaml"']);
     expect(after).toContain('    storage: \n');
     const provider = readFileSync(path.join(dir, 'provider', 'oaicompat_dify_app.yaml'), 'utf8');
-    expect(provider.split('\n')[0]).toMatch(/^# yaml-language-server: \$schema=https:\/\/unpkg\.com\/dify-plugin-cli@[^/]+\/schemas\/tool-provider\.schema\.json$/);
+    expect(provider.split('\n')[0]).toMatch(
+      /^# yaml-language-server: \$schema=https:\/\/unpkg\.com\/dify-plugin-cli@[^/]+\/schemas\/tool-provider\.schema\.json$/,
+    );
     expect(provider).toContain('  icon: "icon.svg"\n'); // the plugin's own icon
     expect(provider).toContain('    en_US: "Convert your Dify app\'s API to OpenAI compatible API"\n');
-    expect(readFileSync(path.join(dir, 'provider', 'oaicompat_dify_app.py'), 'utf8')).toContain('class OaicompatDifyAppProvider(ToolProvider):');
-    expect(readFileSync(path.join(dir, 'tools', 'oaicompat_dify_app.py'), 'utf8')).toContain('class OaicompatDifyAppTool(Tool):');
-    expect(readFileSync(path.join(dir, 'tools', 'oaicompat_dify_app.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=.*\/tool\.schema\.json\n/);
+    expect(readFileSync(path.join(dir, 'provider', 'oaicompat_dify_app.py'), 'utf8')).toContain(
+      'class OaicompatDifyAppProvider(ToolProvider):',
+    );
+    expect(readFileSync(path.join(dir, 'tools', 'oaicompat_dify_app.py'), 'utf8')).toContain(
+      'class OaicompatDifyAppTool(Tool):',
+    );
+    expect(readFileSync(path.join(dir, 'tools', 'oaicompat_dify_app.yaml'), 'utf8')).toMatch(
+      /^# yaml-language-server: \$schema=.*\/tool\.schema\.json\n/,
+    );
     await expectChecksClean(dir);
     const list = await dify('plugin', 'module', 'list', dir);
     expect(list.stdout).toContain('========== oaicompat_dify_app ==========');
@@ -181,9 +224,14 @@ describe('dify plugin module append', () => {
     expect(r.code).toBe(0);
     const after = readFileSync(path.join(dir, 'manifest.yaml'), 'utf8');
     expectOnlyInserted(before, after, ['  endpoints:', '    - "group/serp_hooks.yaml"']);
-    for (const f of ['group/serp_hooks.yaml', 'endpoints/serp_hooks.yaml', 'endpoints/serp_hooks.py']) expect(existsSync(path.join(dir, f))).toBe(true);
-    expect(readFileSync(path.join(dir, 'endpoints', 'serp_hooks.py'), 'utf8')).toContain('class SerpHooksEndpoint(Endpoint):');
-    expect(readFileSync(path.join(dir, 'group', 'serp_hooks.yaml'), 'utf8')).toMatch(/^# yaml-language-server: \$schema=.*\/endpoint-group\.schema\.json\n/);
+    for (const f of ['group/serp_hooks.yaml', 'endpoints/serp_hooks.yaml', 'endpoints/serp_hooks.py'])
+      expect(existsSync(path.join(dir, f))).toBe(true);
+    expect(readFileSync(path.join(dir, 'endpoints', 'serp_hooks.py'), 'utf8')).toContain(
+      'class SerpHooksEndpoint(Endpoint):',
+    );
+    expect(readFileSync(path.join(dir, 'group', 'serp_hooks.yaml'), 'utf8')).toMatch(
+      /^# yaml-language-server: \$schema=.*\/endpoint-group\.schema\.json\n/,
+    );
     expect(existsSync(path.join(dir, '_assets', 'icon-dark.svg'))).toBe(false); // no template icons copied
     await expectChecksClean(dir);
     const list = await dify('plugin', 'module', 'list', dir);
@@ -197,7 +245,7 @@ describe('dify plugin module append', () => {
       'type: "plugin"',
       'author: dify-plugin-cli',
       'name: hello_world',
-      "label: {en_US: 'Hello World', zh_Hans: \"你好，世界\"}",
+      'label: {en_US: \'Hello World\', zh_Hans: "你好，世界"}',
       'description:',
       '  en_US: >-',
       '    A tiny tool plugin that greets',
@@ -222,23 +270,31 @@ describe('dify plugin module append', () => {
     const after = readFileSync(path.join(dir, 'manifest.yaml'), 'utf8');
     // No block list to copy the indentation from: `- x` two spaces in, as init writes it;
     // single-quoted like the entry in the flow list beside it.
-    expectOnlyInserted(manifest, after, ["  endpoints:", "    - 'group/hello_world.yaml'"]);
+    expectOnlyInserted(manifest, after, ['  endpoints:', "    - 'group/hello_world.yaml'"]);
     await expectChecksClean(dir);
   });
 
   it('refuses what the Go CLI refuses, and what Dify would refuse to install, with exit 1 and a hint', async () => {
     const tools = await dify('plugin', 'module', 'append', 'tools', real('google'));
     expect(tools.code).toBe(1);
-    expect(tools.stderr).toContain('error: you have already declared tools in this plugin (provider/google.yaml)\nhint: ');
+    expect(tools.stderr).toContain(
+      'error: you have already declared tools in this plugin (provider/google.yaml)\nhint: ',
+    );
     const endpoints = await dify('plugin', 'module', 'append', 'endpoints', real('openai_compatible'));
     expect(endpoints.code).toBe(1);
     expect(endpoints.stderr).toContain('you have already declared endpoints in this plugin');
     const model = await dify('plugin', 'module', 'append', 'tools', real('anthropic'));
     expect(model.code).toBe(1);
-    expect(model.stderr).toContain('error: a model plugin cannot declare tools\nhint: a model plugin holds models only');
+    expect(model.stderr).toContain(
+      'error: a model plugin cannot declare tools\nhint: a model plugin holds models only',
+    );
     const modelEndpoints = await dify('plugin', 'module', 'append', 'endpoints', real('anthropic'));
     expect(modelEndpoints.stderr).toContain('a model plugin cannot declare endpoints');
-    for (const [fixture, what] of [['self_refine_agent', 'an agent-strategy plugin'], ['github', 'a datasource plugin'], ['twilio_trigger', 'a trigger plugin']]) {
+    for (const [fixture, what] of [
+      ['self_refine_agent', 'an agent-strategy plugin'],
+      ['github', 'a datasource plugin'],
+      ['twilio_trigger', 'a trigger plugin'],
+    ]) {
       const r = await dify('plugin', 'module', 'append', 'endpoints', real(fixture!));
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`${what} cannot declare endpoints`);
@@ -253,7 +309,9 @@ describe('dify plugin module append', () => {
     const before = readFileSync(path.join(dir, 'manifest.yaml'), 'utf8');
     const refused = await dify('plugin', 'module', 'append', 'tools', dir);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('error: tools/oaicompat_dify_app.py already exists; nothing was written\nhint: pass --force');
+    expect(refused.stderr).toContain(
+      'error: tools/oaicompat_dify_app.py already exists; nothing was written\nhint: pass --force',
+    );
     expect(readFileSync(mine, 'utf8')).toBe('# mine\n');
     expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(before);
     expect(existsSync(path.join(dir, 'provider', 'oaicompat_dify_app.yaml'))).toBe(false);
@@ -309,15 +367,25 @@ describe('dify plugin readme list', () => {
     const r = await dify('plugin', 'readme', 'list', dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^error: en_US readme not found: .* has no README\.md\nhint: README\.md is the English README/);
+    expect(r.stderr).toMatch(
+      /^error: en_US readme not found: .* has no README\.md\nhint: README\.md is the English README/,
+    );
   });
 });
 
-
-async function interactive(args: string[], drive: (t: Terminal) => Promise<void>): Promise<{ code: number; screen: string; stderr: string }> {
+async function interactive(
+  args: string[],
+  drive: (t: Terminal) => Promise<void>,
+): Promise<{ code: number; screen: string; stderr: string }> {
   const t = terminal();
   let stderr = '';
-  const io: Io = { stdin: t.input, stdout: t.output, stderr: { write: (s: string) => (stderr += s) }, env: { NO_COLOR: '1' }, cwd: process.cwd() };
+  const io: Io = {
+    stdin: t.input,
+    stdout: t.output,
+    stderr: { write: (s: string) => (stderr += s) },
+    env: { NO_COLOR: '1' },
+    cwd: process.cwd(),
+  };
   const running = run(['node', 'dify', ...args], io);
   await drive(t);
   const code = await running;
@@ -331,7 +399,7 @@ const HAND_WRITTEN = [
   'type: "plugin"',
   'author: dify-plugin-cli',
   'name: hello_world',
-  "label: {en_US: 'Hello World', zh_Hans: \"你好，世界\"}",
+  'label: {en_US: \'Hello World\', zh_Hans: "你好，世界"}',
   'description:',
   '  en_US: >-',
   '    A tiny tool plugin that greets',
@@ -440,26 +508,41 @@ describe('dify plugin permission', () => {
         '      enabled: true',
       ]),
     );
-    expect(readPermissions(new YamlFile('manifest.yaml', after).value).permissions).toEqual(['model', 'model.rerank', 'endpoint', 'app']);
+    expect(readPermissions(new YamlFile('manifest.yaml', after).value).permissions).toEqual([
+      'model',
+      'model.rerank',
+      'endpoint',
+      'app',
+    ]);
 
     const none = await dify('plugin', 'permission', dir, '--none');
     expect(none.code).toBe(0);
-    expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(withPermission(['  permission: {}   # what it may call']));
+    expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(
+      withPermission(['  permission: {}   # what it may call']),
+    );
     await expectChecksClean(dir);
   });
 
   it('keeps the storage size unless --storage-size changes it; refuses bad flag values with exit 2', async () => {
     const dir = await pluginWith({ 'manifest.yaml': HAND_WRITTEN });
     expect((await dify('plugin', 'permission', dir, '--allow-tool', '--allow-storage', '--allow-node')).code).toBe(0);
-    expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toContain('    storage:\n      enabled: true\n      size: 2048\n');
-    for (const bad of [['--allow-storage', '--storage-size', '10'], ['--storage-size', '4096'], ['--none', '--allow-tool']]) {
+    expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toContain(
+      '    storage:\n      enabled: true\n      size: 2048\n',
+    );
+    for (const bad of [
+      ['--allow-storage', '--storage-size', '10'],
+      ['--storage-size', '4096'],
+      ['--none', '--allow-tool'],
+    ]) {
       const r = await dify('plugin', 'permission', dir, ...bad);
       expect(r.code).toBe(2);
     }
   });
 
   it('fixes a storage size Dify refuses, even for disabled storage', async () => {
-    const dir = await pluginWith({ 'manifest.yaml': withPermission(['  permission:', '    storage: {enabled: false, size: 0}']) });
+    const dir = await pluginWith({
+      'manifest.yaml': withPermission(['  permission:', '    storage: {enabled: false, size: 0}']),
+    });
     expect((await checkDir(dir)).ok).toBe(false);
     const r = await dify('plugin', 'permission', dir, '--none');
     expect(r.code).toBe(0);
@@ -471,7 +554,9 @@ describe('dify plugin permission', () => {
     const dir = await pluginWith({ 'manifest.yaml': HAND_WRITTEN });
     const r = await dify('plugin', 'permission', dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('error: dify plugin permission asks on a terminal, and there is none: nothing was changed\nhint: pass the permissions to grant as flags');
+    expect(r.stderr).toContain(
+      'error: dify plugin permission asks on a terminal, and there is none: nothing was changed\nhint: pass the permissions to grant as flags',
+    );
     expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(HAND_WRITTEN);
   });
 

@@ -37,7 +37,10 @@ describe('every real published plugin checks without errors', () => {
     expect(anthropic.positions[0]!.models[0]).toBe('claude-opus-5');
     expect(anthropic.globs[0]!.matches).toEqual([...anthropic.globs[0]!.matches].sort());
     // google: two tools from files
-    expect(p('google').tools[0]!.tools.map((t) => t.file.path)).toEqual(['tools/google_search.yaml', 'tools/google_image_search.yaml']);
+    expect(p('google').tools[0]!.tools.map((t) => t.file.path)).toEqual([
+      'tools/google_search.yaml',
+      'tools/google_image_search.yaml',
+    ]);
     // whatsapp-bot: tool + endpoint plugin
     expect(p('whatsapp-bot').endpoints[0]!.endpoints).toHaveLength(2);
     expect(p('whatsapp-bot').tools[0]!.tools).toHaveLength(2);

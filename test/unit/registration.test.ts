@@ -70,7 +70,14 @@ describe('tool declarations', () => {
   it('turns option values into Python text and fills every field the SDK defines', async () => {
     const tools = dataOf(await registrationWith({ 'tools/greet.yaml': TOOL_WITH_OPTIONS }), 'tool_declaration');
     const tool = tools[0].tools[0];
-    expect(Object.keys(tool)).toEqual(['identity', 'parameters', 'description', 'extra', 'has_runtime_parameters', 'output_schema']);
+    expect(Object.keys(tool)).toEqual([
+      'identity',
+      'parameters',
+      'description',
+      'extra',
+      'has_runtime_parameters',
+      'output_schema',
+    ]);
     const parameter = tool.parameters[0];
     expect(parameter.options.map((o: { value: unknown }) => o.value)).toEqual(['1', '2.5', '3.0', 'True', '4']);
     expect(parameter.options[0]).toEqual({
@@ -80,7 +87,13 @@ describe('tool declarations', () => {
       show_on: [],
     });
     expect(parameter.options[4].show_on).toEqual([{ variable: 'mode', value: 'advanced' }]);
-    expect(parameter).toMatchObject({ default: 1, required: false, multiple: false, llm_description: null, show_on: [] });
+    expect(parameter).toMatchObject({
+      default: 1,
+      required: false,
+      multiple: false,
+      llm_description: null,
+      show_on: [],
+    });
     expect(tool.has_runtime_parameters).toBe(false);
   });
 
@@ -101,7 +114,12 @@ extra: {python: {source: provider/hello_world.py}}
       'tool_declaration',
     );
     expect(tools[0].identity.label).toEqual({ zh_Hans: '你好', pt_BR: 'Hello', ja_JP: 'Hello', en_US: 'Hello' });
-    expect(tools[0].identity.description).toEqual({ zh_Hans: 'by field name', pt_BR: 'by field name', ja_JP: 'by field name', en_US: 'by field name' });
+    expect(tools[0].identity.description).toEqual({
+      zh_Hans: 'by field name',
+      pt_BR: 'by field name',
+      ja_JP: 'by field name',
+      en_US: 'by field name',
+    });
     expect(tools[0].identity).toMatchObject({ icon_dark: null, tags: [] });
   });
 
@@ -146,7 +164,9 @@ extra: {python: {source: provider/hello_world.py}}
       placeholder: null,
     });
     expect(region.name).toBe('region');
-    expect(region.options).toEqual([{ value: 'eu', label: { zh_Hans: 'Europe', pt_BR: 'Europe', ja_JP: 'Europe', en_US: 'Europe' } }]);
+    expect(region.options).toEqual([
+      { value: 'eu', label: { zh_Hans: 'Europe', pt_BR: 'Europe', ja_JP: 'Europe', en_US: 'Europe' } },
+    ]);
     expect(tools[0].oauth_schema).toBeNull();
   });
 });
@@ -239,7 +259,12 @@ describe('model declarations', () => {
     });
     expect(maxTokens).toMatchObject({ type: 'int', min: 1, max: 4096, default: null, precision: 0 });
     expect(custom).toMatchObject({ label: { en_US: 'custom', zh_Hans: 'custom' }, help: null, min: null, options: [] });
-    expect(unknown).toMatchObject({ use_template: 'no_such_template', type: 'string', label: { en_US: 'unknown_template' }, help: null });
+    expect(unknown).toMatchObject({
+      use_template: 'no_such_template',
+      type: 'string',
+      label: { en_US: 'unknown_template' },
+      help: null,
+    });
   });
 
   it('sends prices as Decimal text, the model label and the defaults of a model', async () => {
@@ -256,11 +281,20 @@ describe('model declarations', () => {
 
   it('takes positions from _position.yaml files the globs match, not from the position key', async () => {
     const [provider] = dataOf(await modelPlugin(), 'model_declaration');
-    expect(provider.position).toEqual({ llm: ['demo-1'], text_embedding: [], rerank: [], tts: [], speech2text: [], moderation: [] });
+    expect(provider.position).toEqual({
+      llm: ['demo-1'],
+      text_embedding: [],
+      rerank: [],
+      tts: [],
+      speech2text: [],
+      moderation: [],
+    });
     expect(provider.models.map((m: { model: string }) => m.model)).toEqual(['demo-1']);
     const form = provider.provider_credential_schema.credential_form_schemas[0];
     expect(form).toMatchObject({ required: true, max_length: 0, show_on: [], placeholder: null, default: null });
-    expect(form.options).toEqual([{ label: { zh_Hans: 'a', pt_BR: 'a', ja_JP: 'a', en_US: 'a' }, value: 'a', show_on: [] }]);
+    expect(form.options).toEqual([
+      { label: { zh_Hans: 'a', pt_BR: 'a', ja_JP: 'a', en_US: 'a' }, value: 'a', show_on: [] },
+    ]);
     expect(provider).toMatchObject({ description: null, icon_large: null, help: null, model_credential_schema: null });
     expect(provider.extra).toEqual({ python: { provider_source: 'provider/demo.py', model_sources: [] } });
   });
@@ -296,7 +330,14 @@ describe('manifest', () => {
     expect(manifest).not.toHaveProperty('tags');
     expect(manifest).not.toHaveProperty('privacy');
     expect(manifest).toMatchObject({ repo: null, icon_dark: null });
-    expect(manifest.resource.permission).toEqual({ tool: null, model: null, node: null, endpoint: null, app: null, storage: null });
+    expect(manifest.resource.permission).toEqual({
+      tool: null,
+      model: null,
+      node: null,
+      endpoint: null,
+      app: null,
+      storage: null,
+    });
     expect(manifest.plugins).toEqual({
       tools: ['provider/hello_world.yaml'],
       models: [],
@@ -326,7 +367,13 @@ endpoints:
 `,
       'endpoints/get.yaml': 'path: /items/<id>\nmethod: GET\nextra: {python: {source: endpoints/get.py}}\n',
     });
-    expect(messages.map((m) => m.type)).toEqual(['handshake', 'manifest_declaration', 'endpoint_declaration', 'asset_chunk', 'end']);
+    expect(messages.map((m) => m.type)).toEqual([
+      'handshake',
+      'manifest_declaration',
+      'endpoint_declaration',
+      'asset_chunk',
+      'end',
+    ]);
     const [group] = dataOf(messages, 'endpoint_declaration');
     expect(group.settings[0]).toMatchObject({ name: 'token', required: true, multiple: false });
     expect(group.endpoints).toEqual([
@@ -356,7 +403,14 @@ extra: {python: {source: strategies/react.py}}
     expect(provider).not.toHaveProperty('extra');
     const strategy = provider.strategies[0];
     expect(strategy).toMatchObject({ has_runtime_parameters: false, output_schema: null, features: [] });
-    expect(strategy.parameters[0]).toMatchObject({ default: 1, min: 1, max: 10, required: false, help: null, options: null });
+    expect(strategy.parameters[0]).toMatchObject({
+      default: 1,
+      min: 1,
+      max: 10,
+      required: false,
+      help: null,
+      options: null,
+    });
   });
 
   it('sends datasources with their defaults', async () => {
@@ -416,7 +470,9 @@ extra: {python: {source: events/ping.py}}
     expect(provider.subscription_constructor.parameters).toEqual([]);
     const parameter = provider.events[0].parameters[0];
     expect(parameter).toMatchObject({ multiple: false, description: null, default: null });
-    expect(parameter.options).toEqual([{ value: '7', label: { zh_Hans: 'Seven', pt_BR: 'Seven', ja_JP: 'Seven', en_US: 'Seven' }, icon: null }]);
+    expect(parameter.options).toEqual([
+      { value: '7', label: { zh_Hans: 'Seven', pt_BR: 'Seven', ja_JP: 'Seven', en_US: 'Seven' }, icon: null },
+    ]);
     expect(provider.events[0].output_schema).toBeNull();
   });
 
@@ -439,14 +495,24 @@ extra: {python: {source: tools/greet.py}}
     const [provider] = dataOf(messages, 'tool_declaration');
     expect(provider).toMatchObject({ identity: 'just text', oauth_schema: 3, extra: null });
     expect(provider.credentials_schema[0].name).toBe('listed');
-    expect(provider.tools[0]).toMatchObject({ identity: { label: ['not', 'i18n'] }, parameters: { not: 'a list' }, description: { llm: 42 } });
+    expect(provider.tools[0]).toMatchObject({
+      identity: { label: ['not', 'i18n'] },
+      parameters: { not: 'a list' },
+      description: { llm: 42 },
+    });
   });
 });
 
 describe('message order and assets', () => {
   it('sends the handshake first, declarations that exist, assets, then end', async () => {
     const messages = await registrationWith({});
-    expect(messages.map((m) => m.type)).toEqual(['handshake', 'manifest_declaration', 'tool_declaration', 'asset_chunk', 'end']);
+    expect(messages.map((m) => m.type)).toEqual([
+      'handshake',
+      'manifest_declaration',
+      'tool_declaration',
+      'asset_chunk',
+      'end',
+    ]);
     expect(messages[0]).toEqual({ type: 'handshake', data: { key: KEY } });
     expect(messages.at(-1)).toEqual({ type: 'end', data: {} });
   });
@@ -454,8 +520,14 @@ describe('message order and assets', () => {
   it('splits an asset into 8192-byte chunks, end only on the last, and skips empty files', async () => {
     const big = Buffer.alloc(20000, 0);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 256;
-    const messages = await registrationWith({ '_assets/big.bin': big, '_assets/empty.txt': '', '_assets/sub/nested.svg': '<svg/>' });
-    const chunks = messages.filter((m) => m.type === 'asset_chunk').map((m) => m.data as { filename: string; data: string; end: boolean });
+    const messages = await registrationWith({
+      '_assets/big.bin': big,
+      '_assets/empty.txt': '',
+      '_assets/sub/nested.svg': '<svg/>',
+    });
+    const chunks = messages
+      .filter((m) => m.type === 'asset_chunk')
+      .map((m) => m.data as { filename: string; data: string; end: boolean });
     expect(chunks.map((c) => [c.filename, c.end])).toEqual([
       ['big.bin', false],
       ['big.bin', false],

@@ -5,7 +5,9 @@ import { render, TemplateError } from '../../src/scaffold/render.js';
 
 describe('template renderer', () => {
   it('substitutes variables without any escaping', () => {
-    expect(render('name: {{name}} <{{desc}}>', { name: 'a', desc: `it's "quoted" & <b>` })).toBe(`name: a <it's "quoted" & <b>>`);
+    expect(render('name: {{name}} <{{desc}}>', { name: 'a', desc: `it's "quoted" & <b>` })).toBe(
+      `name: a <it's "quoted" & <b>>`,
+    );
   });
 
   it('keeps or drops if/else blocks, nested', () => {

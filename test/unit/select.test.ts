@@ -14,9 +14,18 @@ async function tree(files: Record<string, string | null>): Promise<string> {
   return dir;
 }
 
-const packed = (dir: string, outputPath?: string) => selectFiles(dir, outputPath ? { outputPath } : {}).files.map((f) => f.path);
+const packed = (dir: string, outputPath?: string) =>
+  selectFiles(dir, outputPath ? { outputPath } : {}).files.map((f) => f.path);
 
-const BASE = ['manifest.yaml', 'main.py', 'tools/a.py', 'tools/b.log', 'data/keep.txt', 'data/big.bin', 'docs/x/y/notes.md'];
+const BASE = [
+  'manifest.yaml',
+  'main.py',
+  'tools/a.py',
+  'tools/b.log',
+  'data/keep.txt',
+  'data/big.bin',
+  'docs/x/y/notes.md',
+];
 const base = () => Object.fromEntries(BASE.map((f) => [f, null]));
 
 describe('ignore files use gitignore semantics', () => {
@@ -73,7 +82,17 @@ describe('built-in exclusions win over the ignore file', () => {
       '.difyignore': '!.env\n!.git/\n',
     });
     const files = packed(dir);
-    expect(files).toEqual(['.difyignore', '.env.example', 'data/big.bin', 'data/keep.txt', 'docs/x/y/notes.md', 'main.py', 'manifest.yaml', 'tools/a.py', 'tools/b.log']);
+    expect(files).toEqual([
+      '.difyignore',
+      '.env.example',
+      'data/big.bin',
+      'data/keep.txt',
+      'docs/x/y/notes.md',
+      'main.py',
+      'manifest.yaml',
+      'tools/a.py',
+      'tools/b.log',
+    ]);
     const { excluded, findings } = selectFiles(dir);
     expect(excluded).toContainEqual({ path: '.git/', rule: 'default (.git/)' });
     expect(excluded).toContainEqual({ path: '.env', rule: 'default (.env)' });
@@ -83,7 +102,10 @@ describe('built-in exclusions win over the ignore file', () => {
   it('never packs the output file, even under another name', async () => {
     const dir = await tree({ ...base(), 'release.zip': null });
     expect(packed(dir, path.join(dir, 'release.zip'))).not.toContain('release.zip');
-    expect(selectFiles(dir, { outputPath: path.join(dir, 'release.zip') }).excluded).toContainEqual({ path: 'release.zip', rule: 'output file' });
+    expect(selectFiles(dir, { outputPath: path.join(dir, 'release.zip') }).excluded).toContainEqual({
+      path: 'release.zip',
+      rule: 'output file',
+    });
   });
 });
 
@@ -105,7 +127,9 @@ describe('symbolic links', () => {
     const selection = selectFiles(dir);
     expect(selection.files.map((f) => f.path)).not.toContain('notes.md');
     expect(selection.excluded).toContainEqual({ path: 'notes.md', rule: 'default (links to .env)' });
-    expect(selection.findings.find((f) => f.code === 'pack/env-excluded')?.message).toMatch(/^\.env, notes\.md left out/);
+    expect(selection.findings.find((f) => f.code === 'pack/env-excluded')?.message).toMatch(
+      /^\.env, notes\.md left out/,
+    );
   });
 
   it('links that point at each other are an error, not a crash', async () => {

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildRegistration } from '../../src/debug/registration/index.js';
 import { RestartBackoff } from '../../src/debug/restart-backoff.js';
-import { DEFAULT_TIMERS, RunSession, UnreachableError, type RunTimers, type SessionEvents } from '../../src/debug/session.js';
+import {
+  DEFAULT_TIMERS,
+  RunSession,
+  UnreachableError,
+  type RunTimers,
+  type SessionEvents,
+} from '../../src/debug/session.js';
 import { watchPlugin } from '../../src/debug/watch.js';
 import { DirectorySource } from '../../src/project/directory-source.js';
 import { loadProject } from '../../src/project/load.js';
@@ -12,17 +18,27 @@ import { FakeDaemon } from '../helpers/fake-daemon.js';
 import { copyPlugin, EXAMPLE, REPO } from '../helpers/plugin.js';
 
 const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
-const GREET = { user_id: 'u', type: 'tool', action: 'invoke_tool', provider: 'hello_world', tool: 'greet', tool_parameters: {}, credentials: {} };
+const GREET = {
+  user_id: 'u',
+  type: 'tool',
+  action: 'invoke_tool',
+  provider: 'hello_world',
+  tool: 'greet',
+  tool_parameters: {},
+  credentials: {},
+};
 
 /** Records every session event by name, for assertions, and lets a test wait for them. */
 function recorder() {
   const seen: { name: string; args: unknown[] }[] = [];
   const waiters = new Set<() => void>();
   const events = new Proxy({} as SessionEvents, {
-    get: (_, name: string) => (...args: unknown[]) => {
-      seen.push({ name, args });
-      for (const check of [...waiters]) check();
-    },
+    get:
+      (_, name: string) =>
+      (...args: unknown[]) => {
+        seen.push({ name, args });
+        for (const check of [...waiters]) check();
+      },
   });
   const named = (name: string) => seen.filter((e) => e.name === name);
   /** Resolves once `test` holds, checked after every event. */
@@ -64,7 +80,12 @@ async function session(daemon: FakeDaemon, timers: Partial<RunTimers>, env: Node
     host: '127.0.0.1',
     port: daemon.port,
     registration: () => buildRegistration(project, 'test-key'),
-    plugin: { python: FAKE_PYTHON, entrypoint: 'main', cwd: dir, env: { ...process.env, FAKE_HEARTBEAT_MS: '100', ...env } },
+    plugin: {
+      python: FAKE_PYTHON,
+      entrypoint: 'main',
+      cwd: dir,
+      env: { ...process.env, FAKE_HEARTBEAT_MS: '100', ...env },
+    },
     timers: { ...DEFAULT_TIMERS, settleMs: 50, ...timers },
     events: rec.events,
   });
@@ -107,10 +128,15 @@ describe('RunSession', () => {
     await s.start();
     await daemon.nextRegistered();
     const changes: string[] = [];
-    const watcher = watchPlugin(dir, (rel) => rel.startsWith('ignored/'), 20, (kind, files) => {
-      changes.push(`${kind}:${files.join(',')}`);
-      void (kind === 'declarations' ? s.reregister() : s.restartPlugin());
-    });
+    const watcher = watchPlugin(
+      dir,
+      (rel) => rel.startsWith('ignored/'),
+      20,
+      (kind, files) => {
+        changes.push(`${kind}:${files.join(',')}`);
+        void (kind === 'declarations' ? s.reregister() : s.restartPlugin());
+      },
+    );
     cleanup.push(() => watcher.close());
 
     const pid = s.pluginPid;
@@ -119,7 +145,10 @@ describe('RunSession', () => {
     expect(s.pluginPid).not.toBe(pid);
     expect(changes).toEqual(['code:tools/greet.py']);
 
-    writeFileSync(path.join(dir, 'tools', 'greet.yaml'), `${readFileSync(path.join(EXAMPLE, 'tools', 'greet.yaml'), 'utf8')}\n`);
+    writeFileSync(
+      path.join(dir, 'tools', 'greet.yaml'),
+      `${readFileSync(path.join(EXAMPLE, 'tools', 'greet.yaml'), 'utf8')}\n`,
+    );
     const again = await daemon.nextRegistered();
     expect(again.registration.at(-1)!.type).toBe('end');
     expect(changes.at(-1)).toBe('declarations:tools/greet.yaml');
@@ -132,7 +161,10 @@ describe('RunSession', () => {
     await s.start();
     const conn = await daemon.nextRegistered();
     void conn.request({ ...GREET, tool: 'stall' }).catch(() => undefined);
-    await rec.waitFor(() => rec.seen.some((e) => e.name === 'log' && String(e.args[1]).includes('tool=stall')), 'the stall');
+    await rec.waitFor(
+      () => rec.seen.some((e) => e.name === 'log' && String(e.args[1]).includes('tool=stall')),
+      'the stall',
+    );
     // The plugin reads no more: a 1 MB request fills its pipe, so the relay stops reading the socket.
     void conn.request({ ...GREET, tool_parameters: { name: 'x'.repeat(1024 * 1024) } }).catch(() => undefined);
     await vi.waitUntil(() => s.backPressure.toPlugin, { timeout: 10_000 });
@@ -144,7 +176,7 @@ describe('RunSession', () => {
     expect(JSON.stringify(result.messages)).toContain('Ada');
   });
 
-  it('resumes the plugin\'s output on the new connection when the full one is dropped', async () => {
+  it("resumes the plugin's output on the new connection when the full one is dropped", async () => {
     const daemon = await startDaemon();
     const { s } = await session(daemon, { reconnectInitialMs: 20 });
     await s.start();
@@ -211,14 +243,23 @@ describe('RunSession: reconnection delays (RestartBackoff)', () => {
     const { firstConnectAttempts, reconnectInitialMs, reconnectMaxMs } = DEFAULT_TIMERS;
     const backoff = new RestartBackoff({ initialMs: reconnectInitialMs, maxMs: reconnectMaxMs });
     expect(Array.from({ length: firstConnectAttempts - 1 }, () => backoff.next())).toEqual([500, 1000, 2000, 4000]);
-    expect(DEFAULT_TIMERS).toMatchObject({ restartInitialMs: 1000, restartMaxMs: 30_000, settleMs: 1000, stopGraceMs: 5000, watchDebounceMs: 300 });
+    expect(DEFAULT_TIMERS).toMatchObject({
+      restartInitialMs: 1000,
+      restartMaxMs: 30_000,
+      settleMs: 1000,
+      stopGraceMs: 5000,
+      watchDebounceMs: 300,
+    });
   });
 
   it('retries the first connection with doubling delays up to the cap, then gives up', async () => {
     const daemon = await startDaemon();
     await daemon.close();
     const { s, rec } = await session(daemon, { reconnectInitialMs: 5, reconnectMaxMs: 20, firstConnectAttempts: 5 });
-    const err = await s.start().then(() => undefined, (e: unknown) => e);
+    const err = await s.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(UnreachableError);
     expect((err as Error).message).toMatch(/after 5 attempts$/);
     expect(delays(rec, 'connecting', 1)).toEqual([1, 2, 3, 4, 5]);
@@ -247,7 +288,10 @@ describe('RunSession: reconnection delays (RestartBackoff)', () => {
     // A registration in its place: the old loop is superseded, the new one starts without waiting.
     const before = rec.seen.length;
     void s.reregister();
-    await rec.waitFor(() => rec.seen.slice(before).filter((e) => e.name === 'reconnecting').length === 2, 'two reconnection attempts');
+    await rec.waitFor(
+      () => rec.seen.slice(before).filter((e) => e.name === 'reconnecting').length === 2,
+      'two reconnection attempts',
+    );
     const after = rec.seen.slice(before).filter((e) => e.name === 'connectFailed' || e.name === 'reconnecting');
     expect(after.slice(0, 4).map((e) => [e.name, e.args.at(-1)])).toEqual([
       ['connectFailed', 5],

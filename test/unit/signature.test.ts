@@ -1,4 +1,11 @@
-import { createHash, createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  createSign,
+  createVerify,
+  generateKeyPairSync,
+} from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,7 +22,13 @@ import {
   writeKeyPair,
   type PemKeyPair,
 } from '../../src/pack/keys.js';
-import { parseAuthorizedCategory, SignatureError, signPackage, VERIFICATION_FILE, verifyPackage } from '../../src/pack/signature.js';
+import {
+  parseAuthorizedCategory,
+  SignatureError,
+  signPackage,
+  VERIFICATION_FILE,
+  verifyPackage,
+} from '../../src/pack/signature.js';
 import { ZipReader } from '../../src/project/zip-reader.js';
 import { writeZip } from '../../src/pack/zip-writer.js';
 import { EXAMPLE, tempDir } from '../helpers/plugin.js';
@@ -152,17 +165,26 @@ const pub = (pair = keys) => ({ label: 'mine', key: loadPublicKey(pair.publicPem
 let n = 0;
 const out = (name = `p${n++}.difypkg`) => path.join(work, name);
 
-async function entriesOf(file: string): Promise<{ names: string[]; comment: string; read(name: string): Promise<Buffer> }> {
+async function entriesOf(
+  file: string,
+): Promise<{ names: string[]; comment: string; read(name: string): Promise<Buffer> }> {
   const zip = await ZipReader.open(file, 1e9);
   const data = new Map<string, Buffer>();
   for (const e of zip.contents.entries) data.set(e.name, await zip.read(e));
-  const result = { names: zip.contents.entries.map((e) => e.name), comment: zip.contents.comment, read: async (name: string) => data.get(name)! };
+  const result = {
+    names: zip.contents.entries.map((e) => e.name),
+    comment: zip.contents.comment,
+    read: async (name: string) => data.get(name)!,
+  };
   await zip.close();
   return result;
 }
 
 /** The package rewritten with `change` applied to its entries and comment. */
-async function rewrite(file: string, change: (e: HandEntry[], comment: string) => { entries: HandEntry[]; comment: string }): Promise<string> {
+async function rewrite(
+  file: string,
+  change: (e: HandEntry[], comment: string) => { entries: HandEntry[]; comment: string },
+): Promise<string> {
   const { entries, comment } = handUnzip(readFileSync(file));
   const changed = change(entries, comment);
   const target = out();
@@ -207,7 +229,11 @@ describe('generate', () => {
 describe('sign and verify', () => {
   it('round-trips; the verification file is the last entry and the comment is Go-shaped', async () => {
     const signed = out();
-    const result = await signPackage(unsigned, signed, { privateKey: priv(), category: 'langgenius', time: 1_700_000_123 });
+    const result = await signPackage(unsigned, signed, {
+      privateKey: priv(),
+      category: 'langgenius',
+      time: 1_700_000_123,
+    });
     expect(result).toMatchObject({ time: 1_700_000_123, category: 'langgenius', replaced: false });
 
     const before = await entriesOf(unsigned);
@@ -217,7 +243,12 @@ describe('sign and verify', () => {
     expect((await after.read(VERIFICATION_FILE)).toString()).toBe('{"authorized_category":"langgenius"}');
     expect(after.comment).toMatch(/^\{"signature":"[A-Za-z0-9+/]{683}=","time":1700000123\}$/);
 
-    await expect(verifyPackage(signed, [pub()])).resolves.toEqual({ key: 'mine', time: 1_700_000_123, category: 'langgenius', categoryDeclared: true });
+    await expect(verifyPackage(signed, [pub()])).resolves.toEqual({
+      key: 'mine',
+      time: 1_700_000_123,
+      category: 'langgenius',
+      categoryDeclared: true,
+    });
 
     // Still a valid plugin; the verification file changes the checksum.
     const checked = await checkPlugin(signed, options);
@@ -229,7 +260,9 @@ describe('sign and verify', () => {
     const signed = out();
     await signPackage(unsigned, signed, { privateKey: priv(), category: 'langgenius' });
     const tampered = await rewrite(signed, (entries, comment) => ({
-      entries: entries.map((e) => (e.name === 'main.py' ? { ...e, data: Buffer.concat([e.data, Buffer.from('\n# evil\n')]) } : e)),
+      entries: entries.map((e) =>
+        e.name === 'main.py' ? { ...e, data: Buffer.concat([e.data, Buffer.from('\n# evil\n')]) } : e,
+      ),
       comment,
     }));
     await expect(verifyPackage(tampered, [pub()])).rejects.toThrow(/the signature does not match/);
@@ -238,7 +271,10 @@ describe('sign and verify', () => {
   it('fails when the time in the comment was changed', async () => {
     const signed = out();
     await signPackage(unsigned, signed, { privateKey: priv(), category: 'langgenius', time: 1_700_000_000 });
-    const tampered = await rewrite(signed, (entries, comment) => ({ entries, comment: comment.replace('"time":1700000000', '"time":1700000001') }));
+    const tampered = await rewrite(signed, (entries, comment) => ({
+      entries,
+      comment: comment.replace('"time":1700000000', '"time":1700000001'),
+    }));
     expect((await entriesOf(tampered)).comment).toContain('"time":1700000001');
     await expect(verifyPackage(tampered, [pub()])).rejects.toThrow(SignatureError);
   });
@@ -247,11 +283,16 @@ describe('sign and verify', () => {
     const signed = out();
     await signPackage(unsigned, signed, { privateKey: priv(), category: 'community' });
     const promoted = await rewrite(signed, (entries, comment) => ({
-      entries: entries.map((e) => (e.name === VERIFICATION_FILE ? { ...e, data: Buffer.from('{"authorized_category":"langgenius"}') } : e)),
+      entries: entries.map((e) =>
+        e.name === VERIFICATION_FILE ? { ...e, data: Buffer.from('{"authorized_category":"langgenius"}') } : e,
+      ),
       comment,
     }));
     await expect(verifyPackage(promoted, [pub()])).rejects.toThrow(/does not match/);
-    const dropped = await rewrite(signed, (entries, comment) => ({ entries: entries.filter((e) => e.name !== VERIFICATION_FILE), comment }));
+    const dropped = await rewrite(signed, (entries, comment) => ({
+      entries: entries.filter((e) => e.name !== VERIFICATION_FILE),
+      comment,
+    }));
     await expect(verifyPackage(dropped, [pub()])).rejects.toThrow(/does not match/);
   });
 
@@ -259,7 +300,10 @@ describe('sign and verify', () => {
     const signed = out();
     await signPackage(unsigned, signed, { privateKey: priv(), category: 'langgenius' });
     await expect(verifyPackage(signed, [pub(other)])).rejects.toThrow(/does not match/);
-    const result = await verifyPackage(signed, [{ ...pub(other), label: 'other' }, { ...pub(), label: 'right' }]);
+    const result = await verifyPackage(signed, [
+      { ...pub(other), label: 'other' },
+      { ...pub(), label: 'right' },
+    ]);
     expect(result.key).toBe('right');
   });
 
@@ -267,7 +311,11 @@ describe('sign and verify', () => {
     const first = out();
     await signPackage(unsigned, first, { privateKey: priv(), category: 'langgenius', time: 1_700_000_000 });
     const second = out();
-    const result = await signPackage(first, second, { privateKey: loadPrivateKey(other.privatePem), category: 'partner', time: 1_800_000_000 });
+    const result = await signPackage(first, second, {
+      privateKey: loadPrivateKey(other.privatePem),
+      category: 'partner',
+      time: 1_800_000_000,
+    });
     expect(result.replaced).toBe(true);
     const a = await entriesOf(first);
     const b = await entriesOf(second);
@@ -276,7 +324,10 @@ describe('sign and verify', () => {
     expect(b.names.at(-1)).toBe(VERIFICATION_FILE);
     expect(b.comment).not.toBe(a.comment);
     expect((await b.read(VERIFICATION_FILE)).toString()).toBe('{"authorized_category":"partner"}');
-    await expect(verifyPackage(second, [pub(other)])).resolves.toMatchObject({ category: 'partner', time: 1_800_000_000 });
+    await expect(verifyPackage(second, [pub(other)])).resolves.toMatchObject({
+      category: 'partner',
+      time: 1_800_000_000,
+    });
     await expect(verifyPackage(second, [pub()])).rejects.toThrow(SignatureError); // the old key no longer matches
   });
 
@@ -288,8 +339,13 @@ describe('sign and verify', () => {
     expect(parseAuthorizedCategory('')).toBe(null);
     const signed = out();
     await signPackage(unsigned, signed, { privateKey: priv(), category: 'Partner' });
-    expect((await (await entriesOf(signed)).read(VERIFICATION_FILE)).toString()).toBe('{"authorized_category":"Partner"}');
-    await expect(verifyPackage(signed, [pub()])).resolves.toMatchObject({ category: 'Partner', categoryDeclared: true });
+    expect((await (await entriesOf(signed)).read(VERIFICATION_FILE)).toString()).toBe(
+      '{"authorized_category":"Partner"}',
+    );
+    await expect(verifyPackage(signed, [pub()])).resolves.toMatchObject({
+      category: 'Partner',
+      categoryDeclared: true,
+    });
   });
 
   it('names the output <name>.signed<ext> beside the input, as the Go CLI', () => {
@@ -304,7 +360,9 @@ describe('sign and verify', () => {
       { name: 'manifest.yaml', read: async () => Buffer.from('a') },
       { name: 'manifest.yaml', read: async () => Buffer.from('b') },
     ]);
-    await expect(signPackage(dup, out(), { privateKey: priv(), category: 'langgenius' })).rejects.toThrow(/two entries named manifest\.yaml/);
+    await expect(signPackage(dup, out(), { privateKey: priv(), category: 'langgenius' })).rejects.toThrow(
+      /two entries named manifest\.yaml/,
+    );
   });
 });
 
@@ -314,7 +372,9 @@ describe('the official key', () => {
     expect(pem.startsWith('-----BEGIN RSA PUBLIC KEY-----\n')).toBe(true);
     const official = loadPublicKey(pem, 'official');
     expect(official.asymmetricKeyDetails?.modulusLength).toBe(4096);
-    await expect(verifyPackage(unsigned, [{ label: 'official', key: official }])).rejects.toThrow('the package is not signed (its zip comment is empty)');
+    await expect(verifyPackage(unsigned, [{ label: 'official', key: official }])).rejects.toThrow(
+      'the package is not signed (its zip comment is empty)',
+    );
     const signed = out();
     await signPackage(unsigned, signed, { privateKey: priv(), category: 'langgenius' });
     await expect(verifyPackage(signed, [{ label: 'official', key: official }])).rejects.toThrow(/does not match/);
@@ -337,7 +397,12 @@ describe('an independent implementation of the scheme', () => {
     const file = out();
     await writeFile(file, handSign(withDir, keys.privatePem, category, 1_712_345_678));
     expect(handVerify(readFileSync(file), keys.publicPem)).toBe(true); // the two halves agree with each other
-    await expect(verifyPackage(file, [pub()])).resolves.toEqual({ key: 'mine', time: 1_712_345_678, category, categoryDeclared: true });
+    await expect(verifyPackage(file, [pub()])).resolves.toEqual({
+      key: 'mine',
+      time: 1_712_345_678,
+      category,
+      categoryDeclared: true,
+    });
     // our signer re-signs it (its directory entry is dropped: Dify skips directories)
     const resigned = out();
     await signPackage(file, resigned, { privateKey: priv(), category: 'langgenius' });
@@ -366,7 +431,9 @@ describe('an independent implementation of the scheme', () => {
     await writeFile(different, goResign('partner', 'langgenius'));
     const failure = await verifyPackage(different, [pub()]).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(SignatureError);
-    expect((failure as SignatureError).hint).toMatch(/several \.verification\.dify\.json entries with different contents/);
+    expect((failure as SignatureError).hint).toMatch(
+      /several \.verification\.dify\.json entries with different contents/,
+    );
     // Our sign replaces both with one.
     const fixed = out();
     await signPackage(different, fixed, { privateKey: priv(), category: 'partner' });
@@ -380,7 +447,12 @@ describe('an independent implementation of the scheme', () => {
     const signature = createSign('RSA-SHA256').update(handData(entries, time)).sign(keys.privatePem, 'base64');
     const file = out();
     await writeFile(file, handZip(entries, `{"signature":"${signature}","time":${time}}`));
-    await expect(verifyPackage(file, [pub()])).resolves.toEqual({ key: 'mine', time, category: 'langgenius', categoryDeclared: false });
+    await expect(verifyPackage(file, [pub()])).resolves.toEqual({
+      key: 'mine',
+      time,
+      category: 'langgenius',
+      categoryDeclared: false,
+    });
   });
 });
 
@@ -389,16 +461,26 @@ describe('key files', () => {
     expect(loadPrivateKey(`${keys.privatePem}\n\n`).asymmetricKeyType).toBe('rsa');
     expect(loadPublicKey(`${keys.publicPem}\r\n  \n`).asymmetricKeyType).toBe('rsa');
     expect(loadPublicKey(keys.publicPem.trimEnd()).asymmetricKeyType).toBe('rsa'); // no newline at all
-    expect(() => loadPublicKey(`${keys.publicPem}${other.publicPem}`, 'two.pem')).toThrow('two.pem: unexpected data after the RSA PUBLIC KEY block');
+    expect(() => loadPublicKey(`${keys.publicPem}${other.publicPem}`, 'two.pem')).toThrow(
+      'two.pem: unexpected data after the RSA PUBLIC KEY block',
+    );
   });
 
   it('gives one clear line for the wrong kind of PEM', () => {
-    expect(() => loadPrivateKey(keys.publicPem, 'k.public.pem')).toThrow('k.public.pem is a public key (RSA PUBLIC KEY); signing needs the private key');
-    expect(() => loadPublicKey(keys.privatePem, 'k.private.pem')).toThrow('k.private.pem is a private key (RSA PRIVATE KEY); verifying needs the public key');
+    expect(() => loadPrivateKey(keys.publicPem, 'k.public.pem')).toThrow(
+      'k.public.pem is a public key (RSA PUBLIC KEY); signing needs the private key',
+    );
+    expect(() => loadPublicKey(keys.privatePem, 'k.private.pem')).toThrow(
+      'k.private.pem is a private key (RSA PRIVATE KEY); verifying needs the public key',
+    );
     expect(() => loadPublicKey('hello', 'x')).toThrow('x is not a PEM file');
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    expect(() => loadPrivateKey(ec.privateKey.export({ type: 'pkcs8', format: 'pem' }), 'ec.pem')).toThrow('ec.pem holds a ec key; Dify signatures use RSA keys');
-    expect(() => loadPrivateKey(ec.privateKey.export({ type: 'sec1', format: 'pem' }), 'ec.pem')).toThrow(/"EC PRIVATE KEY" PEM block, not an RSA private key/);
+    expect(() => loadPrivateKey(ec.privateKey.export({ type: 'pkcs8', format: 'pem' }), 'ec.pem')).toThrow(
+      'ec.pem holds a ec key; Dify signatures use RSA keys',
+    );
+    expect(() => loadPrivateKey(ec.privateKey.export({ type: 'sec1', format: 'pem' }), 'ec.pem')).toThrow(
+      /"EC PRIVATE KEY" PEM block, not an RSA private key/,
+    );
     const broken = keys.publicPem.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!');
     expect(() => loadPublicKey(broken, 'broken.pem')).toThrow(KeyError);
   });
@@ -409,7 +491,9 @@ describe('key files', () => {
     expect(pkcs8).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     const signed = out();
     await signPackage(unsigned, signed, { privateKey: loadPrivateKey(pkcs8), category: 'langgenius' });
-    await expect(verifyPackage(signed, [{ label: 'spki', key: loadPublicKey(spki) }])).resolves.toMatchObject({ key: 'spki' });
+    await expect(verifyPackage(signed, [{ label: 'spki', key: loadPublicKey(spki) }])).resolves.toMatchObject({
+      key: 'spki',
+    });
     expect(handVerify(await readFile(signed), keys.publicPem)).toBe(true);
   });
 });

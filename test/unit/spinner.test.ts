@@ -5,8 +5,18 @@ import type { Io } from '../../src/cli/io.js';
 function fakeIo(isTTY: boolean, env: NodeJS.ProcessEnv = {}, columns = 80): { io: Io; written: () => string } {
   let out = '';
   // A cleared line shows in the output as <clear>.
-  const stream = { isTTY, write: (s: string) => ((out += s), true), columns, cursorTo: () => true, clearLine: () => ((out += '<clear>'), true), moveCursor: () => true };
-  return { io: { stdin: process.stdin, stdout: { write: () => true }, stderr: stream, env, cwd: '/' }, written: () => out };
+  const stream = {
+    isTTY,
+    write: (s: string) => ((out += s), true),
+    columns,
+    cursorTo: () => true,
+    clearLine: () => ((out += '<clear>'), true),
+    moveCursor: () => true,
+  };
+  return {
+    io: { stdin: process.stdin, stdout: { write: () => true }, stderr: stream, env, cwd: '/' },
+    written: () => out,
+  };
 }
 
 describe('progress spinner', () => {

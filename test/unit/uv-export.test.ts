@@ -136,7 +136,11 @@ docs = [{ name = "mkdocs" }]`),
       lock(
         [
           project(`dependencies = [{ name = "anyio" }]`),
-          registryPackage('anyio', '4.4.0', `dependencies = [{ name = "typing-extensions", marker = "python_full_version < '3.13'" }]`),
+          registryPackage(
+            'anyio',
+            '4.4.0',
+            `dependencies = [{ name = "typing-extensions", marker = "python_full_version < '3.13'" }]`,
+          ),
           registryPackage('typing-extensions', '4.12.2'),
         ],
         'requires-python = ">=3.12"',
@@ -153,7 +157,11 @@ docs = [{ name = "mkdocs" }]`),
     { name = "b", marker = "python_full_version < '3.10'" },
 ]`),
         registryPackage('a', '1.0', `dependencies = [{ name = "linux-only", marker = "sys_platform == 'linux'" }]`),
-        registryPackage('b', '1.0', `dependencies = [{ name = "new-python", marker = "python_full_version >= '3.10'" }]`),
+        registryPackage(
+          'b',
+          '1.0',
+          `dependencies = [{ name = "new-python", marker = "python_full_version >= '3.10'" }]`,
+        ),
         registryPackage('linux-only', '1.0'),
         registryPackage('new-python', '1.0'),
       ]),
@@ -196,7 +204,12 @@ docs = [{ name = "mkdocs" }]`),
         '',
       ].join('\n'),
     );
-    expect(result.requirements[0]).toEqual({ name: 'util', version: '0.2.0', marker: null, direct: '-e ./packages/util' });
+    expect(result.requirements[0]).toEqual({
+      name: 'util',
+      version: '0.2.0',
+      marker: null,
+      direct: '-e ./packages/util',
+    });
   });
 
   it('decides conflict-encoded group markers from the enabled groups', () => {
@@ -213,7 +226,10 @@ gpu = []`),
         registryPackage('cpu-lib', '1.0'),
         registryPackage('gpu-lib', '1.0'),
         'name = "unused"\nversion = "1.0"\nsource = { registry = "https://pypi.org/simple" }',
-      ]).replace('requires-python = ">=3.9"', 'requires-python = ">=3.9"\nconflicts = [[{ package = "proj", group = "cpu" }, { package = "proj", group = "gpu" }]]'),
+      ]).replace(
+        'requires-python = ">=3.9"',
+        'requires-python = ">=3.9"\nconflicts = [[{ package = "proj", group = "cpu" }, { package = "proj", group = "gpu" }]]',
+      ),
       `${PYPROJECT}[tool.uv]\ndefault-groups = ["cpu"]\n`,
     );
     expect(text).toBe('cpu-lib==1.0\n');
@@ -241,7 +257,11 @@ describe('export errors', () => {
   it('refuses other broken inputs with a one-line message saying where', () => {
     const cases: [string, string, RegExp][] = [
       [good.replace('version = 1', 'version = 2'), PYPROJECT, /unsupported lock version 2/],
-      [lock([project(`dependencies = [{ name = "missing" }]`)]), PYPROJECT, /proj depends on missing, which has no \[\[package\]\] entry/],
+      [
+        lock([project(`dependencies = [{ name = "missing" }]`)]),
+        PYPROJECT,
+        /proj depends on missing, which has no \[\[package\]\] entry/,
+      ],
       [
         lock([project(`dependencies = [{ name = "a", marker = "sys_platform ==" }]`), registryPackage('a', '1.0')]),
         PYPROJECT,
@@ -278,7 +298,11 @@ interface RealCase {
 const REAL_CASES: RealCase[] = [
   { dir: 'anthropic', project: 'dify-anthropic', devOnly: ['iniconfig', 'pluggy', 'pygments', 'pyrefly', 'pytest'] },
   { dir: 'github', project: 'github', devOnly: [] },
-  { dir: 'google', project: 'google-sra72z', devOnly: ['black', 'mypy-extensions', 'pathspec', 'platformdirs', 'pytokens', 'ruff'] },
+  {
+    dir: 'google',
+    project: 'google-sra72z',
+    devOnly: ['black', 'mypy-extensions', 'pathspec', 'platformdirs', 'pytokens', 'ruff'],
+  },
   { dir: 'openai_compatible', project: 'openai-compatible', devOnly: [] },
   { dir: 'self_refine_agent', project: 'self-refine-agent', devOnly: [] },
   { dir: 'twilio_trigger', project: 'twilio-trigger', devOnly: [] },
@@ -369,7 +393,8 @@ zope-interface==8.5
     });
 
     it('carries the platform markers of the dify-plugin stack', () => {
-      const marker = (name: string): string | null | undefined => result.requirements.find((r) => r.name === name)?.marker;
+      const marker = (name: string): string | null | undefined =>
+        result.requirements.find((r) => r.name === name)?.marker;
       expect(marker('colorama')).toBe("sys_platform == 'win32'");
       expect(marker('greenlet')).toBe("platform_python_implementation == 'CPython'");
       expect(marker('cffi')).toBe("platform_python_implementation == 'CPython' and sys_platform == 'win32'");

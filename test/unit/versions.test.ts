@@ -4,7 +4,18 @@ import { isPep440 } from '../../src/project/pep440.js';
 import { didYouMean, editDistance } from '../../src/check/suggest.js';
 
 describe('PEP 440', () => {
-  it.each(['1.0', 'v1.0.0', '1.0.0-beta', '1.0.0-beta1', '01.2.3', '1.0.0-rc1', '1.0.0-1', '1.0.0.dev3', '1!2.0', '1.0+local.7'])('accepts %s', (v) => {
+  it.each([
+    '1.0',
+    'v1.0.0',
+    '1.0.0-beta',
+    '1.0.0-beta1',
+    '01.2.3',
+    '1.0.0-rc1',
+    '1.0.0-1',
+    '1.0.0.dev3',
+    '1!2.0',
+    '1.0+local.7',
+  ])('accepts %s', (v) => {
     expect(isPep440(v)).toBe(true);
   });
   it.each(['abc', '1.0.0-fix', '1.0.0-', '', '1..0'])('rejects %s', (v) => {

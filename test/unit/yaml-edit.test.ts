@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { appendToSequence, changedLines, removeFromSequence, setMapping, setScalar, YamlEditError } from '../../src/project/yaml-edit.js';
+import {
+  appendToSequence,
+  changedLines,
+  removeFromSequence,
+  setMapping,
+  setScalar,
+  YamlEditError,
+} from '../../src/project/yaml-edit.js';
 
 /**
  * `after` is `before` with the lines `removed` replaced by the lines `inserted`, at one place:
@@ -39,32 +46,51 @@ const HAND_EDITED = [
 
 describe('in-place YAML edits', () => {
   it('keep CRLF line endings, a byte-order mark and comments on the key line', () => {
-    const crlf = 'a: 1\r\nresource:\r\n  memory: 1\r\n  permission: {}  # none yet\r\nplugins:\r\n  tools:\r\n  - x.yaml\r\n';
+    const crlf =
+      'a: 1\r\nresource:\r\n  memory: 1\r\n  permission: {}  # none yet\r\nplugins:\r\n  tools:\r\n  - x.yaml\r\n';
     expect(setMapping(crlf, 'm', ['resource', 'permission'], { tool: { enabled: true } }).text).toBe(
       'a: 1\r\nresource:\r\n  memory: 1\r\n  permission:  # none yet\r\n    tool:\r\n      enabled: true\r\nplugins:\r\n  tools:\r\n  - x.yaml\r\n',
     );
-    expect(appendToSequence(crlf, 'm', ['plugins', 'tools'], 'y.yaml').text).toBe(crlf.replace('  - x.yaml\r\n', '  - x.yaml\r\n  - y.yaml\r\n'));
+    expect(appendToSequence(crlf, 'm', ['plugins', 'tools'], 'y.yaml').text).toBe(
+      crlf.replace('  - x.yaml\r\n', '  - x.yaml\r\n  - y.yaml\r\n'),
+    );
     const bom = '\uFEFFname: x\nresource:\n    memory: 1\n';
-    expect(setMapping(bom, 'm', ['resource', 'permission'], {}).text).toBe('\uFEFFname: x\nresource:\n    memory: 1\n    permission: {}\n');
-  });
-
-  it('fill in a missing or empty key, and extend flow lists', () => {
-    expect(appendToSequence('plugins:\n  tools:\n# end\n', 'm', ['plugins', 'tools'], 'a.yaml').text).toBe('plugins:\n  tools:\n    - a.yaml\n# end\n');
-    expect(appendToSequence('name: x\n', 'm', ['plugins', 'endpoints'], 'g.yaml').text).toBe('name: x\nplugins:\n  endpoints:\n    - g.yaml\n');
-    expect(appendToSequence('plugins:\n  tools: []\n', 'm', ['plugins', 'tools'], 'a.yaml').text).toBe('plugins:\n  tools: [a.yaml]\n');
-    expect(setMapping('resource:\n  memory: 1\n  permission:\nplugins: {}\n', 'm', ['resource', 'permission'], { app: { enabled: true } }).text).toBe(
-      'resource:\n  memory: 1\n  permission:\n    app:\n      enabled: true\nplugins: {}\n',
+    expect(setMapping(bom, 'm', ['resource', 'permission'], {}).text).toBe(
+      '\uFEFFname: x\nresource:\n    memory: 1\n    permission: {}\n',
     );
   });
 
+  it('fill in a missing or empty key, and extend flow lists', () => {
+    expect(appendToSequence('plugins:\n  tools:\n# end\n', 'm', ['plugins', 'tools'], 'a.yaml').text).toBe(
+      'plugins:\n  tools:\n    - a.yaml\n# end\n',
+    );
+    expect(appendToSequence('name: x\n', 'm', ['plugins', 'endpoints'], 'g.yaml').text).toBe(
+      'name: x\nplugins:\n  endpoints:\n    - g.yaml\n',
+    );
+    expect(appendToSequence('plugins:\n  tools: []\n', 'm', ['plugins', 'tools'], 'a.yaml').text).toBe(
+      'plugins:\n  tools: [a.yaml]\n',
+    );
+    expect(
+      setMapping('resource:\n  memory: 1\n  permission:\nplugins: {}\n', 'm', ['resource', 'permission'], {
+        app: { enabled: true },
+      }).text,
+    ).toBe('resource:\n  memory: 1\n  permission:\n    app:\n      enabled: true\nplugins: {}\n');
+  });
+
   it('refuse what they cannot edit in place rather than rewrite the file', () => {
-    expect(() => appendToSequence('plugins: {tools: [a]}\n', 'm', ['plugins', 'endpoints'], 'g')).toThrow(YamlEditError);
+    expect(() => appendToSequence('plugins: {tools: [a]}\n', 'm', ['plugins', 'endpoints'], 'g')).toThrow(
+      YamlEditError,
+    );
     expect(() => setMapping('resource: {memory: 1}\n', 'm', ['resource', 'permission'], {})).toThrow(/flow style/);
-    expect(() => appendToSequence('plugins:\n  tools: provider/x.yaml\n', 'm', ['plugins', 'tools'], 'g')).toThrow(/is not a list/);
+    expect(() => appendToSequence('plugins:\n  tools: provider/x.yaml\n', 'm', ['plugins', 'tools'], 'g')).toThrow(
+      /is not a list/,
+    );
     expect(() => setMapping('a: [\n', 'm', ['resource', 'permission'], {})).toThrow(/cannot be parsed/);
     // The anchor goes with the old block, so the alias would dangle: proven before anything is returned.
     const anchored = 'resource:\n  permission: &p\n    tool: {enabled: true}\nelsewhere: *p\n';
-    expect(() => setMapping(anchored, 'm', ['resource', 'permission'], {})).toThrow(/resource\.permission cannot be changed in place/);
+    expect(() => setMapping(anchored, 'm', ['resource', 'permission'], {})).toThrow(
+      /resource\.permission cannot be changed in place/,
+    );
   });
 });
 
@@ -86,20 +112,43 @@ describe('each edit keeps every byte outside the edited node (comments, CRLF, 4-
 
   it('removeFromSequence: the item and its lines go, the comments between items stay', () => {
     const first = removeFromSequence(HAND_EDITED, 'm', ['dependencies'], 0).text;
-    expectOnlyChanged(HAND_EDITED, first, ['    - type: marketplace\r', '      value:\r', '        marketplace_pattern: "langgenius/openai:0.0.1"\r'], []);
+    expectOnlyChanged(
+      HAND_EDITED,
+      first,
+      ['    - type: marketplace\r', '      value:\r', '        marketplace_pattern: "langgenius/openai:0.0.1"\r'],
+      [],
+    );
     const last = removeFromSequence(HAND_EDITED, 'm', ['dependencies'], 1).text;
-    expectOnlyChanged(HAND_EDITED, last, ['    - type: github\r', '      value:\r', '        repo_pattern: langgenius/x:1.0.0/x.difypkg  # the asset\r'], []);
+    expectOnlyChanged(
+      HAND_EDITED,
+      last,
+      ['    - type: github\r', '      value:\r', '        repo_pattern: langgenius/x:1.0.0/x.difypkg  # the asset\r'],
+      [],
+    );
     // The last item leaves an empty list, with the comments that stood before it.
     const none = removeFromSequence(last, 'm', ['dependencies'], 0).text;
-    expectOnlyChanged(last, none, ['dependencies:\r', '    # pinned\r', '    - type: marketplace\r', '      value:\r', '        marketplace_pattern: "langgenius/openai:0.0.1"\r'], [
-      'dependencies: []\r',
-      '    # pinned\r',
-    ]);
+    expectOnlyChanged(
+      last,
+      none,
+      [
+        'dependencies:\r',
+        '    # pinned\r',
+        '    - type: marketplace\r',
+        '      value:\r',
+        '        marketplace_pattern: "langgenius/openai:0.0.1"\r',
+      ],
+      ['dependencies: []\r', '    # pinned\r'],
+    );
   });
 
   it('setScalar: the value changes where it stands, in its quoting, before its comment', () => {
     const version = setScalar(HAND_EDITED, 'm', ['version'], '0.0.2').text;
-    expectOnlyChanged(HAND_EDITED, version, ['version: "0.0.1"  # bump before a release\r'], ['version: "0.0.2"  # bump before a release\r']);
+    expectOnlyChanged(
+      HAND_EDITED,
+      version,
+      ['version: "0.0.1"  # bump before a release\r'],
+      ['version: "0.0.2"  # bump before a release\r'],
+    );
     const name = setScalar(HAND_EDITED, 'm', ['name'], 'other').text;
     expectOnlyChanged(HAND_EDITED, name, ['name: my_bundle  # the id\r'], ['name: other  # the id\r']);
     const single = setScalar(HAND_EDITED, 'm', ['description', 'en_US'], "It's new").text;
@@ -123,16 +172,31 @@ describe('each edit keeps every byte outside the edited node (comments, CRLF, 4-
 describe('lists and scalars in other shapes', () => {
   it('an empty flow list as init writes it becomes a block list with its first mapping', () => {
     const init = '# comment\nname: b\nlabels:\n  en_US: B\ndependencies: []  # none yet\ntags: []\n';
-    const { text } = appendToSequence(init, 'm', ['dependencies'], { type: 'marketplace', value: { marketplace_pattern: 'a/b:1.0.0' } });
-    expectOnlyChanged(init, text, ['dependencies: []  # none yet'], ['dependencies:  # none yet', '  - type: marketplace', '    value:', '      marketplace_pattern: a/b:1.0.0']);
+    const { text } = appendToSequence(init, 'm', ['dependencies'], {
+      type: 'marketplace',
+      value: { marketplace_pattern: 'a/b:1.0.0' },
+    });
+    expectOnlyChanged(
+      init,
+      text,
+      ['dependencies: []  # none yet'],
+      ['dependencies:  # none yet', '  - type: marketplace', '    value:', '      marketplace_pattern: a/b:1.0.0'],
+    );
     // A null key is filled in the same way.
-    expect(appendToSequence('dependencies: ~\n', 'm', ['dependencies'], { type: 'package', value: { path: 'x' } }).text).toBe('dependencies:\n  - type: package\n    value:\n      path: x\n');
+    expect(
+      appendToSequence('dependencies: ~\n', 'm', ['dependencies'], { type: 'package', value: { path: 'x' } }).text,
+    ).toBe('dependencies:\n  - type: package\n    value:\n      path: x\n');
   });
 
   it('a flow list with items stays on its line', () => {
     const flow = 'dependencies: [{type: package, value: {path: a}}]  # c\nname: b\n';
-    const appended = appendToSequence(flow, 'm', ['dependencies'], { type: 'github', value: { repo_pattern: 'o/r:1.0.0/x, y' } }).text;
-    expect(appended).toBe('dependencies: [{type: package, value: {path: a}}, {type: github, value: {repo_pattern: "o/r:1.0.0/x, y"}}]  # c\nname: b\n');
+    const appended = appendToSequence(flow, 'm', ['dependencies'], {
+      type: 'github',
+      value: { repo_pattern: 'o/r:1.0.0/x, y' },
+    }).text;
+    expect(appended).toBe(
+      'dependencies: [{type: package, value: {path: a}}, {type: github, value: {repo_pattern: "o/r:1.0.0/x, y"}}]  # c\nname: b\n',
+    );
     const removed = removeFromSequence(appended, 'm', ['dependencies'], 0).text;
     expect(removed).toBe('dependencies: [{type: github, value: {repo_pattern: "o/r:1.0.0/x, y"}}]  # c\nname: b\n');
     expect(removeFromSequence(removed, 'm', ['dependencies'], 0).text).toBe('dependencies: []  # c\nname: b\n');
@@ -141,7 +205,12 @@ describe('lists and scalars in other shapes', () => {
 
   it('a new mapping item is quoted as the last one', () => {
     const quoted = 'deps:\n- type: "package"\n  value:\n    path: "a"\n';
-    expectOnlyChanged(quoted, appendToSequence(quoted, 'm', ['deps'], { type: 'package', value: { path: 'b' } }).text, [], ['- type: "package"', '  value:', '    path: "b"']);
+    expectOnlyChanged(
+      quoted,
+      appendToSequence(quoted, 'm', ['deps'], { type: 'package', value: { path: 'b' } }).text,
+      [],
+      ['- type: "package"', '  value:', '    path: "b"'],
+    );
   });
 
   it('a block scalar ends at its last line of text', () => {
@@ -165,7 +234,9 @@ describe('lists and scalars in other shapes', () => {
   });
 
   it('refuse what is not there or not a list', () => {
-    expect(() => removeFromSequence('a: [x]\n', 'm', ['a'], 1)).toThrow('m: a has no item 1, so it cannot be edited in place');
+    expect(() => removeFromSequence('a: [x]\n', 'm', ['a'], 1)).toThrow(
+      'm: a has no item 1, so it cannot be edited in place',
+    );
     expect(() => removeFromSequence('a: 1\n', 'm', ['a'], 0)).toThrow(/a is not a list/);
     expect(() => removeFromSequence('b: 1\n', 'm', ['a'], 0)).toThrow(YamlEditError);
     expect(() => setScalar('labels: {zh_Hans: b}\n', 'm', ['labels', 'en_US'], 'x')).toThrow(/flow style/);

@@ -4,7 +4,16 @@ import { enablePositions, YamlFile } from '../../src/project/yaml-file.js';
 beforeAll(enablePositions);
 
 describe('YamlFile keeps positions', () => {
-  const text = ['name: demo', 'meta:', '  runner:', '    version: 3.10', '  arch:', '    - amd64', '    - x86', ''].join('\n');
+  const text = [
+    'name: demo',
+    'meta:',
+    '  runner:',
+    '    version: 3.10',
+    '  arch:',
+    '    - amd64',
+    '    - x86',
+    '',
+  ].join('\n');
   const file = new YamlFile('manifest.yaml', text);
 
   it('locates values and keys', () => {
@@ -54,7 +63,9 @@ describe('YamlFile reports bad YAML instead of throwing', () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 10; i++) {
       const prev = String.fromCharCode(96 + i);
-      lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(',')}]`);
+      lines.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(',')}]`,
+      );
     }
     const f = new YamlFile('x.yaml', lines.join('\n'));
     expect(f.problems.map((p) => p.kind)).toContain('alias-limit');
@@ -62,7 +73,10 @@ describe('YamlFile reports bad YAML instead of throwing', () => {
   });
 
   it('very deep nesting is refused', () => {
-    for (const text of ['['.repeat(100_000) + ']'.repeat(100_000), Array.from({ length: 3000 }, (_, i) => ' '.repeat(i) + 'a:').join('\n')]) {
+    for (const text of [
+      '['.repeat(100_000) + ']'.repeat(100_000),
+      Array.from({ length: 3000 }, (_, i) => ' '.repeat(i) + 'a:').join('\n'),
+    ]) {
       const f = new YamlFile('x.yaml', text);
       expect(f.problems.map((p) => p.kind)).toEqual(['too-deep']);
     }

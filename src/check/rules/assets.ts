@@ -24,19 +24,47 @@ export async function icons({ project, files, fileSizes }: CheckContext): Promis
   if (!manifest) return [];
   const out: Diagnostic[] = [];
   if ((await project.source.statPath('_assets')) !== 'directory') {
-    out.push(at('asset/dir-missing', manifest, ['icon'], 'the plugin has no _assets/ directory; Dify reads every icon from there', 'create _assets/ and put the icon files in it'));
+    out.push(
+      at(
+        'asset/dir-missing',
+        manifest,
+        ['icon'],
+        'the plugin has no _assets/ directory; Dify reads every icon from there',
+        'create _assets/ and put the icon files in it',
+      ),
+    );
     return out;
   }
   const assets = new Set(files.filter((f) => f.path.startsWith(ASSETS)).map((f) => f.path.slice(ASSETS.length)));
   for (const ref of iconRefs(project)) {
     const field = ref.path.join('.');
     if (!assets.has(ref.name)) {
-      const hint = ref.name.startsWith(ASSETS) ? `write just the file name: "${ref.name.slice(ASSETS.length)}"` : `put the file at _assets/${ref.name}`;
-      out.push(at('asset/icon-missing', ref.decl, ref.path, `${field} names "${ref.name}", which is not in _assets/`, hint));
+      const hint = ref.name.startsWith(ASSETS)
+        ? `write just the file name: "${ref.name.slice(ASSETS.length)}"`
+        : `put the file at _assets/${ref.name}`;
+      out.push(
+        at('asset/icon-missing', ref.decl, ref.path, `${field} names "${ref.name}", which is not in _assets/`, hint),
+      );
     } else if (ref.name.includes('/')) {
-      out.push(at('asset/icon-nested', ref.decl, ref.path, `${field} "${ref.name}" is in a subdirectory of _assets/; Python SDK remote debugging sends only top-level files, so the icon breaks there`, 'move the icon directly into _assets/'));
+      out.push(
+        at(
+          'asset/icon-nested',
+          ref.decl,
+          ref.path,
+          `${field} "${ref.name}" is in a subdirectory of _assets/; Python SDK remote debugging sends only top-level files, so the icon breaks there`,
+          'move the icon directly into _assets/',
+        ),
+      );
     } else if (fileSizes.get(ASSETS + ref.name) === 0) {
-      out.push(at('asset/icon-empty', ref.decl, ref.path, `${field} "${ref.name}" is an empty file`, 'put the real icon there'));
+      out.push(
+        at(
+          'asset/icon-empty',
+          ref.decl,
+          ref.path,
+          `${field} "${ref.name}" is an empty file`,
+          'put the real icon there',
+        ),
+      );
     }
   }
   return out;

@@ -18,7 +18,13 @@ export interface CheckContext {
 export type Rule = (ctx: CheckContext) => Diagnostic[] | Promise<Diagnostic[]>;
 
 /** A diagnostic located at `at` inside a declaration. */
-export function at(code: RuleCode, decl: Declaration, segments: PathSegment[], message: string, hint?: string): Diagnostic {
+export function at(
+  code: RuleCode,
+  decl: Declaration,
+  segments: PathSegment[],
+  message: string,
+  hint?: string,
+): Diagnostic {
   return inFile(code, decl.file, [...decl.at, ...segments], message, hint);
 }
 

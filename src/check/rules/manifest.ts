@@ -26,18 +26,42 @@ export function pluginKinds({ project }: CheckContext): Diagnostic[] {
   const present = PLUGIN_LISTS.filter((k) => Array.isArray(plugins[k]) && (plugins[k] as unknown[]).length > 0);
   const out: Diagnostic[] = [];
   if (present.length === 0) {
-    out.push(at('manifest/no-plugin-kind', manifest, ['plugins'], 'the manifest declares no plugin: plugins has no tools, models, endpoints, agent_strategies, datasources or triggers', 'list at least one provider file, e.g. plugins.tools: [provider/my_plugin.yaml]'));
+    out.push(
+      at(
+        'manifest/no-plugin-kind',
+        manifest,
+        ['plugins'],
+        'the manifest declares no plugin: plugins has no tools, models, endpoints, agent_strategies, datasources or triggers',
+        'list at least one provider file, e.g. plugins.tools: [provider/my_plugin.yaml]',
+      ),
+    );
   }
   const others = present.filter((k) => k !== 'tools' && k !== 'endpoints');
   if (others.length > 0 && present.length > 1) {
     const first = others[0]!;
     const rest = present.filter((k) => k !== first).map((k) => KIND_NAMES[k]);
-    out.push(at('manifest/kind-conflict', manifest, ['plugins', first], `${KIND_NAMES[first]} cannot be combined with ${rest.join(', ')}: only tools and endpoints may be declared together`, 'split it into separate plugins, one per kind'));
+    out.push(
+      at(
+        'manifest/kind-conflict',
+        manifest,
+        ['plugins', first],
+        `${KIND_NAMES[first]} cannot be combined with ${rest.join(', ')}: only tools and endpoints may be declared together`,
+        'split it into separate plugins, one per kind',
+      ),
+    );
   }
   for (const k of present) {
     const list = plugins[k] as unknown[];
     if (list.length > 1) {
-      out.push(at('manifest/multiple-providers', manifest, ['plugins', k, 1], `plugins.${k} lists ${list.length} providers; Dify uses only one provider per kind`, `keep one provider file and move everything into it`));
+      out.push(
+        at(
+          'manifest/multiple-providers',
+          manifest,
+          ['plugins', k, 1],
+          `plugins.${k} lists ${list.length} providers; Dify uses only one provider per kind`,
+          `keep one provider file and move everything into it`,
+        ),
+      );
     }
   }
   return out;
@@ -54,7 +78,15 @@ export function pep440Versions({ project }: CheckContext): Diagnostic[] {
   for (const path of [['version'], ['meta', 'minimum_dify_version']]) {
     const v = get(manifest.value, ...path);
     if (typeof v === 'string' && !isPep440(v)) {
-      out.push(at('manifest/version-not-pep440', manifest, path, `${path.join('.')} "${v}" is not a PEP 440 version, so the Python SDK refuses the manifest`, 'use numbers with an optional pre-release such as 1.2.0 or 1.2.0-beta1'));
+      out.push(
+        at(
+          'manifest/version-not-pep440',
+          manifest,
+          path,
+          `${path.join('.')} "${v}" is not a PEP 440 version, so the Python SDK refuses the manifest`,
+          'use numbers with an optional pre-release such as 1.2.0 or 1.2.0-beta1',
+        ),
+      );
     }
   }
   return out;
@@ -68,12 +100,27 @@ export function identifier({ project, prior }: CheckContext): Diagnostic[] {
   const manifest = project.manifest;
   if (!manifest) return [];
   const [author, name, version] = ['author', 'name', 'version'].map((k) => get(manifest.value, k));
-  if (typeof name !== 'string' || typeof version !== 'string' || (author !== undefined && author !== null && typeof author !== 'string')) return [];
+  if (
+    typeof name !== 'string' ||
+    typeof version !== 'string' ||
+    (author !== undefined && author !== null && typeof author !== 'string')
+  )
+    return [];
   const id = uniqueIdentifier((author as string | null | undefined) ?? null, name, version, '0'.repeat(64));
   if (isValidUniqueIdentifier(id)) return [];
-  const fieldFindings = prior.some((d) => d.file === manifest.file.path && /^\/(author|name|version)$/.test(d.path) && d.severity === 'error');
+  const fieldFindings = prior.some(
+    (d) => d.file === manifest.file.path && /^\/(author|name|version)$/.test(d.path) && d.severity === 'error',
+  );
   if (fieldFindings) return [];
-  return [at('manifest/identifier-invalid', manifest, [], `the plugin identifier "${id.replace(/@0+$/, '')}@<checksum>" would be refused at install`, 'author and name use a-z, 0-9, _ and -; version is like 1.2.3')];
+  return [
+    at(
+      'manifest/identifier-invalid',
+      manifest,
+      [],
+      `the plugin identifier "${id.replace(/@0+$/, '')}@<checksum>" would be refused at install`,
+      'author and name use a-z, 0-9, _ and -; version is like 1.2.3',
+    ),
+  ];
 }
 
 export async function privacyFile({ project }: CheckContext): Promise<Diagnostic[]> {
@@ -82,7 +129,15 @@ export async function privacyFile({ project }: CheckContext): Promise<Diagnostic
   if (!manifest || typeof privacy !== 'string' || privacy === '') return [];
   const ref = resolveRef(privacy);
   if (ref.path && (await project.source.statPath(ref.path)) === 'file') return [];
-  return [at('manifest/privacy-missing', manifest, ['privacy'], `privacy names ${privacy}, which does not exist`, 'write the privacy policy there (e.g. PRIVACY.md), or remove the key')];
+  return [
+    at(
+      'manifest/privacy-missing',
+      manifest,
+      ['privacy'],
+      `privacy names ${privacy}, which does not exist`,
+      'write the privacy policy there (e.g. PRIVACY.md), or remove the key',
+    ),
+  ];
 }
 
 /** The daemon starts the plugin with `python -m <entrypoint>` from the plugin root. */
@@ -94,5 +149,13 @@ export async function entrypoint({ project }: CheckContext): Promise<Diagnostic[
   for (const candidate of [`${base}.py`, `${base}/__init__.py`, `${base}/__main__.py`]) {
     if ((await project.source.statPath(candidate)) === 'file') return [];
   }
-  return [at('reference/entrypoint-missing', manifest, ['meta', 'runner', 'entrypoint'], `meta.runner.entrypoint is "${entry}", but there is no ${base}.py`, `create ${base}.py that starts the plugin, or fix the entrypoint`)];
+  return [
+    at(
+      'reference/entrypoint-missing',
+      manifest,
+      ['meta', 'runner', 'entrypoint'],
+      `meta.runner.entrypoint is "${entry}", but there is no ${base}.py`,
+      `create ${base}.py that starts the plugin, or fix the entrypoint`,
+    ),
+  ];
 }

@@ -14,7 +14,15 @@ export function duplicateModels({ project }: CheckContext): Diagnostic[] {
       const key = `${type}\u0000${name}`;
       const first = seen.get(key);
       if (first !== undefined) {
-        out.push(at('model/duplicate-model', model, ['model'], `model "${name}" (${type}) is also declared in ${first}`, 'remove one of the declarations, or check that the globs do not overlap'));
+        out.push(
+          at(
+            'model/duplicate-model',
+            model,
+            ['model'],
+            `model "${name}" (${type}) is also declared in ${first}`,
+            'remove one of the declarations, or check that the globs do not overlap',
+          ),
+        );
       } else {
         seen.set(key, model.file.path);
       }

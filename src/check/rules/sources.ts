@@ -29,7 +29,8 @@ export async function pythonSources({ project }: CheckContext): Promise<Diagnost
       }
       const models = get(python, 'model_sources');
       if (Array.isArray(models)) {
-        for (const [i, m] of models.entries()) await checkSource(out, project.source, decl, [...block, 'model_sources', i], m);
+        for (const [i, m] of models.entries())
+          await checkSource(out, project.source, decl, [...block, 'model_sources', i], m);
       }
     }
   }
@@ -53,12 +54,28 @@ async function checkSource(
   const type = await source.statPath(ref.path);
   if (type === 'file') return;
   if (type === 'excluded') {
-    out.push(at('reference/excluded', decl, path, `${written} is excluded from the package by an ignore rule, so the plugin cannot import it once installed`, 'remove the rule that excludes it from the ignore file'));
+    out.push(
+      at(
+        'reference/excluded',
+        decl,
+        path,
+        `${written} is excluded from the package by an ignore rule, so the plugin cannot import it once installed`,
+        'remove the rule that excludes it from the ignore file',
+      ),
+    );
     return;
   }
   if (type === 'directory') {
     out.push(at('file/not-a-file', decl, path, `${written} is a directory; a Python source file is expected`));
     return;
   }
-  out.push(at('reference/python-source-missing', decl, path, `${written} does not exist`, 'create the file, or fix the path (it is relative to the plugin root)'));
+  out.push(
+    at(
+      'reference/python-source-missing',
+      decl,
+      path,
+      `${written} does not exist`,
+      'create the file, or fix the path (it is relative to the plugin root)',
+    ),
+  );
 }

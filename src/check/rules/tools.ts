@@ -11,7 +11,15 @@ export function toolCredentials({ project }: CheckContext): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const provider of project.providers.tools) {
     if (get(provider.value, 'credentials_schema') === undefined) continue;
-    out.push(at('tool-provider/credentials-schema-ignored', provider, ['credentials_schema'], 'the Python SDK ignores credentials_schema in a tool provider, so the plugin would run without these credentials', 'rename it to credentials_for_provider, written as a mapping of name → settings'));
+    out.push(
+      at(
+        'tool-provider/credentials-schema-ignored',
+        provider,
+        ['credentials_schema'],
+        'the Python SDK ignores credentials_schema in a tool provider, so the plugin would run without these credentials',
+        'rename it to credentials_for_provider, written as a mapping of name → settings',
+      ),
+    );
   }
   return out;
 }

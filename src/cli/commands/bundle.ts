@@ -49,7 +49,12 @@ export interface AppendOptions {
  * a bad flag value (exit 2); a package that does not check as a plugin is refused (exit 1). An
  * identical dependency already in the bundle leaves it unchanged.
  */
-export async function bundleAppendCommand(type: 'github' | 'marketplace' | 'package', target: string, opts: AppendOptions, io: Io): Promise<ExitCode> {
+export async function bundleAppendCommand(
+  type: 'github' | 'marketplace' | 'package',
+  target: string,
+  opts: AppendOptions,
+  io: Io,
+): Promise<ExitCode> {
   const c = colorFor(io.stdout, io.env);
   if (type === 'github' || type === 'marketplace') {
     const pattern = (type === 'github' ? opts.repo_pattern : opts.marketplace_pattern) ?? '';
@@ -88,11 +93,18 @@ export async function bundleAppendCommand(type: 'github' | 'marketplace' | 'pack
     } finally {
       spinner.stop();
     }
-    for (const d of r.warnings) io.stderr.write(`${d.severity}: ${packagePath}: ${d.file ? `${d.file}${d.line ? `:${d.line}` : ''}: ` : ''}${d.message} (${d.code})\n`);
+    for (const d of r.warnings)
+      io.stderr.write(
+        `${d.severity}: ${packagePath}: ${d.file ? `${d.file}${d.line ? `:${d.line}` : ''}: ` : ''}${d.message} (${d.code})\n`,
+      );
     await save(bundle);
     const id = r.plugin.identifier ?? r.plugin.checksum;
     if (r.existing) {
-      io.stdout.write(c.green(`✓ ${id} is already dependency [${r.index}] of ${target}; nothing changed${r.assetAdded ? ` (its missing file _assets/${r.plugin.checksum} was restored)` : ''}\n`));
+      io.stdout.write(
+        c.green(
+          `✓ ${id} is already dependency [${r.index}] of ${target}; nothing changed${r.assetAdded ? ` (its missing file _assets/${r.plugin.checksum} was restored)` : ''}\n`,
+        ),
+      );
     } else {
       io.stdout.write(c.green(`✓ Added package dependency [${r.index}] ${id} to ${target}\n`));
       io.stdout.write(`  ${r.assetAdded ? 'stored as' : 'already stored as'} _assets/${r.plugin.checksum}\n`);
@@ -104,7 +116,11 @@ export async function bundleAppendCommand(type: 'github' | 'marketplace' | 'pack
 /** `dify bundle remove <bundle_path> -i N`. */
 export async function bundleRemoveCommand(target: string, opts: { index?: string }, io: Io): Promise<ExitCode> {
   const raw = String(opts.index ?? '').trim();
-  if (!/^\d+$/.test(raw)) throw new UsageError(`--index must be a whole number from 0, not "${raw}"`, 'see the indexes with `dify bundle analyze <bundle>`');
+  if (!/^\d+$/.test(raw))
+    throw new UsageError(
+      `--index must be a whole number from 0, not "${raw}"`,
+      'see the indexes with `dify bundle analyze <bundle>`',
+    );
   const index = Number(raw);
   return withBundle(target, io, async (bundle) => {
     const r = removeDependency(bundle, index);
@@ -114,7 +130,9 @@ export async function bundleRemoveCommand(target: string, opts: { index?: string
     if (r.deletedAsset) io.stdout.write(`  deleted _assets/${r.deletedAsset}\n`);
     if (r.keptAsset) {
       const users = r.keptAsset.usedBy.map((i) => `[${i}]`).join(', ');
-      io.stdout.write(`  kept _assets/${r.keptAsset.name}: ${users ? `still used by dependency ${users}` : 'it is the icon'}\n`);
+      io.stdout.write(
+        `  kept _assets/${r.keptAsset.name}: ${users ? `still used by dependency ${users}` : 'it is the icon'}\n`,
+      );
     }
     return EXIT.ok;
   });
@@ -158,7 +176,9 @@ export async function bundleRegenerateCommand(target: string, opts: RegenerateOp
   check('label', opts.label, validateLabel);
   const interactive = !opts.quick && Boolean(io.stdin.isTTY);
   if (!interactive) {
-    const missing = (['name', 'author', 'description'] as const).filter((k) => opts[k] === undefined).map((k) => `--${k}`);
+    const missing = (['name', 'author', 'description'] as const)
+      .filter((k) => opts[k] === undefined)
+      .map((k) => `--${k}`);
     if (missing.length > 0) {
       throw new UsageError(
         `missing ${missing.join(', ')}: they are required with --quick or without a terminal`,
@@ -189,7 +209,11 @@ export async function bundleRegenerateCommand(target: string, opts: RegenerateOp
     applyProfile(bundle, profile);
     await save(bundle);
     const c = colorFor(io.stdout, io.env);
-    io.stdout.write(c.green(`✓ ${target}: name ${profile.name}, author ${profile.author}, label "${profile.label}"; description updated\n`));
+    io.stdout.write(
+      c.green(
+        `✓ ${target}: name ${profile.name}, author ${profile.author}, label "${profile.label}"; description updated\n`,
+      ),
+    );
     return EXIT.ok;
   });
 }
@@ -209,8 +233,11 @@ export interface BundlePackageOptions {
  */
 export async function bundlePackageCommand(paths: string[], opts: BundlePackageOptions, io: Io): Promise<ExitCode> {
   const writing = !opts.check;
-  if (writing && paths.length > 1) throw new UsageError('packing takes one bundle path; pass several only with --check');
-  const outputPath = writing ? path.resolve(io.cwd, opts.output_path ?? defaultArchiveName(paths[0]!, io.cwd, '.difybndl')) : undefined;
+  if (writing && paths.length > 1)
+    throw new UsageError('packing takes one bundle path; pass several only with --check');
+  const outputPath = writing
+    ? path.resolve(io.cwd, opts.output_path ?? defaultArchiveName(paths[0]!, io.cwd, '.difybndl'))
+    : undefined;
   const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
   const results: BundleCheckResult[] = [];
   let written: Written | undefined;
@@ -233,7 +260,13 @@ export async function bundlePackageCommand(paths: string[], opts: BundlePackageO
   if (format === 'json') {
     const doc = {
       ok: results.every((r) => r.ok),
-      results: results.map((r) => ({ path: r.path, ok: r.ok, bundle: r.bundle, ...(written && r === results[0] ? written : {}), diagnostics: r.diagnostics })),
+      results: results.map((r) => ({
+        path: r.path,
+        ok: r.ok,
+        bundle: r.bundle,
+        ...(written && r === results[0] ? written : {}),
+        diagnostics: r.diagnostics,
+      })),
     };
     io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   } else {
@@ -243,7 +276,10 @@ export async function bundlePackageCommand(paths: string[], opts: BundlePackageO
       const c = colorFor(io.stdout, io.env);
       for (const r of asPlugins) io.stdout.write(formatText([r], c));
       if (asPlugins.length > 1) io.stdout.write(overall(results, c));
-      if (written) io.stdout.write(c.green(`✓ Packaged ${written.output} (${written.files} files, ${formatBytes(written.size)})\n`));
+      if (written)
+        io.stdout.write(
+          c.green(`✓ Packaged ${written.output} (${written.files} files, ${formatBytes(written.size)})\n`),
+        );
     }
   }
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
@@ -260,12 +296,27 @@ function overall(results: BundleCheckResult[], c: Colors): string {
 async function openForCheck(p: string, io: Io): Promise<{ bundle: Bundle } | { diagnostic: Diagnostic }> {
   const location = path.resolve(io.cwd, p);
   const info = await stat(location).catch(() => null);
-  if (!info) return { diagnostic: diagnostic('plugin/not-found', { file: null }, `${p} does not exist`, 'pass a bundle directory (made by `dify bundle init`) or a .difybndl file') };
+  if (!info)
+    return {
+      diagnostic: diagnostic(
+        'plugin/not-found',
+        { file: null },
+        `${p} does not exist`,
+        'pass a bundle directory (made by `dify bundle init`) or a .difybndl file',
+      ),
+    };
   try {
     return { bundle: await Bundle.open(location) };
   } catch (err) {
     if (!(err instanceof BundleError)) throw err;
-    return { diagnostic: diagnostic(info.isDirectory() ? 'manifest/missing' : 'package/unreadable', { file: null }, err.message, err.hint) };
+    return {
+      diagnostic: diagnostic(
+        info.isDirectory() ? 'manifest/missing' : 'package/unreadable',
+        { file: null },
+        err.message,
+        err.hint,
+      ),
+    };
   }
 }
 
@@ -275,7 +326,14 @@ function asPluginResult(r: BundleCheckResult): PluginResult {
   return {
     path: r.path,
     ok: r.ok,
-    plugin: b && { author: b.author, name: b.name, version: b.version, category: null, checksum: null, identifier: null },
+    plugin: b && {
+      author: b.author,
+      name: b.name,
+      version: b.version,
+      category: null,
+      checksum: null,
+      identifier: null,
+    },
     diagnostics: r.diagnostics,
   };
 }
@@ -285,14 +343,31 @@ function writeBundle(bundle: Bundle, outputPath: string, force: boolean, io: Io)
 }
 
 /** `dify bundle analyze <bundle_path>`: each dependency with its parsed fields; exit 1 when one is broken. */
-export async function bundleAnalyzeCommand(target: string, opts: { format?: 'text' | 'json' }, io: Io): Promise<ExitCode> {
+export async function bundleAnalyzeCommand(
+  target: string,
+  opts: { format?: 'text' | 'json' },
+  io: Io,
+): Promise<ExitCode> {
   return withBundle(target, io, async (bundle) => {
     const spinner = await startSpinner(io, opts.format === 'json' ? undefined : `Analyzing ${target}`);
     // Report what is there even past the daemon's default package limit; the bundle limit still guards.
-    const analysis = await analyzeBundle(bundle, { maxBytes: MAX_BUNDLE_BYTES, env: io.env }).finally(() => spinner.stop());
+    const analysis = await analyzeBundle(bundle, { maxBytes: MAX_BUNDLE_BYTES, env: io.env }).finally(() =>
+      spinner.stop(),
+    );
     const ok = analysis.dependencies.every((d) => d.problems.length === 0);
     if (opts.format === 'json') {
-      io.stdout.write(JSON.stringify({ path: target, ok, bundle: { name: analysis.name, author: analysis.author, version: analysis.version }, dependencies: analysis.dependencies }, null, 2) + '\n');
+      io.stdout.write(
+        JSON.stringify(
+          {
+            path: target,
+            ok,
+            bundle: { name: analysis.name, author: analysis.author, version: analysis.version },
+            dependencies: analysis.dependencies,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     } else {
       io.stdout.write(formatAnalysis(target, analysis, colorFor(io.stdout, io.env)));
     }
@@ -320,13 +395,27 @@ function headline(d: AnalyzedDependency): string {
 }
 
 function fields(d: AnalyzedDependency): [string, string][] {
-  if (d.type === 'github' && d.repo) return [['repo', d.repo], ['release', d.release ?? ''], ['asset', d.asset ?? '']];
-  if (d.type === 'marketplace' && d.organization) return [['organization', d.organization], ['plugin', d.plugin ?? ''], ['version', d.version ?? '']];
+  if (d.type === 'github' && d.repo)
+    return [
+      ['repo', d.repo],
+      ['release', d.release ?? ''],
+      ['asset', d.asset ?? ''],
+    ];
+  if (d.type === 'marketplace' && d.organization)
+    return [
+      ['organization', d.organization],
+      ['plugin', d.plugin ?? ''],
+      ['version', d.version ?? ''],
+    ];
   if (d.type === 'package') {
     const out: [string, string][] = [];
     if (typeof d.size === 'number') out.push(['size', `${formatBytes(d.size)} (${d.size} bytes)`]);
     const p = d.identity;
-    if (p?.name) out.push(['plugin', `${p.author ? `${p.author}/` : ''}${p.name}${p.version ? `:${p.version}` : ''}${p.category ? ` (${p.category})` : ''}`]);
+    if (p?.name)
+      out.push([
+        'plugin',
+        `${p.author ? `${p.author}/` : ''}${p.name}${p.version ? `:${p.version}` : ''}${p.category ? ` (${p.category})` : ''}`,
+      ]);
     if (p?.checksum) out.push(['checksum', p.checksum]);
     return out;
   }
@@ -336,7 +425,10 @@ function fields(d: AnalyzedDependency): [string, string][] {
 function describeDependency(dep: unknown): string {
   if (typeof dep !== 'object' || dep === null) return 'not a {type, value} item';
   const { type, value } = dep as { type?: unknown; value?: Record<string, unknown> };
-  const detail = value?.repo_pattern ?? value?.marketplace_pattern ?? (value?.path !== undefined ? `_assets/${String(value.path)}` : undefined);
+  const detail =
+    value?.repo_pattern ??
+    value?.marketplace_pattern ??
+    (value?.path !== undefined ? `_assets/${String(value.path)}` : undefined);
   return `${String(type)}${detail !== undefined ? ` ${String(detail)}` : ''}`;
 }
 
@@ -354,7 +446,8 @@ async function save(bundle: Bundle): Promise<void> {
   try {
     await bundle.save();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code) throw new UserError(`cannot write ${bundle.location}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code)
+      throw new UserError(`cannot write ${bundle.location}: ${(err as Error).message}`);
     throw err;
   }
 }

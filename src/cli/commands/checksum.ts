@@ -13,7 +13,12 @@ export interface ChecksumOptions {
  * requirements.txt included), so the two always agree.
  */
 export async function checksumCommand(target: string, opts: ChecksumOptions, io: Io): Promise<ExitCode> {
-  const result = await checkPlugin(path.resolve(io.cwd, target), { strict: false, maxBytes: Number.MAX_SAFE_INTEGER, env: io.env, checksum: true });
+  const result = await checkPlugin(path.resolve(io.cwd, target), {
+    strict: false,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    env: io.env,
+    checksum: true,
+  });
   const checksum = result.plugin?.checksum ?? null;
   if (!checksum) {
     const reason = result.diagnostics.find((d) => d.severity === 'error')?.message ?? 'the plugin could not be read';

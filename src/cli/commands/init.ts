@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { AGENT_PERMISSIONS, DEFAULT_STORAGE_SIZE, type Permission } from '../../project/permissions.js';
-import { CATEGORIES, README_LANGUAGES, type Answers, type Category, type ReadmeLanguage } from '../../scaffold/answers.js';
+import {
+  CATEGORIES,
+  README_LANGUAGES,
+  type Answers,
+  type Category,
+  type ReadmeLanguage,
+} from '../../scaffold/answers.js';
 import { permissionsFromOptions, type PermissionFlags } from '../register/permission-flags.js';
 import { validate } from '../../project/manifest-fields.js';
 import { TargetNotEmptyError, writeProject } from '../../scaffold/create.js';
@@ -26,7 +32,6 @@ export interface InitOptions extends PermissionFlags {
   force?: boolean;
 }
 
-
 /**
  * `dify plugin init` (and `dify bundle init`): asks on a terminal unless --quick, otherwise takes
  * everything from flags and never waits for input.
@@ -46,8 +51,14 @@ export async function initCommand(opts: InitOptions, io: Io, fixedCategory?: Cat
   } else {
     const missing = (['name', 'author', 'description'] as const).filter((k) => !start[k]).map((k) => `--${k}`);
     if (missing.length > 0) {
-      const example = start.category === 'bundle' ? 'dify bundle init --quick --name my_bundle' : 'dify plugin init --quick --name my_tool';
-      throw new UsageError(`missing ${missing.join(', ')}: they are required with --quick or without a terminal`, `e.g. ${example} --author acme --description "What it does"`);
+      const example =
+        start.category === 'bundle'
+          ? 'dify bundle init --quick --name my_bundle'
+          : 'dify plugin init --quick --name my_tool';
+      throw new UsageError(
+        `missing ${missing.join(', ')}: they are required with --quick or without a terminal`,
+        `e.g. ${example} --author acme --description "What it does"`,
+      );
     }
     answers = start;
   }
@@ -81,19 +92,26 @@ function answersFromFlags(o: InitOptions, fixedCategory?: Category): Answers {
     throw new UsageError(`--type "${o.type}" and --category "${o.category}" disagree: pass one of them`);
   }
   const category = (fixedCategory ?? o.type ?? o.category ?? 'tool') as Category;
-  if (!CATEGORIES.includes(category)) throw new UsageError(`unknown plugin type "${o.type ?? o.category}"; one of: ${CATEGORIES.join(', ')}`);
+  if (!CATEGORIES.includes(category))
+    throw new UsageError(`unknown plugin type "${o.type ?? o.category}"; one of: ${CATEGORIES.join(', ')}`);
   if (category === 'bundle') refusePluginOnlyFlags(o);
-  if (o.language !== undefined && o.language !== 'python') throw new UsageError(`--language "${o.language}": only python is supported`);
+  if (o.language !== undefined && o.language !== 'python')
+    throw new UsageError(`--language "${o.language}": only python is supported`);
   if (o.name !== undefined) check('name', o.name, validate.name(o.name));
   if (o.author !== undefined) check('author', o.author, validate.author(o.author));
   if (o.description !== undefined) check('description', o.description, validate.description(o.description));
   if (o.repo !== undefined) check('repo', o.repo, validate.repo(o.repo));
-  if (o.minDifyVersion !== undefined) check('min-dify-version', o.minDifyVersion, validate.minDifyVersion(o.minDifyVersion));
+  if (o.minDifyVersion !== undefined)
+    check('min-dify-version', o.minDifyVersion, validate.minDifyVersion(o.minDifyVersion));
   const storageSize = o.storageSize === undefined ? DEFAULT_STORAGE_SIZE : Number(o.storageSize);
   if (o.storageSize !== undefined) check('storage-size', o.storageSize, validate.storageSize(storageSize));
-  const readmeLanguages = (o.readmeLanguages ?? '').split(',').map((l) => l.trim()).filter(Boolean);
+  const readmeLanguages = (o.readmeLanguages ?? '')
+    .split(',')
+    .map((l) => l.trim())
+    .filter(Boolean);
   for (const l of readmeLanguages) {
-    if (!(README_LANGUAGES as readonly string[]).includes(l)) throw new UsageError(`--readme-languages: "${l}" is not one of ${README_LANGUAGES.join(', ')}`);
+    if (!(README_LANGUAGES as readonly string[]).includes(l))
+      throw new UsageError(`--readme-languages: "${l}" is not one of ${README_LANGUAGES.join(', ')}`);
   }
   return {
     name: o.name ?? '',
@@ -112,10 +130,13 @@ function answersFromFlags(o: InitOptions, fixedCategory?: Category): Answers {
 /** Flags that shape a plugin but mean nothing for a bundle: silently dropping them would hide a mistake. */
 function refusePluginOnlyFlags(o: InitOptions): void {
   const given = [
-    ...(['repo', 'language', 'minDifyVersion', 'storageSize', 'readmeLanguages'] as const).filter((k) => o[k] !== undefined).map(flagName),
+    ...(['repo', 'language', 'minDifyVersion', 'storageSize', 'readmeLanguages'] as const)
+      .filter((k) => o[k] !== undefined)
+      .map(flagName),
     ...(permissionsFromOptions(o).length > 0 ? ['--allow-*'] : []),
   ];
-  if (given.length > 0) throw new UsageError(`${given.join(', ')} ${given.length === 1 ? 'does' : 'do'} not apply to a bundle`);
+  if (given.length > 0)
+    throw new UsageError(`${given.join(', ')} ${given.length === 1 ? 'does' : 'do'} not apply to a bundle`);
 }
 
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -35,8 +35,11 @@ export interface LocalRunLimits {
   restartDelayMs: number;
 }
 
-export const LOCAL_RUN_LIMITS: LocalRunLimits = { startTimeoutMs: 60_000, stopGraceMs: DEFAULT_TIMERS.stopGraceMs, restartDelayMs: RESTART_DEFAULTS.initialMs };
-
+export const LOCAL_RUN_LIMITS: LocalRunLimits = {
+  startTimeoutMs: 60_000,
+  stopGraceMs: DEFAULT_TIMERS.stopGraceMs,
+  restartDelayMs: RESTART_DEFAULTS.initialMs,
+};
 
 type Format = 'text' | 'json';
 type System = (text: string, fields?: Record<string, unknown>) => void;
@@ -47,7 +50,12 @@ type System = (text: string, fields?: Record<string, unknown>) => void;
  * SIGINT/SIGTERM end it with exit 0 at any point after the check, start-up included, with the
  * plugin stopped and the temporary copy removed.
  */
-export async function localRunCommand(target: string, opts: LocalRunOptions, io: Io, limits = LOCAL_RUN_LIMITS): Promise<ExitCode> {
+export async function localRunCommand(
+  target: string,
+  opts: LocalRunOptions,
+  io: Io,
+  limits = LOCAL_RUN_LIMITS,
+): Promise<ExitCode> {
   // Bad flags are reported before anything is unpacked or started.
   const listen = listenAddress(opts);
   const format: Format = opts.responseFormat ?? 'text';
@@ -85,22 +93,31 @@ export async function localRunCommand(target: string, opts: LocalRunOptions, io:
       await extractPackage(file, dir, MAX_PACKAGE_BYTES);
       if (stop.received) return EXIT.ok;
     }
-    const python = resolveSettings(dir, opts.python !== undefined ? { python: opts.python } : {}, io.env, io.cwd).python.value;
+    const python = resolveSettings(dir, opts.python !== undefined ? { python: opts.python } : {}, io.env, io.cwd).python
+      .value;
     runner = new LocalRunner({
       plugin: { python, entrypoint, cwd: dir, env: io.env },
       onLog: (level, message) => opts.enableLogs && system(`[${level}] ${message}`),
-      onExit: (exit, inMs) => system(`the plugin exited (code ${exit.code}); restarting it in ${inMs / 1000} s${exit.stderrTail.length ? `: ${exit.stderrTail.join(' | ')}` : ''}`),
+      onExit: (exit, inMs) =>
+        system(
+          `the plugin exited (code ${exit.code}); restarting it in ${inMs / 1000} s${exit.stderrTail.length ? `: ${exit.stderrTail.join(' | ')}` : ''}`,
+        ),
       restartDelayMs: limits.restartDelayMs,
       startTimeoutMs: limits.startTimeoutMs,
       stopGraceMs: limits.stopGraceMs,
     });
     try {
       // Never rejects, so that a start-up failing after a signal is not an unhandled rejection.
-      const started = runner.start().then(() => undefined, (err: unknown) => err);
+      const started = runner.start().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       const failure = await Promise.race([started, stop.signalled]);
       if (stop.received) return EXIT.ok;
       if (failure !== undefined) throw failure;
-      await (listen ? serveTcp(runner, listen, format, system, stop.signalled) : serveStdio(runner, io, emit, stop.signalled));
+      await (listen
+        ? serveTcp(runner, listen, format, system, stop.signalled)
+        : serveStdio(runner, io, emit, stop.signalled));
       return EXIT.ok;
     } finally {
       // However serving ended (signal, end of input, a port in use), the plugin must not outlive it.
@@ -159,13 +176,22 @@ function splitRequests(lines: LineSplitter, chunk: Buffer, send: (m: RunnerMessa
     return lines.push(chunk).map((line) => line.toString('utf8'));
   } catch (err) {
     if (!(err instanceof LineTooLongError)) throw err;
-    send({ invoke_id: '', type: 'error', response: { error: `request line longer than ${MAX_REQUEST_LINE / 1024 / 1024} MiB; no more input is read` } });
+    send({
+      invoke_id: '',
+      type: 'error',
+      response: { error: `request line longer than ${MAX_REQUEST_LINE / 1024 / 1024} MiB; no more input is read` },
+    });
     return undefined;
   }
 }
 
 /** One client on stdin/stdout; ends at a signal, or at the end of input once its requests are done. */
-function serveStdio(runner: LocalRunner, io: Io, emit: (m: RunnerMessage) => void, signalled: Promise<void>): Promise<void> {
+function serveStdio(
+  runner: LocalRunner,
+  io: Io,
+  emit: (m: RunnerMessage) => void,
+  signalled: Promise<void>,
+): Promise<void> {
   const client: RunnerClient = { userId: randomUUID(), send: emit };
   runner.addClient(client);
   const lines = new LineSplitter(MAX_REQUEST_LINE);
@@ -203,10 +229,12 @@ function listenAddress(opts: LocalRunOptions): ListenAddress | undefined {
   let port = 0;
   if (opts.port !== undefined) {
     port = /^\d{1,5}$/.test(opts.port) ? Number(opts.port) : NaN;
-    if (!(port <= 65535)) throw new UsageError(`--port "${opts.port}" is not a port number (0 to 65535; 0: any free port)`);
+    if (!(port <= 65535))
+      throw new UsageError(`--port "${opts.port}" is not a port number (0 to 65535; 0: any free port)`);
   }
   const host = (opts.host ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
-  if (net.isIP(host) === 0 && !HOSTNAME.test(host)) throw new UsageError(`--host "${opts.host}" is not an IP address or a host name`);
+  if (net.isIP(host) === 0 && !HOSTNAME.test(host))
+    throw new UsageError(`--host "${opts.host}" is not an IP address or a host name`);
   return opts.mode === 'tcp' ? { host, port } : undefined;
 }
 
@@ -217,12 +245,21 @@ const HOSTNAME = /^(?=.{1,253}\.?$)[a-z\d](?:[a-z\d-]{0,61}[a-z\d])?(?:\.[a-z\d]
  * One client per TCP connection, each answered in the `-r` format; ends at a signal, which also
  * drops the connected clients (server.close() alone would wait for them to hang up).
  */
-function serveTcp(runner: LocalRunner, listen: ListenAddress, format: Format, system: System, signalled: Promise<void>): Promise<void> {
+function serveTcp(
+  runner: LocalRunner,
+  listen: ListenAddress,
+  format: Format,
+  system: System,
+  signalled: Promise<void>,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const sockets = new Set<net.Socket>();
     const server = net.createServer((socket) => {
       sockets.add(socket);
-      const client: RunnerClient = { userId: randomUUID(), send: (m) => void (socket.writable && socket.write(render(m, format) + '\n')) };
+      const client: RunnerClient = {
+        userId: randomUUID(),
+        send: (m) => void (socket.writable && socket.write(render(m, format) + '\n')),
+      };
       const lines = new LineSplitter(MAX_REQUEST_LINE);
       const onData = (chunk: Buffer) => {
         const requests = splitRequests(lines, chunk, client.send);
@@ -242,7 +279,12 @@ function serveTcp(runner: LocalRunner, listen: ListenAddress, format: Format, sy
     });
     server.once('error', (err: NodeJS.ErrnoException) => {
       const hint = err.code === 'EADDRINUSE' ? 'pick another --port, or --port 0 for any free one' : undefined;
-      reject(new UserError(`cannot listen on ${hostPort(listen.host, listen.port)}: ${LISTEN_ERRORS[err.code ?? ''] ?? err.message}`, hint));
+      reject(
+        new UserError(
+          `cannot listen on ${hostPort(listen.host, listen.port)}: ${LISTEN_ERRORS[err.code ?? ''] ?? err.message}`,
+          hint,
+        ),
+      );
     });
     server.listen(listen.port, listen.host, () => {
       const { address, port } = server.address() as net.AddressInfo;
@@ -259,7 +301,7 @@ function serveTcp(runner: LocalRunner, listen: ListenAddress, format: Format, sy
 const LISTEN_ERRORS: Record<string, string> = {
   EADDRINUSE: 'the port is already in use',
   EACCES: 'permission denied (ports below 1024 need privileges)',
-  EADDRNOTAVAIL: 'the address is not one of this machine\'s',
+  EADDRNOTAVAIL: "the address is not one of this machine's",
   ENOTFOUND: 'no such host',
 };
 

@@ -39,7 +39,9 @@ export async function moduleListCommand(target: string, opts: ModuleListOptions,
       io.stderr.write(`error: ${at}${d.message}\n`);
     }
     if (problems.length > 0) {
-      io.stderr.write(`hint: the list above leaves out what could not be read; \`dify plugin package --check ${target}\` shows every problem\n`);
+      io.stderr.write(
+        `hint: the list above leaves out what could not be read; \`dify plugin package --check ${target}\` shows every problem\n`,
+      );
       return EXIT.failed;
     }
     return EXIT.ok;
@@ -54,7 +56,12 @@ export async function moduleListCommand(target: string, opts: ModuleListOptions,
  * other byte of the manifest as it was. Refuses (exit 1) where the result would not install, and
  * never overwrites a file without --force.
  */
-export async function moduleAppendCommand(kind: ModuleKind, target: string, opts: ModuleAppendOptions, io: Io): Promise<ExitCode> {
+export async function moduleAppendCommand(
+  kind: ModuleKind,
+  target: string,
+  opts: ModuleAppendOptions,
+  io: Io,
+): Promise<ExitCode> {
   if (opts.name !== undefined) {
     const ok = validate.name(opts.name);
     if (ok !== true) throw new UsageError(`--name "${opts.name}": ${ok}`);
@@ -62,7 +69,11 @@ export async function moduleAppendCommand(kind: ModuleKind, target: string, opts
   const root = path.resolve(io.cwd, target);
   const opened = await open(target, io, false, `dify plugin module append ${kind}`);
   try {
-    const plan = planAppend(root, opened, kind, { ...(opts.name !== undefined ? { name: opts.name } : {}), force: Boolean(opts.force), cliVersion: VERSION });
+    const plan = planAppend(root, opened, kind, {
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+      force: Boolean(opts.force),
+      cliVersion: VERSION,
+    });
     applyAppend(root, plan);
     const c = colorFor(io.stdout, io.env);
     const what = kind === 'tools' ? 'tool provider' : 'endpoint group';
@@ -72,7 +83,9 @@ export async function moduleAppendCommand(kind: ModuleKind, target: string, opts
     if (created.length > 0) io.stdout.write(`  created: ${created.join(', ')}\n`);
     if (plan.overwritten.length > 0) io.stdout.write(c.yellow(`  overwritten: ${plan.overwritten.join(', ')}\n`));
     const code = kind === 'tools' ? `tools/${plan.name}.py` : `endpoints/${plan.name}.py`;
-    io.stdout.write(`  next: write your logic in ${code}, then check it with \`dify plugin package --check ${target}\`\n`);
+    io.stdout.write(
+      `  next: write your logic in ${code}, then check it with \`dify plugin package --check ${target}\`\n`,
+    );
     return EXIT.ok;
   } finally {
     await opened.close();
@@ -98,20 +111,28 @@ function formatModules(list: ModuleList, c: Colors): string {
   };
 
   for (const t of list.tools) {
-    block(t.name ?? t.file, [
-      ['kind', `tool (provider ${t.provider ?? '?'}, ${t.file})`],
-      ['label', t.label],
-      ['description', t.description],
-      ['llm description', t.llm_description],
-    ], parameterLines(t.parameters, (q) => [q.form ? `form ${q.form}` : null]));
+    block(
+      t.name ?? t.file,
+      [
+        ['kind', `tool (provider ${t.provider ?? '?'}, ${t.file})`],
+        ['label', t.label],
+        ['description', t.description],
+        ['llm description', t.llm_description],
+      ],
+      parameterLines(t.parameters, (q) => [q.form ? `form ${q.form}` : null]),
+    );
   }
   for (const s of list.agent_strategies) {
-    block(s.name ?? s.file, [
-      ['kind', `agent strategy (provider ${s.provider ?? '?'}, ${s.file})`],
-      ['label', s.label],
-      ['description', s.description],
-      ['features', s.features.join(', ')],
-    ], parameterLines(s.parameters, (q) => [q.scope ? `scope ${q.scope}` : null]));
+    block(
+      s.name ?? s.file,
+      [
+        ['kind', `agent strategy (provider ${s.provider ?? '?'}, ${s.file})`],
+        ['label', s.label],
+        ['description', s.description],
+        ['features', s.features.join(', ')],
+      ],
+      parameterLines(s.parameters, (q) => [q.scope ? `scope ${q.scope}` : null]),
+    );
   }
   for (const m of list.model_providers) {
     block(`${m.provider ?? m.file} (model provider)`, [
@@ -130,7 +151,12 @@ function formatModules(list: ModuleList, c: Colors): string {
       ['mode', m.mode],
       ['context size', m.context_size === null ? null : String(m.context_size)],
       ['deprecated', m.deprecated ? 'yes' : null],
-      ['parameters', m.parameters.map((r) => `${r.name}${r.template ? ` (template ${r.template})` : r.type ? ` (${r.type})` : ''}`).join(', ')],
+      [
+        'parameters',
+        m.parameters
+          .map((r) => `${r.name}${r.template ? ` (template ${r.template})` : r.type ? ` (${r.type})` : ''}`)
+          .join(', '),
+      ],
     ]);
   }
   const groups = [...new Set(list.endpoints.map((e) => e.group))];
@@ -138,26 +164,48 @@ function formatModules(list: ModuleList, c: Colors): string {
     const endpoints = list.endpoints.filter((e) => e.group === group);
     const methodWidth = Math.max(...endpoints.map((e) => (e.method ?? '?').length));
     const pathWidth = Math.max(...endpoints.map((e) => (e.path ?? '?').length));
-    block('Endpoints', [
-      ['group', group],
-      ['settings', endpoints[0]!.settings.join(', ')],
-    ], endpoints.map((e) => `  ${(e.method ?? '?').padEnd(methodWidth)}  ${(e.path ?? '?').padEnd(pathWidth)}  ${e.file}${e.hidden ? ' (hidden)' : ''}`));
+    block(
+      'Endpoints',
+      [
+        ['group', group],
+        ['settings', endpoints[0]!.settings.join(', ')],
+      ],
+      endpoints.map(
+        (e) =>
+          `  ${(e.method ?? '?').padEnd(methodWidth)}  ${(e.path ?? '?').padEnd(pathWidth)}  ${e.file}${e.hidden ? ' (hidden)' : ''}`,
+      ),
+    );
   }
   for (const d of list.datasources) {
-    block(d.name ?? d.file, [
-      ['kind', `datasource (provider ${d.provider ?? '?'}${d.provider_type ? `, ${d.provider_type}` : ''}, ${d.file})`],
-      ['label', d.label],
-      ['description', d.description],
-    ], parameterLines(d.parameters, () => []));
+    block(
+      d.name ?? d.file,
+      [
+        [
+          'kind',
+          `datasource (provider ${d.provider ?? '?'}${d.provider_type ? `, ${d.provider_type}` : ''}, ${d.file})`,
+        ],
+        ['label', d.label],
+        ['description', d.description],
+      ],
+      parameterLines(d.parameters, () => []),
+    );
   }
   for (const t of list.triggers) {
-    block(t.name ?? t.file, [
-      ['kind', `trigger event (provider ${t.provider ?? '?'}, ${t.file})`],
-      ['label', t.label],
-      ['description', t.description],
-    ], parameterLines(t.parameters, () => []));
+    block(
+      t.name ?? t.file,
+      [
+        ['kind', `trigger event (provider ${t.provider ?? '?'}, ${t.file})`],
+        ['label', t.label],
+        ['description', t.description],
+      ],
+      parameterLines(t.parameters, () => []),
+    );
   }
-  if (out.length === 1) out.push('', 'no modules: manifest.yaml lists no tools, models, endpoints, agent strategies, datasources or triggers');
+  if (out.length === 1)
+    out.push(
+      '',
+      'no modules: manifest.yaml lists no tools, models, endpoints, agent strategies, datasources or triggers',
+    );
   return out.join('\n') + '\n';
 }
 
@@ -165,7 +213,14 @@ function parameterLines(params: ParameterInfo[], extra: (p: ParameterInfo) => (s
   if (params.length === 0) return [];
   const lines = ['parameters:'];
   for (const q of params) {
-    const facts = [q.type ?? 'no type', q.required ? 'required' : 'optional', ...extra(q), q.default !== undefined ? `default ${typeof q.default === 'string' ? q.default : JSON.stringify(q.default)}` : null];
+    const facts = [
+      q.type ?? 'no type',
+      q.required ? 'required' : 'optional',
+      ...extra(q),
+      q.default !== undefined
+        ? `default ${typeof q.default === 'string' ? q.default : JSON.stringify(q.default)}`
+        : null,
+    ];
     lines.push(`  - ${q.name}: ${facts.filter(Boolean).join(', ')}`);
     if (q.description) lines.push(`      ${indentLines(q.description.trim(), 6)}`);
   }

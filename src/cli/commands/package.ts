@@ -25,15 +25,25 @@ export interface PackageOptions {
 /** `dify plugin package`: validate one or more plugins and, unless --check or --list, pack one. */
 export async function packageCommand(paths: string[], opts: PackageOptions, io: Io): Promise<ExitCode> {
   const writing = !opts.check && !opts.list;
-  if (writing && paths.length > 1) throw new UsageError('packing takes one plugin path; pass several only with --check');
-  const alreadyPacked = writing ? paths.find((p) => statSync(path.resolve(io.cwd, p), { throwIfNoEntry: false })?.isFile()) : undefined;
+  if (writing && paths.length > 1)
+    throw new UsageError('packing takes one plugin path; pass several only with --check');
+  const alreadyPacked = writing
+    ? paths.find((p) => statSync(path.resolve(io.cwd, p), { throwIfNoEntry: false })?.isFile())
+    : undefined;
   if (alreadyPacked !== undefined) {
-    throw new UsageError(`${alreadyPacked} is a package already: pass --check to validate it, or the plugin directory to pack it`);
+    throw new UsageError(
+      `${alreadyPacked} is a package already: pass --check to validate it, or the plugin directory to pack it`,
+    );
   }
   const maxBytes = parseMaxSize(opts.maxSize, io);
-  const outputPath = writing ? path.resolve(io.cwd, opts.output_path ?? defaultArchiveName(paths[0]!, io.cwd, '.difypkg')) : undefined;
+  const outputPath = writing
+    ? path.resolve(io.cwd, opts.output_path ?? defaultArchiveName(paths[0]!, io.cwd, '.difypkg'))
+    : undefined;
   const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
-  const spinner = await startSpinner(io, format === 'json' ? undefined : `Checking ${paths.length === 1 ? paths[0] : `${paths.length} plugins`}`);
+  const spinner = await startSpinner(
+    io,
+    format === 'json' ? undefined : `Checking ${paths.length === 1 ? paths[0] : `${paths.length} plugins`}`,
+  );
 
   const results = await checkPlugins(
     paths.map((p) => path.resolve(io.cwd, p)),
@@ -51,7 +61,8 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
 
   const extras = new Map<PluginResult, ResultExtras>();
   if (opts.list) for (const r of results) extras.set(r, listing(r));
-  const written = writing && results[0]!.ok ? await writePackage(results[0]!, outputPath!, Boolean(opts.force), io) : undefined;
+  const written =
+    writing && results[0]!.ok ? await writePackage(results[0]!, outputPath!, Boolean(opts.force), io) : undefined;
   if (written) extras.set(results[0]!, written);
 
   if (format === 'json') {
@@ -64,7 +75,11 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
       io.stdout.write(formatText(results, c));
       if (written) {
         const r = results[0]!;
-        io.stdout.write(c.green(`✓ Packaged ${written.output} (${written.files} files, ${formatBytes(written.size)}) checksum ${r.plugin?.checksum}\n`));
+        io.stdout.write(
+          c.green(
+            `✓ Packaged ${written.output} (${written.files} files, ${formatBytes(written.size)}) checksum ${r.plugin?.checksum}\n`,
+          ),
+        );
       }
     }
   }
@@ -75,7 +90,10 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
 async function writePackage(result: PluginResult, outputPath: string, force: boolean, io: Io): Promise<Written> {
   const plan = result.plan!;
   return writeArchive(outputPath, force, io, `Packing ${plan.entries.length} files`, async () => {
-    const [{ writeZip }, { checksumOfHashes }] = await Promise.all([import('../../pack/zip-writer.js'), import('../../pack/checksum.js')]);
+    const [{ writeZip }, { checksumOfHashes }] = await Promise.all([
+      import('../../pack/zip-writer.js'),
+      import('../../pack/checksum.js'),
+    ]);
     const written = await writeZip(outputPath, plan.entries, { hashContents: true });
     const hashes = written.contentHashes!.map((sha256, i) => ({ path: plan.entries[i]!.name, sha256 }));
     if (result.plugin) setChecksum(result.plugin, checksumOfHashes(hashes));
@@ -85,7 +103,12 @@ async function writePackage(result: PluginResult, outputPath: string, force: boo
 
 /** What a directory would pack, or what a package holds. */
 function listedFiles(r: PluginResult): { path: string; size: number; generated?: true }[] {
-  if (r.plan) return r.plan.entries.map((e) => ({ path: e.name, size: e.size, ...(e.generated ? { generated: true as const } : {}) }));
+  if (r.plan)
+    return r.plan.entries.map((e) => ({
+      path: e.name,
+      size: e.size,
+      ...(e.generated ? { generated: true as const } : {}),
+    }));
   return r.contents ?? [];
 }
 
@@ -102,7 +125,9 @@ function listing(r: PluginResult): ResultExtras {
 function formatListing(r: PluginResult, dim: (s: string) => string): string {
   const files = listedFiles(r);
   if (files.length === 0) return '';
-  const lines = files.map((f) => `${formatBytes(f.size).padStart(10)}  ${f.path}${f.generated ? dim('  (generated)') : ''}`);
+  const lines = files.map(
+    (f) => `${formatBytes(f.size).padStart(10)}  ${f.path}${f.generated ? dim('  (generated)') : ''}`,
+  );
   lines.push(dim(`${formatBytes(files.reduce((n, f) => n + f.size, 0)).padStart(10)}  total, ${files.length} files`));
   return lines.join('\n') + '\n';
 }
@@ -111,7 +136,9 @@ function formatListing(r: PluginResult, dim: (s: string) => string): string {
 function noteRequirements(results: PluginResult[], io: Io): void {
   for (const r of results) {
     if (r.plan?.requirements?.via === 'uv.lock') {
-      io.stderr.write(`warning: ${r.path}: uv was not found, so requirements.txt was exported from uv.lock by this CLI (set UV_PATH to use uv)\n`);
+      io.stderr.write(
+        `warning: ${r.path}: uv was not found, so requirements.txt was exported from uv.lock by this CLI (set UV_PATH to use uv)\n`,
+      );
     }
   }
 }

@@ -2,7 +2,13 @@ import checkbox from '@inquirer/checkbox';
 import input from '@inquirer/input';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describePermissions, editPermissions, readPermissions, samePermissions, type PermissionChoice } from '../../edit/permission.js';
+import {
+  describePermissions,
+  editPermissions,
+  readPermissions,
+  samePermissions,
+  type PermissionChoice,
+} from '../../edit/permission.js';
 import { openPlugin } from '../../edit/open.js';
 import { colorFor } from '../../report/color.js';
 import { DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS } from '../../project/permissions.js';
@@ -29,7 +35,10 @@ export async function permissionCommand(target: string, opts: PermissionOptions,
   const fromFlags = flagged.length > 0 || Boolean(opts.none);
   if (opts.none && flagged.length > 0) throw new UsageError('--none cannot be combined with --allow-* flags');
   if (opts.storageSize !== undefined && !opts.allowStorage) {
-    throw new UsageError('--storage-size needs --allow-storage', 'the flags give the whole set of permissions: pass --allow-storage too, with the others to keep');
+    throw new UsageError(
+      '--storage-size needs --allow-storage',
+      'the flags give the whole set of permissions: pass --allow-storage too, with the others to keep',
+    );
   }
   const size = opts.storageSize === undefined ? undefined : Number(opts.storageSize);
   if (size !== undefined) {
@@ -41,7 +50,10 @@ export async function permissionCommand(target: string, opts: PermissionOptions,
   const manifest = opened.manifest.value;
   await opened.close();
   if (!fromFlags && !io.stdin.isTTY) {
-    throw new UsageError('dify plugin permission asks on a terminal, and there is none: nothing was changed', `pass the permissions to grant as flags instead (they replace the current ones), e.g. ${EXAMPLE}; --none removes them all`);
+    throw new UsageError(
+      'dify plugin permission asks on a terminal, and there is none: nothing was changed',
+      `pass the permissions to grant as flags instead (they replace the current ones), e.g. ${EXAMPLE}; --none removes them all`,
+    );
   }
   const current = readPermissions(manifest);
 
@@ -54,7 +66,9 @@ export async function permissionCommand(target: string, opts: PermissionOptions,
 
   const c = colorFor(io.stdout, io.env);
   if (samePermissions(choice, current)) {
-    io.stdout.write(`No change: ${target} already grants ${describePermissions(current)}; manifest.yaml was not written\n`);
+    io.stdout.write(
+      `No change: ${target} already grants ${describePermissions(current)}; manifest.yaml was not written\n`,
+    );
     return EXIT.ok;
   }
   const file = path.join(root, 'manifest.yaml');
@@ -74,7 +88,11 @@ async function ask(current: PermissionChoice, io: Io): Promise<PermissionChoice>
     const permissions = await checkbox(
       {
         message: 'What may the plugin call back into Dify?',
-        choices: PERMISSIONS.map((p) => ({ name: PERMISSION_INFO[p].label, value: p, checked: current.permissions.includes(p) })),
+        choices: PERMISSIONS.map((p) => ({
+          name: PERMISSION_INFO[p].label,
+          value: p,
+          checked: current.permissions.includes(p),
+        })),
         pageSize: PERMISSIONS.length,
       },
       ctx,

@@ -16,7 +16,11 @@ const HEADER = ['language-code', 'language', 'available'] as const;
  * (exit 1), as it is for the daemon.
  */
 export async function readmeListCommand(target: string, opts: ReadmeListOptions, io: Io): Promise<ExitCode> {
-  const opened = await openPlugin(path.resolve(io.cwd, target), { allowPackage: true, command: 'dify plugin readme list', display: target });
+  const opened = await openPlugin(path.resolve(io.cwd, target), {
+    allowPackage: true,
+    command: 'dify plugin readme list',
+    display: target,
+  });
   try {
     const readmes = await listReadmes(opened.source, target);
     if (opts.format === 'json') {
@@ -27,7 +31,9 @@ export async function readmeListCommand(target: string, opts: ReadmeListOptions,
     const widths = HEADER.map((_, i) => Math.max(...body.map((row) => displayWidth(row[i]!))));
     const rows = [body[0]!, widths.map((w) => '-'.repeat(w)), ...body.slice(1)];
     for (const row of rows) {
-      const cells = row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - displayWidth(cell) + 2)));
+      const cells = row.map((cell, i) =>
+        i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - displayWidth(cell) + 2),
+      );
       io.stdout.write(cells.join('') + '\n');
     }
     return EXIT.ok;

@@ -32,10 +32,20 @@ export function startWatch(session: RunSession, o: WatchOptions, io: Io, debounc
     if (o.json) emit('changed', { kind, files });
     else say(`↻ ${files.slice(0, 3).join(', ')}${files.length > 3 ? ` and ${files.length - 3} more` : ''} changed`);
     if (kind === 'declarations') {
-      const checked = await checkPlugin(o.dir, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
+      const checked = await checkPlugin(o.dir, {
+        strict: false,
+        maxBytes: MAX_PACKAGE_BYTES,
+        env: io.env,
+        checksum: false,
+      });
       if (!checked.ok || !checked.project) {
         reportCheck(checked, io, o.json);
-        if (o.json) emit('error', { fatal: false, message: 'the plugin has errors; not registering again until they are fixed', diagnostics: checked.diagnostics });
+        if (o.json)
+          emit('error', {
+            fatal: false,
+            message: 'the plugin has errors; not registering again until they are fixed',
+            diagnostics: checked.diagnostics,
+          });
         else say('  not registering again until these are fixed');
         return;
       }
@@ -52,7 +62,12 @@ export function startWatch(session: RunSession, o: WatchOptions, io: Io, debounc
     if (o.json) emit('error', { fatal: false, message });
     else say(`! ${message}`);
   });
-  const watcher = watchPlugin(o.dir, (rel) => o.exclusionOf(rel) !== null, debounceMs, (kind, files) => queue.push(kind, files));
+  const watcher = watchPlugin(
+    o.dir,
+    (rel) => o.exclusionOf(rel) !== null,
+    debounceMs,
+    (kind, files) => queue.push(kind, files),
+  );
   // From here on an edit is seen: before this line it would be missed.
   say(green('✓ Watching for changes'));
   return () => watcher.close();

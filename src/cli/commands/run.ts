@@ -43,7 +43,12 @@ class RunError extends UserError {
  * stdio mode, relaying both ways until Ctrl-C. `--dry-run` prints the registration instead.
  * There are no flags for the session's timers; tests pass shorter ones.
  */
-export async function runCommand(target: string | undefined, opts: RunOptions, io: Io, timers: RunTimers = DEFAULT_TIMERS): Promise<ExitCode> {
+export async function runCommand(
+  target: string | undefined,
+  opts: RunOptions,
+  io: Io,
+  timers: RunTimers = DEFAULT_TIMERS,
+): Promise<ExitCode> {
   const dir = path.resolve(io.cwd, target ?? '.');
   const localFlags = opts.local || opts.mode !== undefined || opts.responseFormat !== undefined || opts.enableLogs;
   if (!opts.dryRun && (localFlags || dir.endsWith('.difypkg'))) {
@@ -67,32 +72,50 @@ export async function runCommand(target: string | undefined, opts: RunOptions, i
   }
 }
 
-async function remoteDebug(target: string | undefined, dir: string, opts: RunOptions, io: Io, timers: RunTimers): Promise<ExitCode> {
+async function remoteDebug(
+  target: string | undefined,
+  dir: string,
+  opts: RunOptions,
+  io: Io,
+  timers: RunTimers,
+): Promise<ExitCode> {
   const json = opts.format === 'json';
   const checked = await checkPlugin(dir, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
   const project = checked.project;
   if (!project || !checked.ok) {
     reportCheck(checked, io, json, target ?? '.');
-    throw new RunError('the plugin has errors; fix them before debugging it', 'the daemon would refuse the registration for the same reasons', { diagnostics: checked.diagnostics });
+    throw new RunError(
+      'the plugin has errors; fix them before debugging it',
+      'the daemon would refuse the registration for the same reasons',
+      { diagnostics: checked.diagnostics },
+    );
   }
   const settings = settingsOf(dir, opts, io);
   const key = settings.key?.value;
 
   let registration = await buildRegistration(project, key ?? '');
   if (opts.dryRun) {
-    const shown = opts.showKey || !key ? registration : [{ type: 'handshake', data: { key: maskKey(key) } }, ...registration.slice(1)];
+    const shown =
+      opts.showKey || !key
+        ? registration
+        : [{ type: 'handshake', data: { key: maskKey(key) } }, ...registration.slice(1)];
     for (const m of shown) io.stdout.write(JSON.stringify(m) + '\n');
     return EXIT.ok;
   }
   if (!key) {
-    throw new UserError('no debug key is configured', 'copy it from Dify (Plugins → the debug icon) into REMOTE_INSTALL_KEY in .env, or pass --key');
+    throw new UserError(
+      'no debug key is configured',
+      'copy it from Dify (Plugins → the debug icon) into REMOTE_INSTALL_KEY in .env, or pass --key',
+    );
   }
 
   const c = colorFor(io.stdout, io.env);
   const summary = checked.plugin!;
   setIdentity(pluginIdentity(summary.author, summary.name ?? '', summary.version ?? ''));
   const spinner = await makeSpinner(io);
-  const events: SessionEvents = json ? jsonEvents(io.stdout) : textEvents(io.stdout, c, spinner.live ? { onConnecting: spinner.show, onSettled: spinner.stop } : {});
+  const events: SessionEvents = json
+    ? jsonEvents(io.stdout)
+    : textEvents(io.stdout, c, spinner.live ? { onConnecting: spinner.show, onSettled: spinner.stop } : {});
   if (!json) printSettings(io, settings, c.dim);
 
   const entrypoint = String(get(project.manifest?.value, 'meta', 'runner', 'entrypoint') ?? 'main');
@@ -113,7 +136,13 @@ async function remoteDebug(target: string | undefined, dir: string, opts: RunOpt
   try {
     await session.start(); // returns early when stopped meanwhile
     if (opts.watch) {
-      const watch = { dir, exclusionOf: checked.source!.selection.exclusionOf, key, json, setRegistration: (r: RegistrationMessage[]) => (registration = r) };
+      const watch = {
+        dir,
+        exclusionOf: checked.source!.selection.exclusionOf,
+        key,
+        json,
+        setRegistration: (r: RegistrationMessage[]) => (registration = r),
+      };
       stopWatching = startWatch(session, watch, io, timers.watchDebounceMs);
     }
     const ended = await session.finished;
@@ -129,7 +158,11 @@ async function remoteDebug(target: string | undefined, dir: string, opts: RunOpt
 }
 
 function settingsOf(dir: string, opts: RunOptions, io: Io): DebugSettings {
-  const flags = { ...(opts.url !== undefined ? { url: opts.url } : {}), ...(opts.key !== undefined ? { key: opts.key } : {}), ...(opts.python !== undefined ? { python: opts.python } : {}) };
+  const flags = {
+    ...(opts.url !== undefined ? { url: opts.url } : {}),
+    ...(opts.key !== undefined ? { key: opts.key } : {}),
+    ...(opts.python !== undefined ? { python: opts.python } : {}),
+  };
   return resolveSettings(dir, flags, io.env, io.cwd);
 }
 

@@ -55,7 +55,10 @@ export async function generateCommand(opts: GenerateOptions, io: Io): Promise<Ex
     } catch (err) {
       if (err instanceof KeyFilesExistError) {
         const files = err.files.map(show);
-        throw new UserError(`${files.join(' and ')} already ${files.length === 1 ? 'exists' : 'exist'}; not overwriting`, err.hint);
+        throw new UserError(
+          `${files.join(' and ')} already ${files.length === 1 ? 'exists' : 'exist'}; not overwriting`,
+          err.hint,
+        );
       }
       throw asUserError(err, `cannot write the key pair ${name}`);
     }
@@ -91,7 +94,10 @@ export async function signCommand(target: string, opts: SignOptions, io: Io): Pr
   const typed = opts.authorized_category ?? DEFAULT_CATEGORY;
   const category = parseAuthorizedCategory(typed);
   if (category === null) {
-    throw new UsageError(`invalid authorized category "${typed}"`, `use one of ${AUTHORIZED_CATEGORIES.join(', ')} (any case)`);
+    throw new UsageError(
+      `invalid authorized category "${typed}"`,
+      `use one of ${AUTHORIZED_CATEGORIES.join(', ')} (any case)`,
+    );
   }
   const input = path.resolve(io.cwd, target);
   await requirePackageFile(input, target);
@@ -116,7 +122,9 @@ export async function signCommand(target: string, opts: SignOptions, io: Io): Pr
   io.stdout.write(`  authorized category: ${result.category}\n`);
   io.stdout.write(`  signed at: ${isoTime(result.time)}\n`);
   if (result.replaced) io.stdout.write('  the earlier signature of the package was replaced\n');
-  io.stdout.write(`  checksum ${checksum} ${c.dim(`(${VERIFICATION_FILE} is part of it, so it differs from the unsigned package's)`)}\n`);
+  io.stdout.write(
+    `  checksum ${checksum} ${c.dim(`(${VERIFICATION_FILE} is part of it, so it differs from the unsigned package's)`)}\n`,
+  );
   return EXIT.ok;
 }
 
@@ -145,7 +153,9 @@ export async function verifyCommand(target: string, opts: VerifyOptions, io: Io)
   try {
     result = await verifyPackage(input, [key]);
   } catch (err) {
-    const failure = official ? 'failed to verify plugin with official public key' : `failed to verify plugin with provided public key ${opts.public_key}`;
+    const failure = official
+      ? 'failed to verify plugin with official public key'
+      : `failed to verify plugin with provided public key ${opts.public_key}`;
     const cli = asUserError(err, failure);
     if (err instanceof SignatureError && !cli.hint && official) {
       throw new UserError(
@@ -158,7 +168,9 @@ export async function verifyCommand(target: string, opts: VerifyOptions, io: Io)
 
   const c = colorFor(io.stdout, io.env);
   io.stdout.write(c.green(`✓ plugin verified successfully with ${result.key}\n`));
-  const note = result.categoryDeclared ? '' : c.dim(` (no ${VERIFICATION_FILE}: Dify counts such a package as ${DEFAULT_CATEGORY})`);
+  const note = result.categoryDeclared
+    ? ''
+    : c.dim(` (no ${VERIFICATION_FILE}: Dify counts such a package as ${DEFAULT_CATEGORY})`);
   io.stdout.write(`  authorized category: ${result.category}${note}\n`);
   io.stdout.write(`  signed at: ${isoTime(result.time)}\n`);
   return EXIT.ok;
@@ -173,18 +185,26 @@ async function requirePackageFile(input: string, shown: string): Promise<void> {
   const info = await stat(input).catch(() => null);
   if (!info) throw new UserError(`${shown} does not exist`);
   if (info.isDirectory()) {
-    throw new UserError(`${shown} is a directory; signatures belong to a packed plugin`, `pack it first: dify plugin package ${shown}`);
+    throw new UserError(
+      `${shown} is a directory; signatures belong to a packed plugin`,
+      `pack it first: dify plugin package ${shown}`,
+    );
   }
 }
 
 /** The bundled official key; its absence means a broken install, not a user mistake. */
 async function officialKey(): Promise<KeyObject> {
   const pem = await readFile(OFFICIAL_PUBLIC_KEY).catch(() => null);
-  if (!pem) throw new UserError(`the official Dify public key is missing from this installation (${OFFICIAL_PUBLIC_KEY})`, 'reinstall dify-plugin-cli, or pass -p <public key>');
+  if (!pem)
+    throw new UserError(
+      `the official Dify public key is missing from this installation (${OFFICIAL_PUBLIC_KEY})`,
+      'reinstall dify-plugin-cli, or pass -p <public key>',
+    );
   try {
     return loadPublicKey(pem, OFFICIAL_PUBLIC_KEY);
   } catch (err) {
-    if (err instanceof KeyError) throw new UserError(`the bundled official key is damaged: ${err.message}`, 'reinstall dify-plugin-cli');
+    if (err instanceof KeyError)
+      throw new UserError(`the bundled official key is damaged: ${err.message}`, 'reinstall dify-plugin-cli');
     throw err;
   }
 }
@@ -196,21 +216,39 @@ async function readKey(file: string, io: Io, parse: (pem: Buffer, source: string
     bytes = await readFile(path.resolve(io.cwd, file));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new UserError(`cannot read the key file ${file}: ${reason}`, code === 'ENOENT' ? 'create a key pair with `dify signature generate`' : undefined);
+    const reason =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (err as Error).message;
+    throw new UserError(
+      `cannot read the key file ${file}: ${reason}`,
+      code === 'ENOENT' ? 'create a key pair with `dify signature generate`' : undefined,
+    );
   }
   return parse(bytes, file); // a KeyError names the file already
 }
 
 /** As the Go CLI, only a readable plugin is signed: the daemon would reject anything else on install. */
 async function requireValidPlugin(input: string, shown: string, io: Io): Promise<void> {
-  const result = await checkPlugin(input, { strict: false, maxBytes: Number.MAX_SAFE_INTEGER, env: io.env, checksum: false });
+  const result = await checkPlugin(input, {
+    strict: false,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    env: io.env,
+    checksum: false,
+  });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length === 0) return;
   const first = errors[0]!;
   const where = first.file ? `${first.file}${first.line ? `:${first.line}` : ''}: ` : '';
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
-  throw new UserError(`${shown} is not a valid plugin package: ${where}${first.message}${more}`, `\`dify plugin package --check ${shown}\` lists every problem`);
+  throw new UserError(
+    `${shown} is not a valid plugin package: ${where}${first.message}${more}`,
+    `\`dify plugin package --check ${shown}\` lists every problem`,
+  );
 }
 
 async function checksumOf(file: string): Promise<string> {
@@ -225,7 +263,8 @@ async function checksumOf(file: string): Promise<string> {
 
 /** Says what was being done when a package, key or file failed; anything else is a bug and propagates. */
 function asUserError(err: unknown, context: string): UserError {
-  if (err instanceof SignatureError || err instanceof KeyError || err instanceof ZipError) return new UserError(`${context}: ${err.message}`, err.hint);
+  if (err instanceof SignatureError || err instanceof KeyError || err instanceof ZipError)
+    return new UserError(`${context}: ${err.message}`, err.hint);
   if (err instanceof UserError) return err;
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (typeof code === 'string') return new UserError(`${context}: ${(err as Error).message}`);

@@ -25,7 +25,10 @@ export function registerBundle(parent: Command, io: Io, done: (code: ExitCode) =
     .command('github')
     .description('add a plugin released on GitHub')
     .argument('<bundle_path>', BUNDLE_PATH)
-    .requiredOption('-r, --repo_pattern <pattern>', 'owner/repo:version/asset, e.g. langgenius/openai:0.0.1/openai.difypkg')
+    .requiredOption(
+      '-r, --repo_pattern <pattern>',
+      'owner/repo:version/asset, e.g. langgenius/openai:0.0.1/openai.difypkg',
+    )
     .action(async (target: string, opts: Record<string, unknown>) => {
       const { bundleAppendCommand } = await import('../commands/bundle.js');
       done(await bundleAppendCommand('github', target, opts, io));
@@ -44,7 +47,7 @@ export function registerBundle(parent: Command, io: Io, done: (code: ExitCode) =
     .description('embed a .difypkg (checked first; stored once as _assets/<checksum>)')
     .argument('<bundle_path>', BUNDLE_PATH)
     .requiredOption('-p, --package_path <file>', 'the .difypkg to embed')
-    .option('--max-size <MB>', 'limit on the package\'s uncompressed size in MB', DEFAULT_MAX_SIZE_MB)
+    .option('--max-size <MB>', "limit on the package's uncompressed size in MB", DEFAULT_MAX_SIZE_MB)
     .action(async (target: string, opts: Record<string, unknown>) => {
       const { bundleAppendCommand } = await import('../commands/bundle.js');
       done(await bundleAppendCommand('package', target, opts, io));
@@ -88,7 +91,10 @@ export function registerBundle(parent: Command, io: Io, done: (code: ExitCode) =
     .command('package')
     .description('validate a bundle and pack it into a .difybndl (with --check: validate only)')
     .argument('<bundle_path...>', 'bundle directory or .difybndl (several with --check)')
-    .option('-o, --output_path <file>', 'output file (default: <bundle directory name>.difybndl in the current directory)')
+    .option(
+      '-o, --output_path <file>',
+      'output file (default: <bundle directory name>.difybndl in the current directory)',
+    )
     .option('--check', 'validate only and write nothing')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'github']))
     .option('--strict', 'treat warnings as errors')

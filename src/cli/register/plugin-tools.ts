@@ -8,7 +8,9 @@ export function registerPluginTools(plugin: Command, io: Io, done: (code: ExitCo
   const module = plugin.command('module').description('list the modules of a plugin, or add tools or endpoints to it');
   module
     .command('list')
-    .description('print the tools, models, endpoints, agent strategies, datasources and trigger events a plugin declares')
+    .description(
+      'print the tools, models, endpoints, agent strategies, datasources and trigger events a plugin declares',
+    )
     .argument('<plugin_path>', 'plugin directory or .difypkg file')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']))
     .action(async (target: string, opts: Record<string, unknown>) => {
@@ -19,7 +21,10 @@ export function registerPluginTools(plugin: Command, io: Io, done: (code: ExitCo
   const append = module.command('append').description('add a tool provider or an endpoint group to a plugin');
   for (const [kind, what] of [
     ['tools', 'a tool provider with one tool (provider/<name>.yaml, tools/<name>.yaml and their Python classes)'],
-    ['endpoints', 'an endpoint group with one endpoint (group/<name>.yaml, endpoints/<name>.yaml and its Python class)'],
+    [
+      'endpoints',
+      'an endpoint group with one endpoint (group/<name>.yaml, endpoints/<name>.yaml and its Python class)',
+    ],
   ] as const) {
     append
       .command(kind)
@@ -47,7 +52,10 @@ export function registerPluginTools(plugin: Command, io: Io, done: (code: ExitCo
   addPermissionFlags(plugin.command('permission'), 'grant')
     .description('edit resource.permission in manifest.yaml (interactive on a terminal, or from --allow-* flags)')
     .argument('<plugin_path>', 'plugin directory')
-    .option('--storage-size <bytes>', 'storage size in bytes, 1024 to 1073741824 (default: the current size, or 1048576)')
+    .option(
+      '--storage-size <bytes>',
+      'storage size in bytes, 1024 to 1073741824 (default: the current size, or 1048576)',
+    )
     .option('--none', 'remove every permission')
     .action(async (target: string, opts: Record<string, unknown>) => {
       const { permissionCommand } = await import('../commands/permission.js');

@@ -1,5 +1,13 @@
 import type { AgentStrategyProvider } from '../../project/model.js';
-import { autoGenerate, i18n, itemIdentity, providerIdentity, pythonExtra, template, toolParameterOption } from './common.js';
+import {
+  autoGenerate,
+  i18n,
+  itemIdentity,
+  providerIdentity,
+  pythonExtra,
+  template,
+  toolParameterOption,
+} from './common.js';
 import { constant, int, list, model, num, optBool, optList, orWhenFalsy, raw, scalar, siteOf } from './fields.js';
 
 /**

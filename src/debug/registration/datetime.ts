@@ -21,7 +21,12 @@ export function pythonDatetime(value: unknown): unknown {
   const m = TIMESTAMP.exec(value.trim());
   if (!m) return value;
   const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((s) => Number(s ?? 0)) as [
-    number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   if (!validDate(year, month, day) || hour > 23 || minute > 59 || second > 59) return value;
   const micros = (m[7] ?? '').slice(0, 6).padEnd(6, '0');

@@ -45,7 +45,9 @@ export async function buildRegistration(project: PluginProject, key: string): Pr
   // the SDK refuses to start without the folder; one left out of the package still exists
   const assets = await project.source.statPath('_assets');
   if (assets !== 'directory' && assets !== 'excluded') {
-    throw new RegistrationError(`cannot register: ${project.source.location} has no _assets/ directory (the plugin's icons go there)`);
+    throw new RegistrationError(
+      `cannot register: ${project.source.location} has no _assets/ directory (the plugin's icons go there)`,
+    );
   }
   // number formatting looks at YAML literals (`1.0` vs `1`), which needs source positions
   await enablePositions();

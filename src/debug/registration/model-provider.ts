@@ -22,7 +22,8 @@ import { decimal } from './python-text.js';
 
 /** A label left out (or empty) defaults to the text of another key, in English. */
 function labelFrom(key: string) {
-  return (data: Record<string, unknown>) => (isPythonFalsy(data.label) ? { ...data, label: { en_US: data[key] } } : data);
+  return (data: Record<string, unknown>) =>
+    isPythonFalsy(data.label) ? { ...data, label: { en_US: data[key] } } : data;
 }
 
 /**
@@ -31,7 +32,10 @@ function labelFrom(key: string) {
  */
 function applyTemplate(data: Record<string, unknown>): Record<string, unknown> {
   const name = data.use_template;
-  const base = typeof name === 'string' && Object.hasOwn(PARAMETER_RULE_TEMPLATES, name) ? PARAMETER_RULE_TEMPLATES[name] : undefined;
+  const base =
+    typeof name === 'string' && Object.hasOwn(PARAMETER_RULE_TEMPLATES, name)
+      ? PARAMETER_RULE_TEMPLATES[name]
+      : undefined;
   return labelFrom('name')(base ? { ...base, ...data } : data);
 }
 

@@ -12,7 +12,8 @@ export const PARAMETER_RULE_TEMPLATES: Record<string, Record<string, unknown>> =
     help: {
       en_US:
         'Controls randomness. Lower temperature results in less random completions. As the temperature approaches zero, the model will become deterministic and repetitive. Higher temperature results in more random completions.',
-      zh_Hans: '温度控制随机性。较低的温度会导致较少的随机完成。随着温度接近零，模型将变得确定性和重复性。较高的温度会导致更多的随机完成。',
+      zh_Hans:
+        '温度控制随机性。较低的温度会导致较少的随机完成。随着温度接近零，模型将变得确定性和重复性。较高的温度会导致更多的随机完成。',
     },
     ...FLOAT_0_TO_1,
     default: 0,
@@ -20,7 +21,8 @@ export const PARAMETER_RULE_TEMPLATES: Record<string, Record<string, unknown>> =
   top_p: {
     label: { en_US: 'Top P', zh_Hans: 'Top P' },
     help: {
-      en_US: 'Controls diversity via nucleus sampling: 0.5 means half of all likelihood-weighted options are considered.',
+      en_US:
+        'Controls diversity via nucleus sampling: 0.5 means half of all likelihood-weighted options are considered.',
       zh_Hans: '通过核心采样控制多样性：0.5表示考虑了一半的所有可能性加权选项。',
     },
     ...FLOAT_0_TO_1,
@@ -75,7 +77,8 @@ export const PARAMETER_RULE_TEMPLATES: Record<string, Record<string, unknown>> =
     label: { en_US: 'Response Format', zh_Hans: '回复格式' },
     type: 'string',
     help: {
-      en_US: 'Set a response format, ensure the output from llm is a valid code block as possible, such as JSON, XML, etc.',
+      en_US:
+        'Set a response format, ensure the output from llm is a valid code block as possible, such as JSON, XML, etc.',
       zh_Hans: '设置一个返回格式，确保llm的输出尽可能是有效的代码块，如JSON、XML等',
     },
     required: false,

@@ -1,5 +1,15 @@
 import type { TriggerProvider } from '../../project/model.js';
-import { autoGenerate, i18n, itemIdentity, namedConfigs, oauthSchema, parameterOption, providerConfigs, pythonExtra, template } from './common.js';
+import {
+  autoGenerate,
+  i18n,
+  itemIdentity,
+  namedConfigs,
+  oauthSchema,
+  parameterOption,
+  providerConfigs,
+  pythonExtra,
+  template,
+} from './common.js';
 import { int, list, model, num, optBool, optList, orWhenFalsy, raw, scalar, siteOf } from './fields.js';
 
 /**

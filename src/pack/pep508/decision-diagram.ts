@@ -166,7 +166,8 @@ class DecisionDiagrams {
    */
   private exclusions(): NodeId {
     if (this.exclusionsId !== undefined) return this.exclusionsId;
-    const eq = (key: StringKey, value: string): NodeId => this.fromSegments({ kind: 'string', key }, [singleton(value)]);
+    const eq = (key: StringKey, value: string): NodeId =>
+      this.fromSegments({ kind: 'string', key }, [singleton(value)]);
     const rawOr = (a: NodeId, b: NodeId): NodeId => this.not(this.conjunction(this.not(a), this.not(b), false));
     const pairs: [NodeId, NodeId][] = [
       [eq('os_name', 'nt'), eq('sys_platform', 'linux')],

@@ -1,4 +1,7 @@
 /** PEP 503 normalization, which uv applies to package, extra and group names. */
 export function normalizeName(name: string): string {
-  return name.trim().toLowerCase().replace(/[-_.]+/g, '-');
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[-_.]+/g, '-');
 }

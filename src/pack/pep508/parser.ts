@@ -41,10 +41,7 @@ const PLATFORM_SYSTEM_TO_SYS_PLATFORM: Readonly<Record<string, string>> = {
 };
 
 type Token =
-  | { t: '(' | ')' | 'and' | 'or' }
-  | { t: 'op'; v: string }
-  | { t: 'name'; v: string }
-  | { t: 'str'; v: string };
+  { t: '(' | ')' | 'and' | 'or' } | { t: 'op'; v: string } | { t: 'name'; v: string } | { t: 'str'; v: string };
 
 function tokenizeMarker(text: string): Token[] {
   const tokens: Token[] = [];

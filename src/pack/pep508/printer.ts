@@ -55,7 +55,10 @@ function collectPaths(id: NodeId, path: Literal[], dnf: Literal[][]): void {
   const node = DIAGRAMS.node(id);
   if ('high' in node) {
     const { variable } = node;
-    for (const [value, child] of [[true, node.high], [false, node.low]] as const) {
+    for (const [value, child] of [
+      [true, node.high],
+      [false, node.low],
+    ] as const) {
       const literal: Literal =
         variable.kind === 'extra'
           ? { kind: 'extra', name: variable.name, op: value ? '==' : '!=' }
@@ -111,7 +114,8 @@ function pointHoles(segments: Segment[]): Value[] | null {
   for (let i = 0; i + 1 < segments.length; i++) {
     const end = segments[i]!.upper;
     const start = segments[i + 1]!.lower;
-    if (end.kind !== 'excluded' || start.kind !== 'excluded' || compareValues(end.value, start.value) !== 0) return null;
+    if (end.kind !== 'excluded' || start.kind !== 'excluded' || compareValues(end.value, start.value) !== 0)
+      return null;
     holes.push(end.value);
   }
   return holes;
@@ -139,7 +143,12 @@ function boundLiterals(s: Segment, isVersion: boolean): [string, Value][] {
   if (lower.kind === 'included' && upper.kind === 'included' && compareValues(lower.value, upper.value) === 0) {
     return [['==', lower.value]];
   }
-  if (!isVersion && lower.kind === 'excluded' && upper.kind === 'excluded' && compareValues(lower.value, upper.value) === 0) {
+  if (
+    !isVersion &&
+    lower.kind === 'excluded' &&
+    upper.kind === 'excluded' &&
+    compareValues(lower.value, upper.value) === 0
+  ) {
     return [['!=', lower.value]];
   }
   if (isVersion && lower.kind === 'included' && upper.kind === 'excluded') {
@@ -248,7 +257,8 @@ function formatLiteral(literal: Literal): string {
   switch (literal.kind) {
     case 'version': {
       const version = literal.release.join('.');
-      if (literal.op === '==*' || literal.op === '!=*') return `${literal.key} ${literal.op.slice(0, 2)} '${version}.*'`;
+      if (literal.op === '==*' || literal.op === '!=*')
+        return `${literal.key} ${literal.op.slice(0, 2)} '${version}.*'`;
       return `${literal.key} ${literal.op} '${version}'`;
     }
     case 'string':

@@ -5,7 +5,16 @@
  */
 import { parsePep440 } from '../../project/pep440.js';
 import { DIAGRAMS, FALSE_ID, TRUE_ID, type NodeId } from './decision-diagram.js';
-import { UNBOUNDED, complementSegments, excluded, included, singleton, trimRelease, unionSegments, type Segment } from './ranges.js';
+import {
+  UNBOUNDED,
+  complementSegments,
+  excluded,
+  included,
+  singleton,
+  trimRelease,
+  unionSegments,
+  type Segment,
+} from './ranges.js';
 import type { VersionKey } from './variables.js';
 
 export type VersionOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | '~=' | '===' | '==*' | '!=*';
