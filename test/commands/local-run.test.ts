@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -7,6 +6,7 @@ import { localRunCommand } from '../../src/cli/commands/local-run.js';
 import { run } from '../../src/cli/main.js';
 import { UserError } from '../../src/diagnostics/user-error.js';
 import { isAlive, runCli } from '../helpers/cli.js';
+import { localRunWorkspace, type LocalRunWorkspace } from '../helpers/local-run-workspace.js';
 import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
 import { type RunningCommand, startCommand, within } from './run-harness.js';
 
@@ -24,28 +24,8 @@ beforeAll(async () => {
   expect((await runCli(['plugin', 'package', EXAMPLE, '-o', pkg])).code).toBe(0);
 });
 
-/**
- * Where one run's temporary directory (TMPDIR) and spy file live, so its leftovers are its own.
- * The fake plugin writes its pid and working directory (the CLI's temporary copy) to the spy file.
- */
-async function workspace() {
-  const work = await tempDir();
-  const tmp = path.join(work, 'tmp');
-  await mkdir(tmp);
-  const spyFile = path.join(work, 'plugin.json');
-  return {
-    env: { TMPDIR: tmp, FAKE_SPY_FILE: spyFile },
-    /** What the run left in its TMPDIR: nothing, once it has ended. */
-    leftovers: () => readdirSync(tmp),
-    /** The plugin process, once it has started. */
-    plugin: () =>
-      existsSync(spyFile) ? (JSON.parse(readFileSync(spyFile, 'utf8')) as { pid: number; cwd: string }) : undefined,
-  };
-}
-type Workspace = Awaited<ReturnType<typeof workspace>>;
-
 /** Asserts that the run ended cleanly: its temporary copy removed, its plugin gone. */
-function expectCleanedUp(ws: Workspace) {
+function expectCleanedUp(ws: LocalRunWorkspace) {
   expect(ws.leftovers()).toEqual([]);
   const plugin = ws.plugin();
   if (plugin) {
@@ -56,7 +36,7 @@ function expectCleanedUp(ws: Workspace) {
 
 interface LocalRun {
   command: RunningCommand;
-  ws: Workspace;
+  ws: LocalRunWorkspace;
   /** The JSON lines on stdout so far. */
   messages(): Message[];
   /** Resolves once `test` holds for the messages and the text on stdout. */
@@ -75,7 +55,7 @@ afterEach(async () => {
 
 /** `dify plugin run <args>`, in-process, with the fake plugin process. */
 async function start(args: string[], env: Record<string, string> = {}): Promise<LocalRun> {
-  const ws = await workspace();
+  const ws = await localRunWorkspace();
   const command = startCommand((io) => run(['node', 'dify', 'plugin', 'run', ...args, '--python', FAKE_PYTHON], io), {
     env: { FAKE_HEARTBEAT_MS: '200', ...ws.env, ...env },
   });
@@ -201,7 +181,7 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
   );
 
   it('gives up on a plugin that never becomes ready, with its stderr', async () => {
-    const ws = await workspace();
+    const ws = await localRunWorkspace();
     const limits = { startTimeoutMs: 500, stopGraceMs: 2_000, restartDelayMs: 1_000 };
     // The start-up limit runs out when the test says: once the plugin has written its stderr.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -302,7 +282,7 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
 
   it("exits 1 with the plugin's stderr when it cannot start", async () => {
     const dir = await tempDir();
-    const ws = await workspace();
+    const ws = await localRunWorkspace();
     const r = await runCli(['plugin', 'run', pkg, '--python', path.join(dir, 'no-such-python')], { env: ws.env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: cannot start the plugin: spawn .*no-such-python ENOENT/m);

@@ -3,6 +3,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach } from 'vitest';
 import type { Io, StopSignal } from '../../src/cli/io.js';
 import { EXIT } from '../../src/diagnostics/user-error.js';
+import { cliEnv } from '../helpers/cli.js';
 import { REPO } from '../helpers/plugin.js';
 
 /** How an in-process command ended: its exit code, and what it threw, if anything. */
@@ -72,7 +73,7 @@ export function startCommand(command: (io: Io) => Promise<number>, options: Comm
     stdin,
     stdout: capture((s) => (stdout += s)),
     stderr: capture((s) => (stderr += s)),
-    env: commandEnv(options.env),
+    env: cliEnv(options.env),
     cwd: options.cwd ?? REPO,
     signals,
   };
@@ -130,19 +131,6 @@ export function startCommand(command: (io: Io) => Promise<number>, options: Comm
     if (at >= 0) running.splice(at, 1);
   });
   return run;
-}
-
-/** The environment a command sees: this process's, without colour and outside GitHub Actions (as runCli's). */
-function commandEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: Record<string, string | undefined> = {
-    ...process.env,
-    NO_COLOR: '1',
-    GITHUB_ACTIONS: undefined,
-    FORCE_COLOR: undefined,
-    ...extra,
-  };
-  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-  return env as NodeJS.ProcessEnv;
 }
 
 /** The pids of the fake plugin processes a run started, in order (fake-plugin.mjs logs its pid). */

@@ -3,12 +3,13 @@
 // Everything else about the commands is tested in-process, in test/commands/.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, watch } from 'node:fs';
+import { existsSync, readFileSync, statSync, watch } from 'node:fs';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { dify, isAlive, type RunningCli, runCli, startDify, type CliResult } from '../helpers/cli.js';
 import { FakeDaemon } from '../helpers/fake-daemon.js';
+import { localRunWorkspace } from '../helpers/local-run-workspace.js';
 import { copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES, REPO, tempDir } from '../helpers/plugin.js';
 
 const BIN = path.join(REPO, 'bin', 'dify.js');
@@ -331,23 +332,9 @@ describe('dify plugin run <file.difypkg> (local run), as a process', () => {
     expect((await runCli(['plugin', 'package', EXAMPLE, '-o', pkg])).code).toBe(0);
   });
 
-  /** A run's own TMPDIR, to see what it leaves behind, and the file where the fake plugin says where it runs. */
-  async function workspace() {
-    const work = await tempDir();
-    const tmp = path.join(work, 'tmp');
-    await mkdir(tmp);
-    const spyFile = path.join(work, 'plugin.json');
-    return {
-      env: { TMPDIR: tmp, FAKE_SPY_FILE: spyFile, FAKE_HEARTBEAT_MS: '200' },
-      leftovers: () => readdirSync(tmp),
-      plugin: () =>
-        existsSync(spyFile) ? (JSON.parse(readFileSync(spyFile, 'utf8')) as { pid: number; cwd: string }) : undefined,
-    };
-  }
-
   it('SIGTERM during start-up stops the plugin, removes the copy and exits 0', async () => {
-    const ws = await workspace();
-    const cli = start([pkg, '--python', FAKE_PYTHON], { ...ws.env, FAKE_NEVER_READY: '1' });
+    const ws = await localRunWorkspace();
+    const cli = start([pkg, '--python', FAKE_PYTHON], { ...ws.env, FAKE_HEARTBEAT_MS: '200', FAKE_NEVER_READY: '1' });
     await vi.waitUntil(() => ws.plugin() !== undefined, { timeout: 10_000 });
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
@@ -357,13 +344,13 @@ describe('dify plugin run <file.difypkg> (local run), as a process', () => {
   });
 
   it('SIGINT with stdin still open stops the plugin, removes the copy and exits 0', async () => {
-    const ws = await workspace();
+    const ws = await localRunWorkspace();
     // stdin is a pipe the test keeps open, as a terminal or a harness leaves it
     const child = spawn(
       process.execPath,
       [path.join(REPO, 'bin', 'dify.js'), 'plugin', 'run', pkg, '-r', 'json', '--python', FAKE_PYTHON],
       {
-        env: { ...process.env, NO_COLOR: '1', ...ws.env },
+        env: { ...process.env, NO_COLOR: '1', ...ws.env, FAKE_HEARTBEAT_MS: '200' },
       },
     );
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

@@ -18,13 +18,13 @@ export interface CliOptions {
 }
 
 /** The environment a command sees: this process's, without colour and outside GitHub Actions. */
-function cliEnv(options: CliOptions): NodeJS.ProcessEnv {
+export function cliEnv(extra: CliOptions['env'] = {}): NodeJS.ProcessEnv {
   const env: Record<string, string | undefined> = {
     ...process.env,
     NO_COLOR: '1',
     GITHUB_ACTIONS: undefined,
     FORCE_COLOR: undefined,
-    ...options.env,
+    ...extra,
   };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return env as NodeJS.ProcessEnv;
@@ -42,7 +42,7 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
     stdin: Object.assign(new PassThrough(), { isTTY: false }),
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    env: cliEnv(options),
+    env: cliEnv(options.env),
     cwd: options.cwd ?? REPO,
   };
   const code = await run(['node', 'dify', ...args], io);
@@ -53,7 +53,7 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
 function spawnCli(args: string[], options: CliOptions) {
   return spawn(process.execPath, [path.join(REPO, 'bin', 'dify.js'), ...args], {
     cwd: options.cwd ?? REPO,
-    env: cliEnv(options),
+    env: cliEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -1,37 +1,19 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 import { changedLines } from '../../src/project/yaml-edit.js';
 import { readPermissions } from '../../src/edit/permission.js';
 import { YamlFile } from '../../src/project/yaml-file.js';
+import { runCli } from '../helpers/cli.js';
 import { checkDir, copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES } from '../helpers/plugin.js';
 import { KEY, terminal, type Terminal } from '../helpers/terminal.js';
 
 const real = (name: string) => path.join(REAL_FIXTURES, name);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI in-process, without a terminal. */
-async function dify(...args: string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdin: Object.assign(new PassThrough(), { isTTY: false }),
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    env: { NO_COLOR: '1' },
-    cwd: process.cwd(),
-  };
-  const code = await run(['node', 'dify', ...args], io);
-  return { code, stdout, stderr };
-}
+const dify = (...args: string[]) => runCli(args, { cwd: process.cwd() });
 
 /** The lines of `after` are those of `before` with `inserted` lines added at one place, nothing else. */
 function expectOnlyInserted(before: string, after: string, inserted: string[]): void {
