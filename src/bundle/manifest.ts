@@ -118,7 +118,7 @@ export class BundleManifest {
 
   private setI18n(key: string, text: string): void {
     const texts = this.data[key];
-    if (!isObject(texts) || Object.keys(texts).length === 0) {
+    if (!isObject(texts)) {
       this.apply(setMapping(this.text, this.label, [key], Object.fromEntries(LOCALES.map((l) => [l, text]))));
       return;
     }

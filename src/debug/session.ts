@@ -155,6 +155,11 @@ export class RunSession {
     return `${this.o.host}:${this.o.port}`;
   }
 
+  /** True once the session has ended: stopped, or ended by a fatal error. */
+  get ended(): boolean {
+    return this.over.signal.aborted;
+  }
+
   get pluginPid(): number | undefined {
     return this.plugin.pid;
   }

@@ -1,5 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
+import { UserError } from '../diagnostics/user-error.js';
 
 /** What a change means for a running session. */
 export type ChangeKind = 'code' | 'declarations';
@@ -23,14 +24,23 @@ export function watchPlugin(
     changed = new Set();
     onChange(files.some(isDeclaration) ? 'declarations' : 'code', files);
   };
-  const watcher: FSWatcher = watch(root, { recursive: true }, (_event, name) => {
-    if (!name) return;
-    const rel = name.toString().split(path.sep).join('/');
-    if (isExcluded(rel) || rel.split('/').some((part) => part.startsWith('.') && part !== '.difyignore')) return;
-    changed.add(rel);
-    clearTimeout(timer);
-    timer = setTimeout(flush, debounceMs);
-  });
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(root, { recursive: true }, (_event, name) => {
+      if (!name) return;
+      const rel = name.toString().split(path.sep).join('/');
+      if (isExcluded(rel) || rel.split('/').some((part) => part.startsWith('.') && part !== '.difyignore')) return;
+      changed.add(rel);
+      clearTimeout(timer);
+      timer = setTimeout(flush, debounceMs);
+    });
+  } catch (err) {
+    // Out of inotify watches (ENOSPC), file handles (EMFILE) or permission: the system's limits, not a bug.
+    throw new UserError(
+      `cannot watch ${root} for changes: ${(err as Error).message}`,
+      'raise the limit (on Linux: sysctl fs.inotify.max_user_watches), or run without --watch',
+    );
+  }
   watcher.on('error', () => undefined); // a directory removed under us: keep watching the rest
   return {
     close: () => {

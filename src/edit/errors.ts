@@ -1,7 +1,4 @@
 import { UserError } from '../diagnostics/user-error.js';
 
-/**
- * Why an edit or a listing was refused. Library code throws these; `src/cli` turns them into
- * exit 1 with the message and the hint.
- */
+/** Why an edit or a listing was refused (exit 1, with the message and the hint). */
 export class EditError extends UserError {}

@@ -22,12 +22,12 @@ export interface PackageCheckOptions {
 }
 
 /**
- * Checks a plugin package as `dify plugin package --check` does, checksum included. checkPlugin
- * reads a file as a package by its `.difypkg` name, so a package under another name (the
- * checksum-named files of `_assets/`, or one inside a .difybndl) is checked through a temporary
- * link or copy named `.difypkg`.
+ * Checks a plugin package as `dify plugin package --check` does, checksum included. A package
+ * held in memory (one inside a .difybndl) is written to a temporary file first. One on disk under
+ * another name (the checksum-named files of `_assets/`) is checked through a temporary link named
+ * `.difypkg`, so that even a damaged one is read as a package rather than as a stray file.
  */
-export async function checkPackage(
+async function checkPackage(
   source: string | BundleFile,
   label: string,
   options: PackageCheckOptions,

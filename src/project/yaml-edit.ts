@@ -106,25 +106,6 @@ export function removeFromSequence(text: string, file: string, path: readonly st
   });
 }
 
-/**
- * Lines of `after` that differ from `before`, as 1-based line numbers of `before`: the first
- * changed line and the last one (inclusive), or null when the texts are equal. Lines outside that
- * range are byte-for-byte the same in both.
- */
-export function changedLines(
-  before: string,
-  after: string,
-): { first: number; lastBefore: number; lastAfter: number } | null {
-  if (before === after) return null;
-  const a = before.split('\n');
-  const b = after.split('\n');
-  let head = 0;
-  while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = 0;
-  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
-  return { first: head + 1, lastBefore: a.length - tail, lastAfter: b.length - tail };
-}
-
 class YamlText {
   private readonly doc: Document;
   private readonly eol: string;
@@ -165,7 +146,7 @@ class YamlText {
     const key = rest[0]!;
     const pair = map.items.find((p) => keyOf(p) === key);
     const nested = nest(rest.slice(1), value);
-    if (pair) return this.replacePair(pair, nested, this.style(map));
+    if (pair) return this.replacePair(map, pair, nested, this.style(map));
     return this.insertPair(map, key, nested, this.style(map));
   }
 
@@ -190,15 +171,16 @@ class YamlText {
     const pair = map.items.find((p) => keyOf(p) === rest[0]);
     if (!pair) return this.insertPair(map, rest[0]!, nest(rest.slice(1), [item]), style);
     // Only a missing or empty (null) key stops the walk early: fill it in.
-    if (rest.length > 1) return this.replacePair(pair, nest(rest.slice(1), [item]), style);
+    if (rest.length > 1) return this.replacePair(map, pair, nest(rest.slice(1), [item]), style);
     const seq = pair.value as Node | null;
-    if (seq === null || (isScalar(seq) && seq.value === null)) return this.replacePair(pair, [item], style);
+    if (seq === null || (isScalar(seq) && seq.value === null)) return this.replacePair(map, pair, [item], style);
     if (!isSeq(seq)) throw this.refuse(path, 'is not a list');
     if (!seq.flow) return this.appendBlock(seq, item, style);
     // A list of mappings reads better one item per line: `dependencies: []` as init writes it
-    // becomes a block list with its first item. A list of strings stays on its line.
-    if (seq.items.length === 0 && typeof item === 'object' && item !== null)
-      return this.replacePair(pair, [item], style);
+    // becomes a block list with its first item (unless the mapping around it is flow too). A list
+    // of strings stays on its line.
+    if (seq.items.length === 0 && typeof item === 'object' && item !== null && !map.flow)
+      return this.replacePair(map, pair, [item], style);
     return this.appendFlow(seq, item, style, path);
   }
 
@@ -225,10 +207,13 @@ class YamlText {
     return found;
   }
 
-  /** The deepest existing block mapping along `path`, and how many keys of it exist. */
+  /**
+   * The deepest existing mapping along `path`, and how many keys of it exist. Block and flow
+   * mappings alike: a change inside a flow mapping (`{a: 1}`) is written as flow text.
+   */
   private deepestMap(path: readonly string[]): { map: YAMLMap; depth: number } {
     const root = this.doc.contents;
-    if (!isMap(root) || root.flow) throw this.refuse([], 'is not a block mapping of keys');
+    if (!isMap(root)) throw this.refuse([], 'is not a mapping of keys');
     let map: YAMLMap = root;
     let depth = 0;
     for (const key of path) {
@@ -236,7 +221,6 @@ class YamlText {
       if (!pair || pair.value === null || (isScalar(pair.value) && pair.value.value === null)) break;
       const next: unknown = pair.value;
       if (!isMap(next)) throw this.refuse(path.slice(0, depth + 1), 'is not a mapping');
-      if (next.flow) throw this.refuse(path.slice(0, depth + 1), 'is written in flow style ({...})');
       map = next;
       depth++;
     }
@@ -244,7 +228,8 @@ class YamlText {
   }
 
   /** Replaces a key and its value, from the key to the end of the value's last line. */
-  private replacePair(pair: Pair, value: unknown, style: Style): Splice {
+  private replacePair(map: YAMLMap, pair: Pair, value: unknown, style: Style): Splice {
+    if (map.flow) return this.replaceFlowPair(pair, value, style);
     const key = pair.key as Node;
     const [keyStart, keyEnd] = key.range!;
     const old = pair.value as Node | null;
@@ -262,6 +247,7 @@ class YamlText {
 
   /** Adds `key: value` after the last key of `map`, at its indentation. */
   private insertPair(map: YAMLMap, key: string, value: unknown, style: Style): Splice {
+    if (map.flow) return this.insertFlowPair(map, key, value, style);
     const last = map.items.at(-1);
     if (!last) throw this.refuse([], 'is empty');
     const col = this.column((map.items[0]!.key as Node).range![0]);
@@ -283,6 +269,33 @@ class YamlText {
     const at = this.lineBreakAt(this.contentEnd(last));
     const lines = renderItem(item, this.column(dash), { ...itemStyle, quote }, /^ +$/.test(gap) ? 1 + gap.length : 2);
     return { start: at, end: at, insert: this.eol + lines.join(this.eol) };
+  }
+
+  /** `key: value` in place of a pair of a flow mapping, on the same line. */
+  private replaceFlowPair(pair: Pair, value: unknown, style: Style): Splice {
+    const key = pair.key as Node;
+    const old = pair.value as Node | null;
+    const end = old?.range?.[1] ?? key.range![1];
+    const quote = quoteOf(old) ?? style.quote;
+    return {
+      start: key.range![0],
+      end,
+      insert: `${this.text.slice(key.range![0], key.range![1])}: ${renderFlow(value, quote)}`,
+    };
+  }
+
+  /** `key: value` after the last pair of a flow mapping, before its `}`. */
+  private insertFlowPair(map: YAMLMap, key: string, value: unknown, style: Style): Splice {
+    const close = map.range![1] - 1;
+    if (this.text[close] !== '}') throw this.refuse([key], 'is in a mapping this editor cannot extend');
+    const last = map.items.at(-1);
+    const at = last ? ((last.value as Node | null)?.range?.[1] ?? (last.key as Node).range![1]) : close;
+    const quote = quoteOf(map) ?? style.quote;
+    return {
+      start: at,
+      end: at,
+      insert: `${last ? ', ' : ''}${quoteString(key, 'PLAIN', true)}: ${renderFlow(value, quote)}`,
+    };
   }
 
   private appendFlow(seq: YAMLSeq, item: YamlValue, style: Style, path: readonly string[]): Splice {

@@ -366,16 +366,17 @@ describe('dify plugin run: how a session ends', () => {
     }
   });
 
-  it('Ctrl-C while connecting stops the plugin and exits 0', async () => {
+  it('Ctrl-C while connecting stops the plugin and exits 0 (with --watch, before watching)', async () => {
     const d = await daemon();
     await d.close();
     // A retry a minute away: Ctrl-C comes while the CLI waits for it.
-    const cli = await run(d, {}, { timers: { ...TIMERS, reconnectInitialMs: 60_000 } });
+    const cli = await run(d, { watch: true }, { timers: { ...TIMERS, reconnectInitialMs: 60_000 } });
     const [pid] = await pluginsStarted(cli);
     await cli.waitFor('retrying in');
     cli.signal('SIGINT');
     expect((await cli.ended).code).toBe(0);
     expect(isAlive(pid!)).toBe(false);
+    expect(cli.output()).not.toContain('Watching for changes');
   });
 
   it('a second Ctrl-C kills a plugin that ignores SIGTERM at once', async () => {

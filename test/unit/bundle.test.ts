@@ -3,10 +3,10 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { changedLines } from '../helpers/changed-lines.js';
 import { checkBundle } from '../../src/bundle/check.js';
 import { BundleError } from '../../src/bundle/errors.js';
 import { BundleManifest } from '../../src/bundle/manifest.js';
-import { changedLines } from '../../src/project/yaml-edit.js';
 import {
   appendPattern,
   applyProfile,
@@ -364,6 +364,19 @@ describe('manifest editing', () => {
     bare.setProfile({ name: 'b', author: 'a', description: 'D', label: 'B' });
     expect(bare.toString()).toBe(
       'name: b\r\nlabels:\r\n    en_US: B\r\nauthor: a\r\ndescription:\r\n    en_US: D\r\n    zh_Hans: D\r\n    ja_JP: D\r\n    pt_BR: D\r\n',
+    );
+  });
+
+  it('edits a manifest written in flow style in flow style; an empty {} gets the English text', () => {
+    const m = BundleManifest.parse(
+      '{name: b, labels: {zh_Hans: 捆绑}, description: {}, version: 0.0.1, dependencies: []}\n',
+    );
+    m.append({ type: 'marketplace', value: { marketplace_pattern: 'langgenius/openai:0.0.1' } });
+    m.setVersion('0.0.2');
+    m.setProfile({ name: 'nb', author: 'a', description: 'D', label: 'B' });
+    expect(m.toString()).toBe(
+      '{name: nb, labels: {zh_Hans: 捆绑, en_US: B}, description: {en_US: D}, version: 0.0.2, dependencies: ' +
+        '[{type: marketplace, value: {marketplace_pattern: langgenius/openai:0.0.1}}], author: a}\n',
     );
   });
 

@@ -10,7 +10,8 @@ import { LineSplitter, LineTooLongError } from '../../src/debug/line-splitter.js
 import { pluginCommand } from '../../src/debug/python-launch.js';
 import { RestartBackoff } from '../../src/debug/restart-backoff.js';
 import { describeSource, maskKey, parseAddress, resolveSettings, SettingsError } from '../../src/debug/settings.js';
-import { ChangeQueue, type ChangeKind } from '../../src/debug/watch.js';
+import { ChangeQueue, watchPlugin, type ChangeKind } from '../../src/debug/watch.js';
+import { UserError } from '../../src/diagnostics/user-error.js';
 import { tempDir } from '../helpers/plugin.js';
 
 describe('line framing', () => {
@@ -284,6 +285,26 @@ describe('plugin launch', () => {
     expect(linux.args.slice(2)).toEqual(['main', '4242']);
     expect(pluginCommand('python', 'main', 'darwin')).toEqual({ command: 'python', args: ['-m', 'main'] });
     expect(pluginCommand('python.exe', 'main', 'win32')).toEqual({ command: 'python.exe', args: ['-m', 'main'] });
+  });
+});
+
+describe('watching a plugin', () => {
+  it('is a user error, with a hint, when the system refuses to watch', async () => {
+    const missing = path.join(await tempDir(), 'gone');
+    let err: unknown;
+    try {
+      watchPlugin(
+        missing,
+        () => false,
+        10,
+        () => undefined,
+      ).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toMatch(new RegExp(`^cannot watch ${missing} for changes: `));
+    expect((err as UserError).hint).toMatch(/or run without --watch/);
   });
 });
 

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { changedLines } from '../helpers/changed-lines.js';
 import type { Io } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
-import { changedLines } from '../../src/project/yaml-edit.js';
 import { readPermissions } from '../../src/edit/permission.js';
 import { YamlFile } from '../../src/project/yaml-file.js';
 import { runCli } from '../helpers/cli.js';

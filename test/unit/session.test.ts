@@ -243,10 +243,16 @@ describe('RunSession: reconnection delays (RestartBackoff)', () => {
     const { firstConnectAttempts, reconnectInitialMs, reconnectMaxMs } = DEFAULT_TIMERS;
     const backoff = new RestartBackoff({ initialMs: reconnectInitialMs, maxMs: reconnectMaxMs });
     expect(Array.from({ length: firstConnectAttempts - 1 }, () => backoff.next())).toEqual([500, 1000, 2000, 4000]);
-    expect(DEFAULT_TIMERS).toMatchObject({
+    expect(DEFAULT_TIMERS).toEqual({
+      connectTimeoutMs: 10_000,
+      settleMs: 1000,
+      heartbeatMs: 10_000,
+      firstConnectAttempts: 5,
+      reconnectInitialMs: 500,
+      reconnectMaxMs: 30_000,
       restartInitialMs: 1000,
       restartMaxMs: 30_000,
-      settleMs: 1000,
+      healthyRunMs: 60_000,
       stopGraceMs: 5000,
       watchDebounceMs: 300,
     });

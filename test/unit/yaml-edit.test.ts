@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { changedLines } from '../helpers/changed-lines.js';
 import {
   appendToSequence,
-  changedLines,
   removeFromSequence,
   setMapping,
   setScalar,
@@ -78,10 +78,6 @@ describe('in-place YAML edits', () => {
   });
 
   it('refuse what they cannot edit in place rather than rewrite the file', () => {
-    expect(() => appendToSequence('plugins: {tools: [a]}\n', 'm', ['plugins', 'endpoints'], 'g')).toThrow(
-      YamlEditError,
-    );
-    expect(() => setMapping('resource: {memory: 1}\n', 'm', ['resource', 'permission'], {})).toThrow(/flow style/);
     expect(() => appendToSequence('plugins:\n  tools: provider/x.yaml\n', 'm', ['plugins', 'tools'], 'g')).toThrow(
       /is not a list/,
     );
@@ -226,6 +222,28 @@ describe('lists and scalars in other shapes', () => {
     expect(removeFromSequence('a:\n  - x', 'm', ['a'], 0).text).toBe('a: []');
   });
 
+  it('edit inside flow mappings in flow style, leaving the rest of the line alone', () => {
+    expect(appendToSequence('plugins: {tools: [a]}\n', 'm', ['plugins', 'endpoints'], 'g').text).toBe(
+      'plugins: {tools: [a], endpoints: [g]}\n',
+    );
+    expect(
+      setMapping('resource: {memory: 1}\n', 'm', ['resource', 'permission'], { tool: { enabled: true } }).text,
+    ).toBe('resource: {memory: 1, permission: {tool: {enabled: true}}}\n');
+    expect(setScalar('labels: {zh_Hans: b}\n', 'm', ['labels', 'en_US'], 'x').text).toBe(
+      'labels: {zh_Hans: b, en_US: x}\n',
+    );
+    expect(setScalar('labels: {}\n', 'm', ['labels', 'en_US'], 'x').text).toBe('labels: {en_US: x}\n');
+    // A whole document in flow style, as a hand-written bundle manifest might be.
+    const doc = '{name: b, version: 0.0.1, dependencies: []}\n';
+    const dep = { type: 'marketplace', value: { marketplace_pattern: 'a/b:0.0.1' } };
+    const appended = appendToSequence(doc, 'm', ['dependencies'], dep).text;
+    expect(appended).toBe(
+      '{name: b, version: 0.0.1, dependencies: [{type: marketplace, value: {marketplace_pattern: a/b:0.0.1}}]}\n',
+    );
+    expect(setScalar(appended, 'm', ['version'], '0.0.2').text).toContain('version: 0.0.2,');
+    expect(removeFromSequence(appended, 'm', ['dependencies'], 0).text).toBe(doc);
+  });
+
   it('setScalar writes into a flow mapping, and quotes what would not read back', () => {
     const flow = 'labels: {en_US: a, zh_Hans: b}\n';
     expect(setScalar(flow, 'm', ['labels', 'en_US'], 'x, y').text).toBe('labels: {en_US: "x, y", zh_Hans: b}\n');
@@ -239,6 +257,5 @@ describe('lists and scalars in other shapes', () => {
     );
     expect(() => removeFromSequence('a: 1\n', 'm', ['a'], 0)).toThrow(/a is not a list/);
     expect(() => removeFromSequence('b: 1\n', 'm', ['a'], 0)).toThrow(YamlEditError);
-    expect(() => setScalar('labels: {zh_Hans: b}\n', 'm', ['labels', 'en_US'], 'x')).toThrow(/flow style/);
   });
 });

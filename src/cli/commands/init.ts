@@ -9,7 +9,7 @@ import {
 } from '../../scaffold/answers.js';
 import { permissionsFromOptions, type PermissionFlags } from '../register/permission-flags.js';
 import { validate } from '../../project/manifest-fields.js';
-import { TargetNotEmptyError, writeProject } from '../../scaffold/create.js';
+import { writeProject } from '../../scaffold/create.js';
 import { scaffoldFiles } from '../../scaffold/files.js';
 import { colorFor } from '../../report/color.js';
 import { VERSION } from '../../version.js';
@@ -69,7 +69,7 @@ export async function initCommand(opts: InitOptions, io: Io, fixedCategory?: Cat
   try {
     writeProject(dir, files, Boolean(opts.force));
   } catch (err) {
-    if (err instanceof TargetNotEmptyError) throw err;
+    if (err instanceof UserError) throw err;
     throw new UserError(`cannot create ${dir}: ${(err as Error).message}`);
   }
   const c = colorFor(io.stdout, io.env);

@@ -135,7 +135,7 @@ async function remoteDebug(
   let stopWatching = () => undefined as void;
   try {
     await session.start(); // returns early when stopped meanwhile
-    if (opts.watch) {
+    if (opts.watch && !session.ended) {
       const watch = {
         dir,
         exclusionOf: checked.source!.selection.exclusionOf,
