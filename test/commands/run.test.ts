@@ -66,6 +66,11 @@ async function run(d: FakeDaemon, opts: RunOptions = {}, setup: RunSetup = {}): 
   });
 }
 
+/** `dify plugin run` against `d` to its end, in-process, on the given plugin directory. */
+function runToEnd(d: FakeDaemon, dir: string, extra: string[] = []) {
+  return runCli(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON, ...extra]);
+}
+
 const tool = (name: string, parameters: Record<string, unknown> = {}) => ({
   user_id: 'u',
   type: 'tool',
@@ -163,17 +168,7 @@ describe('dify plugin run against a daemon', () => {
 
   it('explains an invalid key, exits 1 and does not retry', async () => {
     const d = await daemon({ keys: ['another-key'] });
-    const r = await runCli([
-      'plugin',
-      'run',
-      await copyPlugin(EXAMPLE),
-      '--url',
-      d.url,
-      '--key',
-      KEY,
-      '--python',
-      FAKE_PYTHON,
-    ]);
+    const r = await runToEnd(d, await copyPlugin(EXAMPLE));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: the daemon does not know this debug key');
     expect(r.stderr).toContain('daemon: handshake failed, invalid key');
@@ -185,17 +180,7 @@ describe('dify plugin run against a daemon', () => {
     const d = await daemon({
       rejectDeclaration: (type) => (type === 'tool_declaration' ? 'identity.name is required' : undefined),
     });
-    const r = await runCli([
-      'plugin',
-      'run',
-      await copyPlugin(EXAMPLE),
-      '--url',
-      d.url,
-      '--key',
-      KEY,
-      '--python',
-      FAKE_PYTHON,
-    ]);
+    const r = await runToEnd(d, await copyPlugin(EXAMPLE));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error: the daemon rejected a declaration: identity.name is required/);
     expect(r.stderr).toContain('hint: run `dify plugin package --check .`');
@@ -455,19 +440,7 @@ describe('dify plugin run --format json', () => {
   it('ends with a fatal error event and a stopped event; stderr has the message', async () => {
     const d = await daemon({ keys: ['another-key'] });
     const dir = await copyPlugin(EXAMPLE);
-    const r = await runCli([
-      'plugin',
-      'run',
-      dir,
-      '--url',
-      d.url,
-      '--key',
-      KEY,
-      '--python',
-      FAKE_PYTHON,
-      '--format',
-      'json',
-    ]);
+    const r = await runToEnd(d, dir, ['--format', 'json']);
     expect(r.code).toBe(1);
     const events = r.stdout
       .trim()
