@@ -4,6 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RULE_CATALOG } from '../src/diagnostics/catalog.js';
+import { enforcementOf, type Enforcement } from '../src/check/enforcement.js';
+import type { DeclarationKind } from '../src/project/model.js';
 
 type Schema = Record<string, unknown>;
 
@@ -12,7 +14,15 @@ interface Row {
   severity: string;
   rule: string;
   source: string;
+  enforced: string;
 }
+
+/** Where a schema rule stops a plugin, by src/check/enforcement.ts. */
+const PLACE: Record<Enforcement, string> = {
+  package: 'Go CLI package, install, remote debugging',
+  sdk: 'SDK start, remote debugging',
+  'remote-debug': 'remote debugging only',
+};
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SCHEMA_DIR = path.join(ROOT, 'schemas');
@@ -63,13 +73,29 @@ const show = (v: unknown) => '`' + (typeof v === 'string' ? v : JSON.stringify(v
 export function schemaRows(kind: string, schemas: Map<string, Schema>): { rows: Row[]; mapFields: Set<string> } {
   const rows = new Map<string, Row>();
   const mapFields = new Set<string>();
-  const add = (field: string[], rule: string, severity: string, text: string, source: string) => {
+  // A rule's severity and place come from the keyword that reports it (and the node's x-enforced);
+  // `warning` (`error` from `run`) where only remote debugging enforces it.
+  let node: Schema = {};
+  const add = (field: string[], rule: string, severity: string, text: string, source: string, keyword = rule) => {
     const code = `${kind}/${field.length ? `${field.join('.')}-` : ''}${rule}`;
+    let enforced: string;
+    if (severity === 'error') {
+      const place = enforcementOf(kind as DeclarationKind, keyword, node, undefined);
+      enforced = PLACE[place];
+      if (place === 'remote-debug') severity = 'warning (error for `run`)';
+      const sdkAlso = node['x-sdk-accepts'];
+      if (keyword === 'enum' && Array.isArray(sdkAlso))
+        text += ` (${sdkAlso.map(show).join(', ')}: the SDK takes them, only remote debugging refuses them)`;
+    } else {
+      enforced = 'nowhere (ignored)';
+    }
     const existing = rows.get(code);
     if (existing) {
       if (!existing.rule.includes(text)) existing.rule += `; ${text}`;
+      if (!existing.enforced.split('; ').includes(enforced)) existing.enforced += `; ${enforced}`;
+      if (existing.severity !== severity && severity === 'error') existing.severity = 'error';
     } else {
-      rows.set(code, { code, severity, rule: text, source });
+      rows.set(code, { code, severity, rule: text, source, enforced });
     }
   };
   const seen = new Set<Schema>();
@@ -77,12 +103,13 @@ export function schemaRows(kind: string, schemas: Map<string, Schema>): { rows: 
     const { schema, file: f } = deref(raw, file, schemas);
     if (depth > 30 || seen.has(schema)) return; // recursive definitions
     seen.add(schema);
+    node = schema;
     const src = typeof schema['x-source'] === 'string' ? (schema['x-source'] as string) : source;
     const each = item ? 'each item: ' : '';
     if (schema.type !== undefined) add(field, 'type', 'error', `${each}${[schema.type].flat().join(' or ')}`, src);
     if (Array.isArray(schema.enum))
       add(field, 'enum', 'error', `${each}one of ${schema.enum.map(show).join(', ')}`, src);
-    if (schema.const !== undefined) add(field, 'enum', 'error', `${each}exactly ${show(schema.const)}`, src);
+    if (schema.const !== undefined) add(field, 'enum', 'error', `${each}exactly ${show(schema.const)}`, src, 'const');
     if (typeof schema.pattern === 'string')
       add(field, 'pattern', 'error', `${each}matches ${show(schema.pattern)}`, src);
     if (typeof schema.format === 'string') add(field, 'format', 'error', `${each}a valid ${schema.format}`, src);
@@ -93,14 +120,14 @@ export function schemaRows(kind: string, schemas: Map<string, Schema>): { rows: 
       return parts.length ? `${parts.join(' and ')} ${unit}`.trim() : undefined;
     };
     const length = range('minLength', 'maxLength', 'characters');
-    if (length) add(field, 'length', 'error', each + length, src);
+    if (length) add(field, 'length', 'error', each + length, src, 'maxLength');
     const value = range('minimum', 'maximum', '');
-    if (value) add(field, 'range', 'error', each + value, src);
+    if (value) add(field, 'range', 'error', each + value, src, 'maximum');
     const count = range('minItems', 'maxItems', 'items');
-    if (count) add(field, 'count', 'error', count, src);
+    if (count) add(field, 'count', 'error', count, src, 'maxItems');
     const names = schema.propertyNames as Schema | undefined;
     if (names && Array.isArray(names.enum))
-      add(field, 'key-enum', 'error', `keys are among ${names.enum.map(show).join(', ')}`, src);
+      add(field, 'key-enum', 'error', `keys are among ${names.enum.map(show).join(', ')}`, src, 'propertyNames');
     if (schema.additionalProperties === false) {
       if (schema['x-kind'] === 'i18n')
         add(field, 'unknown-locale', 'warning', 'locales other than en_US, zh_Hans, ja_JP, pt_BR are dropped', src);
@@ -145,10 +172,20 @@ export function renderRulesDoc(): string {
     '',
     '<!-- Generated by `npm run docs:rules` from src/diagnostics/catalog.ts and schemas/. Do not edit. -->',
     '',
-    'Every finding of `dify plugin package --check` has a stable code. **error**: the Dify daemon or the',
-    'Python SDK would reject the plugin or break on it (install, remote debugging, or start-up), so',
-    'packaging stops. **warning**: accepted, but likely a mistake (with `--strict`, warnings stop',
-    'packaging too). **info**: a note.',
+    'Every finding of `dify plugin package --check` has a stable code, and a severity that follows',
+    'where Dify enforces the rule ("enforced at"):',
+    '',
+    '- **error**: the daemon refuses the package when it is installed (decoding, `ManifestValidate`,',
+    '  asset remapping, the identifier check), the Go CLI refuses to pack it, or the Python SDK fails',
+    '  to start the plugin. Packaging stops.',
+    '- **warning (error for `run`)**: only remote debugging refuses it. The daemon validates every',
+    '  declaration of a debugging session against its structs, but decodes an installed package',
+    '  without that validation, so the package installs and works. `package` warns ("remote',
+    '  debugging would reject this: ...; installing the package is not affected") and `run` stops',
+    '  before it connects; `run --dry-run` still prints the registration, with the findings on',
+    '  stderr and exit code 1. In JSON output such findings carry `"scope": "remote-debug"`.',
+    '- **warning**: accepted everywhere, but likely a mistake (with `--strict`, warnings stop',
+    '  packaging too). **info**: a note.',
     '',
     'Codes from a JSON Schema read `<file kind>/<field>-<rule>`: list indexes are left out and',
     'author-chosen names (credential names) are written `*`. A field written as an unquoted number',
@@ -157,11 +194,13 @@ export function renderRulesDoc(): string {
     '',
     '## Rules checked in code',
     '',
-    '| code | severity | what it checks | who rejects it |',
-    '| --- | --- | --- | --- |',
+    '| code | severity | what it checks | enforced at | who rejects it |',
+    '| --- | --- | --- | --- | --- |',
   ];
   for (const [code, info] of Object.entries(RULE_CATALOG).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    out.push(`| \`${code}\` | ${info.severity} | ${escapeCell(info.summary)} | ${escapeCell(info.source)} |`);
+    out.push(
+      `| \`${code}\` | ${info.severity} | ${escapeCell(info.summary)} | ${escapeCell(info.enforced)} | ${escapeCell(info.source)} |`,
+    );
   }
   for (const kind of KIND_ORDER) {
     const schema = schemas.get(`${kind}.schema.json`)!;
@@ -169,11 +208,13 @@ export function renderRulesDoc(): string {
       '',
       `## ${String(schema.title ?? kind)} (\`schemas/${kind}.schema.json\`)`,
       '',
-      '| code | severity | rule | source |',
-      '| --- | --- | --- | --- |',
+      '| code | severity | rule | enforced at | source |',
+      '| --- | --- | --- | --- | --- |',
     );
     for (const row of schemaRows(kind, schemas).rows) {
-      out.push(`| \`${row.code}\` | ${row.severity} | ${escapeCell(row.rule)} | ${escapeCell(row.source)} |`);
+      out.push(
+        `| \`${row.code}\` | ${row.severity} | ${escapeCell(row.rule)} | ${escapeCell(row.enforced)} | ${escapeCell(row.source)} |`,
+      );
     }
   }
   return out.join('\n') + '\n';

@@ -1,3 +1,4 @@
+import { duplicateKeyFindings } from '../check/rules/duplicate-keys.js';
 import { diagnostic, locateDiagnostics } from '../diagnostics/catalog.js';
 import { isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { validateDeclaration } from '../check/schema.js';
@@ -49,6 +50,7 @@ export async function checkBundle(bundle: Bundle, displayPath: string, strict = 
         column: problem.position.column,
       });
     }
+    diagnostics.push(...(await duplicateKeyFindings(file, [{ kind: 'bundle', at: [] }])));
     value = file.value;
     if (file.parsed && (value === null || value === undefined)) {
       diagnostics.push(

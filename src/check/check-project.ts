@@ -4,6 +4,7 @@ import { icons } from './rules/assets.js';
 import { type CheckContext, type Rule } from './rules/context.js';
 import { allDeclarations } from '../project/model.js';
 import { entrypoint, identifier, pep440Versions, pluginKinds, privacyFile } from './rules/manifest.js';
+import { duplicateKeys } from './rules/duplicate-keys.js';
 import { duplicateModels } from './rules/models.js';
 import { readmes, templateText } from './rules/readme.js';
 import { pythonSources } from './rules/sources.js';
@@ -13,6 +14,7 @@ import type { PluginProject } from '../project/model.js';
 
 /** Rules for what a schema cannot say, run after the schemas. */
 const SEMANTIC_RULES: Rule[] = [
+  duplicateKeys,
   pluginKinds,
   pep440Versions,
   identifier,

@@ -1,4 +1,5 @@
-import type { Diagnostic, Severity } from '../diagnostics/diagnostic.js';
+import { remoteDebugOnly, type Diagnostic, type Severity } from '../diagnostics/diagnostic.js';
+import { enforcementOf } from './enforcement.js';
 import { didYouMean } from './suggest.js';
 import { validatorFor, type SchemaError, type SchemaNode } from './validators.js';
 import type { Declaration } from '../project/model.js';
@@ -75,7 +76,11 @@ function toDiagnostic(decl: Declaration, e: SchemaError): Diagnostic {
       message = `${field(target)} is required`;
       hint = `add "${missing}:" ${at.length ? `under ${field(at)}` : 'at the top level'} of ${decl.file.path}`;
       // Point at the mapping that lacks the key, as README.md (Output formats) says.
-      return build(decl, { code: codeFor(decl, target, rule), severity, message, at, atKey: false, hint });
+      return scoped(
+        decl,
+        e,
+        build(decl, { code: codeFor(decl, target, rule), severity, message, at, atKey: false, hint }),
+      );
     }
     case 'additionalProperties':
     case 'propertyNames': {
@@ -155,7 +160,16 @@ function toDiagnostic(decl: Declaration, e: SchemaError): Diagnostic {
     default:
       message = `${field(at)} does not satisfy "${e.keyword}"`;
   }
-  return build(decl, { code: codeFor(decl, target, rule), severity, message, at: target, atKey, hint });
+  return scoped(
+    decl,
+    e,
+    build(decl, { code: codeFor(decl, target, rule), severity, message, at: target, atKey, hint }),
+  );
+}
+
+/** Lowers a finding to a warning when only remote debugging enforces its rule. */
+function scoped(decl: Declaration, e: SchemaError, d: Diagnostic): Diagnostic {
+  return enforcementOf(decl.kind, e.keyword, e.parentSchema, e.data) === 'remote-debug' ? remoteDebugOnly(d) : d;
 }
 
 interface Finding {

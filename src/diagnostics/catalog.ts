@@ -7,6 +7,12 @@ export interface RuleInfo {
   summary: string;
   /** Which part of Dify rejects or breaks on it (or why it is only a warning). */
   source: string;
+  /**
+   * Where it stops a plugin, in docs/rules.md: install (the daemon decoding an uploaded package),
+   * Go CLI package, SDK start, remote debugging, Marketplace review, this CLI (a safety rule of
+   * ours), or nowhere (accepted, a likely mistake).
+   */
+  enforced: string;
 }
 
 /**
@@ -18,241 +24,296 @@ export const RULE_CATALOG = {
     severity: 'error',
     summary: 'The plugin path given on the command line does not exist.',
     source: 'this CLI',
+    enforced: 'this CLI',
   },
   'plugin/not-a-directory': {
     severity: 'error',
     summary: 'The plugin path given on the command line is not a plugin directory.',
     source: 'this CLI',
+    enforced: 'this CLI',
   },
   'manifest/missing': {
     severity: 'error',
     summary: 'The plugin root has no manifest.yaml.',
     source: 'daemon decoder and SDK both start from manifest.yaml',
+    enforced: 'install, SDK start',
   },
   'manifest/no-plugin-kind': {
     severity: 'error',
     summary: 'The manifest declares none of tools, models, endpoints, agent_strategies, datasources, triggers.',
     source: 'daemon ManifestValidate (install, remote debug)',
+    enforced: 'install, remote debugging',
   },
   'manifest/kind-conflict': {
     severity: 'error',
     summary: 'Two plugin kinds are declared together; only tools + endpoints may combine.',
     source: 'daemon ManifestValidate (install, remote debug)',
+    enforced: 'install, remote debugging',
   },
   'manifest/multiple-providers': {
     severity: 'error',
     summary: 'More than one provider file is listed for one kind.',
     source: 'daemon keeps only one provider per kind (the last when installed, the first when debugging)',
+    enforced: 'install and remote debugging keep only one provider',
   },
   'manifest/identifier-invalid': {
     severity: 'error',
     summary: 'author/name:version@checksum would not pass the daemon unique-identifier regex.',
     source: 'daemon plugin_unique_identifier check (install)',
+    enforced: 'install, remote debugging',
   },
   'manifest/version-not-pep440': {
     severity: 'error',
     summary: 'A version the Python SDK parses is not a PEP 440 version.',
     source: 'SDK PluginConfiguration (packaging.Version)',
+    enforced: 'SDK start',
   },
   'manifest/privacy-missing': {
     severity: 'warning',
     summary: 'manifest `privacy` names a file that does not exist.',
     source: 'Marketplace review; Dify itself does not read the file',
+    enforced: 'Marketplace review',
   },
   'file/missing': {
     severity: 'error',
     summary: 'A file the plugin refers to does not exist.',
     source: 'daemon decoder (failed to read ... file) and SDK loader',
+    enforced: 'install, SDK start',
   },
   'file/not-a-file': {
     severity: 'error',
     summary: 'A directory or special file is where a file is expected.',
     source: 'daemon decoder and SDK loader',
+    enforced: 'install, SDK start',
   },
   'file/unreadable': {
     severity: 'error',
     summary: 'A file exists but cannot be read (permissions, I/O error).',
     source: 'daemon decoder and SDK loader',
+    enforced: 'install, SDK start',
   },
   'file/invalid-utf8': {
     severity: 'error',
     summary: 'A YAML file is not valid UTF-8 text.',
     source: 'SDK reads YAML as UTF-8; the daemon YAML decoder rejects invalid UTF-8',
+    enforced: 'install, SDK start',
   },
   'file/too-large': {
     severity: 'error',
     summary: 'A YAML declaration file is larger than 1 MiB and is not read.',
     source: 'this CLI (real declarations are a few KiB)',
+    enforced: 'this CLI',
   },
   'file/empty': {
     severity: 'error',
     summary: 'A YAML file that must hold a mapping is empty.',
     source: 'daemon decoder and SDK loader',
+    enforced: 'install, SDK start',
   },
   'yaml/syntax': {
     severity: 'error',
     summary: 'The file is not valid YAML.',
     source: 'daemon yaml.v3 and SDK yaml.safe_load',
+    enforced: 'install, SDK start',
   },
   'yaml/duplicate-key': {
     severity: 'error',
-    summary: 'A mapping has the same key twice.',
-    source: 'daemon yaml.v3 (mapping key already defined)',
+    summary: 'A mapping the daemon decodes has the same key twice.',
+    source: 'daemon yaml.v3 decoding (install, Go CLI package): mapping key already defined',
+    enforced: 'install, Go CLI package',
+  },
+  'yaml/duplicate-key-unread': {
+    severity: 'warning',
+    summary:
+      'A mapping the daemon does not check has the same key twice (e.g. under `extra`); the SDK keeps the last value.',
+    source: 'accepted: yaml.v3 skips fields its structs lack, and PyYAML keeps the last value',
+    enforced: 'nowhere (accepted)',
   },
   'yaml/too-deep': {
     severity: 'error',
     summary: 'The YAML nests too deeply to be read.',
     source: 'this CLI (protects against resource exhaustion)',
+    enforced: 'this CLI',
   },
   'yaml/alias-limit': {
     severity: 'error',
     summary: 'YAML aliases expand beyond a safe size (an "alias bomb").',
     source: 'this CLI and daemon yaml.v3 (excessive aliasing)',
+    enforced: 'this CLI, install',
   },
   'reference/outside-root': {
     severity: 'error',
     summary: 'A path is absolute or leaves the plugin directory.',
     source: 'daemon reads every path inside the package; nothing outside it exists once installed',
+    enforced: 'install',
   },
   'reference/not-normalized': {
     severity: 'error',
     summary: 'A path has `./`, `//` or `..` parts, which work from a directory but not inside a package.',
     source: 'daemon opens package entries through Go io/fs, which rejects such paths',
+    enforced: 'install',
   },
   'reference/backslash': {
     severity: 'error',
     summary: 'A path uses `\\` separators.',
     source: 'daemon opens package entries with `/` separators only',
+    enforced: 'install',
   },
   'reference/empty': {
     severity: 'error',
     summary: 'A path is empty.',
     source: 'daemon decoder and SDK loader',
+    enforced: 'install, SDK start',
   },
   'reference/inline-not-supported': {
     severity: 'error',
     summary: 'A tool, strategy, datasource or event is written inline; the Python SDK only accepts file paths there.',
     source: 'SDK provider loaders (TypeError on non-string entries)',
+    enforced: 'SDK start',
   },
   'reference/python-source-missing': {
     severity: 'error',
     summary: 'An `extra.python` source file does not exist.',
     source: 'SDK class loader (import fails at start-up)',
+    enforced: 'SDK start',
   },
   'reference/entrypoint-missing': {
     severity: 'error',
     summary: 'meta.runner.entrypoint names a module that does not exist (no <entrypoint>.py or package).',
     source: 'daemon runs `python -m <entrypoint>`',
+    enforced: 'plugin start (`python -m`)',
   },
   'model/glob-no-match': {
     severity: 'warning',
     summary: 'A `models.<type>.predefined` glob matches no model file.',
     source: 'accepted, but the provider then has no predefined models of that type',
+    enforced: 'nowhere (accepted)',
   },
   'model/glob-invalid': {
     severity: 'error',
     summary: 'A `predefined` glob is not a valid pattern.',
     source: 'daemon filepath.Match (ErrBadPattern)',
+    enforced: 'install',
   },
   'model/glob-recursive': {
     severity: 'warning',
     summary: 'A glob uses `**`, which the daemon reads as `*` but the SDK as any depth.',
     source: 'daemon filepath.Match vs SDK pathlib glob',
+    enforced: 'nowhere (daemon and SDK read it differently)',
   },
   'model/position-invalid': {
     severity: 'error',
     summary: 'A model position file is not a list of model names.',
     source: 'daemon decoder and SDK loader',
+    enforced: 'install, SDK start',
   },
   'model/duplicate-model': {
     severity: 'warning',
     summary: 'The same model is declared more than once in one provider.',
     source: 'accepted; the later declaration shadows the earlier one',
+    enforced: 'nowhere (accepted)',
   },
   'asset/dir-missing': {
     severity: 'error',
     summary: 'The plugin has no `_assets/` directory.',
     source: 'daemon CheckAssetsValid (package) and SDK asset loader',
+    enforced: 'Go CLI package, SDK start',
   },
   'asset/icon-missing': {
     severity: 'error',
     summary: 'An icon names a file that is not in `_assets/`.',
     source: 'daemon RemapAssets (install, remote debug) and CheckAssetsValid (package)',
+    enforced: 'Go CLI package, install, remote debugging',
   },
   'bundle/icon-missing': {
     severity: 'warning',
     summary: "A bundle's `icon` names a file that is not in its `_assets/`.",
     source: 'daemon bundle install: the marketplace and console show the icon from `_assets/`',
+    enforced: 'nowhere (no icon shown)',
   },
   'asset/icon-nested': {
     severity: 'warning',
     summary: 'An icon lives in a subdirectory of `_assets/`, which SDK remote debugging does not send.',
     source: 'SDK remote debug sends only top-level asset files',
+    enforced: 'remote debugging (no icon shown)',
   },
   'asset/icon-empty': {
     severity: 'warning',
     summary: 'An icon file is empty; SDK remote debugging never sends empty assets.',
     source: 'SDK remote debug skips 0-byte assets, so the icon fails to remap',
+    enforced: 'remote debugging (no icon shown)',
   },
   'readme/missing': {
     severity: 'warning',
     summary: 'There is no README.md (the en_US readme).',
     source: 'daemon readme service and Marketplace review require it',
+    enforced: 'Marketplace review',
   },
   'readme/bad-name': {
     severity: 'warning',
     summary: 'A file in `readme/` is not named README_<lang>.md, so Dify ignores it.',
     source: 'daemon AvailableI18nReadme',
+    enforced: 'nowhere (the file is ignored)',
   },
   'reference/excluded': {
     severity: 'error',
     summary: 'A file the plugin refers to is excluded from the package by an ignore rule.',
     source: 'daemon decoder fails to read it from the installed package',
+    enforced: 'install',
   },
   'pack/env-excluded': {
     severity: 'info',
     summary: 'A .env file was left out of the package (it holds secrets such as the debug key).',
     source: 'this CLI (always excludes .env and .env.*, keeps .env.example)',
+    enforced: 'this CLI',
   },
   'pack/dangling-link': {
     severity: 'error',
     summary: 'A symbolic link points at nothing.',
     source: 'the Go CLI fails reading it; there is nothing to pack',
+    enforced: 'Go CLI package',
   },
   'pack/linked-directory': {
     severity: 'warning',
     summary: 'A symbolic link to a directory is not followed, so its files are not packed.',
     source: 'this CLI (the Go CLI does not follow linked directories either)',
+    enforced: 'this CLI',
   },
   'pack/link-outside': {
     severity: 'warning',
     summary: 'A symbolic link points outside the plugin directory; the target is packed.',
     source: 'this CLI (so a secret cannot slip into a package unnoticed)',
+    enforced: 'this CLI',
   },
   'pack/too-large': {
     severity: 'error',
     summary: 'The files to pack pass the --max-size limit (uncompressed).',
     source: 'Go CLI --max-size; daemon MAX_PLUGIN_PACKAGE_SIZE (default 50 MB)',
+    enforced: 'Go CLI package, install',
   },
   'pack/requirements-failed': {
     severity: 'error',
     summary: 'requirements.txt could not be generated from pyproject.toml and uv.lock.',
     source: 'Go CLI runs uv export and fails the same way',
+    enforced: 'Go CLI package',
   },
   'package/unreadable': {
     severity: 'error',
     summary: 'A .difypkg cannot be read: damaged, not a ZIP, hostile entry names, or too large unpacked.',
     source: 'daemon decoder and extractor refuse such archives',
+    enforced: 'install',
   },
   'template/text-left': {
     severity: 'warning',
     summary: 'A document still holds the template text `dify plugin init` wrote (its marker line is still there).',
     source: 'this CLI (a reminder to write the README and privacy policy before publishing)',
+    enforced: 'Marketplace review',
   },
   'tool-provider/credentials-schema-ignored': {
     severity: 'warning',
     summary: 'A tool provider uses `credentials_schema`, which the Python SDK ignores for tools.',
     source: 'SDK ToolProviderConfiguration reads only credentials_for_provider',
+    enforced: 'nowhere (the SDK ignores it)',
   },
 } as const satisfies Record<string, RuleInfo>;
 

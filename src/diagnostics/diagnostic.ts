@@ -14,6 +14,33 @@ export interface Diagnostic {
   /** JSON pointer into the file's document ('' for the whole document). */
   path: string;
   hint?: string;
+  /**
+   * `remote-debug` when only remote debugging enforces the rule (the daemon's struct validator runs
+   * on the registration of a debugging session, not on an installed package): a warning from
+   * `package`, an error from `run` (see `forRemoteDebugging`).
+   */
+  scope?: 'remote-debug';
+}
+
+const REMOTE_ONLY_PREFIX = 'remote debugging would reject this: ';
+const REMOTE_ONLY_SUFFIX = '; installing the package is not affected';
+
+/** A finding about a rule only remote debugging enforces, as `package` reports it: a warning. */
+export function remoteDebugOnly(d: Diagnostic): Diagnostic {
+  d.scope = 'remote-debug';
+  d.severity = 'warning';
+  d.message = REMOTE_ONLY_PREFIX + d.message + REMOTE_ONLY_SUFFIX;
+  return d;
+}
+
+/** The same findings as `run` reports them, before it connects: the daemon would refuse them. */
+export function forRemoteDebugging(diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) {
+    if (d.scope !== 'remote-debug' || d.severity === 'error') continue;
+    d.severity = 'error';
+    if (d.message.startsWith(REMOTE_ONLY_PREFIX) && d.message.endsWith(REMOTE_ONLY_SUFFIX))
+      d.message = `remote debugging rejects this: ${d.message.slice(REMOTE_ONLY_PREFIX.length, -REMOTE_ONLY_SUFFIX.length)}`;
+  }
 }
 
 export interface Position {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { diagnostic } from '../diagnostics/catalog.js';
-import { isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { forRemoteDebugging, isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkProject } from '../check/check-project.js';
 import { planChecksum, planPackage, sizeFinding, type PackPlan } from '../pack/plan.js';
 import { RequirementsError } from '../pack/requirements.js';
@@ -42,6 +42,11 @@ export interface CheckOptions {
   /** Compute the checksum and identifier (hashes every file). */
   checksum: boolean;
   env: NodeJS.ProcessEnv;
+  /**
+   * Check for `run`: rules only remote debugging enforces are errors, since the daemon refuses
+   * the registration (`package` reports them as warnings).
+   */
+  remoteDebugging?: boolean;
 }
 
 /**
@@ -85,7 +90,7 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
       ),
     );
   }
-  const result = finish(location, project, diagnostics, checksum, options.strict);
+  const result = finish(location, project, diagnostics, checksum, options);
   if (plan) result.plan = plan;
   result.source = source;
   return result;
@@ -116,7 +121,7 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
         )
       : null;
     return {
-      ...finish(location, project, diagnostics, checksum, options.strict),
+      ...finish(location, project, diagnostics, checksum, options),
       contents: files.map(({ path, size }) => ({ path, size })),
     };
   } catch (err) {
@@ -132,13 +137,15 @@ function finish(
   project: PluginProject,
   diagnostics: Diagnostic[],
   checksum: string | null,
-  strict: boolean,
+  options: CheckOptions,
 ): PluginResult {
+  if (options.remoteDebugging) forRemoteDebugging(diagnostics);
   const summary = summarizePlugin(project);
   const plugin: PluginInfo | null = summary && { ...summary, checksum: null, identifier: null };
   if (plugin && checksum) setChecksum(plugin, checksum);
   const sorted = sortDiagnostics(diagnostics);
-  return { path: location, ok: !sorted.some((d) => isBlocking(d, strict)), plugin, diagnostics: sorted, project };
+  const ok = !sorted.some((d) => isBlocking(d, options.strict));
+  return { path: location, ok, plugin, diagnostics: sorted, project };
 }
 
 /** Records a checksum worked out later (`package` hashes the files while it packs them). */

@@ -32,7 +32,7 @@ export async function enablePositions(): Promise<void> {
 }
 
 export interface YamlProblem {
-  kind: 'syntax' | 'duplicate-key' | 'too-deep' | 'alias-limit';
+  kind: 'syntax' | 'too-deep' | 'alias-limit';
   message: string;
   position: Position;
 }
@@ -46,6 +46,11 @@ export class YamlFile implements Locatable {
   readonly problems: YamlProblem[] = [];
   /** The plain JS value, or undefined when the file could not be read as YAML. */
   readonly value: unknown;
+  /**
+   * True when a mapping repeats a key. The value then holds the last one, as PyYAML (the SDK)
+   * reads it; whether the daemon refuses the file depends on where (see `duplicateKeys`).
+   */
+  readonly hasDuplicateKeys: boolean = false;
   private positions: { doc: Document; lines: LineCounter } | undefined;
 
   constructor(
@@ -56,8 +61,14 @@ export class YamlFile implements Locatable {
     try {
       value = jsYaml.load(text, { schema: SCHEMA, filename: path });
     } catch (err) {
-      this.problems.push(problemOf(err));
-      value = undefined;
+      if (isDuplicateKey(err)) {
+        // `json: true` makes js-yaml keep the last of repeated keys instead of failing.
+        value = jsYaml.load(text, { schema: SCHEMA, filename: path, json: true });
+        this.hasDuplicateKeys = true;
+      } else {
+        this.problems.push(problemOf(err));
+        value = undefined;
+      }
     }
     if (value !== undefined && expandedSize(value) > MAX_EXPANDED_NODES) {
       this.problems.push({
@@ -101,6 +112,40 @@ export class YamlFile implements Locatable {
     return { text, quoted: node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' };
   }
 
+  /**
+   * Every key written again in the same mapping: where the mapping is, the key, and the lines of
+   * its first and last occurrence (the last one is the value read).
+   */
+  async duplicateKeys(): Promise<DuplicateKey[]> {
+    if (!this.hasDuplicateKeys) return [];
+    await enablePositions();
+    const { doc, lines } = this.located();
+    const { isMap, isScalar, isSeq } = positionParser!;
+    const found: DuplicateKey[] = [];
+    const lineOf = (node: Node) => lines.linePos(node.range?.[0] ?? 0);
+    const walk = (node: unknown, at: PathSegment[]) => {
+      if (isMap(node)) {
+        const first = new Map<string, Node>();
+        const last = new Map<string, Node>();
+        for (const pair of node.items) {
+          if (!isScalar(pair.key)) continue;
+          const key = String(pair.key.value);
+          if (first.has(key)) last.set(key, pair.key as Node);
+          else first.set(key, pair.key as Node);
+          walk(pair.value, [...at, key]);
+        }
+        for (const [key, node] of last) {
+          const { line, col } = lineOf(node);
+          found.push({ at, key, line, column: col, firstLine: lineOf(first.get(key)!).line });
+        }
+      } else if (isSeq(node)) {
+        node.items.forEach((item, i) => walk(item, [...at, i]));
+      }
+    };
+    walk(doc.contents, []);
+    return found;
+  }
+
   private located(): { doc: Document; lines: LineCounter } {
     if (!this.positions) {
       if (!positionParser) throw new Error('YamlFile: await enablePositions() before asking for positions');
@@ -141,13 +186,24 @@ export class YamlFile implements Locatable {
   }
 }
 
+export interface DuplicateKey {
+  /** The mapping that repeats the key. */
+  at: PathSegment[];
+  key: string;
+  /** Where the key is written the last time. */
+  line: number;
+  column: number;
+  firstLine: number;
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return err instanceof jsYaml.YAMLException && (err.reason ?? '').startsWith('duplicated mapping key');
+}
+
 function problemOf(err: unknown): YamlProblem {
   if (err instanceof jsYaml.YAMLException) {
     const position = { line: (err.mark?.line ?? 0) + 1, column: (err.mark?.column ?? 0) + 1 };
     const reason = err.reason ?? err.message;
-    if (reason.startsWith('duplicated mapping key')) {
-      return { kind: 'duplicate-key', message: 'a key appears more than once in the same mapping', position };
-    }
     if (reason.includes('maxDepth')) return { kind: 'too-deep', message: 'YAML nesting is too deep to read', position };
     return { kind: 'syntax', message: reason, position };
   }

@@ -120,6 +120,37 @@ describe('dify plugin run --dry-run', () => {
     expect(output.match(/^OK: /gm), output).toHaveLength(names.length);
   });
 
+  it('prints a registration only remote debugging would refuse: the finding on stderr, exit 1', async () => {
+    const greet = readFileSync(path.join(EXAMPLE, 'tools/greet.yaml'), 'utf8').replace(
+      '    form: llm\n',
+      '    form: llm\n    options:\n      - value: ""\n        label:\n          en_US: none\n',
+    );
+    const dir = await pluginWith({ 'tools/greet.yaml': greet });
+    const check = await runCli(['plugin', 'package', '--check', dir]);
+    expect(check.code, check.stdout).toBe(0);
+    expect(check.stdout).toContain('warning');
+    expect(check.stdout).toContain(
+      'remote debugging would reject this: parameters[0].options[0].value must not be empty',
+    );
+
+    const r = await runCli(['plugin', 'run', '--dry-run', '--key', ZERO_KEY, dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error');
+    expect(r.stderr).toContain('remote debugging rejects this: parameters[0].options[0].value must not be empty');
+    const types = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(types[0]).toBe('handshake');
+    expect(types.at(-1)).toBe('end');
+
+    // Without --dry-run it stops before connecting: nothing listens on port 9.
+    const run = await runCli(['plugin', 'run', dir, '--url', '127.0.0.1:9', '--key', KEY]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('the plugin has errors; fix them before debugging it');
+    expect(run.stdout).toContain('remote debugging rejects this');
+  });
+
   it('masks the key unless --show-key', async () => {
     const r = await runCli(['plugin', 'run', '--dry-run', '--key', 'abcd1234-5678-90ab-cdef-1234567890ab', EXAMPLE]);
     const first = JSON.parse(r.stdout.split('\n')[0]!) as { type: string; data: { key: string } };

@@ -656,6 +656,20 @@ describe('checkBundle', () => {
     expect(r.diagnostics.map((d) => d.code)).toEqual(['yaml/syntax']);
     expect(r.diagnostics[0]!.line).toBeGreaterThan(1);
   });
+
+  it('refuses a field written twice (the daemon decodes the bundle manifest), not an unknown key written twice', async () => {
+    const dir = await newBundle();
+    const manifestPath = path.join(dir, 'manifest.yaml');
+    const text = await readFile(manifestPath, 'utf8');
+    await writeFile(manifestPath, `${text}author: acme\nnotes: a\nnotes: b\n`);
+    const r = await withBundle(dir, (b) => checkBundle(b, 'x'));
+    expect(r.ok).toBe(false);
+    expect(r.diagnostics.map((d) => [d.code, d.severity])).toEqual([
+      ['yaml/duplicate-key', 'error'],
+      ['bundle/unknown-key', 'warning'],
+      ['yaml/duplicate-key-unread', 'warning'],
+    ]);
+  });
 });
 
 describe('bundle regenerate', () => {

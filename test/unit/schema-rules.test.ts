@@ -104,7 +104,7 @@ const cases: Case[] = [
     base: EXAMPLE,
     file: 'provider/hello_world.yaml',
     edits: [['  name: hello_world', '  name: hello world']],
-    expect: { code: 'tool-provider/identity.name-pattern', severity: 'error', line: 'name: hello world' },
+    expect: { code: 'tool-provider/identity.name-pattern', severity: 'warning', line: 'name: hello world' },
   },
   {
     name: 'credentials_for_provider as a list',
@@ -192,7 +192,7 @@ const cases: Case[] = [
     base: real('openai_compatible'),
     file: 'endpoints/openai_compatible.yaml',
     edits: [['method: "POST"', 'method: "post"']],
-    expect: { code: 'endpoint/method-enum', severity: 'error', line: 'method:' },
+    expect: { code: 'endpoint/method-enum', severity: 'warning', line: 'method:' },
   },
   {
     name: 'endpoint setting of an unknown type',
@@ -246,7 +246,7 @@ const cases: Case[] = [
     base: real('twilio_trigger'),
     file: 'provider/twilio.yaml',
     edits: [['  name: twilio_trigger', '  name: twilio_trigger\n  tags: [webhooks]']],
-    expect: { code: 'trigger-provider/identity.tags-count', severity: 'error', line: 'tags:' },
+    expect: { code: 'trigger-provider/identity.tags-count', severity: 'warning', line: 'tags:' },
   },
 ];
 

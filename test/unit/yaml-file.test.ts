@@ -46,10 +46,16 @@ describe('YamlFile reports bad YAML instead of throwing', () => {
     expect(f.problems[0]!.position.line).toBeGreaterThanOrEqual(2);
   });
 
-  it('duplicate keys are refused, as Go yaml.v3 refuses them', () => {
-    const f = new YamlFile('x.yaml', 'a: 1\nb: 2\na: 3\n');
-    expect(f.problems).toEqual([expect.objectContaining({ kind: 'duplicate-key', position: { line: 3, column: 1 } })]);
-    expect(f.parsed).toBe(false);
+  it('a repeated key keeps the last value, as PyYAML does, and is listed with both lines', async () => {
+    const f = new YamlFile('x.yaml', 'a: 1\nb:\n  - c: 2\n    c: 4\na: 3\n');
+    expect(f.problems).toEqual([]);
+    expect(f.value).toEqual({ a: 3, b: [{ c: 4 }] });
+    expect(f.hasDuplicateKeys).toBe(true);
+    expect(await f.duplicateKeys()).toEqual([
+      { at: ['b', 0], key: 'c', line: 4, column: 5, firstLine: 3 },
+      { at: [], key: 'a', line: 5, column: 1, firstLine: 1 },
+    ]);
+    expect(await new YamlFile('y.yaml', 'a: 1\n').duplicateKeys()).toEqual([]);
   });
 
   it('a mapping with 100,000 keys reads in linear time', () => {

@@ -37,6 +37,7 @@ export function startWatch(session: RunSession, o: WatchOptions, io: Io, debounc
         maxBytes: MAX_PACKAGE_BYTES,
         env: io.env,
         checksum: false,
+        remoteDebugging: true,
       });
       if (!checked.ok || !checked.project) {
         reportCheck(checked, io, o.json);

@@ -80,9 +80,19 @@ async function remoteDebug(
   timers: RunTimers,
 ): Promise<ExitCode> {
   const json = opts.format === 'json';
-  const checked = await checkPlugin(dir, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
+  const checked = await checkPlugin(dir, {
+    strict: false,
+    maxBytes: MAX_PACKAGE_BYTES,
+    env: io.env,
+    checksum: false,
+    remoteDebugging: true,
+  });
   const project = checked.project;
-  if (!project || !checked.ok) {
+  // --dry-run still shows a registration the daemon would refuse only for its own validator's
+  // rules: the findings go to stderr, the registration to stdout, and the exit code says it.
+  const showAnyway =
+    opts.dryRun && project && checked.diagnostics.every((d) => d.severity !== 'error' || d.scope === 'remote-debug');
+  if (!project || (!checked.ok && !showAnyway)) {
     reportCheck(checked, io, json, target ?? '.');
     throw new RunError(
       'the plugin has errors; fix them before debugging it',
@@ -90,6 +100,7 @@ async function remoteDebug(
       { diagnostics: checked.diagnostics },
     );
   }
+  if (!checked.ok) reportCheck(checked, io, true, target ?? '.'); // on stderr
   const settings = settingsOf(dir, opts, io);
   const key = settings.key?.value;
 
@@ -100,7 +111,7 @@ async function remoteDebug(
         ? registration
         : [{ type: 'handshake', data: { key: maskKey(key) } }, ...registration.slice(1)];
     for (const m of shown) io.stdout.write(JSON.stringify(m) + '\n');
-    return EXIT.ok;
+    return checked.ok ? EXIT.ok : EXIT.failed;
   }
   if (!key) {
     throw new UserError(
