@@ -14,6 +14,21 @@ export interface Diagnostic {
   /** JSON pointer into the file's document ('' for the whole document). */
   path: string;
   hint?: string;
+  /** The source line at fault, for findings a message cannot place by itself (YAML syntax errors). */
+  excerpt?: Excerpt;
+}
+
+/**
+ * One source line as output can show it safely: control and bidirectional-override characters
+ * removed (a tab becomes a space), and a long line cut to a window around the caret, `…` marking
+ * each cut.
+ */
+export interface Excerpt {
+  /** 1-based number of the line shown: the finding's, or the last line with text before it. */
+  line: number;
+  text: string;
+  /** 1-based position in `text`, in characters (code points), of the character at fault. */
+  caret: number;
 }
 
 export interface Position {
