@@ -4,6 +4,7 @@ import { isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/dia
 import { validateDeclaration } from '../check/schema.js';
 import { isObject } from '../project/model.js';
 import { MAX_YAML_BYTES, YamlFile } from '../project/yaml-file.js';
+import { yamlProblemFindings } from '../project/yaml-findings.js';
 import { MANIFEST, type Bundle } from './store.js';
 
 export interface BundleSummary {
@@ -43,13 +44,7 @@ export async function checkBundle(bundle: Bundle, displayPath: string, strict = 
     );
   } else {
     const file = new YamlFile(MANIFEST, text);
-    for (const problem of file.problems) {
-      diagnostics.push({
-        ...diagnostic(`yaml/${problem.kind}`, { file: MANIFEST }, problem.message),
-        line: problem.position.line,
-        column: problem.position.column,
-      });
-    }
+    diagnostics.push(...yamlProblemFindings(file));
     diagnostics.push(...(await duplicateKeyFindings(file, [{ kind: 'bundle', at: [] }])));
     value = file.value;
     if (file.parsed && (value === null || value === undefined)) {

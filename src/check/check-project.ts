@@ -31,7 +31,12 @@ const SEMANTIC_RULES: Rule[] = [
 /** Every finding about a loaded project: loading problems, schema violations, then rules. */
 export async function checkProject(project: PluginProject): Promise<Diagnostic[]> {
   const found: Diagnostic[] = [...project.diagnostics];
-  for (const decl of allDeclarations(project)) found.push(...(await validateDeclaration(decl)));
+  for (const decl of allDeclarations(project)) {
+    // A file that is not YAML, or holds nothing, is already one finding (yaml/*, file/empty);
+    // its schema would only add "must be a mapping, but it is empty" about the same file.
+    if (decl.at.length === 0 && (decl.value === undefined || decl.value === null)) continue;
+    found.push(...(await validateDeclaration(decl)));
+  }
   const files = await project.source.listFiles();
   const ctx: CheckContext = {
     project,

@@ -213,9 +213,10 @@ function typeMessage(decl: Declaration, at: PathSegment[], e: SchemaError, hint:
     !written.quoted
   ) {
     const key = at.length ? String(at[at.length - 1]) : name;
+    const proposal = quotedProposal(written.text, e.parentSchema);
     return {
       message: `${name} must be text, but ${written.text} was read as ${typeof e.data === 'number' ? `the number ${String(e.data)}` : `the boolean ${String(e.data)}`}`,
-      hint: `quote it: ${key}: "${written.text}"`,
+      hint: `quote it${proposal === written.text ? '' : ' as a three-part version'}: ${key}: "${proposal}"`,
     };
   }
   if (
@@ -226,6 +227,18 @@ function typeMessage(decl: Declaration, at: PathSegment[], e: SchemaError, hint:
     return { message: `${name} must be ${wanted}, but it is the text ${show(e.data)}`, hint: 'remove the quotes' };
   }
   return { message: `${name} must be ${wanted}, but it is ${describe(e.data)}`, hint };
+}
+
+/**
+ * What to propose quoting for a number written where text is expected: the text as written,
+ * unless the field's pattern wants a three-part version (`version: 1.0` read as 1), where the
+ * same number padded to three parts is proposed, so that the hint's value passes too.
+ */
+function quotedProposal(written: string, schema: SchemaNode | undefined): string {
+  const pattern = typeof schema?.pattern === 'string' ? new RegExp(schema.pattern, 'u') : undefined;
+  if (!pattern || pattern.test(written) || !/^\d+(\.\d+)?$/.test(written)) return written;
+  const padded = [...written.split('.'), '0', '0'].slice(0, 3).join('.');
+  return pattern.test(padded) ? padded : written;
 }
 
 const TYPE_NAMES: Record<string, string> = {

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, type ExitCode, UserError } from '../diagnostics/user-error.js';
+import { didYouMean } from '../diagnostics/suggest.js';
+import { EXIT, type ExitCode, UsageError, UserError } from '../diagnostics/user-error.js';
 import { registerBundle } from './register/bundle.js';
 import { registerPluginTools } from './register/plugin-tools.js';
 import { addPermissionFlags } from './register/permission-flags.js';
@@ -111,8 +112,50 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
   registerBundle(program, io, done);
   registerBundle(plugin, io, done); // the plugin guide writes `dify plugin bundle ...`
   registerSignature(program, io, done);
+  addHelpCommands(program, done);
 
   return program;
+}
+
+/**
+ * `help [command...]` on every command that has subcommands, replacing commander's, which looks
+ * one level down only (`dify help plugin package` showed the help of `plugin`) and reported a
+ * help it was asked for as a failure. An unknown name is a usage error, as it is anywhere else.
+ */
+function addHelpCommands(command: Command, done: (code: ExitCode) => void): void {
+  if (command.commands.length === 0) return;
+  for (const sub of command.commands) addHelpCommands(sub, done);
+  command.helpCommand(false);
+  command
+    .command('help')
+    .description('display help for a command')
+    .argument('[command...]', 'the command, e.g. plugin package')
+    .action((names: string[]) => {
+      let target = command;
+      for (const name of names) {
+        const next = target.commands.find((c) => c.name() === name || c.aliases().includes(name));
+        if (!next) {
+          const close = didYouMean(
+            name,
+            target.commands.map((c) => c.name()),
+          );
+          throw new UsageError(
+            `unknown command '${name}'`,
+            close ? `did you mean '${close}'?` : `run \`${commandPath(target).join(' ')} --help\` for the commands`,
+          );
+        }
+        target = next;
+      }
+      target.outputHelp();
+      done(EXIT.ok);
+    });
+}
+
+/** `['dify', 'plugin', 'package']`: how a command is typed. */
+function commandPath(command: Command): string[] {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names;
 }
 
 const INIT_CATEGORIES =
@@ -135,6 +178,8 @@ function handleError(err: unknown, io: Io): ExitCode {
   if (err instanceof CommanderError) {
     // Commander has already printed its one-line message (or the help text).
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+    // Help asked for exits 0; help shown because a command was left out (`dify plugin`) is a usage error.
+    if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     return EXIT.usage;
   }
   if (err instanceof UserError) {

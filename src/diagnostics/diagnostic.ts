@@ -20,6 +20,21 @@ export interface Diagnostic {
    * `package`, an error from `run` (see `forRemoteDebugging`).
    */
   scope?: 'remote-debug';
+  /** The source line at fault, for findings a message cannot place by itself (YAML syntax errors). */
+  excerpt?: Excerpt;
+}
+
+/**
+ * One source line as output can show it safely: control and bidirectional-override characters
+ * removed (a tab becomes a space), and a long line cut to a window around the caret, `…` marking
+ * each cut.
+ */
+export interface Excerpt {
+  /** 1-based number of the line shown: the finding's, or the last line with text before it. */
+  line: number;
+  text: string;
+  /** 1-based position in `text`, in characters (code points), of the character at fault. */
+  caret: number;
 }
 
 const REMOTE_ONLY_PREFIX = 'remote debugging would reject this: ';

@@ -44,6 +44,32 @@ export function readPermissions(manifest: unknown): PermissionChoice {
   return choice;
 }
 
+/** What `dify plugin permission` flags ask for: start from none or from the manifest, then revoke and grant. */
+export interface PermissionChanges {
+  reset: boolean;
+  grant: readonly Permission[];
+  revoke: readonly Permission[];
+  storageSize?: number | undefined;
+}
+
+/**
+ * `current` with `changes` applied: what is not named stays as it is. Revoking `model` takes the
+ * model types with it, since any of them turns the model block back on; grants apply last, so
+ * `--no-allow-model --allow-llm` leaves LLMs only.
+ */
+export function applyPermissionChanges(current: PermissionChoice, changes: PermissionChanges): PermissionChoice {
+  const set = new Set<Permission>(changes.reset ? [] : current.permissions);
+  for (const p of changes.revoke) {
+    set.delete(p);
+    if (p === 'model') for (const t of MODEL_TYPES) set.delete(`model.${t}`);
+  }
+  for (const p of changes.grant) set.add(p);
+  return {
+    permissions: PERMISSIONS.filter((p) => set.has(p)),
+    storageSize: changes.storageSize ?? current.storageSize,
+  };
+}
+
 /** Whether two choices grant the same (the size counts only with storage), and neither needs fixing. */
 export function samePermissions(a: PermissionChoice, b: PermissionChoice): boolean {
   if (a.storageSizeInvalid || b.storageSizeInvalid) return false;

@@ -1,5 +1,6 @@
 import { diagnostic, type RuleCode } from '../diagnostics/catalog.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { closestPath } from '../diagnostics/suggest.js';
 import { goGlobToRegExp } from './glob.js';
 import {
   isObject,
@@ -17,6 +18,7 @@ import {
 import { refProblemFinding, resolveRef } from './references.js';
 import { SourceError, type PluginSource } from './source.js';
 import { MAX_YAML_BYTES, YamlFile } from './yaml-file.js';
+import { yamlProblemFindings } from './yaml-findings.js';
 import type { PathSegment } from '../diagnostics/pointer.js';
 
 /** Where a path was written, so a problem with it is reported there. */
@@ -284,7 +286,7 @@ class Loader {
       bytes = await this.source.readFile(relPath);
     } catch (err) {
       if (!(err instanceof SourceError)) throw err;
-      this.reportRead(err, relPath, site);
+      await this.reportRead(err, relPath, site);
       return undefined;
     }
     const where = { file: relPath, yaml: undefined, at: [] };
@@ -310,21 +312,14 @@ class Loader {
     }
     const file = new YamlFile(relPath, text);
     this.files.set(relPath, file);
-    for (const problem of file.problems) {
-      const code: RuleCode = `yaml/${problem.kind}`;
-      this.diagnostics.push({
-        ...diagnostic(code, where, problem.message),
-        line: problem.position.line,
-        column: problem.position.column,
-      });
-    }
+    this.diagnostics.push(...yamlProblemFindings(file));
     if (file.parsed && (file.value === null || file.value === undefined)) {
       this.report('file/empty', file, [], `${relPath} is empty`);
     }
     return file;
   }
 
-  private reportRead(err: SourceError, relPath: string, site?: RefSite): void {
+  private async reportRead(err: SourceError, relPath: string, site?: RefSite): Promise<void> {
     const isManifest = relPath === 'manifest.yaml' && !site;
     const code: RuleCode =
       err.code === 'not-found'
@@ -337,14 +332,30 @@ class Loader {
             ? 'file/not-a-file'
             : 'file/unreadable';
     const message = code === 'manifest/missing' ? `no manifest.yaml in ${this.source.location}` : err.message;
-    const hint =
-      code === 'manifest/missing'
-        ? 'run this in a plugin directory, or create one with `dify plugin init`'
-        : code === 'reference/excluded'
-          ? 'remove that rule from the ignore file: Dify cannot read a file that is not in the package'
-          : undefined;
+    const close = err.code === 'not-found' ? await this.closeYamlFile(relPath, isManifest) : undefined;
+    let hint: string | undefined;
+    if (code === 'manifest/missing') {
+      hint = close
+        ? `rename ${close} to manifest.yaml: Dify reads no other name`
+        : 'run this in a plugin directory, or create one with `dify plugin init`';
+    } else if (code === 'reference/excluded') {
+      hint = 'remove that rule from the ignore file: Dify cannot read a file that is not in the package';
+    } else if (close) {
+      hint = `did you mean "${close}"?`;
+    }
     const where = site ? { file: site.file.path, yaml: site.file, at: site.at } : { file: relPath, at: [] };
     this.diagnostics.push(diagnostic(code, where, message, hint));
+  }
+
+  /**
+   * The YAML file a missing path most likely meant (inside a package, paths match case-sensitively).
+   * For the manifest only the root counts: a manifest.yaml further down is another plugin's.
+   */
+  private async closeYamlFile(relPath: string, rootOnly: boolean): Promise<string | undefined> {
+    const yaml = (await this.source.listFiles())
+      .map((f) => f.path)
+      .filter((p) => /\.ya?ml$/i.test(p) && !(rootOnly && p.includes('/')));
+    return closestPath(relPath, yaml);
   }
 
   private report(code: RuleCode, file: YamlFile, at: PathSegment[], message: string, hint?: string): void {

@@ -1,6 +1,7 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { PluginResult } from '../pipelines/check-plugin.js';
 import { fileFromCwd } from './location.js';
+import { failedByStrict, plural } from './text.js';
 
 /** GitHub shows at most this many annotations of each kind per step and drops the rest. */
 const PER_KIND_LIMIT = 10;
@@ -25,6 +26,13 @@ export function formatGithub(results: PluginResult[]): string {
       shown[d.severity]++;
       lines.push(annotation(r.path, d));
     }
+  }
+  // The step fails; with warning annotations only, this one says why.
+  for (const r of results.filter(failedByStrict)) {
+    const n = r.diagnostics.filter((d) => d.severity === 'warning').length;
+    lines.push(
+      `::error title=dify plugin package::${escapeData(`${r.path}: ${plural(n, 'warning')} failing because of --strict`)}`,
+    );
   }
   const more = (['error', 'warning', 'info'] as const)
     .filter((s) => hidden[s] > 0)

@@ -1,12 +1,14 @@
 import type { Colors } from './color.js';
-import { countBySeverity, type Diagnostic } from '../diagnostics/diagnostic.js';
+import { countBySeverity, type Diagnostic, type Excerpt } from '../diagnostics/diagnostic.js';
 import type { PluginResult } from '../pipelines/check-plugin.js';
 import { fileFromCwd } from './location.js';
+import { displayWidth } from './width.js';
 
 /**
  * Human output: per plugin a heading, then one `file:line:col severity code message` line per
  * finding (file paths as typed from the current directory, so terminals can open them), with
- * the hint indented below; a summary line closes.
+ * the source line under a caret (when the finding carries one) and the hint indented below; a
+ * summary line closes.
  */
 export function formatText(results: PluginResult[], c: Colors): string {
   const lines: string[] = [];
@@ -14,9 +16,10 @@ export function formatText(results: PluginResult[], c: Colors): string {
     lines.push(c.bold(heading(r)));
     for (const d of r.diagnostics) {
       lines.push(`  ${location(r.path, d)} ${severityLabel(d, c)} ${c.dim(d.code)} ${d.message}`);
+      if (d.excerpt) lines.push(...excerptLines(d.excerpt, c));
       if (d.hint) lines.push(`      ${c.dim('hint:')} ${d.hint}`);
     }
-    lines.push(`  ${pluginSummary(r.diagnostics, c)}`);
+    lines.push(`  ${pluginSummary(r, c)}`);
   }
   if (results.length > 1) lines.push(overall(results, c));
   return lines.join('\n') + '\n';
@@ -41,19 +44,45 @@ function severityLabel(d: Diagnostic, c: Colors): string {
   return c.blue('info');
 }
 
-function pluginSummary(diagnostics: Diagnostic[], c: Colors): string {
-  const n = countBySeverity(diagnostics);
+/**
+ * `  5 | label: [oops` and a caret under the column below it, the caret placed by terminal
+ * columns so that it stays under the character on lines with wide characters.
+ */
+function excerptLines(excerpt: Excerpt, c: Colors): string[] {
+  const gutter = String(excerpt.line);
+  const before = [...excerpt.text].slice(0, excerpt.caret - 1).join('');
+  return [
+    `      ${c.dim(`${gutter} |`)} ${excerpt.text}`,
+    `      ${c.dim(`${' '.repeat(gutter.length)} |`)} ${' '.repeat(displayWidth(before))}${c.red('^')}`,
+  ];
+}
+
+/**
+ * The closing line of a plugin: green when it passes, red when it fails. A result that fails
+ * with warnings only failed because of --strict (nothing else makes a warning block), and says so.
+ */
+function pluginSummary(r: PluginResult, c: Colors): string {
+  const n = countBySeverity(r.diagnostics);
   if (n.error + n.warning + n.info === 0) return c.green('✓ no problems');
   const parts = [plural(n.error, 'error'), plural(n.warning, 'warning')];
   if (n.info > 0) parts.push(plural(n.info, 'note'));
-  return n.error > 0 ? c.red(`✖ ${parts.join(', ')}`) : c.yellow(`✓ ${parts.join(', ')}`);
+  if (r.ok) return c.yellow(`✓ ${parts.join(', ')}`);
+  if (failedByStrict(r)) return c.red(`✖ ${parts.slice(1).join(', ')} (failing because of --strict)`);
+  return c.red(`✖ ${parts.join(', ')}`);
+}
+
+/** A failed result without errors: its warnings failed it, which only --strict makes them do. */
+export function failedByStrict(r: PluginResult): boolean {
+  return !r.ok && !r.diagnostics.some((d) => d.severity === 'error');
 }
 
 function overall(results: PluginResult[], c: Colors): string {
   const failed = results.filter((r) => !r.ok).length;
   const n = countBySeverity(results.flatMap((r) => r.diagnostics));
   const text = `${plural(results.length, 'plugin')} checked: ${plural(n.error, 'error')}, ${plural(n.warning, 'warning')}`;
-  return failed > 0 ? c.red(`✖ ${text}; ${failed} failed`) : c.green(`✓ ${text}`);
+  if (failed === 0) return c.green(`✓ ${text}`);
+  const strict = results.some(failedByStrict) ? ' (with --strict, warnings fail too)' : '';
+  return c.red(`✖ ${text}; ${failed} failed${strict}`);
 }
 
 export function plural(n: number, word: string): string {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -33,6 +33,32 @@ describe('version and help', () => {
       expect(r.stdout).toMatch(/^Usage: dify/);
     },
   );
+});
+
+describe('the help command', () => {
+  it.each([
+    [['help'], 'Usage: dify [options] [command]'],
+    [['help', 'plugin'], 'Usage: dify plugin [options] [command]'],
+    [['help', 'plugin', 'package'], 'Usage: dify plugin package [options] <plugin_path...>'],
+    [['plugin', 'help', 'package'], 'Usage: dify plugin package [options] <plugin_path...>'],
+    [['help', 'bundle', 'append', 'github'], 'Usage: dify bundle append github [options] <bundle_path>'],
+  ])('%j prints the help asked for and exits 0', async (args, usage) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(usage);
+    expect(r.stderr).toBe('');
+  });
+
+  it('help for a command that does not exist is a usage error; so is a command left out', async () => {
+    const unknown = await runCli(['help', 'plugin', 'pakage']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe("error: unknown command 'pakage'\nhint: did you mean 'package'?\n");
+    for (const args of [[], ['plugin']]) {
+      const r = await runCli(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^Usage: dify/);
+    }
+  });
 });
 
 describe('usage errors exit 2 with one line', () => {
@@ -117,10 +143,77 @@ describe('dify plugin package --check', () => {
     expect(auto.stdout).toContain('✖ 1 error');
   });
 
-  it('--strict turns warnings into a failure', async () => {
+  it('--strict turns warnings into a failure, and every format says it failed', async () => {
     const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['privacy:', 'privcy:']) });
-    expect((await runCli(['plugin', 'package', '--check', dir])).code).toBe(0);
-    expect((await runCli(['plugin', 'package', '--check', '--strict', dir])).code).toBe(1);
+    const lenient = await runCli(['plugin', 'package', '--check', dir]);
+    expect(lenient.code).toBe(0);
+    expect(lenient.stdout).toContain('\n  ✓ 0 errors, 1 warning\n');
+
+    const strict = await runCli(['plugin', 'package', '--check', '--strict', dir]);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain('\n  ✖ 1 warning (failing because of --strict)\n');
+    expect(strict.stdout).not.toContain('✓');
+    const several = await runCli(['plugin', 'package', '--check', '--strict', dir, EXAMPLE]);
+    expect(several.stdout).toMatch(
+      /\n✖ 2 plugins checked: 0 errors, 1 warning; 1 failed \(with --strict, warnings fail too\)\n$/,
+    );
+
+    const json = JSON.parse(
+      (await runCli(['plugin', 'package', '--check', '--strict', '--format', 'json', dir])).stdout,
+    );
+    expect(json).toMatchObject({ ok: false, results: [{ ok: false, diagnostics: [{ severity: 'warning' }] }] });
+
+    const github = await runCli(['plugin', 'package', '--check', '--strict', '--format', 'github', dir]);
+    expect(github.code).toBe(1);
+    expect(github.stdout.split('\n').filter(Boolean)).toEqual([
+      expect.stringMatching(/^::warning file=.*title=manifest\/unknown-key::/),
+      `::error title=dify plugin package::${dir}: 1 warning failing because of --strict`,
+    ]);
+    const githubLenient = await runCli(['plugin', 'package', '--check', '--format', 'github', dir]);
+    expect(githubLenient.stdout).not.toContain('::error');
+  });
+
+  it('--strict without --check writes no package when warnings fail it', async () => {
+    const dir = await pluginWith({ 'manifest.yaml': edit(exampleFile('manifest.yaml'), ['privacy:', 'privcy:']) });
+    const out = path.join(dir, 'out.difypkg');
+    const strict = await runCli(['plugin', 'package', '--strict', dir, '-o', out]);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain('✖ 1 warning (failing because of --strict)');
+    expect(strict.stdout).not.toContain('Packaged');
+    expect(existsSync(out)).toBe(false);
+    const lenient = await runCli(['plugin', 'package', dir, '-o', out]);
+    expect(lenient.code).toBe(0);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it('a YAML syntax error is one finding that shows the line and where in it', async () => {
+    const text = edit(exampleFile('manifest.yaml'), ['label:\n', 'label: [unclosed\n']);
+    const dir = await pluginWith({ 'manifest.yaml': text });
+    const r = await runCli(['plugin', 'package', '--check', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(
+      [
+        dir,
+        `  ${dir}/manifest.yaml:6:8 error yaml/syntax missed comma between flow collection entries`,
+        '      6 |   en_US: Hello World',
+        '        |        ^',
+        '  ✖ 1 error, 0 warnings',
+        '',
+      ].join('\n'),
+    );
+    const json = JSON.parse((await runCli(['plugin', 'package', '--check', '--format', 'json', dir])).stdout);
+    expect(json.results[0].diagnostics).toEqual([
+      {
+        code: 'yaml/syntax',
+        severity: 'error',
+        message: 'missed comma between flow collection entries',
+        file: 'manifest.yaml',
+        line: 6,
+        column: 8,
+        path: '',
+        excerpt: { line: 6, text: '  en_US: Hello World', caret: 8 },
+      },
+    ]);
   });
 
   it('colours only when asked to', async () => {

@@ -101,7 +101,7 @@ describe('dify plugin readme list', () => {
 });
 
 describe('dify plugin permission', () => {
-  it('sets the permissions given as flags, and nothing else', async () => {
+  it('adds the permissions given as flags, and changes nothing else', async () => {
     const dir = await copyPlugin(EXAMPLE);
     const before = readFileSync(path.join(dir, 'manifest.yaml'), 'utf8');
     const r = await runCli(['plugin', 'permission', dir, '--allow-tool', '--allow-storage']);
@@ -112,6 +112,21 @@ describe('dify plugin permission', () => {
         '  permission:\n    tool:\n      enabled: true\n    storage:\n      enabled: true\n      size: 1048576\n',
       ),
     );
+  });
+
+  it('--allow-* keeps the permissions already granted; --no-allow-* and --reset remove', async () => {
+    const dir = await copyPlugin(EXAMPLE);
+    const granted = async (...flags: string[]) => {
+      const r = await runCli(['plugin', 'permission', dir, ...flags]);
+      expect(r.code).toBe(0);
+      return r.stdout.split('\n').find((l) => l.startsWith('  now:') || l.startsWith('No change'));
+    };
+    expect(await granted('--allow-tool')).toBe('  now:    tool');
+    expect(await granted('--allow-storage')).toBe('  now:    tool, storage (1048576 bytes)');
+    expect(await granted('--allow-llm')).toBe('  now:    tool, model (llm), storage (1048576 bytes)');
+    expect(await granted('--no-allow-tool')).toBe('  now:    model (llm), storage (1048576 bytes)');
+    expect(await granted('--reset', '--allow-app')).toBe('  now:    app');
+    expect(await granted('--reset')).toBe('  now:    none');
   });
 
   it('refuses a .difypkg with exit 1', async () => {

@@ -472,53 +472,78 @@ describe('dify plugin permission', () => {
     expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(HAND_WRITTEN);
   });
 
-  it('without a terminal: --allow-* flags set exactly those permissions', async () => {
+  it('without a terminal: --allow-* adds to the permissions, --no-allow-* takes one away, the rest stays', async () => {
     const dir = await pluginWith({ 'manifest.yaml': HAND_WRITTEN });
-    const r = await dify('plugin', 'permission', dir, '--allow-endpoint', '--allow-app', '--allow-rerank');
+    const manifest = () => readFileSync(path.join(dir, 'manifest.yaml'), 'utf8');
+    const r = await dify('plugin', 'permission', dir, '--allow-endpoint', '--allow-rerank');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('  before: tool, storage (2048 bytes)\n  now:    model (rerank), endpoint, app\n');
-    const after = readFileSync(path.join(dir, 'manifest.yaml'), 'utf8');
-    expect(after).toBe(
+    expect(r.stdout).toContain(
+      '  before: tool, storage (2048 bytes)\n  now:    tool, model (rerank), endpoint, storage (2048 bytes)\n',
+    );
+    expect(manifest()).toBe(
       withPermission([
         '  permission:   # what it may call',
+        '    tool:',
+        '      enabled: true',
         '    model:',
         '      enabled: true',
         '      rerank: true',
         '    endpoint:',
         '      enabled: true',
-        '    app:',
+        '    storage:',
         '      enabled: true',
+        '      size: 2048',
       ]),
     );
-    expect(readPermissions(new YamlFile('manifest.yaml', after).value).permissions).toEqual([
+
+    const removed = await dify('plugin', 'permission', dir, '--no-allow-tool', '--no-allow-storage', '--allow-app');
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toContain('  now:    model (rerank), endpoint, app\n');
+    expect(readPermissions(new YamlFile('manifest.yaml', manifest()).value).permissions).toEqual([
       'model',
       'model.rerank',
       'endpoint',
       'app',
     ]);
 
+    // Revoking models takes every model type with it; a grant after that starts the block again.
+    const models = await dify('plugin', 'permission', dir, '--no-allow-model', '--allow-llm');
+    expect(models.stdout).toContain('  now:    model (llm), endpoint, app\n');
+
+    const again = await dify('plugin', 'permission', dir, '--allow-app');
+    expect(again.stdout).toBe(
+      `No change: ${dir} already grants model (llm), endpoint, app; manifest.yaml was not written\n`,
+    );
+
+    const reset = await dify('plugin', 'permission', dir, '--reset', '--allow-tool');
+    expect(reset.stdout).toContain('  before: model (llm), endpoint, app\n  now:    tool\n');
+
     const none = await dify('plugin', 'permission', dir, '--none');
     expect(none.code).toBe(0);
-    expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(
-      withPermission(['  permission: {}   # what it may call']),
-    );
+    expect(manifest()).toBe(withPermission(['  permission: {}   # what it may call']));
     await expectChecksClean(dir);
   });
 
   it('keeps the storage size unless --storage-size changes it; refuses bad flag values with exit 2', async () => {
     const dir = await pluginWith({ 'manifest.yaml': HAND_WRITTEN });
+    const manifest = () => readFileSync(path.join(dir, 'manifest.yaml'), 'utf8');
     expect((await dify('plugin', 'permission', dir, '--allow-tool', '--allow-storage', '--allow-node')).code).toBe(0);
-    expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toContain(
-      '    storage:\n      enabled: true\n      size: 2048\n',
-    );
+    expect(manifest()).toContain('    storage:\n      enabled: true\n      size: 2048\n');
+    // Storage is granted already, so the size alone can change.
+    expect((await dify('plugin', 'permission', dir, '--storage-size', '4096')).code).toBe(0);
+    expect(manifest()).toContain('    storage:\n      enabled: true\n      size: 4096\n');
+    const before = manifest();
     for (const bad of [
       ['--allow-storage', '--storage-size', '10'],
-      ['--storage-size', '4096'],
+      ['--no-allow-storage', '--storage-size', '4096'],
+      ['--reset', '--storage-size', '4096'],
       ['--none', '--allow-tool'],
+      ['--none', '--reset'],
     ]) {
       const r = await dify('plugin', 'permission', dir, ...bad);
       expect(r.code).toBe(2);
     }
+    expect(manifest()).toBe(before);
   });
 
   it('fixes a storage size Dify refuses, even for disabled storage', async () => {

@@ -1,5 +1,6 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import { at, type CheckContext } from './context.js';
+import { closestPath } from '../../diagnostics/suggest.js';
 import { get } from '../../project/model.js';
 import type { Declaration, PluginProject } from '../../project/model.js';
 import type { PathSegment } from '../../diagnostics/pointer.js';
@@ -39,9 +40,12 @@ export async function icons({ project, files, fileSizes }: CheckContext): Promis
   for (const ref of iconRefs(project)) {
     const field = ref.path.join('.');
     if (!assets.has(ref.name)) {
+      const close = closestPath(ref.name, assets);
       const hint = ref.name.startsWith(ASSETS)
         ? `write just the file name: "${ref.name.slice(ASSETS.length)}"`
-        : `put the file at _assets/${ref.name}`;
+        : close
+          ? `did you mean "${close}"?`
+          : `put the file at _assets/${ref.name}`;
       out.push(
         at('asset/icon-missing', ref.decl, ref.path, `${field} names "${ref.name}", which is not in _assets/`, hint),
       );

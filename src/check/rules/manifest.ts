@@ -1,5 +1,6 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import { at, type CheckContext } from './context.js';
+import { closestPath } from '../../diagnostics/suggest.js';
 import { isValidUniqueIdentifier, uniqueIdentifier } from '../../project/identity.js';
 import { get, isObject, PLUGIN_LISTS, type PluginList } from '../../project/model.js';
 import { isPep440 } from '../../project/pep440.js';
@@ -123,25 +124,26 @@ export function identifier({ project, prior }: CheckContext): Diagnostic[] {
   ];
 }
 
-export async function privacyFile({ project }: CheckContext): Promise<Diagnostic[]> {
+export async function privacyFile({ project, files }: CheckContext): Promise<Diagnostic[]> {
   const manifest = project.manifest;
   const privacy = get(manifest?.value, 'privacy');
   if (!manifest || typeof privacy !== 'string' || privacy === '') return [];
   const ref = resolveRef(privacy);
   if (ref.path && (await project.source.statPath(ref.path)) === 'file') return [];
+  const close = ref.path === undefined ? undefined : closestPath(ref.path, paths(files));
   return [
     at(
       'manifest/privacy-missing',
       manifest,
       ['privacy'],
       `privacy names ${privacy}, which does not exist`,
-      'write the privacy policy there (e.g. PRIVACY.md), or remove the key',
+      close ? `did you mean "${close}"?` : 'write the privacy policy there (e.g. PRIVACY.md), or remove the key',
     ),
   ];
 }
 
 /** The daemon starts the plugin with `python -m <entrypoint>` from the plugin root. */
-export async function entrypoint({ project }: CheckContext): Promise<Diagnostic[]> {
+export async function entrypoint({ project, files }: CheckContext): Promise<Diagnostic[]> {
   const manifest = project.manifest;
   const entry = get(manifest?.value, 'meta', 'runner', 'entrypoint');
   if (!manifest || typeof entry !== 'string' || !/^[A-Za-z_][\w.]*$/.test(entry)) return [];
@@ -149,13 +151,25 @@ export async function entrypoint({ project }: CheckContext): Promise<Diagnostic[
   for (const candidate of [`${base}.py`, `${base}/__init__.py`, `${base}/__main__.py`]) {
     if ((await project.source.statPath(candidate)) === 'file') return [];
   }
+  const close = closestPath(
+    `${base}.py`,
+    paths(files).filter((p) => p.endsWith('.py')),
+  );
+  // `tools/main.py` is the module `tools.main`; a package's `__init__.py` or `__main__.py` is the package.
+  const module = close?.replace(/(\/__init__|\/__main__)?\.py$/, '').replaceAll('/', '.');
   return [
     at(
       'reference/entrypoint-missing',
       manifest,
       ['meta', 'runner', 'entrypoint'],
       `meta.runner.entrypoint is "${entry}", but there is no ${base}.py`,
-      `create ${base}.py that starts the plugin, or fix the entrypoint`,
+      module && module !== entry
+        ? `did you mean entrypoint: ${module} (${close})?`
+        : `create ${base}.py that starts the plugin, or fix the entrypoint`,
     ),
   ];
+}
+
+function paths(files: CheckContext['files']): string[] {
+  return files.map((f) => f.path);
 }

@@ -1,5 +1,6 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import { at, type CheckContext } from './context.js';
+import { closestPath } from '../../diagnostics/suggest.js';
 import { allDeclarations, get } from '../../project/model.js';
 import type { Declaration } from '../../project/model.js';
 import { refProblemFinding, resolveRef } from '../../project/references.js';
@@ -17,20 +18,21 @@ const PYTHON_BLOCKS: PathSegment[][] = [
  * before it can register. The agent-strategy provider's block is skipped because the SDK never
  * reads it (it has no provider class).
  */
-export async function pythonSources({ project }: CheckContext): Promise<Diagnostic[]> {
+export async function pythonSources({ project, files }: CheckContext): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
+  const pyFiles = files.map((f) => f.path).filter((p) => p.endsWith('.py'));
   for (const decl of allDeclarations(project)) {
     if (decl.kind === 'agent-strategy-provider' || decl.kind === 'manifest') continue;
     for (const block of PYTHON_BLOCKS) {
       const python = get(decl.value, ...block);
       if (typeof python !== 'object' || python === null) continue;
       for (const key of ['source', 'provider_source']) {
-        await checkSource(out, project.source, decl, [...block, key], get(python, key));
+        await checkSource(out, project.source, pyFiles, decl, [...block, key], get(python, key));
       }
       const models = get(python, 'model_sources');
       if (Array.isArray(models)) {
         for (const [i, m] of models.entries())
-          await checkSource(out, project.source, decl, [...block, 'model_sources', i], m);
+          await checkSource(out, project.source, pyFiles, decl, [...block, 'model_sources', i], m);
       }
     }
   }
@@ -40,6 +42,7 @@ export async function pythonSources({ project }: CheckContext): Promise<Diagnost
 async function checkSource(
   out: Diagnostic[],
   source: PluginSource,
+  pyFiles: string[],
   decl: Declaration,
   path: PathSegment[],
   written: unknown,
@@ -69,13 +72,14 @@ async function checkSource(
     out.push(at('file/not-a-file', decl, path, `${written} is a directory; a Python source file is expected`));
     return;
   }
+  const close = closestPath(ref.path, pyFiles);
   out.push(
     at(
       'reference/python-source-missing',
       decl,
       path,
       `${written} does not exist`,
-      'create the file, or fix the path (it is relative to the plugin root)',
+      close ? `did you mean "${close}"?` : 'create the file, or fix the path (it is relative to the plugin root)',
     ),
   );
 }

@@ -3,6 +3,7 @@ import input from '@inquirer/input';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  applyPermissionChanges,
   describePermissions,
   editPermissions,
   readPermissions,
@@ -19,6 +20,7 @@ import type { Io } from '../io.js';
 
 export interface PermissionOptions extends PermissionFlags {
   storageSize?: string;
+  reset?: boolean;
   none?: boolean;
 }
 
@@ -26,20 +28,18 @@ const EXAMPLE = 'dify plugin permission <plugin_path> --allow-tool --allow-stora
 
 /**
  * `dify plugin permission <dir>`: edits `resource.permission` of manifest.yaml and nothing else.
- * On a terminal it asks (a checklist pre-checked from the manifest, then the storage size);
- * with --allow-* flags (or --none) it asks nothing and sets exactly the permissions given.
+ * On a terminal it asks (a checklist pre-checked from the manifest, then the storage size).
+ * With flags it asks nothing: --allow-* adds to what the manifest grants and --no-allow-* takes
+ * away, the rest staying as it is; --reset starts from nothing, --none removes everything.
  * Without either it refuses (exit 2) rather than wait for input that cannot come.
  */
 export async function permissionCommand(target: string, opts: PermissionOptions, io: Io): Promise<ExitCode> {
-  const flagged = permissionsFromOptions(opts);
-  const fromFlags = flagged.length > 0 || Boolean(opts.none);
-  if (opts.none && flagged.length > 0) throw new UsageError('--none cannot be combined with --allow-* flags');
-  if (opts.storageSize !== undefined && !opts.allowStorage) {
-    throw new UsageError(
-      '--storage-size needs --allow-storage',
-      'the flags give the whole set of permissions: pass --allow-storage too, with the others to keep',
-    );
-  }
+  const grant = permissionsFromOptions(opts);
+  const revoke = permissionsFromOptions(opts, false);
+  const fromFlags =
+    grant.length > 0 || revoke.length > 0 || Boolean(opts.reset || opts.none) || opts.storageSize !== undefined;
+  if (opts.none && (grant.length > 0 || opts.reset))
+    throw new UsageError(`--none cannot be combined with ${opts.reset ? '--reset' : '--allow-* flags'}`);
   const size = opts.storageSize === undefined ? undefined : Number(opts.storageSize);
   if (size !== undefined) {
     const ok = validate.storageSize(size);
@@ -52,14 +52,25 @@ export async function permissionCommand(target: string, opts: PermissionOptions,
   if (!fromFlags && !io.stdin.isTTY) {
     throw new UsageError(
       'dify plugin permission asks on a terminal, and there is none: nothing was changed',
-      `pass the permissions to grant as flags instead (they replace the current ones), e.g. ${EXAMPLE}; --none removes them all`,
+      `pass the permissions to grant as flags instead (they are added to the current ones; --no-allow-* removes one), e.g. ${EXAMPLE}`,
     );
   }
   const current = readPermissions(manifest);
 
   let choice: PermissionChoice;
   if (fromFlags) {
-    choice = { permissions: PERMISSIONS.filter((p) => flagged.includes(p)), storageSize: size ?? current.storageSize };
+    choice = applyPermissionChanges(current, {
+      reset: Boolean(opts.reset || opts.none),
+      grant,
+      revoke,
+      storageSize: size,
+    });
+    if (size !== undefined && !choice.permissions.includes('storage')) {
+      throw new UsageError(
+        '--storage-size needs storage to be granted: nothing was changed',
+        'pass --allow-storage too',
+      );
+    }
   } else {
     choice = await ask(current, io);
   }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { openPlugin } from '../../edit/open.js';
 import { listReadmes } from '../../edit/readme.js';
+import { displayWidth } from '../../report/width.js';
 import { EXIT, type ExitCode } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
@@ -40,24 +41,4 @@ export async function readmeListCommand(target: string, opts: ReadmeListOptions,
   } finally {
     await opened.close();
   }
-}
-
-/** Terminal columns: East Asian wide characters take two. */
-function displayWidth(s: string): number {
-  let width = 0;
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    const wide =
-      (cp >= 0x1100 && cp <= 0x115f) ||
-      (cp >= 0x2e80 && cp <= 0xa4cf) ||
-      (cp >= 0xac00 && cp <= 0xd7a3) ||
-      (cp >= 0xf900 && cp <= 0xfaff) ||
-      (cp >= 0xfe30 && cp <= 0xfe4f) ||
-      (cp >= 0xff00 && cp <= 0xff60) ||
-      (cp >= 0xffe0 && cp <= 0xffe6) ||
-      (cp >= 0x1f300 && cp <= 0x1faff) ||
-      (cp >= 0x20000 && cp <= 0x3fffd);
-    width += wide ? 2 : 1;
-  }
-  return width;
 }

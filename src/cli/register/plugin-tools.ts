@@ -49,13 +49,16 @@ export function registerPluginTools(plugin: Command, io: Io, done: (code: ExitCo
       done(await readmeListCommand(target, opts, io));
     });
 
-  addPermissionFlags(plugin.command('permission'), 'grant')
-    .description('edit resource.permission in manifest.yaml (interactive on a terminal, or from --allow-* flags)')
+  addPermissionFlags(plugin.command('permission'), 'grant', { verb: 'revoke' })
+    .description(
+      'edit resource.permission in manifest.yaml (interactive on a terminal; or --allow-* adds and --no-allow-* removes, keeping the rest)',
+    )
     .argument('<plugin_path>', 'plugin directory')
     .option(
       '--storage-size <bytes>',
       'storage size in bytes, 1024 to 1073741824 (default: the current size, or 1048576)',
     )
+    .option('--reset', 'start from no permissions: grant exactly the --allow-* flags given')
     .option('--none', 'remove every permission')
     .action(async (target: string, opts: Record<string, unknown>) => {
       const { permissionCommand } = await import('../commands/permission.js');

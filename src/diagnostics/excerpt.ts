@@ -1,0 +1,51 @@
+import type { Excerpt } from './diagnostic.js';
+
+/** Characters shown at most; a longer line is cut to a window around the caret. */
+export const EXCERPT_WIDTH = 100;
+/** How much of the window comes before the caret, when the line is cut. */
+const LEAD = 40;
+
+/**
+ * Characters that must not reach a terminal or a CI log from a plugin's file: C0 and C1 controls
+ * (escape sequences could rewrite the screen), DEL, the byte-order mark, and the bidirectional
+ * controls that make text display in an order other than the one it is read in.
+ */
+const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u;
+
+/**
+ * Line `line` of `text` with a caret at `column` (1-based, in UTF-16 code units as YAML parsers
+ * count). A parser that ran out of text ("unexpected end of the stream") points past the last
+ * line or at a blank one, which would show nothing: the excerpt is then the last line with text
+ * before it, the caret after its end, where the missing text was expected. Undefined when there
+ * is no such line.
+ */
+export function excerptAt(text: string, line: number, column: number): Excerpt | undefined {
+  const lines = text.split(/\r\n|\r|\n/);
+  for (let n = Math.min(line, lines.length); n >= 1; n--) {
+    const excerpt = excerptOf(lines[n - 1]!, n === line ? column : Infinity);
+    if (excerpt) return { line: n, ...excerpt };
+  }
+  return undefined;
+}
+
+function excerptOf(source: string, column: number): Omit<Excerpt, 'line'> | undefined {
+  const chars: string[] = [];
+  let caret = 1;
+  let units = 0;
+  for (const ch of source) {
+    const beforeColumn = units < column - 1;
+    units += ch.length;
+    if (ch === '\t') chars.push(' ');
+    else if (ch.length === 1 && ch >= '\ud800' && ch <= '\udfff')
+      chars.push('\ufffd'); // a lone surrogate
+    else if (!UNSAFE.test(ch)) chars.push(ch);
+    if (beforeColumn) caret = chars.length + 1;
+  }
+  if (chars.join('').trim() === '') return undefined;
+  if (chars.length <= EXCERPT_WIDTH) return { text: chars.join(''), caret };
+  const start = Math.max(0, Math.min(caret - 1 - LEAD, chars.length - EXCERPT_WIDTH));
+  const end = start + EXCERPT_WIDTH;
+  const head = start > 0 ? '…' : '';
+  const tail = end < chars.length ? '…' : '';
+  return { text: head + chars.slice(start, end).join('') + tail, caret: caret - start + head.length };
+}
