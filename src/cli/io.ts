@@ -6,7 +6,7 @@ export interface Io {
   stderr: OutputStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Where Ctrl-C (SIGINT) and SIGTERM come from: the process unless given. */
+  /** Where Ctrl-C (SIGINT), SIGTERM and SIGHUP come from: the process unless given. */
   signals?: SignalSource;
 }
 
@@ -17,7 +17,14 @@ export interface OutputStream {
   columns?: number;
 }
 
-export type StopSignal = 'SIGINT' | 'SIGTERM';
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
+
+/**
+ * The signals that stop a command in order. SIGHUP (the terminal closed) is one of them: Node
+ * resets the disposition a parent left, `nohup`'s SIG_IGN included, so unhandled it would kill the
+ * CLI on the spot, with no exit handler run and the plugin left behind.
+ */
+export const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** The part of `process` that delivers stop signals; a test's EventEmitter can stand in for it. */
 export interface SignalSource {

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { LineSplitter } from './line-splitter.js';
-import { pluginCommand } from './python-launch.js';
 
 export interface PluginProcessOptions {
   python: string;
-  /** `meta.runner.entrypoint`: the process runs it as `<python> -m <entrypoint>` would (python-launch.ts). */
+  /** `meta.runner.entrypoint`, run as `<python> -m <entrypoint>`. */
   entrypoint: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
@@ -26,10 +25,25 @@ export interface PluginExit {
  * The plugin's Python process in the SDK's stdio mode (`INSTALL_METHOD=local`): its first stdout
  * line is the manifest, then heartbeats, session messages and logs, one JSON object per line.
  *
- * Events: `line` (a stdout line after the first), `exit` (PluginExit). The process gets its own
- * process group, so a Ctrl-C in the terminal reaches only the CLI, which then stops it in order.
- * If the CLI dies, the kernel kills the plugin on Linux (python-launch.ts); elsewhere the SDK
- * notices it is orphaned and exits by itself.
+ * Events: `line` (a stdout line after the first), `exit` (PluginExit).
+ *
+ * It is started exactly as the daemon starts it, `<python> -m <entrypoint>` (dify-plugin-daemon
+ * `internal/core/local_runtime/subprocess.go`), with nothing in between, so that tracebacks, `ps`
+ * and interpreter wrappers see what they would under Dify. That no plugin outlives the CLI rests
+ * on the following instead of a wrapper:
+ * - The process leads a process group of its own (`detached`), which every stop signals as a
+ *   whole, so whatever it started dies with it; whatever is left of the group when it exits by
+ *   itself is killed too. The group also keeps a Ctrl-C in the terminal away from it: the CLI
+ *   stops it in order instead.
+ * - The CLI's commands stop it on SIGINT, SIGTERM and SIGHUP, and kill the group when the CLI
+ *   exits any other way (killNow(), from a `process.on('exit')` handler).
+ * - A CLI killed outright (SIGKILL) can do nothing: the SDK's stdio mode exits by itself once its
+ *   parent process id is 1 (dify-plugin-sdks `src/dify_plugin/core/server/io_server.py`). It
+ *   ignores the end of its stdin, though, and where an orphan is adopted by a subreaper (such as
+ *   `systemd --user`), or on Windows, that check never fires: the plugin keeps running
+ *   (docs/remote-debugging.md#stdio-mode).
+ *
+ * On Windows there are no process groups to signal: only the process itself is killed.
  */
 export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginExit] }> {
   private child: ChildProcessWithoutNullStreams | undefined;
@@ -57,8 +71,7 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
   start(): void {
     if (this.child) return;
     const { python, entrypoint, cwd, env } = this.options;
-    const { command, args } = pluginCommand(python, entrypoint);
-    const child = spawn(command, args, {
+    const child = spawn(python, ['-m', entrypoint], {
       cwd,
       env: { ...env, INSTALL_METHOD: 'local', PYTHONUNBUFFERED: '1' },
       detached: true,
@@ -82,6 +95,9 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
     child.stdin.on('error', () => undefined); // EPIPE when it dies mid-write: the exit is reported instead
     let spawnError: string | undefined;
     child.on('error', (err) => (spawnError = err.message));
+    // Whatever it started and left behind (in its group) goes with it. 'exit' comes before
+    // 'close', which waits for every holder of its stdout and stderr, such as those leftovers.
+    child.on('exit', () => signalGroup(child, 'SIGKILL'));
     this.exited = new Promise((resolve) => {
       child.on('close', (code, signal) => {
         this.child = undefined;
@@ -107,7 +123,7 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
     return this.child?.stdin;
   }
 
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
+  /** SIGTERM to its process group, then SIGKILL after `graceMs`; resolves once it is gone. */
   async stop(graceMs: number): Promise<void> {
     const child = this.child;
     if (!child) return;
@@ -117,7 +133,7 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
     clearTimeout(kill);
   }
 
-  /** For the CLI's own exit handler: no time to wait, make sure nothing outlives us. */
+  /** For the CLI's own exit handler (synchronous): SIGKILL to its process group, nothing outlives us. */
   killNow(): void {
     if (this.child) signalGroup(this.child, 'SIGKILL');
   }
@@ -129,11 +145,23 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
   }
 }
 
-/** Signals the child's whole process group (it may have children of its own). */
+/**
+ * Signals the child's whole process group (it may have children of its own). Also called once the
+ * child itself has exited: the group lives on, under the same id, as long as any of its members
+ * does, and the id is not reused before that.
+ */
 function signalGroup(child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return; // never started: nothing to signal
+  if (process.platform === 'win32') {
+    // No process groups: kill() terminates the process alone (its children are not reached).
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return;
+  }
   try {
-    if (child.pid !== undefined) process.kill(-child.pid, signal);
+    process.kill(-child.pid, signal);
   } catch {
-    child.kill(signal);
+    // ESRCH: every member of the group has exited. EPERM: the plugin left its group (setsid) for
+    // one we may not signal; it can still be reached alone.
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   }
 }

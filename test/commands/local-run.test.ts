@@ -168,7 +168,7 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     expectCleanedUp(local.ws);
   });
 
-  it.each(['SIGINT', 'SIGTERM'] as const)(
+  it.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)(
     '%s during start-up stops the plugin, removes the copy and exits 0',
     async (signal) => {
       const local = await start([pkg, '-r', 'json'], { FAKE_NEVER_READY: '1' });

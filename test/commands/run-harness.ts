@@ -25,7 +25,7 @@ export interface RunningCommand {
   json<T = Record<string, unknown>>(): T[];
   /** Resolves once the output passes `test` (a text it contains, a pattern, or a predicate). */
   waitFor(test: string | RegExp | ((output: string) => boolean), timeoutMs?: number): Promise<void>;
-  /** Delivers SIGINT (Ctrl-C) or SIGTERM to the command, as the process would. */
+  /** Delivers SIGINT (Ctrl-C), SIGTERM or SIGHUP to the command, as the process would. */
   signal(name?: StopSignal): void;
   ended: Promise<Ended>;
 }

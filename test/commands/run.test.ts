@@ -272,13 +272,16 @@ describe('dify plugin run against a daemon', () => {
     expect(result.ended).toBe(true);
   });
 
-  it('Ctrl-C stops the plugin and exits 0', async () => {
+  it.each([
+    ['Ctrl-C', 'SIGINT'],
+    ['a closed terminal', 'SIGHUP'],
+  ] as const)('%s (%s) stops the plugin and exits 0', async (_, signal) => {
     const d = await daemon();
     const cli = await run(d);
     await d.nextRegistered();
     await cli.waitFor('✓ Waiting for requests...');
     const [pid] = await pluginsStarted(cli);
-    cli.signal('SIGINT');
+    cli.signal(signal);
     expect((await cli.ended).code).toBe(0);
     expect(isAlive(pid!)).toBe(false);
   });

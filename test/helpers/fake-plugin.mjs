@@ -1,7 +1,8 @@
 // A fake Dify plugin process behaving like the Python SDK in stdio mode
 // (docs/remote-debugging.md#stdio-mode; events and backwards invocation as in the #events and
 // #backwards-invocation sections of that page).
-// Plain Node ESM, no dependencies. Started through ./fake-python, which ignores `-m <entrypoint>`.
+// Plain Node ESM, no dependencies. Started through ./fake-python, which passes on its own command
+// line (`<python> -m <entrypoint>`) as this script's arguments; they change nothing here.
 //
 // Environment:
 //   INSTALL_METHOD=local   required (else: message on stderr, exit 2)
@@ -14,9 +15,10 @@
 //   FAKE_IGNORE_SIGTERM=1  ignore SIGTERM (a plugin that does not stop when asked), logging that it did
 //   FAKE_NEVER_READY=1     a plugin stuck before plugin.run() (a slow import): after the manifest
 //                          line, two lines on stderr and no heartbeat, ever
-//   FAKE_SPY_FILE          write {"pid", "cwd"} to this file (whole: through a rename), before its
-//                          first line (after the stderr with FAKE_NEVER_READY), so a test knows
-//                          where it runs
+//   FAKE_SPY_FILE          write {"pid", "cwd", "argv"} to this file (whole: through a rename),
+//                          before its first line (after the stderr with FAKE_NEVER_READY), so a
+//                          test knows where it runs and how the interpreter was started (argv:
+//                          the interpreter as called, then its arguments)
 //
 // Tool behaviours (request `data.tool`): default echo, `backwards`, `crash`, `big`, `burst`, `error`,
 // `stall` (stops reading stdin, then exits with code 4 after FAKE_STALL_MS).
@@ -135,7 +137,10 @@ if (process.env.FAKE_IGNORE_SIGTERM === '1') process.on('SIGTERM', () => void lo
 
 function writeSpyFile() {
   if (!SPY_FILE) return;
-  writeFileSync(`${SPY_FILE}.tmp`, JSON.stringify({ pid: process.pid, cwd: process.cwd() }));
+  writeFileSync(
+    `${SPY_FILE}.tmp`,
+    JSON.stringify({ pid: process.pid, cwd: process.cwd(), argv: process.argv.slice(2) }),
+  );
   renameSync(`${SPY_FILE}.tmp`, SPY_FILE);
 }
 

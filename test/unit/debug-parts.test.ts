@@ -7,7 +7,6 @@ import { EventEmitter } from 'node:events';
 import { explainRejection } from '../../src/debug/daemon-errors.js';
 import { FlowGate } from '../../src/debug/flow-gate.js';
 import { LineSplitter, LineTooLongError } from '../../src/debug/line-splitter.js';
-import { pluginCommand } from '../../src/debug/python-launch.js';
 import { RestartBackoff } from '../../src/debug/restart-backoff.js';
 import { describeSource, maskKey, parseAddress, resolveSettings, SettingsError } from '../../src/debug/settings.js';
 import { ChangeQueue, watchPlugin, type ChangeKind } from '../../src/debug/watch.js';
@@ -272,19 +271,6 @@ describe('flow gate', () => {
     expect(a.calls.at(-1)).toBe('resume');
     expect(b.calls).toEqual(['pause']);
     expect(a.sink.listenerCount('drain')).toBe(0);
-  });
-});
-
-describe('plugin launch', () => {
-  it('runs the entrypoint through the PDEATHSIG bootstrap on Linux, as `-m` elsewhere', () => {
-    const linux = pluginCommand('/venv/bin/python', 'main', 'linux', 4242);
-    expect(linux.command).toBe('/venv/bin/python');
-    expect(linux.args[0]).toBe('-c');
-    expect(linux.args[1]).toContain('prctl(1, int(signal.SIGKILL)');
-    expect(linux.args[1]).toContain("runpy.run_module(module, run_name='__main__', alter_sys=True)");
-    expect(linux.args.slice(2)).toEqual(['main', '4242']);
-    expect(pluginCommand('python', 'main', 'darwin')).toEqual({ command: 'python', args: ['-m', 'main'] });
-    expect(pluginCommand('python.exe', 'main', 'win32')).toEqual({ command: 'python.exe', args: ['-m', 'main'] });
   });
 });
 

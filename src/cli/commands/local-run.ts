@@ -15,7 +15,7 @@ import { extractPackage } from '../../pack/extract.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
-import type { Io, SignalSource } from '../io.js';
+import { type Io, type SignalSource, STOP_SIGNALS } from '../io.js';
 
 export interface LocalRunOptions {
   mode?: 'stdio' | 'tcp';
@@ -47,7 +47,7 @@ type System = (text: string, fields?: Record<string, unknown>) => void;
 /**
  * `dify plugin run <file.difypkg>` (or `--local <dir>`): runs the plugin here without Dify, speaking
  * the Go CLI's `invoke_id` protocol on stdin/stdout or per TCP client (docs/local-run.md).
- * SIGINT/SIGTERM end it with exit 0 at any point after the check, start-up included, with the
+ * SIGINT/SIGTERM/SIGHUP end it with exit 0 at any point after the check, start-up included, with the
  * plugin stopped and the temporary copy removed.
  */
 export async function localRunCommand(
@@ -131,14 +131,14 @@ export async function localRunCommand(
 }
 
 interface StopSignals {
-  /** Resolves at the first SIGINT or SIGTERM. */
+  /** Resolves at the first SIGINT, SIGTERM or SIGHUP. */
   readonly signalled: Promise<void>;
   readonly received: boolean;
   dispose(): void;
 }
 
 /**
- * SIGINT/SIGTERM end the run with exit 0 (docs/local-run.md#lifecycle). The first starts an orderly stop;
+ * SIGINT/SIGTERM/SIGHUP end the run with exit 0 (docs/local-run.md#lifecycle). The first starts an orderly stop;
  * another one during it (a plugin ignoring SIGTERM) calls `hurry` instead of waiting out the grace.
  */
 function stopSignals(source: SignalSource, hurry: () => void): StopSignals {
@@ -150,16 +150,14 @@ function stopSignals(source: SignalSource, hurry: () => void): StopSignals {
     received = true;
     resolve();
   };
-  source.on('SIGINT', onSignal);
-  source.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) source.on(signal, onSignal);
   return {
     signalled,
     get received() {
       return received;
     },
     dispose() {
-      source.off('SIGINT', onSignal);
-      source.off('SIGTERM', onSignal);
+      for (const signal of STOP_SIGNALS) source.off(signal, onSignal);
     },
   };
 }

@@ -9,7 +9,7 @@ import { colorFor } from '../../report/color.js';
 import { jsonEvents, jsonRunEnd, setIdentity, textEvents } from '../../report/run-events.js';
 import { pluginIdentity } from '../../project/identity.js';
 import { EXIT, type ExitCode, UserError } from '../../diagnostics/user-error.js';
-import type { Io, SignalSource } from '../io.js';
+import { type Io, type SignalSource, STOP_SIGNALS } from '../io.js';
 import type { LocalRunOptions } from './local-run.js';
 import { reportCheck, startWatch } from './run-watch.js';
 import { makeSpinner } from '../spinner.js';
@@ -184,18 +184,16 @@ function printSettings(io: Io, s: DebugSettings, dim: (t: string) => string): vo
 }
 
 /**
- * Ctrl-C or SIGTERM stops the session in order (the plugin gets SIGTERM and a grace period); a
- * second one during that period kills the plugin at once.
+ * Ctrl-C, SIGTERM or SIGHUP stops the session in order (the plugin's process group gets SIGTERM
+ * and a grace period); a second one during that period kills the group at once.
  */
 function onStopSignals(source: SignalSource, stop: () => void, kill: () => void): { dispose(): void } {
   let received = 0;
   const onSignal = () => (received++ === 0 ? stop() : kill());
-  source.on('SIGINT', onSignal);
-  source.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) source.on(signal, onSignal);
   return {
     dispose: () => {
-      source.off('SIGINT', onSignal);
-      source.off('SIGTERM', onSignal);
+      for (const signal of STOP_SIGNALS) source.off(signal, onSignal);
     },
   };
 }
