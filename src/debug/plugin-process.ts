@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { guardGroup, type GroupGuard } from './group-guard.js';
 import { LineSplitter } from './line-splitter.js';
 
 export interface PluginProcessOptions {
@@ -37,19 +38,22 @@ export interface PluginExit {
  *   stops it in order instead.
  * - The CLI's commands stop it on SIGINT, SIGTERM and SIGHUP, and kill the group when the CLI
  *   exits any other way (killNow(), from a `process.on('exit')` handler).
- * - A CLI killed outright (SIGKILL) can do nothing: the SDK's stdio mode exits by itself once its
- *   parent process id is 1 (dify-plugin-sdks `src/dify_plugin/core/server/io_server.py`). It
- *   ignores the end of its stdin, though, and where an orphan is adopted by a subreaper (such as
- *   `systemd --user`), or on Windows, that check never fires: the plugin keeps running
- *   (docs/remote-debugging.md#stdio-mode).
+ * - A CLI killed outright (SIGKILL, the OOM killer) can do nothing itself: a guard process kills
+ *   the group when the CLI's end of a pipe closes (group-guard.ts). The SDK's own check (its
+ *   stdio mode exits once its parent process id is 1, dify-plugin-sdks
+ *   `src/dify_plugin/core/server/io_server.py`) does not fire under a subreaper such as
+ *   `systemd --user`, and the SDK ignores the end of its stdin.
  *
- * On Windows there are no process groups to signal: only the process itself is killed.
+ * On Windows there are no process groups to signal and no guard: only the process itself is
+ * killed, and a plugin whose CLI was killed outright keeps running
+ * (docs/remote-debugging.md#stdio-mode).
  */
 export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginExit] }> {
   private child: ChildProcessWithoutNullStreams | undefined;
   private sawManifest = false;
   private stderrTail: string[] = [];
   private exited: Promise<void> = Promise.resolve();
+  private guard: GroupGuard | undefined;
 
   constructor(private readonly options: PluginProcessOptions) {
     super();
@@ -78,6 +82,7 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child = child;
+    if (child.pid !== undefined) this.guard = guardGroup(child.pid);
     this.sawManifest = false;
     this.stderrTail = [];
     const stdoutLines = new LineSplitter();
@@ -101,6 +106,8 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
     this.exited = new Promise((resolve) => {
       child.on('close', (code, signal) => {
         this.child = undefined;
+        this.guard?.release();
+        this.guard = undefined;
         const rest = stderrLines.rest();
         if (rest) this.keepStderr(rest.toString('utf8'));
         const exit: PluginExit = { code, signal, stderrTail: this.stderrTail };

@@ -12,6 +12,7 @@
 //   FAKE_BURST_PAD         characters of padding in each of them, default 1000
 //   FAKE_LOG_FILE          append every received stdin line (one per line) to this file
 //   FAKE_STALL_MS          how long the `stall` tool waits before exiting, default 500
+//   FAKE_NO_ORPHAN_CHECK=1 never notice being orphaned (the SDK's check fails under a subreaper)
 //   FAKE_IGNORE_SIGTERM=1  ignore SIGTERM (a plugin that does not stop when asked), logging that it did
 //   FAKE_NEVER_READY=1     a plugin stuck before plugin.run() (a slow import): after the manifest
 //                          line, two lines on stderr and no heartbeat, ever
@@ -124,12 +125,14 @@ function readManifest() {
 }
 
 // Orphan check (dify-plugin-sdks `src/dify_plugin/core/server/io_server.py`): exit like os._exit(-1)
-// when the parent is gone.
+// when the parent is gone. FAKE_NO_ORPHAN_CHECK=1 leaves it out, as when a subreaper adopts it.
 const parentPid = process.ppid;
-setInterval(() => {
-  const ppid = process.ppid;
-  if (ppid === 1 || ppid !== parentPid) process.exit(255);
-}, 200);
+if (process.env.FAKE_NO_ORPHAN_CHECK !== '1') {
+  setInterval(() => {
+    const ppid = process.ppid;
+    if (ppid === 1 || ppid !== parentPid) process.exit(255);
+  }, 200);
+}
 // SIGTERM/SIGINT: Node's default action terminates the process, as for the SDK. The handler goes
 // in before the first line: a parent that has seen any output can count on it. Its log line tells
 // a test that the signal arrived and the process is still there.
