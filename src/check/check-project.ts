@@ -6,8 +6,9 @@ import { allDeclarations } from '../project/model.js';
 import { entrypoint, identifier, pep440Versions, pluginKinds, privacyFile } from './rules/manifest.js';
 import { duplicateModels } from './rules/models.js';
 import { readmes, templateText } from './rules/readme.js';
+import { compileProject, pythonCode } from './rules/python.js';
 import { pythonSources } from './rules/sources.js';
-import { toolCredentials } from './rules/tools.js';
+import { duplicateToolNames, toolCredentials, unlistedTools } from './rules/tools.js';
 import { validateDeclaration } from './schema.js';
 import type { PluginProject } from '../project/model.js';
 
@@ -24,10 +25,20 @@ const SEMANTIC_RULES: Rule[] = [
   templateText,
   duplicateModels,
   toolCredentials,
+  duplicateToolNames,
+  unlistedTools,
+  // Last: it waits for Python, which has been compiling since the check began.
+  pythonCode,
 ];
 
+export interface ProjectCheckOptions {
+  /** Compile the Python sources with a local interpreter found in this environment. */
+  python?: { env: NodeJS.ProcessEnv };
+}
+
 /** Every finding about a loaded project: loading problems, schema violations, then rules. */
-export async function checkProject(project: PluginProject): Promise<Diagnostic[]> {
+export async function checkProject(project: PluginProject, options: ProjectCheckOptions = {}): Promise<Diagnostic[]> {
+  const compiled = options.python ? compileProject(project, options.python.env) : undefined;
   const found: Diagnostic[] = [...project.diagnostics];
   for (const decl of allDeclarations(project)) found.push(...(await validateDeclaration(decl)));
   const files = await project.source.listFiles();
@@ -36,6 +47,7 @@ export async function checkProject(project: PluginProject): Promise<Diagnostic[]
     files,
     fileSizes: new Map(files.map((f) => [f.path, f.size])),
     prior: [...found],
+    ...(compiled ? { compiled } : {}),
   };
   for (const rule of SEMANTIC_RULES) found.push(...(await rule(ctx)));
   await locateDiagnostics(found);
