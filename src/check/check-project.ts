@@ -7,8 +7,9 @@ import { entrypoint, identifier, pep440Versions, pluginKinds, privacyFile } from
 import { duplicateKeys } from './rules/duplicate-keys.js';
 import { duplicateModels } from './rules/models.js';
 import { readmes, templateText } from './rules/readme.js';
+import { compileProject, pythonCode } from './rules/python.js';
 import { pythonSources } from './rules/sources.js';
-import { toolCredentials } from './rules/tools.js';
+import { duplicateToolNames, toolCredentials, unlistedTools } from './rules/tools.js';
 import { validateDeclaration } from './schema.js';
 import type { PluginProject } from '../project/model.js';
 
@@ -26,10 +27,20 @@ const SEMANTIC_RULES: Rule[] = [
   templateText,
   duplicateModels,
   toolCredentials,
+  duplicateToolNames,
+  unlistedTools,
+  // Last: it waits for Python, which has been compiling since the check began.
+  pythonCode,
 ];
 
+export interface ProjectCheckOptions {
+  /** Compile the Python sources with a local interpreter found in this environment. */
+  python?: { env: NodeJS.ProcessEnv };
+}
+
 /** Every finding about a loaded project: loading problems, schema violations, then rules. */
-export async function checkProject(project: PluginProject): Promise<Diagnostic[]> {
+export async function checkProject(project: PluginProject, options: ProjectCheckOptions = {}): Promise<Diagnostic[]> {
+  const compiled = options.python ? compileProject(project, options.python.env) : undefined;
   const found: Diagnostic[] = [...project.diagnostics];
   for (const decl of allDeclarations(project)) {
     // A file that is not YAML, or holds nothing, is already one finding (yaml/*, file/empty);
@@ -43,6 +54,7 @@ export async function checkProject(project: PluginProject): Promise<Diagnostic[]
     files,
     fileSizes: new Map(files.map((f) => [f.path, f.size])),
     prior: [...found],
+    ...(compiled ? { compiled } : {}),
   };
   for (const rule of SEMANTIC_RULES) found.push(...(await rule(ctx)));
   await locateDiagnostics(found);

@@ -177,6 +177,39 @@ export const RULE_CATALOG = {
     source: 'SDK class loader (import fails at start-up)',
     enforced: 'SDK start',
   },
+  'python/no-subclass': {
+    severity: 'error',
+    summary:
+      'An `extra.python` source has no subclass of the class the SDK loads it as (Tool, ToolProvider, Endpoint, Event...).',
+    source: 'SDK class loader at start-up (load_single_subclass_from_source: "Missing subclass of ...")',
+    enforced: 'SDK start',
+  },
+  'python/multiple-subclasses': {
+    severity: 'error',
+    summary:
+      'A source has more than one module-level subclass of that class; imported and abstract subclasses count too.',
+    source: 'SDK class loader at start-up (load_single_subclass_from_source: "Multiple subclasses of ...")',
+    enforced: 'SDK start',
+  },
+  'python/syntax-error': {
+    severity: 'error',
+    summary:
+      'A Python source the SDK imports, or the entrypoint, does not compile (checked by `package` with a local Python).',
+    source: 'Python import at start-up (SyntaxError)',
+    enforced: 'SDK start',
+  },
+  'python/syntax-unconfirmed': {
+    severity: 'info',
+    summary: 'A local Python older than `meta.runner.version` does not compile a source, which the runner may accept.',
+    source: 'this CLI (newer syntax, such as f-strings nesting quotes in 3.12, is valid on the runner)',
+    enforced: 'this CLI',
+  },
+  'python/syntax-check-skipped': {
+    severity: 'info',
+    summary: 'The Python sources were not compiled: no Python 3 was found, or it failed to run.',
+    source: 'this CLI (the syntax check needs PYTHON_INTERPRETER_PATH, python3 or python)',
+    enforced: 'this CLI',
+  },
   'reference/entrypoint-missing': {
     severity: 'error',
     summary: 'meta.runner.entrypoint names a module that does not exist (no <entrypoint>.py or package).',
@@ -314,6 +347,18 @@ export const RULE_CATALOG = {
     summary: 'A tool provider uses `credentials_schema`, which the Python SDK ignores for tools.',
     source: 'SDK ToolProviderConfiguration reads only credentials_for_provider',
     enforced: 'nowhere (the SDK ignores it)',
+  },
+  'tool/duplicate-name': {
+    severity: 'error',
+    summary: 'Two tools of one provider have the same `identity.name`.',
+    source: 'SDK maps tools by identity.name, so the last one runs for both; the daemon passes both declarations on',
+    enforced: 'SDK start (one name runs the code of the other tool)',
+  },
+  'tool-provider/unlisted-tool': {
+    severity: 'warning',
+    summary: 'A tool declaration sits in the tools folder but the provider does not list it.',
+    source: 'accepted; daemon and SDK load only the listed tools, so this one never appears',
+    enforced: 'nowhere (never loaded)',
   },
 } as const satisfies Record<string, RuleInfo>;
 

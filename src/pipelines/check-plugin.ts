@@ -1,12 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { diagnostic } from '../diagnostics/catalog.js';
 import { forRemoteDebugging, isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
-import { checkProject } from '../check/check-project.js';
+import { checkProject, type ProjectCheckOptions } from '../check/check-project.js';
+import { startPython } from '../check/python-syntax.js';
 import { planChecksum, planPackage, sizeFinding, type PackPlan } from '../pack/plan.js';
 import { RequirementsError } from '../pack/requirements.js';
 import { startsLikeZip } from '../project/zip-magic.js';
 import { DirectorySource } from '../project/directory-source.js';
 import type { PackageSource } from '../project/package-source.js';
+import type { PluginSource } from '../project/source.js';
 import { uniqueIdentifier } from '../project/identity.js';
 import { loadProject } from '../project/load.js';
 import { get, summarizePlugin, type PluginProject, type PluginSummary } from '../project/model.js';
@@ -43,6 +45,11 @@ export interface CheckOptions {
   checksum: boolean;
   env: NodeJS.ProcessEnv;
   /**
+   * Compile the Python sources with a local Python (one process serves every plugin of a run).
+   * `package` does; commands that go on to start the plugin leave it to Python itself.
+   */
+  compilePython?: boolean;
+  /**
    * Check for `run`: rules only remote debugging enforces are errors, since the daemon refuses
    * the registration (`package` reports them as warnings).
    */
@@ -70,8 +77,9 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
     ]);
   }
   const source = await DirectorySource.open(location, options.outputPath ? { outputPath: options.outputPath } : {});
+  await warmPython(source, options);
   const project = await loadProject(source);
-  const diagnostics = [...source.selection.findings, ...(await checkProject(project))];
+  const diagnostics = [...source.selection.findings, ...(await checkProject(project, projectOptions(options)))];
   let plan: PackPlan | undefined;
   let checksum: string | null = null;
   try {
@@ -111,8 +119,9 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
     return failed(location, [diagnostic('package/unreadable', { file: null }, `${location}: ${err.message}`)]);
   }
   try {
+    await warmPython(source, options);
     const project = await loadProject(source);
-    const diagnostics = await checkProject(project);
+    const diagnostics = await checkProject(project, projectOptions(options));
     const files = await source.listFiles();
     const checksum = options.checksum
       ? await streamedChecksum(
@@ -130,6 +139,18 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
   } finally {
     await source.close();
   }
+}
+
+/**
+ * Starts Python as soon as the plugin is known to hold Python code, before it is even loaded:
+ * its start-up (long behind a launcher such as a pyenv shim) then overlaps the whole check.
+ */
+async function warmPython(source: PluginSource, options: CheckOptions): Promise<void> {
+  if (options.compilePython && (await source.listFiles()).some((f) => f.path.endsWith('.py'))) startPython(options.env);
+}
+
+function projectOptions(options: CheckOptions): ProjectCheckOptions {
+  return options.compilePython ? { python: { env: options.env } } : {};
 }
 
 function finish(

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
-import { edit, exampleFile } from '../helpers/text.js';
+import { edit, exampleFile, lineOf } from '../helpers/text.js';
+import { findPython } from '../../src/check/python-syntax.js';
+import type { Diagnostic } from '../../src/diagnostics/diagnostic.js';
 
 /** Runs `body` with this process's local time in `tz` (Node applies an assignment to process.env.TZ at once). */
 async function inTimezone<T>(tz: string, body: () => Promise<T>): Promise<T> {
@@ -154,5 +156,69 @@ describe('dify plugin package', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { results: [{ plugin: { name: string; category: string } }] };
     expect(doc.results[0].plugin).toMatchObject({ name: 'twilio_trigger', category: 'trigger' });
+  });
+});
+
+describe('dify plugin package compiles the Python sources', () => {
+  const python = findPython(process.env);
+  const json = async (args: string[], env?: Record<string, string | undefined>) => {
+    const r = await runCli(['plugin', 'package', '--format', 'json', ...args], env ? { env } : {});
+    const doc = JSON.parse(r.stdout) as { results: { diagnostics: Diagnostic[] }[] };
+    return { code: r.code, diagnostics: doc.results.flatMap((x) => x.diagnostics) };
+  };
+  const brokenGreet = edit(exampleFile('tools/greet.py'), [
+    'def _invoke(self, tool_parameters: dict[str, Any])',
+    'def _invoke(self, tool_parameters: dict[str, Any]',
+  ]);
+  const brokenLine = lineOf(brokenGreet, 'def _invoke');
+
+  it.skipIf(!python)('a syntax error is an error at file:line:col; the example compiles clean', async () => {
+    const clean = await json(['--check', EXAMPLE]);
+    expect(clean).toEqual({ code: 0, diagnostics: [] });
+    const dir = await pluginWith({
+      'tools/greet.py': brokenGreet,
+      // A runner no newer than the local Python, whose verdict then stands.
+      'manifest.yaml': edit(exampleFile('manifest.yaml'), ['version: "3.12"', 'version: "3.0"']),
+    });
+    const r = await json(['--check', dir]);
+    expect(r.code).toBe(1);
+    // The class check says nothing about a file Python cannot read.
+    expect(r.diagnostics.map((d) => [d.code, d.severity, d.file, d.line])).toEqual([
+      ['python/syntax-error', 'error', 'tools/greet.py', brokenLine],
+    ]);
+    expect(r.diagnostics[0]!.column).toBeGreaterThan(0);
+    expect(r.diagnostics[0]!.message).toMatch(/^SyntaxError: .*; the plugin stops at start-up/);
+  });
+
+  it.skipIf(!python)(
+    'a Python older than the runner only notes it; a package is compiled from its entries',
+    async () => {
+      const dir = await pluginWith({
+        'tools/greet.py': brokenGreet,
+        'manifest.yaml': edit(exampleFile('manifest.yaml'), ['version: "3.12"', 'version: "3.99"']),
+      });
+      const cwd = await tempDir();
+      const packed = await runCli(['plugin', 'package', dir, '-o', 'x.difypkg'], { cwd });
+      expect(packed.code).toBe(0); // an info does not stop packing
+      const r = await json(['--check', path.join(cwd, 'x.difypkg')]);
+      expect(r.code).toBe(0);
+      expect(r.diagnostics.map((d) => [d.code, d.severity, d.file, d.line])).toEqual([
+        ['python/syntax-unconfirmed', 'info', 'tools/greet.py', brokenLine],
+      ]);
+      expect(r.diagnostics[0]!.message).toMatch(/the plugin runs on Python 3\.99, which may accept it\)$/);
+    },
+  );
+
+  it('without a Python, one info says the check was skipped, for each plugin', async () => {
+    const env = { PATH: await tempDir(), PYTHON_INTERPRETER_PATH: undefined };
+    const r = await json(['--check', EXAMPLE, path.join(REAL_FIXTURES, 'google')], env);
+    expect(r.code).toBe(0);
+    expect(r.diagnostics.map((d) => [d.code, d.severity, d.file])).toEqual([
+      ['python/syntax-check-skipped', 'info', null],
+      ['python/syntax-check-skipped', 'info', null],
+    ]);
+    expect(r.diagnostics[0]!.message).toBe(
+      'the Python sources were not compiled: no python3 or python was found on PATH',
+    );
   });
 });

@@ -303,6 +303,48 @@ const cases: Case[] = [
       expect: { code: 'model/duplicate-model', file: 'models/llm/zz-copy.yaml', line: at(model, 'model: ') },
     };
   })(),
+  {
+    name: 'source without a subclass of the class the SDK loads',
+    files: { 'tools/greet.py': 'from dify_plugin import ToolProvider\n\n\nclass GreetTool(ToolProvider):\n    pass\n' },
+    expect: { code: 'python/no-subclass', file: 'tools/greet.yaml', line: at(TOOL, 'source: tools/greet.py') },
+  },
+  (() => {
+    const code = `${exampleFile('tools/greet.py')}\n\nclass FarewellTool(Tool):\n    pass\n`;
+    return {
+      name: 'source with two subclasses',
+      files: { 'tools/greet.py': code },
+      expect: { code: 'python/multiple-subclasses', file: 'tools/greet.py', line: at(code, 'class FarewellTool') },
+    };
+  })(),
+  (() => {
+    const twilio = path.join(REAL_FIXTURES, 'twilio_trigger');
+    return {
+      name: 'subscription constructor declared but not implemented',
+      base: twilio,
+      files: {
+        'provider/twilio.py':
+          'from dify_plugin.interfaces.trigger import Trigger\n\n\nclass TwilioTrigger(Trigger):\n    pass\n',
+      },
+      expect: {
+        code: 'python/no-subclass',
+        file: 'provider/twilio.yaml',
+        line: at(readFixture(twilio, 'provider/twilio.yaml'), 'source: provider/twilio.py'),
+      },
+    };
+  })(),
+  (() => {
+    const provider = edit(PROVIDER, ['  - tools/greet.yaml', '  - tools/greet.yaml\n  - tools/greet_again.yaml']);
+    return {
+      name: 'two tools with one name',
+      files: { 'provider/hello_world.yaml': provider, 'tools/greet_again.yaml': TOOL },
+      expect: { code: 'tool/duplicate-name', file: 'tools/greet_again.yaml', line: at(TOOL, 'name: greet') },
+    };
+  })(),
+  {
+    name: 'tool file the provider does not list',
+    files: { 'tools/wave.yaml': edit(TOOL, ['name: greet', 'name: wave']) },
+    expect: { code: 'tool-provider/unlisted-tool', file: 'provider/hello_world.yaml', line: at(PROVIDER, 'tools:') },
+  },
 ];
 
 function readFixture(base: string, rel: string): string {
@@ -352,5 +394,37 @@ describe('symbolic links', () => {
         ['pack/linked-directory', 'warning', 'shared'],
       ]),
     );
+  });
+});
+
+describe('the SDK start-up checks stay silent when the SDK would start', () => {
+  it('two tools with their own names, and a YAML file beside them that is no tool', async () => {
+    const dir = await pluginWith({
+      'provider/hello_world.yaml': edit(PROVIDER, [
+        '  - tools/greet.yaml',
+        '  - tools/greet.yaml\n  - tools/wave.yaml',
+      ]),
+      'tools/wave.yaml': edit(TOOL, ['name: greet', 'name: wave']),
+      'tools/wave.py': exampleFile('tools/greet.py').replace('GreetTool', 'WaveTool'),
+      'tools/countries.yaml': 'countries:\n  - fr\n  - jp\n',
+    });
+    expect(await diagnosticsOf(dir)).toEqual([]);
+  });
+
+  it('a shared base class imported as a module, or from where it cannot be followed', async () => {
+    const dir = await pluginWith({
+      'tools/common.py': 'from dify_plugin import Tool\n\n\nclass Polite(Tool):\n    pass\n',
+      'tools/greet.py': 'import tools.common as common\n\n\nclass GreetTool(common.Polite):\n    pass\n',
+      // The provider class is made by a function of the plugin, which this reading does not run.
+      'provider/hello_world.py': 'from base_providers import make_provider\n\nHelloWorldProvider = make_provider()\n',
+      'base_providers/__init__.py':
+        'from dify_plugin import ToolProvider\n\n\ndef make_provider():\n    class Provider(ToolProvider):\n        pass\n\n    return Provider\n',
+    });
+    expect(await diagnosticsOf(dir)).toEqual([]);
+  });
+
+  it('a missing source is reported once, as missing', async () => {
+    const dir = await pluginWith({ 'tools/greet.py': null });
+    expect((await diagnosticsOf(dir)).map((d) => d.code)).toEqual(['reference/python-source-missing']);
   });
 });

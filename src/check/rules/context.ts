@@ -4,6 +4,7 @@ import type { Declaration, PluginProject } from '../../project/model.js';
 import type { SourceEntry } from '../../project/source.js';
 import type { YamlFile } from '../../project/yaml-file.js';
 import type { PathSegment } from '../../diagnostics/pointer.js';
+import type { CompileOutcome } from '../python-syntax.js';
 
 /** What every semantic rule sees: the loaded project, its files, and the findings so far. */
 export interface CheckContext {
@@ -13,6 +14,12 @@ export interface CheckContext {
   fileSizes: Map<string, number>;
   /** Findings of the loader and the schemas, so rules can avoid repeating them. */
   prior: readonly Diagnostic[];
+  /**
+   * The compile of the Python sources by a local interpreter, when asked for (`package` does;
+   * `run` does not, as Python reports a syntax error itself when the plugin starts). It is
+   * started before the other rules run, so that Python starts up while they work.
+   */
+  compiled?: Promise<CompileOutcome | undefined>;
 }
 
 export type Rule = (ctx: CheckContext) => Diagnostic[] | Promise<Diagnostic[]>;

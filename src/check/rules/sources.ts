@@ -2,7 +2,7 @@ import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import { at, type CheckContext } from './context.js';
 import { closestPath } from '../../diagnostics/suggest.js';
 import { allDeclarations, get } from '../../project/model.js';
-import type { Declaration } from '../../project/model.js';
+import type { Declaration, PluginProject } from '../../project/model.js';
 import { refProblemFinding, resolveRef } from '../../project/references.js';
 import type { PluginSource } from '../../project/source.js';
 import type { PathSegment } from '../../diagnostics/pointer.js';
@@ -15,24 +15,43 @@ const PYTHON_BLOCKS: PathSegment[][] = [
 
 /**
  * Every `extra.python` source must exist: the SDK imports each at start-up and the plugin dies
- * before it can register. The agent-strategy provider's block is skipped because the SDK never
- * reads it (it has no provider class).
+ * before it can register.
  */
 export async function pythonSources({ project, files }: CheckContext): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
   const pyFiles = files.map((f) => f.path).filter((p) => p.endsWith('.py'));
+  for (const { decl, at, written } of pythonReferences(project, PYTHON_BLOCKS))
+    await checkSource(out, project.source, pyFiles, decl, at, written);
+  return out;
+}
+
+/** A source file named in a declaration's `extra.python` block. */
+export interface PythonReference {
+  decl: Declaration;
+  /** Where in the declaration, e.g. `extra.python.model_sources.0`. */
+  at: PathSegment[];
+  written: unknown;
+}
+
+/**
+ * The sources named in `blocks` of every declaration. The agent-strategy provider's block is
+ * skipped because the SDK never reads it (it has no provider class).
+ */
+export function pythonReferences(
+  project: PluginProject,
+  blocks: PathSegment[][] = [['extra', 'python']],
+): PythonReference[] {
+  const out: PythonReference[] = [];
   for (const decl of allDeclarations(project)) {
     if (decl.kind === 'agent-strategy-provider' || decl.kind === 'manifest') continue;
-    for (const block of PYTHON_BLOCKS) {
+    for (const block of blocks) {
       const python = get(decl.value, ...block);
       if (typeof python !== 'object' || python === null) continue;
-      for (const key of ['source', 'provider_source']) {
-        await checkSource(out, project.source, pyFiles, decl, [...block, key], get(python, key));
-      }
+      for (const key of ['source', 'provider_source'])
+        out.push({ decl, at: [...block, key], written: get(python, key) });
       const models = get(python, 'model_sources');
       if (Array.isArray(models)) {
-        for (const [i, m] of models.entries())
-          await checkSource(out, project.source, pyFiles, decl, [...block, 'model_sources', i], m);
+        for (const [i, m] of models.entries()) out.push({ decl, at: [...block, 'model_sources', i], written: m });
       }
     }
   }

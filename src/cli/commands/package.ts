@@ -51,6 +51,7 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
       strict: Boolean(opts.strict),
       maxBytes,
       env: io.env,
+      compilePython: true,
       // Text-mode checks never show the checksum; computing it means hashing every file, which
       // packing does anyway as it reads them.
       checksum: !writing && format === 'json',
