@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
+import { findOnPath, isExecutable } from '../project/executables.js';
 
 /** A source file to compile: its path in the plugin and its bytes. */
 export interface SourceText {
@@ -88,31 +88,14 @@ const lookups = new Map<string, string | undefined>();
 function lookUp(env: NodeJS.ProcessEnv): string | undefined {
   const override = env.PYTHON_INTERPRETER_PATH;
   if (override) {
-    const found = path.isAbsolute(override) ? (isExecutable(override) ? override : undefined) : onPath(override, env);
+    const found = path.isAbsolute(override)
+      ? isExecutable(override)
+        ? override
+        : undefined
+      : findOnPath(override, env);
     if (found) return found;
   }
-  return onPath('python3', env) ?? onPath('python', env);
-}
-
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  const dirs = (env.PATH ?? '').split(path.delimiter).filter((d) => d !== '');
-  const extensions = process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
-  for (const dir of dirs) {
-    for (const ext of extensions) {
-      const candidate = path.join(dir, name + ext);
-      if (isExecutable(candidate)) return candidate;
-    }
-  }
-  return undefined;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
+  return findOnPath('python3', env) ?? findOnPath('python', env);
 }
 
 /**

@@ -1,7 +1,8 @@
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { UserError } from '../diagnostics/user-error.js';
+import { findOnPath, getIgnoringCase, isExecutable } from '../project/executables.js';
 
 /** Where a setting's value came from, for the "using ..." lines `run` prints. */
 export type SettingSource = 'flag' | 'environment' | '.env' | 'default';
@@ -146,32 +147,9 @@ export function commandPath(command: string, base: string, env: NodeJS.ProcessEn
   if (path.isAbsolute(command)) return command;
   if (command.includes('/') || (process.platform === 'win32' && command.includes('\\')))
     return path.resolve(base, command);
-  if (onPath(command, env)) return command;
+  if (findOnPath(command, env)) return command;
   const local = path.resolve(base, command);
   return isExecutable(local) ? local : command;
-}
-
-function onPath(name: string, env: NodeJS.ProcessEnv): boolean {
-  const dirs = (getIgnoringCase(env, 'PATH') ?? '').split(path.delimiter).filter((d) => d !== '');
-  const extensions =
-    process.platform === 'win32' ? ['', ...(getIgnoringCase(env, 'PATHEXT') ?? '.EXE;.CMD;.BAT').split(';')] : [''];
-  return dirs.some((dir) => extensions.some((ext) => isExecutable(path.join(dir, name + ext))));
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function getIgnoringCase(vars: Record<string, string | undefined>, name: string): string | undefined {
-  if (vars[name] !== undefined) return vars[name];
-  const lower = name.toLowerCase();
-  for (const [k, v] of Object.entries(vars)) if (k.toLowerCase() === lower) return v;
-  return undefined;
 }
 
 /** `a1b2c3d4-...-9f` → `a1b2••••••••9f`: enough to recognise a key, not to use it. */
