@@ -42,6 +42,12 @@ export interface CheckOptions {
   /** Compute the checksum and identifier (hashes every file). */
   checksum: boolean;
   env: NodeJS.ProcessEnv;
+  /**
+   * `validate` when nothing will read the plan's contents (a check that prints findings only):
+   * requirements.txt is then checked for, not generated (see pack/plan.ts). Never with
+   * `checksum`, which needs every byte of the package.
+   */
+  requirements?: 'export' | 'validate';
 }
 
 /**
@@ -70,7 +76,12 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
   let plan: PackPlan | undefined;
   let checksum: string | null = null;
   try {
-    plan = await planPackage(location, source.selection, { language: runnerLanguage(project), env: options.env });
+    plan = await planPackage(location, source.selection, {
+      language: runnerLanguage(project),
+      env: options.env,
+      requirements: options.checksum ? 'export' : (options.requirements ?? 'export'),
+      maxBytes: options.maxBytes,
+    });
     const tooLarge = sizeFinding(plan, options.maxBytes, source.selection.ignoreFile);
     if (tooLarge) diagnostics.push(tooLarge);
     if (options.checksum) checksum = await planChecksum(plan);
