@@ -23,9 +23,27 @@ const lazyBuiltins = {
   },
 };
 
+/**
+ * commander requires node:child_process when loaded, for running subcommands as separate
+ * executables, which this CLI never does; loading it (and net, dgram and streams with it) costs
+ * every run a few milliseconds. Here commander gets it when it spawns, if ever.
+ */
+const lazyCommanderChildProcess = {
+  name: 'lazy-commander-child-process',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const eager = "const childProcess = require('node:child_process');";
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes(eager)) throw new Error(`bundle: ${args.path} no longer has "${eager}"`);
+      const lazy = "const childProcess = { spawn: (...a) => require('node:child_process').spawn(...a) };";
+      return { contents: source.replace(eager, lazy), loader: 'js' };
+    });
+  },
+};
+
 rmSync('dist', { recursive: true, force: true });
 await build({
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, lazyCommanderChildProcess],
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/dify.cjs',
   bundle: true,

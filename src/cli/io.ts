@@ -1,3 +1,5 @@
+import { EXIT } from '../diagnostics/user-error.js';
+
 /** The streams and environment a command talks to; tests pass their own to run commands in-process. */
 export interface Io {
   /** Where prompts read answers; interactive only when it is a terminal. */
@@ -25,10 +27,33 @@ export interface SignalSource {
   off(signal: StopSignal, listener: () => void): unknown;
 }
 
+let stdout: NodeJS.WriteStream | undefined;
+let stderr: NodeJS.WriteStream | undefined;
+
+/**
+ * The process's own streams, each set up only when a command first uses it: setting one up loads
+ * Node's stream code (and readline for stdin, net for a pipe), a few milliseconds of every
+ * start-up otherwise, and most commands never read stdin.
+ */
 export const processIo: Io = {
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
+  get stdin() {
+    return process.stdin;
+  },
+  get stdout() {
+    return (stdout ??= quietOnClosedPipe(process.stdout));
+  },
+  get stderr() {
+    return (stderr ??= quietOnClosedPipe(process.stderr));
+  },
   env: process.env,
   cwd: process.cwd(),
 };
+
+/** `dify ... | head`: a reader that stops early is not an error, and is no reason for a stack trace. */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(EXIT.ok);
+    throw err;
+  });
+  return stream;
+}
