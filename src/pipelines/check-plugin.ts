@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
 import { diagnostic } from '../diagnostics/catalog.js';
 import { isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkProject } from '../check/check-project.js';
@@ -56,7 +56,7 @@ export interface CheckOptions {
  * size limit and the checksum are those of the package that `package` would write.
  */
 export async function checkPlugin(location: string, options: CheckOptions): Promise<PluginResult> {
-  const info = await stat(location).catch(() => null);
+  const info = statOrNull(location);
   // Any ZIP is read as a package, whatever its name, as the daemon does (bundles embed packages
   // without an extension).
   if (info?.isFile() && (location.endsWith('.difypkg') || startsLikeZip(location)))
@@ -157,6 +157,15 @@ export function setChecksum(plugin: PluginInfo, checksum: string): void {
   plugin.checksum = checksum;
   plugin.identifier =
     plugin.name && plugin.version ? uniqueIdentifier(plugin.author, plugin.name, plugin.version, checksum) : null;
+}
+
+/** Synchronous: fs/promises would load Node's stream and readline code for this one call. */
+function statOrNull(location: string): Stats | null {
+  try {
+    return statSync(location);
+  } catch {
+    return null;
+  }
 }
 
 function failed(location: string, diagnostics: Diagnostic[]): PluginResult {

@@ -82,10 +82,12 @@ const charClass = (chars: string) => {
   return table;
 };
 /**
- * What a null (`~`, `null`), boolean (`true`, `False`), integer, float (`.inf`, `-1.5`) or merge
- * key can start with: any other plain scalar is a string.
+ * Which plain scalars js-yaml's core types (null, bool, int, float, merge) could take: those
+ * starting with a digit, a sign, `.`, `~` or `<`, and these words. Any other is a string, with no
+ * need to call the types' resolvers (the costliest part of reading a line, cold).
  */
-const MAYBE_CORE_START = charClass('~nNtTfF0123456789+-.<');
+const MAYBE_NOT_STRING_START = charClass('0123456789+-.~<');
+const CORE_WORDS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 /** YAML indicators a plain scalar may not start with (`-`, `?`, `:` are handled apart). */
 const INDICATOR = charClass('&*!%@`,[]{}#|>\'"?:');
 
@@ -163,13 +165,10 @@ function read(lines: string[], implicit: readonly ScalarType[]): unknown {
     return value;
   }
 
-  /**
-   * Block mapping whose keys are at `indent`; `first` is an entry already in hand (after `- `).
-   * Built as entries first: Object.fromEntries stores them faster than the interpreter can.
-   */
+  /** Block mapping whose keys are at `indent`; `first` is an entry already in hand (after `- `). */
   function mapping(indent: number, first: string | undefined): Record<string, unknown> {
     if (++depth > MAX_DEPTH) giveUp();
-    const entries: [string, unknown][] = [];
+    const result: Record<string, unknown> = {};
     let line = first;
     for (;;) {
       if (line === undefined) {
@@ -184,11 +183,10 @@ function read(lines: string[], implicit: readonly ScalarType[]): unknown {
       const key = match[1]!;
       // js-yaml turns a key such as 1 or true into a string; leave those to it.
       if (key === '__proto__' || typeof plain(key) !== 'string') giveUp();
-      entries.push([key, value(match[2] ?? '', indent, true)]);
+      if (Object.hasOwn(result, key)) giveUp(); // a duplicate key: js-yaml reports it
+      result[key] = value(match[2] ?? '', indent, true);
       line = undefined;
     }
-    const result = Object.fromEntries(entries) as Record<string, unknown>;
-    if (Object.keys(result).length !== entries.length) giveUp(); // a duplicate key: js-yaml reports it
     depth--;
     return result;
   }
@@ -371,7 +369,9 @@ function read(lines: string[], implicit: readonly ScalarType[]): unknown {
 
   /** A plain scalar's value: the first of js-yaml's implicit types that takes it, else the text. */
   function plain(text: string): unknown {
-    if (coreTypes && text !== '' && MAYBE_CORE_START[text.charCodeAt(0)] !== 1) return text;
+    if (coreTypes && text !== '' && MAYBE_NOT_STRING_START[text.charCodeAt(0)] !== 1 && !CORE_WORDS.has(text)) {
+      return text;
+    }
     for (const type of implicit) if (type.resolve(text)) return type.construct(text);
     return text;
   }
