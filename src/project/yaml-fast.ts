@@ -43,6 +43,12 @@ const NOT_SPACE = /[^ ]/;
  * way, js-yaml's.
  */
 const KEY_LINE = /^([A-Za-z0-9_$][A-Za-z0-9_$./-]*(?: [A-Za-z0-9_$./-]+)*):(?: +(.*))?$/;
+/**
+ * KEY_LINE with a value that is a whole plain scalar on its own: no indicator first, no
+ * comment, no `: ` and no colon at the end (then it would be a mapping, or an error).
+ */
+const PLAIN_PAIR =
+  /^([A-Za-z0-9_$][A-Za-z0-9_$./-]*(?: [A-Za-z0-9_$./-]+)*): +((?!-(?: |$))[^&*!%@`,[\]{}#|>'"?: ](?:[^:# ]|:(?! |$)| (?!#)|(?<! )#)*)$/;
 /** What cannot be in a plain scalar here: a comment, or a colon that makes it a mapping. */
 const NOT_PLAIN = / #|: |:$/;
 /** Block scalar header: style, optional chomping (keep is left to js-yaml), optional comment. */
@@ -178,13 +184,23 @@ function read(lines: string[], implicit: readonly ScalarType[]): unknown {
         line = content(next);
         at++;
       }
-      const match = KEY_LINE.exec(line); // also refuses an item where a key belongs
+      // Most lines are `key: value` with a one-line plain value: one expression reads them.
+      const pair = PLAIN_PAIR.exec(line);
+      const match = pair ?? KEY_LINE.exec(line); // KEY_LINE also refuses an item where a key belongs
       if (match === null) giveUp();
       const key = match[1]!;
       // js-yaml turns a key such as 1 or true into a string; leave those to it.
       if (key === '__proto__' || typeof plain(key) !== 'string') giveUp();
       if (Object.hasOwn(result, key)) giveUp(); // a duplicate key: js-yaml reports it
-      result[key] = value(match[2] ?? '', indent, true);
+      // A deeper line after a plain value continues it: the general reader folds the lines (and
+      // must see the comments and blank lines in between, which nextIndent skips).
+      const after = at;
+      if (pair !== null && nextIndent() <= indent) {
+        result[key] = plain(pair[2]!);
+      } else {
+        at = after;
+        result[key] = value(match[2] ?? '', indent, true);
+      }
       line = undefined;
     }
     depth--;

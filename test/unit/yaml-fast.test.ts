@@ -81,6 +81,7 @@ describe('fast YAML reader', () => {
     ['a duplicate key', 'a: 1\na: 2\n'],
     ['bad indentation', 'a: b\n  c: d\n'],
     ['a scalar continued under a comment', 'a: b #c\n  d\n'],
+    ['a comment line inside a plain scalar', 'a: b\n  # c\n  d\n'],
     ['a key with a mapping for a value on one line', 'key: value: x\n'],
     ['text after a closing quote', 'a: "x"y\n'],
     ['an unclosed flow sequence', 'a: [1, 2\nb: 3\n'],
