@@ -49,7 +49,7 @@ export const processIo: Io = {
     // Commands ask stderr whether it is a terminal (for a spinner) long before they write to it,
     // if they ever do: a pipe or a file is known not to be one without setting up the stream.
     const make = () => quietOnClosedPipe(process.stderr);
-    return (stderr ??= surelyNotATerminal(2) ? writeLater(make) : make());
+    return (stderr ??= isFileOrNull(2) ? syncWriter(2) : surelyNotATerminal(2) ? writeLater(make) : make());
   },
   env: process.env,
   cwd: process.cwd(),
