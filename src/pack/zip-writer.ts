@@ -170,11 +170,11 @@ async function streamCompressed(
 
 /**
  * Compresses the inputs ahead of the writer, in order, as many at a time as AHEAD_BYTES and
- * AHEAD_FILES allow (files above STREAM_ABOVE are left to stream and do not count). Larger files
- * go to the thread pool as gzip, whose trailer carries the CRC-32 computed there: the gzip body
- * is exactly the raw Deflate stream of the same settings (tested), so the main thread only reads,
- * hashes and writes. Read buffers are reused, and compressed output is written from where zlib
- * put it, never copied.
+ * AHEAD_FILES allow (files above STREAM_ABOVE are left to stream and do not count). Files above
+ * POOL_ABOVE go to the thread pool as gzip, whose trailer carries the CRC-32 computed there: the
+ * gzip body is exactly the raw Deflate stream of the same settings (tested), so for them the
+ * main thread only reads, hashes and writes. Read buffers are reused, and compressed output is
+ * written from where zlib put it, never copied.
  */
 class ReadAhead {
   private readonly jobs = new Map<number, { job: Promise<Prepared>; bytes: number }>();

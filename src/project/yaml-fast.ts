@@ -89,12 +89,12 @@ const charClass = (chars: string) => {
 };
 /**
  * Which plain scalars js-yaml's core types (null, bool, int, float, merge) could take: those
- * starting with a digit, a sign, `.`, `~` or `<`, and these words. Any other is a string, with no
- * need to call the types' resolvers (the costliest part of reading a line, cold).
+ * starting with a digit, a sign, `.`, `~` or `<`, and these words. Any other is a string, known
+ * without calling the five resolvers.
  */
 const MAYBE_NOT_STRING_START = charClass('0123456789+-.~<');
 const CORE_WORDS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
-/** YAML indicators a plain scalar may not start with (`-`, `?`, `:` are handled apart). */
+/** YAML indicators a plain scalar may not start with (`-` is apart: it may, before a non-space). */
 const INDICATOR = charClass('&*!%@`,[]{}#|>\'"?:');
 
 /**
