@@ -38,8 +38,11 @@ const RULE_OF_KEYWORD: Record<string, string> = {
 export async function validateDeclaration(decl: Declaration): Promise<Diagnostic[]> {
   const validate = await validatorFor(decl.kind);
   if (validate(decl.value)) return [];
+  // Taken before the await: the validator keeps only its last call's errors, and the plugins of
+  // one `--check` run are checked concurrently.
+  const errors = validate.errors ?? [];
   await enablePositions(); // messages quote the source text, and every finding has a position
-  return relevantErrors(validate.errors ?? []).map((e) => toDiagnostic(decl, e));
+  return relevantErrors(errors).map((e) => toDiagnostic(decl, e));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { startsLikeZip } from '../project/zip-magic.js';
 import { UsageError, UserError } from '../diagnostics/user-error.js';
@@ -45,13 +45,13 @@ export async function writeArchive(
 
 async function refuseToClobber(outputPath: string, force: boolean): Promise<void> {
   const dir = path.dirname(outputPath);
-  if (!(await stat(dir).catch(() => null))?.isDirectory()) {
+  if (!statOrNull(dir)?.isDirectory()) {
     throw new UserError(
       `cannot write ${outputPath}: the directory ${dir} does not exist`,
       'create it first, or pass another -o path',
     );
   }
-  const info = await stat(outputPath).catch(() => null);
+  const info = statOrNull(outputPath);
   if (!info) return;
   if (info.isDirectory()) throw new UserError(`${outputPath} is a directory`, 'pass -o with a file name');
   if (force || startsLikeZip(outputPath)) return;
@@ -59,4 +59,16 @@ async function refuseToClobber(outputPath: string, force: boolean): Promise<void
     `${outputPath} exists and is not a Dify package or bundle; not overwriting it`,
     'choose another -o path, or pass --force',
   );
+}
+
+/**
+ * Synchronous: this module loads with every `package`, even `--check`, and fs/promises would load
+ * Node's stream and readline code with it.
+ */
+function statOrNull(file: string): Stats | null {
+  try {
+    return statSync(file);
+  } catch {
+    return null;
+  }
 }

@@ -163,7 +163,6 @@ const INIT_CATEGORIES =
 
 /** Runs the CLI with `argv` (as process.argv) and returns the exit code; never throws. */
 export async function run(argv: string[], io: Io = processIo): Promise<ExitCode> {
-  if (io === processIo) quietOnClosedPipe();
   let code: ExitCode = EXIT.ok;
   const program = buildProgram(io, (c) => (code = c));
   try {
@@ -193,14 +192,4 @@ function handleError(err: unknown, io: Io): ExitCode {
   if (io.env.DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   else io.stderr.write('hint: run again with DEBUG=1 for details, and please report it\n');
   return EXIT.failed;
-}
-
-/** `dify ... | head`: a reader that stops early is not an error, and is no reason for a stack trace. */
-function quietOnClosedPipe(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(EXIT.ok);
-      throw err;
-    });
-  }
 }

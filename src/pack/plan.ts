@@ -1,8 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { diagnostic } from '../diagnostics/catalog.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { compareBytes } from '../project/order.js';
-import { generateRequirements, type GeneratedRequirements } from './requirements.js';
+import {
+  checkRequirements,
+  generateRequirements,
+  RequirementsError,
+  type GeneratedRequirements,
+} from './requirements.js';
 import type { FileSelection } from '../project/file-selection.js';
 import type { ZipInput } from './zip-writer.js';
 
@@ -17,18 +23,36 @@ export interface PackPlan {
   entries: PackEntry[];
   totalSize: number;
   requirements?: GeneratedRequirements;
+  /**
+   * A plan made to check, not to write (`requirements: 'validate'`): the package would hold a
+   * generated requirements.txt, which is not in `entries` (nor in `totalSize`).
+   */
+  requirementsLeftOut?: true;
 }
 
 export interface PlanOptions {
   /** `meta.runner.language` of the manifest: requirements are generated only for python. */
   language: unknown;
   env: NodeJS.ProcessEnv;
+  /**
+   * `export` (the default): generate requirements.txt when the package needs one. `validate`:
+   * for a check that writes nothing, only make sure it could be generated (see
+   * requirements.ts `checkRequirements`), since exporting uv.lock is the largest part of checking
+   * a plugin; unless the package comes near `maxBytes`, where its size matters.
+   */
+  requirements?: 'export' | 'validate';
+  maxBytes?: number;
 }
 
+/** Files the Go CLI's packager looks for in the plugin directory, in its order. */
+const REQUIREMENTS_SOURCES = ['requirements.txt', 'pyproject.toml', 'uv.lock'] as const;
+
 /**
- * The files of the selection plus a generated `requirements.txt` when a python plugin has a
- * `pyproject.toml` and `uv.lock` but no packed `requirements.txt` (an ignored one counts as
- * absent, unlike the Go CLI, which then packs no dependency list at all).
+ * The files of the selection plus, for a python plugin, a `requirements.txt` generated from
+ * `uv.lock`, decided as the Go CLI does (dify-plugin-daemon
+ * `pkg/plugin_packager/packager/packager.go`, `generatedFiles`): by what is in the plugin
+ * directory, whatever the ignore file says. So an ignored `uv.lock` (two official plugins ignore
+ * theirs) still gives a requirements.txt, and an ignored `requirements.txt` means none at all.
  */
 export async function planPackage(root: string, selection: FileSelection, options: PlanOptions): Promise<PackPlan> {
   const entries: PackEntry[] = selection.files.map((f) => ({
@@ -38,17 +62,53 @@ export async function planPackage(root: string, selection: FileSelection, option
     read: async () => readFileSync(f.abs),
     file: f.abs,
   }));
-  const has = (p: string) => selection.files.some((f) => f.path === p);
-  let requirements: GeneratedRequirements | undefined;
-  if (options.language === 'python' && !has('requirements.txt') && has('pyproject.toml') && has('uv.lock')) {
-    requirements = await generateRequirements(root, options.env);
-    const data = Buffer.from(requirements.text, 'utf8');
-    entries.push({ name: 'requirements.txt', size: data.length, generated: true, read: async () => data });
-    entries.sort((a, b) => compareBytes(a.name, b.name));
-  }
   const plan: PackPlan = { entries, totalSize: entries.reduce((n, e) => n + e.size, 0) };
-  if (requirements) plan.requirements = requirements;
+  if (options.language !== 'python' || !needsRequirements(root)) return plan;
+  if (options.requirements === 'validate' && !nearLimit(root, plan.totalSize, options.maxBytes)) {
+    await checkRequirements(root, options.env);
+    plan.requirementsLeftOut = true;
+    return plan;
+  }
+  const requirements = await generateRequirements(root, options.env);
+  const data = Buffer.from(requirements.text, 'utf8');
+  entries.push({ name: 'requirements.txt', size: data.length, generated: true, read: async () => data });
+  entries.sort((a, b) => compareBytes(a.name, b.name));
+  plan.totalSize += data.length;
+  plan.requirements = requirements;
   return plan;
+}
+
+/**
+ * The Go packager's test: no `requirements.txt`, but `pyproject.toml` and `uv.lock`, each looked
+ * up with os.Stat (anything at the path counts, a symbolic link is followed, only "does not
+ * exist" means absent; any other failure stops packing).
+ */
+function needsRequirements(root: string): boolean {
+  for (const name of REQUIREMENTS_SOURCES) {
+    let exists: boolean;
+    try {
+      statSync(path.join(root, name));
+      exists = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new RequirementsError(`cannot look up ${name}: ${(err as Error).message}`);
+      }
+      exists = false;
+    }
+    if (exists !== (name !== 'requirements.txt')) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether requirements.txt could take the package over `maxBytes`. It has one line per locked
+ * package it lists, in practice far shorter than that package's entry in uv.lock (which also
+ * holds its files and hashes), so four times the lock's size is a wide margin.
+ */
+function nearLimit(root: string, filesSize: number, maxBytes: number | undefined): boolean {
+  if (maxBytes === undefined) return false;
+  const lockSize = statSync(path.join(root, 'uv.lock')).size;
+  return filesSize + 4 * lockSize >= maxBytes;
 }
 
 export async function planChecksum(plan: PackPlan): Promise<string> {

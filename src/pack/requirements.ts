@@ -26,9 +26,9 @@ export interface GeneratedRequirements {
 }
 
 /**
- * A python plugin packed without `requirements.txt` but with `pyproject.toml` and `uv.lock`
- * gets one generated, as the Go CLI does: by `uv export` when uv is installed (`UV_PATH`, then
- * `PATH`), otherwise natively from `uv.lock`.
+ * `requirements.txt` for a python plugin that has `pyproject.toml` and `uv.lock` but no
+ * `requirements.txt` (see planPackage for exactly when), as the Go CLI makes it: by `uv export`
+ * when uv is installed (`UV_PATH`, then `PATH`), otherwise natively from `uv.lock`.
  */
 export async function generateRequirements(root: string, env: NodeJS.ProcessEnv): Promise<GeneratedRequirements> {
   const uv = findUv(env);
@@ -36,8 +36,7 @@ export async function generateRequirements(root: string, env: NodeJS.ProcessEnv)
     const text = await runUv(uv, root, env);
     return { text, via: 'uv', uvPath: uv };
   }
-  const lock = readFileSync(path.join(root, 'uv.lock'), 'utf8');
-  const pyproject = readFileSync(path.join(root, 'pyproject.toml'), 'utf8');
+  const { lock, pyproject } = readSources(root);
   // Loaded only here: most runs never need a TOML parser.
   const { exportRequirementsFromUvLock } = await import('./uv-export.js');
   try {
@@ -45,6 +44,35 @@ export async function generateRequirements(root: string, env: NodeJS.ProcessEnv)
   } catch (err) {
     throw new RequirementsError(`cannot export requirements.txt from uv.lock: ${(err as Error).message}`);
   }
+}
+
+/**
+ * For a check that writes nothing: fails exactly when generateRequirements would, without
+ * exporting in the usual case. The cheap checks of uv.lock run first (uv-export.ts `checkUvLock`);
+ * only when they find fault does the real export run (uv if installed), so a problem is reported
+ * in the export's own words and nothing it accepts is ever reported.
+ */
+export async function checkRequirements(root: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const { lock, pyproject } = readSources(root);
+  const { checkUvLock, UvLockError } = await import('./uv-export.js');
+  try {
+    checkUvLock(lock, pyproject);
+  } catch (err) {
+    if (!(err instanceof UvLockError)) throw err;
+    await generateRequirements(root, env);
+  }
+}
+
+function readSources(root: string): { lock: string; pyproject: string } {
+  const read = (name: string) => {
+    try {
+      return readFileSync(path.join(root, name), 'utf8');
+    } catch (err) {
+      // e.g. a directory of that name, which the Go CLI's check for the file lets through too
+      throw new RequirementsError(`cannot read ${name}: ${(err as Error).message}`);
+    }
+  };
+  return { lock: read('uv.lock'), pyproject: read('pyproject.toml') };
 }
 
 /** Where uv is, looked up once per search path (checking many plugins asks many times). */

@@ -81,6 +81,21 @@ export function exportRequirementsFromUvLock(uvLockText: string, pyprojectText: 
   return { requirements, text };
 }
 
+/**
+ * The cheap part of the export's checks: pyproject.toml names a project, and uv.lock is TOML of
+ * a lock version this export reads and holds a package of that name. Left out: reading every
+ * package's dependencies and markers and walking the graph, which is most of the export's time
+ * and only fails on a lock that uv did not write. Throws what the export would for the same
+ * problem.
+ */
+export function checkUvLock(uvLockText: string, pyprojectText: string): void {
+  const project = readPyproject(pyprojectText);
+  const names = readLockDocument(uvLockText).packages.map((raw) => asTable(raw)?.['name']);
+  if (!names.some((name) => typeof name === 'string' && normalizeName(name) === project.name)) {
+    throw noProjectPackage(project.name);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // pyproject.toml
 // ---------------------------------------------------------------------------------------------
@@ -160,14 +175,19 @@ interface Lock {
   hasConflicts: boolean;
 }
 
-function readLock(text: string): Lock {
+/** uv.lock parsed, its version checked, and its `package` array of tables (not read yet). */
+function readLockDocument(text: string): { doc: TomlTable; packages: unknown[] } {
   const doc = parseTomlOrThrow(withoutDistributions(text), 'uv.lock');
   if (doc['version'] !== 1) {
     throw new UvLockError(`uv.lock: unsupported lock version ${JSON.stringify(doc['version'] ?? null)} (expected 1)`);
   }
-  const rawPackages = doc['package'] ?? [];
-  if (!Array.isArray(rawPackages)) throw new UvLockError('uv.lock: `package` is not an array of tables');
+  const packages = doc['package'] ?? [];
+  if (!Array.isArray(packages)) throw new UvLockError('uv.lock: `package` is not an array of tables');
+  return { doc, packages };
+}
 
+function readLock(text: string): Lock {
+  const { doc, packages: rawPackages } = readLockDocument(text);
   const packages = rawPackages.map((raw, index) => readPackage(raw, index));
   const byName = new Map<string, LockPackage[]>();
   for (const pkg of packages) {
@@ -262,12 +282,14 @@ function findProjectPackage(lock: Lock, projectName: string): LockPackage {
     (p) => (p.source.kind === 'virtual' || p.source.kind === 'editable') && isCurrentDirectory(p.source.value),
   );
   const found = atRoot[0] ?? (candidates.length === 1 ? candidates[0] : undefined);
-  if (!found) {
-    throw new UvLockError(
-      `uv.lock has no package for the project "${projectName}" of pyproject.toml; run \`uv lock\` to refresh it`,
-    );
-  }
+  if (!found) throw noProjectPackage(projectName);
   return found;
+}
+
+function noProjectPackage(projectName: string): UvLockError {
+  return new UvLockError(
+    `uv.lock has no package for the project "${projectName}" of pyproject.toml; run \`uv lock\` to refresh it`,
+  );
 }
 
 function isCurrentDirectory(path: string): boolean {

@@ -3,13 +3,14 @@ import { closeSync, createReadStream, fstatSync, openSync, readSync, writevSync 
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { availableParallelism } from 'node:os';
-import { promisify } from 'node:util';
-import { crc32, createDeflateRaw, deflateRaw, deflateRawSync } from 'node:zlib';
+import { crc32, createDeflateRaw, createGzip, deflateRawSync } from 'node:zlib';
 import { CENTRAL_SIGNATURE, DESCRIPTOR_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from '../project/zip-magic.js';
 
 /** One file to store: its name inside the archive and a way to read its bytes when needed. */
 export interface ZipInput {
   name: string;
+  /** Its size when known beforehand: how much is read ahead is bounded by it. */
+  size?: number;
   read(): Promise<Buffer>;
   /**
    * For files on disk: where they are, so that they are read into reused buffers, and a large one
@@ -39,14 +40,23 @@ const METHOD_DEFLATE = 8;
 
 /** Files on disk larger than this are streamed; smaller ones are compressed whole, in parallel. */
 const STREAM_ABOVE = 4 * 1024 * 1024;
-/** Files compressed ahead of the one being written (zlib's async calls run in the thread pool). */
-const READ_AHEAD_FILES = 2 * availableParallelism();
-
-const deflateRawAsync = promisify(deflateRaw);
-/** Output piece size of the thread-pool compressor: each piece is a round trip between threads. */
+/**
+ * Input read ahead of the file being written, and compressed meanwhile: as many 4 MB files as
+ * there are cores (at least two, at most libuv's four threads), or up to eight smaller files.
+ * More gained nothing on two cores and cost memory: the compressed output of each file waiting
+ * its turn is held too, and every compressor in flight holds about 256 KB.
+ */
+const AHEAD_BYTES = Math.min(4, Math.max(2, availableParallelism())) * STREAM_ABOVE;
+const AHEAD_FILES = 8;
+/**
+ * Files up to this size are compressed on the main thread: handing them to the thread pool costs
+ * about as much as compressing them.
+ */
+const POOL_ABOVE = 64 * 1024;
+/** Output piece size of the thread-pool compressors: each piece is a round trip between threads. */
 const OUTPUT_CHUNK = 1024 * 1024;
-/** Files up to this size are compressed on the main thread (see ReadAhead.prepare). */
-const ASYNC_ABOVE = 128 * 1024;
+/** Read buffers kept for reuse (first touching fresh memory is expensive on some machines). */
+const SPARE_BYTES = AHEAD_BYTES;
 
 interface CentralRecord {
   name: Buffer;
@@ -57,8 +67,12 @@ interface CentralRecord {
   offset: number;
 }
 
-/** A file compressed ahead of its turn, or a large one left to stream when its turn comes. */
-type Prepared = { data: Buffer; crc: number; size: number; sha256: Buffer | undefined } | { stream: string };
+/**
+ * A file compressed ahead of its turn (`data`: its raw Deflate stream, perhaps a view into a
+ * larger buffer), or a large one left to stream when its turn comes.
+ */
+type Prepared =
+  { data: Buffer[]; compressed: number; crc: number; size: number; sha256: Buffer | undefined } | { stream: string };
 
 /**
  * Writes a ZIP the way the Go CLI lays out a `.difypkg` (dify-plugin-daemon
@@ -101,8 +115,8 @@ export async function writeZip(
       const record: CentralRecord = { name, flags, crc: 0, compressed: 0, size: 0, offset };
       const prepared = await ahead.take(i);
       if ('data' in prepared) {
-        Object.assign(record, { crc: prepared.crc, compressed: prepared.data.length, size: prepared.size });
-        await write(localHeader(record), prepared.data, dataDescriptor(record));
+        Object.assign(record, { crc: prepared.crc, compressed: prepared.compressed, size: prepared.size });
+        await write(localHeader(record), ...prepared.data, dataDescriptor(record));
         if (prepared.sha256) hashes.push(prepared.sha256);
       } else {
         await write(localHeader(record));
@@ -155,16 +169,19 @@ async function streamCompressed(
 }
 
 /**
- * Compresses the inputs ahead of the writer, in order, at most READ_AHEAD_FILES at a time; as
- * files above STREAM_ABOVE are left to stream, that also bounds the memory it holds. Files on
- * disk are read into buffers reused round-robin: on some machines first touching fresh memory
- * costs more than reading the file.
+ * Compresses the inputs ahead of the writer, in order, as many at a time as AHEAD_BYTES and
+ * AHEAD_FILES allow (files above STREAM_ABOVE are left to stream and do not count). Files above
+ * POOL_ABOVE go to the thread pool as gzip, whose trailer carries the CRC-32 computed there: the
+ * gzip body is exactly the raw Deflate stream of the same settings (tested), so for them the
+ * main thread only reads, hashes and writes. Read buffers are reused, and compressed output is
+ * written from where zlib put it, never copied.
  */
 class ReadAhead {
-  private readonly jobs = new Map<number, Promise<Prepared>>();
-  /** One per job that can be in hand: job i uses slot i mod the count, free again once taken. */
-  private readonly slots: Buffer[] = Array.from({ length: READ_AHEAD_FILES + 1 }, () => Buffer.alloc(0));
+  private readonly jobs = new Map<number, { job: Promise<Prepared>; bytes: number }>();
   private next = 0;
+  private aheadBytes = 0;
+  private readonly spare: Buffer[] = [];
+  private spareBytes = 0;
 
   constructor(
     private readonly inputs: readonly ZipInput[],
@@ -172,48 +189,133 @@ class ReadAhead {
   ) {}
 
   async take(index: number): Promise<Prepared> {
-    for (; this.next < this.inputs.length && this.next <= index + READ_AHEAD_FILES; this.next++) {
-      const job = this.prepare(this.inputs[this.next]!, this.next % this.slots.length);
-      job.catch(() => undefined); // awaited in turn below; never an unhandled rejection meanwhile
-      this.jobs.set(this.next, job);
-    }
-    const prepared = await this.jobs.get(index)!;
+    this.fill(index);
+    const { job, bytes } = this.jobs.get(index)!;
+    const prepared = await job;
     this.jobs.delete(index);
+    this.aheadBytes -= bytes;
+    this.fill(index + 1);
     return prepared;
   }
 
-  private async prepare(input: ZipInput, slot: number): Promise<Prepared> {
+  /** Starts the jobs that fit, in order; the one for `index` (the writer's turn) always. */
+  private fill(index: number): void {
+    while (this.next < this.inputs.length && this.next - index < AHEAD_FILES) {
+      const input = this.inputs[this.next]!;
+      const size = input.size ?? 0;
+      const bytes = size > STREAM_ABOVE ? 0 : size;
+      if (this.next > index && this.aheadBytes + bytes > AHEAD_BYTES) break;
+      const job = this.prepare(input);
+      job.catch(() => undefined); // awaited in turn; never an unhandled rejection meanwhile
+      this.jobs.set(this.next, { job, bytes });
+      this.aheadBytes += bytes;
+      this.next++;
+    }
+  }
+
+  private async prepare(input: ZipInput): Promise<Prepared> {
     let data: Buffer;
+    let buffer: Buffer | undefined;
     if (input.file) {
-      const read = this.readInto(input.file, slot);
+      const read = this.readFile(input.file);
       if (read === 'stream') return { stream: input.file };
-      data = read;
+      [data, buffer] = read;
     } else {
       data = await input.read();
     }
-    // Large files are compressed in the thread pool while this thread goes on; for small ones the
-    // hand-over between threads costs more than compressing them here.
-    const compressing =
-      data.length > ASYNC_ABOVE ? deflateRawAsync(data, { chunkSize: OUTPUT_CHUNK }) : deflateRawSync(data);
     const sha256 = this.hash ? createHash('sha256').update(data).digest() : undefined;
-    const crc = crc32(data);
-    return { crc, size: data.length, sha256, data: await compressing };
+    if (data.length <= POOL_ABOVE) {
+      const deflated = deflateRawSync(data);
+      const prepared = { crc: crc32(data), size: data.length, sha256, data: [deflated], compressed: deflated.length };
+      if (buffer) this.release(buffer);
+      return prepared;
+    }
+    let gzipped: Buffer[];
+    try {
+      gzipped = await gzipPieces(data);
+    } finally {
+      if (buffer) this.release(buffer);
+    }
+    const { body, trailer } = unwrapGzip(gzipped);
+    return { crc: trailer.readUInt32LE(0), size: data.length, sha256, data: body, compressed: byteLength(body) };
   }
 
-  private readInto(file: string, slot: number): Buffer | 'stream' {
+  /** The file's bytes in a reused buffer (and that buffer), or 'stream' for a large file. */
+  private readFile(file: string): [Buffer, Buffer] | 'stream' {
     const fd = openSync(file, 'r');
     try {
       const size = fstatSync(fd).size;
       if (size > STREAM_ABOVE) return 'stream';
-      if (this.slots[slot]!.length < size) this.slots[slot] = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
-      const buffer = this.slots[slot]!;
+      const buffer = this.acquire(size);
       let filled = 0;
       for (let n; filled < size && (n = readSync(fd, buffer, filled, size - filled, filled)) > 0;) filled += n;
-      return buffer.subarray(0, filled);
+      return [buffer.subarray(0, filled), buffer];
     } finally {
       closeSync(fd);
     }
   }
+
+  /** The smallest spare buffer that holds `size` bytes, or a new one. */
+  private acquire(size: number): Buffer {
+    let best = -1;
+    for (let i = 0; i < this.spare.length; i++) {
+      const length = this.spare[i]!.length;
+      if (length >= size && (best < 0 || length < this.spare[best]!.length)) best = i;
+    }
+    if (best < 0) return Buffer.allocUnsafeSlow(Math.max(size, 64 * 1024));
+    const [buffer] = this.spare.splice(best, 1);
+    this.spareBytes -= buffer!.length;
+    return buffer!;
+  }
+
+  private release(buffer: Buffer): void {
+    if (this.spareBytes + buffer.length > SPARE_BYTES) return;
+    this.spare.push(buffer);
+    this.spareBytes += buffer.length;
+  }
+}
+
+/** What Node's gzip puts around the raw Deflate stream: a fixed header, then CRC-32 and size. */
+const GZIP_HEADER = 10;
+const GZIP_TRAILER = 8;
+
+/** gzip of `data` in the thread pool, in the pieces zlib produced (joining them would copy it all). */
+function gzipPieces(data: Buffer): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const pieces: Buffer[] = [];
+    createGzip({ chunkSize: OUTPUT_CHUNK })
+      .on('data', (piece: Buffer) => pieces.push(piece))
+      .on('end', () => resolve(pieces))
+      .on('error', reject)
+      .end(data);
+  });
+}
+
+/** The raw Deflate stream inside gzip pieces, as pieces, and the 8-byte trailer. */
+function unwrapGzip(pieces: Buffer[]): { body: Buffer[]; trailer: Buffer } {
+  const body = [...pieces];
+  for (let skip = GZIP_HEADER; skip > 0;) {
+    const first = body.shift()!;
+    if (first.length > skip) body.unshift(first.subarray(skip));
+    skip -= Math.min(skip, first.length);
+  }
+  const tail: Buffer[] = [];
+  for (let need = GZIP_TRAILER; need > 0;) {
+    const last = body.pop()!;
+    if (last.length > need) {
+      tail.unshift(last.subarray(last.length - need));
+      body.push(last.subarray(0, last.length - need));
+      need = 0;
+    } else {
+      tail.unshift(last);
+      need -= last.length;
+    }
+  }
+  return { body, trailer: Buffer.concat(tail) };
+}
+
+function byteLength(pieces: Buffer[]): number {
+  return pieces.reduce((n, p) => n + p.length, 0);
 }
 
 /**

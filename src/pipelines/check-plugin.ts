@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
 import { diagnostic } from '../diagnostics/catalog.js';
 import { forRemoteDebugging, isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkProject, type ProjectCheckOptions } from '../check/check-project.js';
@@ -54,6 +54,12 @@ export interface CheckOptions {
    * the registration (`package` reports them as warnings).
    */
   remoteDebugging?: boolean;
+  /**
+   * `validate` when nothing will read the plan's contents (a check that prints findings only):
+   * requirements.txt is then checked for, not generated (see pack/plan.ts). Never with
+   * `checksum`, which needs every byte of the package.
+   */
+  requirements?: 'export' | 'validate';
 }
 
 /**
@@ -62,7 +68,7 @@ export interface CheckOptions {
  * size limit and the checksum are those of the package that `package` would write.
  */
 export async function checkPlugin(location: string, options: CheckOptions): Promise<PluginResult> {
-  const info = await stat(location).catch(() => null);
+  const info = statOrNull(location);
   // Any ZIP is read as a package, whatever its name, as the daemon does (bundles embed packages
   // without an extension).
   if (info?.isFile() && (location.endsWith('.difypkg') || startsLikeZip(location)))
@@ -83,7 +89,12 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
   let plan: PackPlan | undefined;
   let checksum: string | null = null;
   try {
-    plan = await planPackage(location, source.selection, { language: runnerLanguage(project), env: options.env });
+    plan = await planPackage(location, source.selection, {
+      language: runnerLanguage(project),
+      env: options.env,
+      requirements: options.checksum ? 'export' : (options.requirements ?? 'export'),
+      maxBytes: options.maxBytes,
+    });
     const tooLarge = sizeFinding(plan, options.maxBytes, source.selection.ignoreFile);
     if (tooLarge) diagnostics.push(tooLarge);
     if (options.checksum) checksum = await planChecksum(plan);
@@ -174,6 +185,15 @@ export function setChecksum(plugin: PluginInfo, checksum: string): void {
   plugin.checksum = checksum;
   plugin.identifier =
     plugin.name && plugin.version ? uniqueIdentifier(plugin.author, plugin.name, plugin.version, checksum) : null;
+}
+
+/** Synchronous: fs/promises would load Node's stream and readline code for this one call. */
+function statOrNull(location: string): Stats | null {
+  try {
+    return statSync(location);
+  } catch {
+    return null;
+  }
 }
 
 function failed(location: string, diagnostics: Diagnostic[]): PluginResult {

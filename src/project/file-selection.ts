@@ -9,7 +9,7 @@ import { compareBytes } from './order.js';
  * Never packed, whatever the ignore file says: version control, virtual environments, caches,
  * earlier packages, and secrets (`.env` holds the remote-debug key; `.env.example` is kept).
  */
-const DEFAULT_EXCLUDES = [
+export const DEFAULT_EXCLUDES = [
   '.git/',
   '.venv/',
   'venv/',
@@ -23,6 +23,22 @@ const DEFAULT_EXCLUDES = [
   '.env.*',
   '!.env.example',
 ];
+
+/**
+ * Names that DEFAULT_EXCLUDES may exclude, case-blind as the rules are; anything else is packed
+ * unless the ignore file says otherwise, known without asking the `ignore` matcher, whose
+ * compiling and matching run cold on every check. (`.env.example` is re-included.) Tested
+ * against the matcher in test/unit/select.test.ts.
+ */
+const MAYBE_DEFAULT_EXCLUDED =
+  /^(?:\.git|\.venv|venv|__pycache__|node_modules|\.ds_store|\.env(?:\..*)?)\/?$|\.(?:pyc|difypkg|difybndl)\/?$/i;
+const ENV_EXAMPLE = /^\.env\.example$/i;
+
+/** Whether the default rules could exclude `relPath` (a directory ends in `/`), its parents being packed. */
+export function mayBeExcludedByDefault(relPath: string): boolean {
+  const name = relPath.slice(relPath.lastIndexOf('/', relPath.length - 2) + 1);
+  return MAYBE_DEFAULT_EXCLUDED.test(name) && !ENV_EXAMPLE.test(name);
+}
 
 /** The ignore files the Go CLI reads, in order: the first that exists is used, never both. */
 const IGNORE_FILES = ['.difyignore', '.gitignore'] as const;
@@ -65,16 +81,18 @@ interface RuleSet {
 export function selectFiles(root: string, options: { outputPath?: string } = {}): FileSelection {
   const rootAbs = path.resolve(root);
   const rootReal = realpathSync(rootAbs);
-  defaultRules ??= { ig: ignore().add(DEFAULT_EXCLUDES), label: (_, pattern) => `default (${pattern})` };
-  const defaults = defaultRules;
   const { ruleSet: user, name: ignoreFile } = readIgnoreFile(rootAbs);
   const outputRel = options.outputPath ? relativeInside(rootAbs, path.resolve(options.outputPath)) : undefined;
 
   const exclusionOf = (relPath: string): string | null => {
     if (relPath === outputRel) return 'output file';
-    for (const rules of user ? [defaults, user] : [defaults]) {
-      const result = rules.ig.test(relPath);
-      if (result.ignored) return rules.label(result.rule?.mark, result.rule?.pattern ?? '');
+    if (mayBeExcludedByDefault(relPath)) {
+      const result = defaultRuleSet().ig.test(relPath);
+      if (result.ignored) return defaultRuleSet().label(result.rule?.mark, result.rule?.pattern ?? '');
+    }
+    if (user) {
+      const result = user.ig.test(relPath);
+      if (result.ignored) return user.label(result.rule?.mark, result.rule?.pattern ?? '');
     }
     return null;
   };
@@ -149,6 +167,8 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
  * once, and an ignore file that many plugins share (often one file linked into each) once too.
  */
 let defaultRules: RuleSet | undefined;
+const defaultRuleSet = (): RuleSet =>
+  (defaultRules ??= { ig: ignore().add(DEFAULT_EXCLUDES), label: (_, pattern) => `default (${pattern})` });
 const compiledIgnoreFiles = new Map<string, RuleSet>();
 
 function readIgnoreFile(rootAbs: string): { ruleSet: RuleSet | null; name: IgnoreFileName | null } {

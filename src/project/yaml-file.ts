@@ -3,6 +3,7 @@ import type { Document, LineCounter, Node } from 'yaml';
 import type { Locatable } from '../diagnostics/catalog.js';
 import type { Position } from '../diagnostics/diagnostic.js';
 import type { PathSegment } from '../diagnostics/pointer.js';
+import { loadPlainYaml, type ScalarType } from './yaml-fast.js';
 
 /**
  * Declaration files larger than this are not parsed: real Dify declarations are a few KiB, so a
@@ -20,6 +21,11 @@ export const MAX_EXPANDED_NODES = 1_000_000;
 // (`types` exists at run time but is missing from @types/js-yaml.)
 const { merge } = (jsYaml as unknown as { types: { merge: jsYaml.Type } }).types;
 const SCHEMA = jsYaml.CORE_SCHEMA.extend({ implicit: [merge] });
+/**
+ * The schema's implicit types in js-yaml's order (an internal field: without it, every file is
+ * simply read by js-yaml), so that the fast reader resolves plain scalars exactly as js-yaml does.
+ */
+const IMPLICIT = (SCHEMA as unknown as { compiledImplicit?: ScalarType[] }).compiledImplicit;
 
 /**
  * The position-keeping YAML parser, loaded only when some finding needs a line and column:
@@ -57,7 +63,13 @@ export class YamlFile implements Locatable {
     readonly path: string,
     readonly text: string,
   ) {
-    let value: unknown;
+    // Most declarations are plain block YAML, which the fast reader takes; the rest, and every
+    // file with a problem, goes through js-yaml.
+    let value: unknown = Array.isArray(IMPLICIT) ? loadPlainYaml(text, IMPLICIT) : undefined;
+    if (value !== undefined) {
+      this.value = value;
+      return;
+    }
     try {
       value = jsYaml.load(text, { schema: SCHEMA, filename: path });
     } catch (err) {

@@ -176,7 +176,9 @@ describe('the built CLI', () => {
     const root = await tempDir();
     await Promise.all(['bin', 'dist'].map((d) => mkdir(path.join(root, d))));
     await Promise.all(
-      ['bin/dify.js', 'dist/dify.cjs', 'package.json'].map((f) => copyFile(path.join(REPO, f), path.join(root, f))),
+      ['bin/dify.js', 'bin/package.json', 'dist/dify.cjs', 'package.json'].map((f) =>
+        copyFile(path.join(REPO, f), path.join(root, f)),
+      ),
     );
     const cache = path.join(root, 'dist', 'dify.cjs.cache');
     const version = async () => {

@@ -1,7 +1,8 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { selectFiles } from '../../src/project/file-selection.js';
+import ignore from 'ignore';
+import { DEFAULT_EXCLUDES, mayBeExcludedByDefault, selectFiles } from '../../src/project/file-selection.js';
 import { tempDir } from '../helpers/plugin.js';
 
 /** A directory with the given files (content = their path), for file-selection cases. */
@@ -106,6 +107,29 @@ describe('built-in exclusions win over the ignore file', () => {
       path: 'release.zip',
       rule: 'output file',
     });
+  });
+});
+
+describe('the quick test for the built-in exclusions', () => {
+  it('lets through every name the rules exclude', () => {
+    const rules = ignore().add(DEFAULT_EXCLUDES);
+    const stems = ['.git', '.venv', 'venv', '__pycache__', 'node_modules', '.DS_Store', '.env', 'main', 'env', 'git'];
+    const suffixes = ['', '.pyc', '.difypkg', '.difybndl', '.example', '.local', '.py', '.PYC', 'x', '.'];
+    let excluded = 0;
+    for (const stem of stems) {
+      for (const suffix of suffixes) {
+        for (const name of [stem + suffix, (stem + suffix).toUpperCase()]) {
+          for (const rel of [name, `${name}/`, `a/${name}`, `a/b/${name}/`]) {
+            if (!rules.ignores(rel)) continue;
+            excluded++;
+            expect([rel, mayBeExcludedByDefault(rel)]).toEqual([rel, true]);
+          }
+        }
+      }
+    }
+    expect(excluded).toBeGreaterThan(100);
+    expect(mayBeExcludedByDefault('tools/search.py')).toBe(false);
+    expect(mayBeExcludedByDefault('.env.example')).toBe(false);
   });
 });
 

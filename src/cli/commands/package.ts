@@ -55,6 +55,8 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
       // Text-mode checks never show the checksum; computing it means hashing every file, which
       // packing does anyway as it reads them.
       checksum: !writing && format === 'json',
+      // Only packing and --list use the generated requirements.txt itself.
+      requirements: writing || opts.list ? 'export' : 'validate',
       ...(outputPath ? { outputPath } : {}),
     },
   ).finally(() => spinner.stop());
