@@ -283,6 +283,23 @@ function splitAt(tokens: Token[], op: string): Token[][] {
   return parts;
 }
 
+/**
+ * The tokens from `start` up to the next `op` outside brackets: what `splitAt(tokens.slice(start),
+ * op)[0]` gives, without copying and scanning the rest of a long line each time.
+ */
+function untilTopLevel(tokens: Token[], start: number, op: string): Token[] {
+  let depth = 0;
+  let end = start;
+  for (; end < tokens.length; end++) {
+    const t = tokens[end]!;
+    if (t.kind !== 'op') continue;
+    if (OPENERS.includes(t.text)) depth++;
+    else if (CLOSERS.includes(t.text)) depth--;
+    else if (depth === 0 && t.text === op) break;
+  }
+  return tokens.slice(start, end);
+}
+
 function splitStatements(tokens: Token[]): Token[][] {
   return splitAt(tokens, ';').filter((s) => s.length > 0);
 }
@@ -345,7 +362,7 @@ function makesClasses(tokens: Token[]): boolean {
     if (t.text === 'class' || t.text === 'import_module' || t.text === 'new_class') return true;
     if (CLASS_MAKERS.has(t.text) && tokens[i + 1]?.text === '(') return true;
     if (t.text === 'return') {
-      const value = splitAt(tokens.slice(i + 1), ';')[0]!;
+      const value = untilTopLevel(tokens, i + 1, ';');
       const kind = value.length === 0 ? 'literal' : assignedValue(value).kind;
       const call = kind === 'expression' && isCall(value);
       if (kind !== 'literal' && !call) return true;

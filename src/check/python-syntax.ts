@@ -88,9 +88,11 @@ const lookups = new Map<string, string | undefined>();
 function lookUp(env: NodeJS.ProcessEnv): string | undefined {
   const override = env.PYTHON_INTERPRETER_PATH;
   if (override) {
-    const found = path.isAbsolute(override)
-      ? isExecutable(override)
-        ? override
+    // A bare name is looked up on PATH; a path (`./venv/bin/python`) is taken from the current
+    // directory, as `run` takes it.
+    const found = /[\\/]/.test(override)
+      ? isExecutable(path.resolve(override))
+        ? path.resolve(override)
         : undefined
       : findOnPath(override, env);
     if (found) return found;

@@ -12,6 +12,16 @@ const LEAD = 40;
  */
 const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/u;
 
+const UNSAFE_ALL = new RegExp(UNSAFE.source, 'gu');
+
+/**
+ * `text` safe to print: every unsafe character written as `\u{…}` and a tab as `\t`, so that a
+ * name or key taken from a plugin file can neither drive the terminal nor forge a line of output.
+ */
+export function printable(text: string): string {
+  return text.replace(UNSAFE_ALL, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`).replaceAll('\t', '\\t');
+}
+
 /**
  * Line `line` of `text` with a caret at `column` (1-based, in UTF-16 code units as YAML parsers
  * count). A parser that ran out of text ("unexpected end of the stream") points past the last

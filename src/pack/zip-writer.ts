@@ -161,9 +161,13 @@ async function streamCompressed(
   });
   source.on('error', (err) => deflate.destroy(err));
   source.pipe(deflate);
-  for await (const chunk of deflate) {
-    compressed += (chunk as Buffer).length;
-    await write(chunk as Buffer);
+  try {
+    for await (const chunk of deflate) {
+      compressed += (chunk as Buffer).length;
+      await write(chunk as Buffer);
+    }
+  } finally {
+    source.destroy(); // a failed write leaves the file open otherwise, until collected
   }
   return { crc, size, compressed, sha256: sha256?.digest() };
 }

@@ -73,13 +73,18 @@ export class YamlFile implements Locatable {
     try {
       value = jsYaml.load(text, { schema: SCHEMA, filename: path });
     } catch (err) {
+      value = undefined;
       if (isDuplicateKey(err)) {
-        // `json: true` makes js-yaml keep the last of repeated keys instead of failing.
-        value = jsYaml.load(text, { schema: SCHEMA, filename: path, json: true });
-        this.hasDuplicateKeys = true;
+        // `json: true` makes js-yaml keep the last of repeated keys instead of failing; the rest of
+        // the file may still hold a syntax error, which the first parse stopped before.
+        try {
+          value = jsYaml.load(text, { schema: SCHEMA, filename: path, json: true });
+          this.hasDuplicateKeys = true;
+        } catch (later) {
+          this.problems.push(problemOf(later));
+        }
       } else {
         this.problems.push(problemOf(err));
-        value = undefined;
       }
     }
     if (value !== undefined && expandedSize(value) > MAX_EXPANDED_NODES) {

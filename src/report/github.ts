@@ -1,3 +1,4 @@
+import { printable } from '../diagnostics/excerpt.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { PluginResult } from '../pipelines/check-plugin.js';
 import { fileFromCwd } from './location.js';
@@ -49,7 +50,7 @@ function annotation(pluginPath: string, d: Diagnostic): string {
   if (d.file !== null) props.push(`file=${escapeProperty(fileFromCwd(pluginPath, d.file))}`);
   if (d.line !== null) props.push(`line=${d.line}`, `col=${d.column ?? 1}`);
   props.push(`title=${escapeProperty(d.code)}`);
-  const message = d.hint ? `${d.message} (${d.hint})` : d.message;
+  const message = printable(d.hint ? `${d.message} (${d.hint})` : d.message);
   return `::${COMMAND[d.severity]} ${props.join(',')}::${escapeData(message)}`;
 }
 

@@ -3,6 +3,7 @@ import { countBySeverity, type Diagnostic, type Excerpt } from '../diagnostics/d
 import type { PluginResult } from '../pipelines/check-plugin.js';
 import { fileFromCwd } from './location.js';
 import { displayWidth } from './width.js';
+import { printable } from '../diagnostics/excerpt.js';
 
 /**
  * Human output: per plugin a heading, then one `file:line:col severity code message` line per
@@ -15,9 +16,10 @@ export function formatText(results: PluginResult[], c: Colors): string {
   for (const r of results) {
     lines.push(c.bold(heading(r)));
     for (const d of r.diagnostics) {
-      lines.push(`  ${location(r.path, d)} ${severityLabel(d, c)} ${c.dim(d.code)} ${d.message}`);
+      // Messages and hints quote names, keys and values from the plugin's files.
+      lines.push(`  ${location(r.path, d)} ${severityLabel(d, c)} ${c.dim(d.code)} ${printable(d.message)}`);
       if (d.excerpt) lines.push(...excerptLines(d.excerpt, c));
-      if (d.hint) lines.push(`      ${c.dim('hint:')} ${d.hint}`);
+      if (d.hint) lines.push(`      ${c.dim('hint:')} ${printable(d.hint)}`);
     }
     lines.push(`  ${pluginSummary(r, c)}`);
   }
@@ -29,7 +31,7 @@ function heading(r: PluginResult): string {
   const p = r.plugin;
   if (!p?.name) return r.path;
   const id = `${p.author ? `${p.author}/` : ''}${p.name}${p.version ? `:${p.version}` : ''}`;
-  return `${r.path} (${id}${p.category ? `, ${p.category}` : ''})`;
+  return printable(`${r.path} (${id}${p.category ? `, ${p.category}` : ''})`);
 }
 
 function location(pluginPath: string, d: Diagnostic): string {

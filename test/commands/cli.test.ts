@@ -254,3 +254,15 @@ describe('dify plugin checksum', () => {
     expectNoStack(r.stderr);
   });
 });
+
+describe('text from a plugin file in the output', () => {
+  it('never reaches the terminal raw: controls are written as \\u{…}, in text and GitHub output', async () => {
+    const greet = `${readFileSync(path.join(EXAMPLE, 'tools/greet.yaml'), 'utf8')}"\\e[2J\\nfake: line\\u202e": x\n`;
+    const dir = await pluginWith({ 'tools/greet.yaml': greet });
+    for (const format of ['text', 'github']) {
+      const r = await runCli(['plugin', 'package', '--check', '--format', format, dir]);
+      expect(r.stdout).toContain('\\u{1b}[2J\\u{a}fake: line\\u{202e}');
+      expect(r.stdout).not.toMatch(/[\u001b\u202e]/);
+    }
+  });
+});

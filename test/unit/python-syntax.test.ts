@@ -59,6 +59,16 @@ describe('compiling Python sources', () => {
     expect(readFileSync(log, 'utf8')).toBe('started\n');
   });
 
+  it('takes PYTHON_INTERPRETER_PATH as a path from the current directory when it has a separator', async () => {
+    const dir = await tempDir();
+    const fake = path.join(dir, 'py');
+    await writeFile(fake, '#!/bin/sh\n');
+    await chmod(fake, 0o755);
+    const relative = `.${path.sep}${path.relative(process.cwd(), fake)}`;
+    expect(findPython({ PYTHON_INTERPRETER_PATH: relative, PATH: dir })).toBe(fake);
+    expect(findPython({ PYTHON_INTERPRETER_PATH: 'py', PATH: dir })).toBe(fake);
+  });
+
   it('says why nothing was compiled when there is no Python', async () => {
     const env = { PATH: await tempDir() };
     expect(findPython(env)).toBeUndefined();

@@ -56,6 +56,13 @@ describe('YamlFile reports bad YAML instead of throwing', () => {
       { at: [], key: 'a', line: 5, column: 1, firstLine: 1 },
     ]);
     expect(await new YamlFile('y.yaml', 'a: 1\n').duplicateKeys()).toEqual([]);
+    // A syntax error after the repeated key is still one finding, not a crash.
+    const broken = new YamlFile('z.yaml', 'a: 1\na: 2\nb: [\n');
+    expect([broken.problems.map((p) => p.kind), broken.hasDuplicateKeys, broken.value]).toEqual([
+      ['syntax'],
+      false,
+      undefined,
+    ]);
   });
 
   it('a mapping with 100,000 keys reads in linear time', () => {
