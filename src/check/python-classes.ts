@@ -122,6 +122,8 @@ export class PythonClasses {
   private readonly modules = new Map<string, Promise<ModuleInfo | undefined>>();
   private readonly verdicts = new Map<Value, Map<SdkBase, Verdict>>();
   private readonly paths: Set<string>;
+  /** Sizes, so that a file too large to read is never read whole. */
+  private readonly sizes: Map<string, number>;
   private readonly dirs = new Set<string>();
   private readonly names = new Set<string>();
 
@@ -130,6 +132,7 @@ export class PythonClasses {
     files: readonly SourceEntry[],
   ) {
     this.paths = new Set(files.map((f) => f.path));
+    this.sizes = new Map(files.map((f) => [f.path, f.size]));
     for (const f of files) {
       const parts = f.path.split('/');
       for (let i = 1; i < parts.length; i++) {
@@ -191,6 +194,7 @@ export class PythonClasses {
 
   private async evaluate(file: string): Promise<ModuleInfo | undefined> {
     let data: Buffer;
+    if ((this.sizes.get(file) ?? 0) > MAX_MODULE_BYTES) return undefined;
     try {
       data = await this.source.readFile(file);
     } catch {
@@ -448,6 +452,7 @@ export class PythonClasses {
   private async changesSysPath(): Promise<boolean> {
     for (const file of this.paths) {
       if (!file.endsWith('.py')) continue;
+      if ((this.sizes.get(file) ?? 0) > MAX_MODULE_BYTES) return true; // unread: it might
       try {
         const data = await this.source.readFile(file);
         if (data.length > MAX_MODULE_BYTES || /\bsys\.path\b|\bPYTHONPATH\b|\baddsitedir\b/.test(data.toString('utf8')))

@@ -82,8 +82,15 @@ function runnerVersion(project: PluginProject): [number, number] | undefined {
   return match ? [Number(match[1]), Number(match[2])] : undefined;
 }
 
+/**
+ * Sources larger than this are not sent to Python: real plugin modules are a few KiB, and reading
+ * a file whole costs its size in memory (and once more to send it).
+ */
+const MAX_COMPILED_BYTES = 4 * 1024 * 1024;
+
 /** Every file the SDK imports from a declaration, and the module the daemon starts, read once. */
 async function importedFiles(project: PluginProject): Promise<SourceText[]> {
+  const sizes = new Map((await project.source.listFiles()).map((f) => [f.path, f.size]));
   const paths = new Set<string>();
   for (const { written } of pythonReferences(project)) {
     const file = typeof written === 'string' ? resolveRef(written).path : undefined;
@@ -97,6 +104,7 @@ async function importedFiles(project: PluginProject): Promise<SourceText[]> {
   const out: SourceText[] = [];
   for (const p of [...paths].sort()) {
     if (!p.endsWith('.py') || (await project.source.statPath(p)) !== 'file') continue;
+    if ((sizes.get(p) ?? 0) > MAX_COMPILED_BYTES) continue;
     try {
       out.push({ path: p, data: await project.source.readFile(p) });
     } catch {
