@@ -177,6 +177,14 @@ export const RULE_CATALOG = {
     source: 'SDK class loader (import fails at start-up)',
     enforced: 'SDK start',
   },
+  'python/no-code': {
+    severity: 'warning',
+    summary:
+      'An `extra.python` source holds no code at all (empty, or only comments): a placeholder, which the SDK refuses until it defines its class.',
+    source:
+      'SDK class loader at start-up ("Missing subclass of ..."); a warning, not an error, because an empty file is a placeholder still to be written, or code left out of a copy of a plugin',
+    enforced: 'SDK start',
+  },
   'python/no-subclass': {
     severity: 'error',
     summary:

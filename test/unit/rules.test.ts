@@ -304,6 +304,11 @@ const cases: Case[] = [
     };
   })(),
   {
+    name: 'source that holds no code yet (a placeholder): a warning',
+    files: { 'tools/greet.py': '# placeholder: the code is not written yet\n\n' },
+    expect: { code: 'python/no-code', file: 'tools/greet.yaml', line: at(TOOL, 'source: tools/greet.py') },
+  },
+  {
     name: 'source without a subclass of the class the SDK loads',
     files: { 'tools/greet.py': 'from dify_plugin import ToolProvider\n\n\nclass GreetTool(ToolProvider):\n    pass\n' },
     expect: { code: 'python/no-subclass', file: 'tools/greet.yaml', line: at(TOOL, 'source: tools/greet.py') },

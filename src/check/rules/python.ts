@@ -3,6 +3,7 @@ import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { PathSegment } from '../../diagnostics/pointer.js';
 import { get, isObject, type Declaration, type PluginProject } from '../../project/model.js';
 import { resolveRef } from '../../project/references.js';
+import { logicalLines } from '../python-module.js';
 import { PythonClasses, SDK_BASES, type FoundClass, type SdkBase } from '../python-classes.js';
 import { compileSources, type CompileOutcome, type SourceText } from '../python-syntax.js';
 import { at, type CheckContext } from './context.js';
@@ -196,6 +197,18 @@ async function classes({ project, files }: CheckContext, uncompiled: Set<string>
     if (found.found.length > 1) {
       out.push(multiple(file, base, found.found));
     } else if (found.found.length === 0 && found.complete && need === 'one') {
+      if (await holdsNoCode(project, file)) {
+        out.push(
+          at(
+            'python/no-code',
+            decl,
+            path,
+            `${file} holds no code yet (only comments or nothing); the SDK refuses to start until it defines a subclass of ${base}`,
+            `define one class that extends ${base} in ${file}`,
+          ),
+        );
+        continue;
+      }
       const others: string[] = [];
       for (const other of SDK_BASES) {
         if (other === base) continue;
@@ -215,6 +228,18 @@ async function classes({ project, files }: CheckContext, uncompiled: Set<string>
     }
   }
   return out;
+}
+
+/**
+ * A source with no statement at all: a placeholder (a file just created, or a plugin whose code
+ * was left out, as in published fixtures), told apart from a module that defines the wrong classes.
+ */
+async function holdsNoCode(project: PluginProject, file: string): Promise<boolean> {
+  try {
+    return logicalLines((await project.source.readFile(file)).toString('utf8'))?.length === 0;
+  } catch {
+    return false;
+  }
 }
 
 function multiple(file: string, base: SdkBase, found: FoundClass[]): Diagnostic {
