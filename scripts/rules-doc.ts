@@ -73,10 +73,17 @@ const show = (v: unknown) => '`' + (typeof v === 'string' ? v : JSON.stringify(v
 export function schemaRows(kind: string, schemas: Map<string, Schema>): { rows: Row[]; mapFields: Set<string> } {
   const rows = new Map<string, Row>();
   const mapFields = new Set<string>();
-  // A rule's severity and place come from the keyword that reports it (and the node's x-enforced);
-  // `warning` (`error` from `run`) where only remote debugging enforces it.
-  let node: Schema = {};
-  const add = (field: string[], rule: string, severity: string, text: string, source: string, keyword = rule) => {
+  // A rule's severity and place come from the keyword that reports it and the node holding it
+  // (x-enforced, x-sdk-accepts); `warning` (`error` from `run`) where only remote debugging enforces it.
+  const add = (
+    node: Schema,
+    field: string[],
+    rule: string,
+    severity: string,
+    text: string,
+    source: string,
+    keyword = rule,
+  ) => {
     const code = `${kind}/${field.length ? `${field.join('.')}-` : ''}${rule}`;
     let enforced: string;
     if (severity === 'error') {
@@ -103,16 +110,18 @@ export function schemaRows(kind: string, schemas: Map<string, Schema>): { rows: 
     const { schema, file: f } = deref(raw, file, schemas);
     if (depth > 30 || seen.has(schema)) return; // recursive definitions
     seen.add(schema);
-    node = schema;
     const src = typeof schema['x-source'] === 'string' ? (schema['x-source'] as string) : source;
     const each = item ? 'each item: ' : '';
-    if (schema.type !== undefined) add(field, 'type', 'error', `${each}${[schema.type].flat().join(' or ')}`, src);
+    if (schema.type !== undefined)
+      add(schema, field, 'type', 'error', `${each}${[schema.type].flat().join(' or ')}`, src);
     if (Array.isArray(schema.enum))
-      add(field, 'enum', 'error', `${each}one of ${schema.enum.map(show).join(', ')}`, src);
-    if (schema.const !== undefined) add(field, 'enum', 'error', `${each}exactly ${show(schema.const)}`, src, 'const');
+      add(schema, field, 'enum', 'error', `${each}one of ${schema.enum.map(show).join(', ')}`, src);
+    if (schema.const !== undefined)
+      add(schema, field, 'enum', 'error', `${each}exactly ${show(schema.const)}`, src, 'const');
     if (typeof schema.pattern === 'string')
-      add(field, 'pattern', 'error', `${each}matches ${show(schema.pattern)}`, src);
-    if (typeof schema.format === 'string') add(field, 'format', 'error', `${each}a valid ${schema.format}`, src);
+      add(schema, field, 'pattern', 'error', `${each}matches ${show(schema.pattern)}`, src);
+    if (typeof schema.format === 'string')
+      add(schema, field, 'format', 'error', `${each}a valid ${schema.format}`, src);
     const range = (lo: string, hi: string, unit: string) => {
       const parts = [];
       if (schema[lo] !== undefined) parts.push(`at least ${String(schema[lo])}`);
@@ -120,21 +129,36 @@ export function schemaRows(kind: string, schemas: Map<string, Schema>): { rows: 
       return parts.length ? `${parts.join(' and ')} ${unit}`.trim() : undefined;
     };
     const length = range('minLength', 'maxLength', 'characters');
-    if (length) add(field, 'length', 'error', each + length, src, 'maxLength');
+    if (length) add(schema, field, 'length', 'error', each + length, src, 'maxLength');
     const value = range('minimum', 'maximum', '');
-    if (value) add(field, 'range', 'error', each + value, src, 'maximum');
+    if (value) add(schema, field, 'range', 'error', each + value, src, 'maximum');
     const count = range('minItems', 'maxItems', 'items');
-    if (count) add(field, 'count', 'error', count, src, 'maxItems');
+    if (count) add(schema, field, 'count', 'error', count, src, 'maxItems');
     const names = schema.propertyNames as Schema | undefined;
     if (names && Array.isArray(names.enum))
-      add(field, 'key-enum', 'error', `keys are among ${names.enum.map(show).join(', ')}`, src, 'propertyNames');
+      add(
+        schema,
+        field,
+        'key-enum',
+        'error',
+        `keys are among ${names.enum.map(show).join(', ')}`,
+        src,
+        'propertyNames',
+      );
     if (schema.additionalProperties === false) {
       if (schema['x-kind'] === 'i18n')
-        add(field, 'unknown-locale', 'warning', 'locales other than en_US, zh_Hans, ja_JP, pt_BR are dropped', src);
-      else add(field, 'unknown-key', 'warning', 'keys Dify does not read are ignored', src);
+        add(
+          schema,
+          field,
+          'unknown-locale',
+          'warning',
+          'locales other than en_US, zh_Hans, ja_JP, pt_BR are dropped',
+          src,
+        );
+      else add(schema, field, 'unknown-key', 'warning', 'keys Dify does not read are ignored', src);
     }
     for (const req of (schema.required as string[] | undefined) ?? []) {
-      add([...field, req], 'required', 'error', 'must be present', src);
+      add(schema, [...field, req], 'required', 'error', 'must be present', src);
     }
     for (const [key, sub] of Object.entries((schema.properties as Record<string, Schema> | undefined) ?? {})) {
       visit(sub, f, [...field, key], src, depth + 1);

@@ -44,9 +44,6 @@ export interface PlanOptions {
   maxBytes?: number;
 }
 
-/** Files the Go CLI's packager looks for in the plugin directory, in its order. */
-const REQUIREMENTS_SOURCES = ['requirements.txt', 'pyproject.toml', 'uv.lock'] as const;
-
 /**
  * The files of the selection plus, for a python plugin, a `requirements.txt` generated from
  * `uv.lock`, decided as the Go CLI does (dify-plugin-daemon
@@ -84,20 +81,16 @@ export async function planPackage(root: string, selection: FileSelection, option
  * exist" means absent; any other failure stops packing).
  */
 function needsRequirements(root: string): boolean {
-  for (const name of REQUIREMENTS_SOURCES) {
-    let exists: boolean;
+  const exists = (name: string): boolean => {
     try {
       statSync(path.join(root, name));
-      exists = true;
+      return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new RequirementsError(`cannot look up ${name}: ${(err as Error).message}`);
-      }
-      exists = false;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw new RequirementsError(`cannot look up ${name}: ${(err as Error).message}`);
     }
-    if (exists !== (name !== 'requirements.txt')) return false;
-  }
-  return true;
+  };
+  return !exists('requirements.txt') && exists('pyproject.toml') && exists('uv.lock');
 }
 
 /**
