@@ -25,11 +25,23 @@ export interface BundleCheckResult {
 }
 
 /**
- * Checks a bundle's manifest.yaml against schemas/bundle.schema.json (the daemon's Bundle and
- * Dependency rules, dependency patterns included), and that every `package` dependency's file is
- * in `_assets/`. Bad input becomes diagnostics with `manifest.yaml:line:col`, never a throw.
+ * What stops an embedded package (`_assets/<path>`) from installing, one line each; given by the
+ * layer that can check plugins (src/pipelines/bundle-packages.ts), the one `bundle analyze` uses.
  */
-export async function checkBundle(bundle: Bundle, displayPath: string, strict = false): Promise<BundleCheckResult> {
+export type EmbeddedCheck = (path: string) => Promise<string[]>;
+
+/**
+ * Checks a bundle's manifest.yaml against schemas/bundle.schema.json (the daemon's Bundle and
+ * Dependency rules, dependency patterns included), that every `package` dependency's file is
+ * in `_assets/`, and, with `embedded`, that the file is a valid plugin package. Bad input becomes
+ * diagnostics with `manifest.yaml:line:col`, never a throw.
+ */
+export async function checkBundle(
+  bundle: Bundle,
+  displayPath: string,
+  strict = false,
+  embedded?: EmbeddedCheck,
+): Promise<BundleCheckResult> {
   const diagnostics: Diagnostic[] = [];
   const text = bundle.manifest;
   let value: unknown;
@@ -58,7 +70,7 @@ export async function checkBundle(bundle: Bundle, displayPath: string, strict = 
       );
     } else if (file.parsed) {
       diagnostics.push(...(await validateDeclaration({ kind: 'bundle', file, at: [], value })));
-      diagnostics.push(...missingPackages(bundle, file, value), ...missingIcon(bundle, file, value));
+      diagnostics.push(...(await packageFindings(bundle, file, value, embedded)), ...missingIcon(bundle, file, value));
     }
   }
   await locateDiagnostics(diagnostics);
@@ -71,23 +83,44 @@ export async function checkBundle(bundle: Bundle, displayPath: string, strict = 
   };
 }
 
-/** `package` dependencies whose `_assets/<path>` is not in the bundle: the daemon cannot install them. */
-function missingPackages(bundle: Bundle, file: YamlFile, value: unknown): Diagnostic[] {
+/**
+ * `package` dependencies whose `_assets/<path>` is not in the bundle, or (with `embedded`) is not
+ * a plugin the daemon would install: either way the bundle cannot install it.
+ */
+async function packageFindings(
+  bundle: Bundle,
+  file: YamlFile,
+  value: unknown,
+  embedded: EmbeddedCheck | undefined,
+): Promise<Diagnostic[]> {
   if (!isObject(value) || !Array.isArray(value.dependencies)) return [];
   const out: Diagnostic[] = [];
-  value.dependencies.forEach((dep: unknown, i) => {
-    if (!isObject(dep) || dep.type !== 'package' || !isObject(dep.value)) return;
+  for (const [i, dep] of (value.dependencies as unknown[]).entries()) {
+    if (!isObject(dep) || dep.type !== 'package' || !isObject(dep.value)) continue;
     const p = dep.value.path;
-    if (typeof p !== 'string' || p === '' || bundle.assets.has(p)) return;
-    out.push(
-      diagnostic(
-        'file/missing',
-        { file: MANIFEST, yaml: file, at: ['dependencies', i, 'value', 'path'] },
-        `dependencies[${i}] is the package _assets/${p}, which is not in the bundle`,
-        'append the package again with `dify bundle append package`, or remove this dependency with `dify bundle remove`',
-      ),
-    );
-  });
+    if (typeof p !== 'string' || p === '') continue;
+    const at = ['dependencies', i, 'value', 'path'];
+    if (!bundle.assets.has(p)) {
+      out.push(
+        diagnostic(
+          'file/missing',
+          { file: MANIFEST, yaml: file, at },
+          `dependencies[${i}] is the package _assets/${p}, which is not in the bundle`,
+          'append the package again with `dify bundle append package`, or remove this dependency with `dify bundle remove`',
+        ),
+      );
+      continue;
+    }
+    for (const problem of embedded ? await embedded(p) : [])
+      out.push(
+        diagnostic(
+          'bundle/package-invalid',
+          { file: MANIFEST, yaml: file, at },
+          `dependencies[${i}] is the package _assets/${p}, which cannot be installed: ${problem}`,
+          'append a valid package with `dify bundle append package` and remove this one with `dify bundle remove`',
+        ),
+      );
+  }
   return out;
 }
 

@@ -5,3 +5,6 @@ import { UserError } from '../diagnostics/user-error.js';
  * package that is not a plugin): one line, and a hint when there is an obvious fix.
  */
 export class BundleError extends UserError {}
+
+/** A link in a bundle directory that leads out of it, points at nothing or loops. */
+export class BundleLinkError extends BundleError {}

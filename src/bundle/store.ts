@@ -1,10 +1,11 @@
-import { lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ZipError, ZipReader } from '../project/zip-reader.js';
 import { writeZip, type ZipInput, type ZipWriteResult } from '../pack/zip-writer.js';
 import { MAX_BUNDLE_BYTES } from '../project/limits.js';
 import { compareBytes } from '../project/order.js';
 import { BundleManifest } from './manifest.js';
+import { BundleRoot } from './confine.js';
 import { BundleError } from './errors.js';
 
 export const MANIFEST = 'manifest.yaml';
@@ -40,6 +41,8 @@ export class Bundle {
     readonly location: string,
     private manifestText: string,
     private readonly zip?: ZipReader,
+    /** A directory bundle's real root: every write and delete is checked against it. */
+    private readonly root?: BundleRoot,
   ) {}
 
   /** Opens a bundle directory or a .difybndl file; throws BundleError when it is neither. */
@@ -118,13 +121,23 @@ export class Bundle {
       this.manifestChanged = false;
       return;
     }
-    for (const name of [...this.added].sort(compareBytes)) {
-      await writeAtomic(path.join(this.location, ASSETS_DIR, ...name.split('/')), await this.assets.get(name)!.read());
-    }
-    if (this.manifestChanged)
-      await writeAtomic(path.join(this.location, MANIFEST), Buffer.from(this.manifestText, 'utf8'));
-    for (const name of this.removed)
-      await rm(path.join(this.location, ASSETS_DIR, ...name.split('/')), { force: true });
+    // Every place is confirmed inside the bundle before anything is written.
+    const root = this.root!;
+    const onDisk = async (names: Iterable<string>) => {
+      const out: [string, string][] = [];
+      for (const name of names) {
+        const rel = `${ASSETS_DIR}/${name}`;
+        await root.confirmParent(rel);
+        out.push([name, path.join(root.real, ...rel.split('/'))]);
+      }
+      return out;
+    };
+    const writes = await onDisk([...this.added].sort(compareBytes));
+    const deletes = await onDisk(this.removed);
+    for (const [name, target] of writes) await writeAtomic(target, await this.assets.get(name)!.read());
+    if (this.manifestChanged) await writeAtomic(path.join(root.real, MANIFEST), Buffer.from(this.manifestText, 'utf8'));
+    // A removed asset that is a link loses the link, never what it points at.
+    for (const [, target] of deletes) await rm(target, { force: true });
     this.added.clear();
     this.removed.clear();
     this.manifestChanged = false;
@@ -135,23 +148,27 @@ export class Bundle {
   }
 
   private static async openDirectory(dir: string): Promise<Bundle> {
-    const manifestPath = path.join(dir, MANIFEST);
-    const text = await readFile(manifestPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT')
-        throw new BundleError(
-          `no ${MANIFEST} in ${dir}: not a bundle directory`,
-          'create a bundle with `dify bundle init`, or pass the folder that holds its manifest.yaml',
-        );
-      throw new BundleError(`cannot read ${manifestPath}: ${err.message}`);
+    const root = await BundleRoot.of(dir);
+    const manifest = await root.resolve(MANIFEST);
+    if (!manifest?.info.isFile())
+      throw new BundleError(
+        `no ${MANIFEST} in ${dir}: not a bundle directory`,
+        'create a bundle with `dify bundle init`, or pass the folder that holds its manifest.yaml',
+      );
+    const text = await readFile(manifest.real, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw new BundleError(`cannot read ${path.join(dir, MANIFEST)}: ${err.message}`);
     });
     refuseNonBundle(text, dir);
-    const bundle = new Bundle('directory', dir, text);
-    for (const [name, file] of await walkFiles(path.join(dir, ASSETS_DIR), '')) bundle.assets.set(name, file);
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const bundle = new Bundle('directory', dir, text, undefined, root);
+    const assets = await root.resolve(ASSETS_DIR);
+    if (assets?.info.isDirectory()) {
+      for (const [name, file] of await walkFiles(root, ASSETS_DIR, assets.real, new Set([assets.real])))
+        bundle.assets.set(name.slice(ASSETS_DIR.length + 1), file);
+    }
+    for (const entry of await readdir(root.real, { withFileTypes: true })) {
       if (!entry.name.startsWith('README')) continue;
-      const p = path.join(dir, entry.name);
-      const info = await stat(p).catch(() => null);
-      if (info?.isFile()) bundle.extras.set(entry.name, diskFile(p, info.size));
+      const found = await root.resolve(entry.name);
+      if (found?.info.isFile()) bundle.extras.set(entry.name, diskFile(found.real, found.info.size));
     }
     return bundle;
   }
@@ -191,19 +208,31 @@ export class Bundle {
   }
 }
 
-/** Every file under `root` (links to files followed), by `/`-separated path below it. */
-async function walkFiles(root: string, prefix: string): Promise<[string, BundleFile][]> {
-  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+/**
+ * Every file under the bundle directory `dir`, by `/`-separated path from the bundle root. Links
+ * that stay in the bundle are followed (to files and to directories, each directory once:
+ * `seen` holds the real paths walked); one that leaves it stops the walk (BundleRoot.resolve).
+ */
+async function walkFiles(
+  root: BundleRoot,
+  dir: string,
+  real: string,
+  seen: Set<string>,
+): Promise<[string, BundleFile][]> {
+  const entries = await readdir(real).catch((err: Error) => {
+    throw new BundleError(`cannot read ${dir} in ${root.shown}: ${err.message}`);
+  });
   const out: [string, BundleFile][] = [];
   for (const entry of entries) {
-    const p = path.join(root, entry.name);
-    const name = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) {
-      out.push(...(await walkFiles(p, name)));
-      continue;
+    const rel = `${dir}/${entry}`;
+    const found = await root.resolve(rel);
+    if (found?.info.isDirectory()) {
+      if (seen.has(found.real)) continue;
+      seen.add(found.real);
+      out.push(...(await walkFiles(root, rel, found.real, seen)));
+    } else if (found?.info.isFile()) {
+      out.push([rel, diskFile(found.real, found.info.size)]);
     }
-    const info = entry.isSymbolicLink() ? await stat(p).catch(() => null) : await lstat(p);
-    if (info?.isFile()) out.push([name, diskFile(p, info.size)]);
   }
   return out;
 }

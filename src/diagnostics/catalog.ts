@@ -272,6 +272,20 @@ export const RULE_CATALOG = {
     source: 'daemon bundle install: the marketplace and console show the icon from `_assets/`',
     enforced: 'nowhere (no icon shown)',
   },
+  'bundle/package-invalid': {
+    severity: 'error',
+    summary:
+      "A bundle's embedded package (`_assets/<path>`) is not a valid plugin package, or its checksum is not its name.",
+    source:
+      'daemon decoder refuses an invalid package when the bundle is installed; a checksum that is not the name means the file changed after `bundle append`',
+    enforced: 'install (an invalid package), this CLI (a changed file)',
+  },
+  'bundle/link-outside': {
+    severity: 'error',
+    summary: 'A link in a bundle directory leads outside the bundle, points at nothing or loops.',
+    source: 'this CLI (bundle commands never read, write or delete outside the bundle; the Go CLI follows every link)',
+    enforced: 'this CLI',
+  },
   'asset/icon-nested': {
     severity: 'warning',
     summary: 'An icon lives in a subdirectory of `_assets/`, which SDK remote debugging does not send.',

@@ -1,6 +1,7 @@
 import { copyFile, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { checkBundle, type BundleCheckResult } from '../bundle/check.js';
 import { BundleError } from '../bundle/errors.js';
 import { BundleManifest } from '../bundle/manifest.js';
 import { appendDependency, PATTERN_KEY, type AppendResult } from '../bundle/operations.js';
@@ -144,6 +145,61 @@ export interface AnalyzedDependency {
   problems: string[];
 }
 
+/** An embedded package as analyze and the bundle check see it. */
+interface EmbeddedPackage {
+  size: number;
+  identity: EmbeddedIdentity | null;
+  /** What stops it from installing: the package's errors, and a checksum that is not its name. */
+  problems: string[];
+}
+
+/** Checks `_assets/<name>` as `plugin package --check` would; null when the bundle has no such file. */
+async function inspectEmbedded(
+  bundle: Bundle,
+  name: string,
+  options: PackageCheckOptions,
+): Promise<EmbeddedPackage | null> {
+  const file = bundle.assets.get(name);
+  if (!file) return null;
+  const result = await checkPackage(file, `_assets/${name}`, options);
+  const plugin = result.plugin;
+  const problems = result.diagnostics
+    .filter((d) => d.severity === 'error')
+    .map((d) => `${d.file ? `${d.file}: ` : ''}${d.message}`);
+  if (plugin?.checksum && plugin.checksum !== name)
+    problems.push(`its checksum is ${plugin.checksum}, not its name: the file changed after it was appended`);
+  const identity = plugin && {
+    author: plugin.author,
+    name: plugin.name,
+    version: plugin.version,
+    category: plugin.category,
+    checksum: plugin.checksum,
+    identifier: plugin.identifier,
+  };
+  return { size: file.size, identity, problems };
+}
+
+/**
+ * `bundle package` (and --check): the manifest checks of src/bundle/check.ts, with each embedded
+ * package checked as `bundle analyze` checks it (a package listed twice is checked once).
+ */
+export function checkBundleAndPackages(
+  bundle: Bundle,
+  displayPath: string,
+  strict: boolean,
+  options: PackageCheckOptions,
+): Promise<BundleCheckResult> {
+  const seen = new Map<string, Promise<string[]>>();
+  return checkBundle(bundle, displayPath, strict, (name) => {
+    if (!seen.has(name))
+      seen.set(
+        name,
+        inspectEmbedded(bundle, name, options).then((e) => e?.problems ?? []),
+      );
+    return seen.get(name)!;
+  });
+}
+
 export interface BundleAnalysis {
   name: string | null;
   author: string | null;
@@ -198,28 +254,15 @@ async function analyzeOne(
       return out;
     }
     out.path = p;
-    const file = bundle.assets.get(p);
-    if (!file) {
+    const embedded = await inspectEmbedded(bundle, p, options);
+    if (!embedded) {
       out.size = null;
       out.identity = null;
       out.problems.push(`_assets/${p} is not in the bundle`);
       return out;
     }
-    out.size = file.size;
-    const result = await checkPackage(file, `_assets/${p}`, options);
-    const plugin = result.plugin;
-    out.identity = plugin && {
-      author: plugin.author,
-      name: plugin.name,
-      version: plugin.version,
-      category: plugin.category,
-      checksum: plugin.checksum,
-      identifier: plugin.identifier,
-    };
-    for (const d of result.diagnostics)
-      if (d.severity === 'error') out.problems.push(`${d.file ? `${d.file}: ` : ''}${d.message}`);
-    if (plugin?.checksum && plugin.checksum !== p)
-      out.problems.push(`its checksum is ${plugin.checksum}, not its name: the file changed after it was appended`);
+    Object.assign(out, { size: embedded.size, identity: embedded.identity });
+    out.problems.push(...embedded.problems);
     return out;
   }
   out.problems.push(

@@ -1,4 +1,15 @@
-import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { ScaffoldFile } from './files.js';
 import { UserError } from '../diagnostics/user-error.js';
@@ -26,6 +37,8 @@ export function writeProject(dir: string, files: readonly ScaffoldFile[], force:
     // Not even --force replaces a file with a directory.
     if (!statSync(dir).isDirectory()) throw new TargetNotEmptyError(dir, true);
     if (!force && readdirSync(dir).length > 0) throw new TargetNotEmptyError(dir);
+    // Before anything is written: a file written through a link lands where the link points.
+    for (const f of files) refuseLinkOut(dir, f.path);
   }
   const createdFiles: string[] = [];
   const createdDirs: string[] = [];
@@ -55,4 +68,45 @@ export function writeProject(dir: string, files: readonly ScaffoldFile[], force:
     }
     throw err;
   }
+}
+
+/**
+ * Refuses to write `rel` into the existing directory `dir` when the file, or the nearest
+ * directory on its way that exists, is a link leading out of `dir` or to nothing: with --force,
+ * `_assets -> ~/.ssh` or `README.md -> ~/.bashrc` would be overwritten.
+ */
+function refuseLinkOut(dir: string, rel: string): void {
+  const root = realpathSync(dir);
+  const parts = rel.split('/');
+  for (let n = parts.length; n > 0; n--) {
+    const p = path.join(dir, ...parts.slice(0, n));
+    const own = lstatOrNull(p);
+    if (!own) continue;
+    let real: string;
+    try {
+      real = realpathSync(p);
+    } catch (err) {
+      if (!own.isSymbolicLink()) throw err;
+      throw linkError(parts.slice(0, n).join('/'), dir, `is a link to nothing (${readlinkSync(p)})`);
+    }
+    const inside = path.relative(root, real);
+    if (inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside))
+      throw linkError(parts.slice(0, n).join('/'), dir, `is a link outside it, to ${real}`);
+    return;
+  }
+}
+
+function lstatOrNull(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function linkError(rel: string, dir: string, what: string): UserError {
+  return new UserError(
+    `${rel} in ${dir} ${what}: not writing through it`,
+    'remove the link, or create the project in another directory',
+  );
 }

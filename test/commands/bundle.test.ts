@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, type Dirent } from 'node:fs';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync, type Dirent } from 'node:fs';
+import { cp, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ZipReader } from '../../src/project/zip-reader.js';
 import { writeZip } from '../../src/pack/zip-writer.js';
-import { runCli } from '../helpers/cli.js';
+import { dify, runCli } from '../helpers/cli.js';
 import { copyPlugin, EXAMPLE, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
 
 /** Entry names of a ZIP in central-directory order (directory entries included, if any). */
@@ -381,5 +382,290 @@ describe('dify bundle package', () => {
     expect(text).toContain('  pt_BR: "Nb"');
     expect(text).toContain('  ja_JP: "New words"');
     expect(text.split('\n')[0]).toMatch(/^# yaml-language-server/);
+  });
+});
+
+/** Every file below `dir` (links not followed) with its bytes or link target: proof nothing changed there. */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true }) as Dirent[]) {
+    const p = path.join(e.parentPath, e.name);
+    const name = path.relative(dir, p);
+    if (e.isSymbolicLink()) out[name] = `-> ${readlinkSync(p)}`;
+    else if (e.isFile()) out[name] = readFileSync(p, 'base64');
+  }
+  return out;
+}
+
+/** A place outside every bundle holding a secret, and the snapshot to compare it with. */
+async function outsideWithSecret(): Promise<{ outside: string; before: Record<string, string> }> {
+  const outside = await tempDir();
+  await writeFile(path.join(outside, 'id_rsa'), '-----BEGIN OPENSSH PRIVATE KEY-----\nsecret\n');
+  return { outside, before: snapshot(outside) };
+}
+
+/** Refused with one error line and the hint, no stack trace. */
+function expectRefused(r: { code: number | null; stdout: string; stderr: string }, message: RegExp): void {
+  const all = r.stdout + r.stderr;
+  expect(r.code, all).toBe(1);
+  expect(all).toMatch(message);
+  expect(all).toContain('bundle commands read and write only inside the bundle');
+  expect(all).not.toMatch(/\n\s+at /);
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe('dify bundle never follows a link out of the bundle', () => {
+  it('a linked _assets/ leading outside: every command refuses the bundle and nothing outside is read, written or deleted', async () => {
+    const { cwd, dir } = await initBundle();
+    const { outside, before } = await outsideWithSecret();
+    const manifestPath = path.join(dir, 'manifest.yaml');
+    // A package dependency naming the secret, as an attacker's bundle would.
+    await writeFile(
+      manifestPath,
+      (await readFile(manifestPath, 'utf8')).replace(
+        'dependencies: []',
+        'dependencies:\n  - type: package\n    value:\n      path: id_rsa',
+      ),
+    );
+    await rm(path.join(dir, '_assets'), { recursive: true });
+    await symlink(outside, path.join(dir, '_assets'));
+    const manifest = await readFile(manifestPath, 'utf8');
+    const message = new RegExp(`_assets in .*b is a link outside the bundle, to ${escape(realpathSync(outside))}`);
+    for (const args of [
+      ['bundle', 'package', 'b'],
+      ['bundle', 'package', '--check', 'b'],
+      ['bundle', 'analyze', 'b'],
+      ['bundle', 'remove', 'b', '-i', '0'],
+      ['bundle', 'bump', 'b', '-t', '0.0.2'],
+      ['bundle', 'regenerate', 'b', '--name', 'nb', '--author', 'a', '--description', 'd'],
+      ['bundle', 'append', 'marketplace', 'b', '-m', 'langgenius/openai:0.0.1'],
+      ['bundle', 'append', 'package', 'b', '-p', hello],
+    ]) {
+      expectRefused(await run(args, cwd), message);
+    }
+    const json = await run(['bundle', 'package', '--check', 'b', '--format', 'json'], cwd);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: false,
+      results: [{ diagnostics: [{ code: 'bundle/link-outside' }] }],
+    });
+    expect(snapshot(outside)).toEqual(before);
+    expect(await readFile(manifestPath, 'utf8')).toBe(manifest);
+    expect(readdirSync(cwd)).toEqual(['b']);
+  });
+
+  it('refuses a file link leading outside, a link to nothing, a chain ending outside, a linked directory, a loop', async () => {
+    const { outside, before } = await outsideWithSecret();
+    const secret = realpathSync(path.join(outside, 'id_rsa'));
+    const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
+      [
+        'an embedded package linked to a file outside',
+        (dir) => symlink(secret, path.join(dir, '_assets', helloSum)),
+        new RegExp(`_assets/${helloSum} in .* is a link outside the bundle, to ${escape(secret)}`),
+      ],
+      [
+        // writing the package there would create a file outside
+        'an embedded package linked to nothing, outside',
+        (dir) => symlink(path.join(outside, 'new.difypkg'), path.join(dir, '_assets', helloSum)),
+        new RegExp(`_assets/${helloSum} in .* is a link to nothing \\(${escape(path.join(outside, 'new.difypkg'))}\\)`),
+      ],
+      [
+        'a chain of links that ends outside',
+        async (dir) => {
+          await symlink(secret, path.join(dir, 'second'));
+          await symlink('../second', path.join(dir, '_assets', 'first'));
+        },
+        new RegExp(`_assets/first in .* is a link outside the bundle, to ${escape(secret)}`),
+      ],
+      [
+        'a linked directory in _assets/',
+        (dir) => symlink(outside, path.join(dir, '_assets', 'keys')),
+        new RegExp(`_assets/keys in .* is a link outside the bundle`),
+      ],
+      [
+        'a loop',
+        (dir) => symlink('loop', path.join(dir, '_assets', 'loop')),
+        /_assets\/loop in .* is a link that loops/,
+      ],
+      [
+        'a README linked outside',
+        async (dir) => {
+          await rm(path.join(dir, 'README.md'));
+          await symlink(secret, path.join(dir, 'README.md'));
+        },
+        /README\.md in .* is a link outside the bundle/,
+      ],
+      [
+        'a manifest linked outside',
+        async (dir) => {
+          await cp(path.join(dir, 'manifest.yaml'), path.join(outside, 'manifest.yaml'));
+          await rm(path.join(dir, 'manifest.yaml'));
+          await symlink(path.join(outside, 'manifest.yaml'), path.join(dir, 'manifest.yaml'));
+        },
+        /manifest\.yaml in .* is a link outside the bundle/,
+      ],
+    ];
+    for (const [what, build, message] of cases) {
+      const { cwd, dir } = await initBundle();
+      await build(dir);
+      const inBundle = snapshot(dir);
+      const outsideNow = snapshot(outside);
+      expectRefused(await run(['bundle', 'append', 'package', 'b', '-p', hello], cwd), message);
+      expectRefused(await run(['bundle', 'package', 'b'], cwd), message);
+      expectRefused(await run(['bundle', 'bump', 'b', '-t', '0.0.2'], cwd), message);
+      expect(snapshot(dir), what).toEqual(inBundle);
+      expect(snapshot(outside), what).toEqual(outsideNow);
+      expect(readdirSync(cwd), what).toEqual(['b']);
+    }
+    expect(snapshot(outside)).toEqual({ ...before, 'manifest.yaml': expect.any(String) });
+  });
+
+  it('follows links that stay inside the bundle; remove deletes a link, not its target', async () => {
+    const { cwd, dir } = await initBundle();
+    // _assets/ is a link to store/, the package a link to pkgs/, the README a link to docs/
+    await rename(path.join(dir, '_assets'), path.join(dir, 'store'));
+    await symlink('store', path.join(dir, '_assets'));
+    await mkdir(path.join(dir, 'pkgs'));
+    await cp(hello, path.join(dir, 'pkgs', 'hello.difypkg'));
+    await symlink('../pkgs/hello.difypkg', path.join(dir, 'store', helloSum));
+    await mkdir(path.join(dir, 'docs'));
+    await rename(path.join(dir, 'README.md'), path.join(dir, 'docs', 'README.md'));
+    await symlink('docs/README.md', path.join(dir, 'README.md'));
+    const added = await run(['bundle', 'append', 'package', 'b', '-p', hello], cwd);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain(`already stored as _assets/${helloSum}`);
+    const packed = await run(['bundle', 'package', 'b'], cwd);
+    expect(packed.code, packed.stdout).toBe(0);
+    const out = path.join(cwd, 'b.difybndl');
+    expect(zipNames(out)).toEqual(['manifest.yaml', `_assets/${helloSum}`, '_assets/icon.svg', 'README.md']);
+    expect((await zipEntry(out, `_assets/${helloSum}`)).equals(readFileSync(hello))).toBe(true);
+    const removed = await run(['bundle', 'remove', 'b', '-i', '0'], cwd);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(readdirSync(path.join(dir, 'store'))).toEqual(['icon.svg']);
+    expect(readFileSync(path.join(dir, 'pkgs', 'hello.difypkg')).equals(readFileSync(hello))).toBe(true);
+  });
+
+  it('a dependency path with .. names no file outside _assets/: reported missing, never deleted', async () => {
+    const { cwd, dir } = await initBundle();
+    await cp(hello, path.join(cwd, 'outside.difypkg'));
+    const manifestPath = path.join(dir, 'manifest.yaml');
+    await writeFile(
+      manifestPath,
+      (await readFile(manifestPath, 'utf8')).replace(
+        'dependencies: []',
+        'dependencies:\n  - type: package\n    value:\n      path: ../../outside.difypkg\n  - type: package\n    value:\n      path: ../README.md',
+      ),
+    );
+    const check = await run(['bundle', 'package', '--check', 'b'], cwd);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain(
+      'dependencies[0] is the package _assets/../../outside.difypkg, which is not in the bundle',
+    );
+    expect(check.stdout).toContain('dependencies[1] is the package _assets/../README.md, which is not in the bundle');
+    expect((await run(['bundle', 'analyze', 'b'], cwd)).stdout).toContain('_assets/../README.md is not in the bundle');
+    expect((await run(['bundle', 'remove', 'b', '-i', '1'], cwd)).code).toBe(0);
+    expect((await run(['bundle', 'remove', 'b', '-i', '0'], cwd)).code).toBe(0);
+    expect(existsSync(path.join(cwd, 'outside.difypkg'))).toBe(true);
+    expect(existsSync(path.join(dir, 'README.md'))).toBe(true);
+  });
+
+  it('the binary refuses a linked _assets/ with one line and a hint: no stack trace, no Node warning', async () => {
+    const { cwd, dir } = await initBundle();
+    const { outside } = await outsideWithSecret();
+    await rm(path.join(dir, '_assets'), { recursive: true });
+    await symlink(outside, path.join(dir, '_assets'));
+    const r = await dify(['bundle', 'analyze', 'b'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `error: _assets in ${dir} is a link outside the bundle, to ${realpathSync(outside)}`,
+      expect.stringMatching(/^hint: bundle commands read and write only inside the bundle/),
+    ]);
+  });
+});
+
+describe('dify bundle package checks embedded packages as analyze does', () => {
+  it('refuses junk and a ZIP with no manifest in _assets/, with --check and without, in a directory and a .difybndl', async () => {
+    const { cwd, dir } = await initBundle();
+    await writeFile(path.join(dir, '_assets', 'junk.difypkg'), randomBytes(2048));
+    await writeZip(path.join(dir, '_assets', 'empty.difypkg'), [
+      { name: 'notes.txt', read: async () => Buffer.from('no manifest here') },
+    ]);
+    const manifestPath = path.join(dir, 'manifest.yaml');
+    const text = (await readFile(manifestPath, 'utf8')).replace(
+      'dependencies: []',
+      'dependencies:\n  - type: package\n    value:\n      path: junk.difypkg\n  - type: package\n    value:\n      path: empty.difypkg',
+    );
+    await writeFile(manifestPath, text);
+    const line = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    const check = await run(['bundle', 'package', '--check', 'b'], cwd);
+    expect(check.code).toBe(1);
+    expect(check.stdout).toMatch(
+      new RegExp(
+        `b/manifest.yaml:${line('junk.difypkg')}:\\d+ error bundle/package-invalid dependencies\\[0\\] is the package _assets/junk.difypkg, which cannot be installed`,
+      ),
+    );
+    expect(check.stdout).toMatch(
+      new RegExp(
+        `b/manifest.yaml:${line('empty.difypkg')}:\\d+ error bundle/package-invalid dependencies\\[1\\] is the package _assets/empty.difypkg, which cannot be installed: .*manifest`,
+      ),
+    );
+    // the same problems analyze lists, one finding each
+    const analyzed = JSON.parse((await run(['bundle', 'analyze', 'b', '--format', 'json'], cwd)).stdout) as {
+      dependencies: { path: string; problems: string[] }[];
+    };
+    const problems = analyzed.dependencies.flatMap((d, i) =>
+      d.problems.map((p) => `dependencies[${i}] is the package _assets/${d.path}, which cannot be installed: ${p}`),
+    );
+    expect(problems.length).toBeGreaterThanOrEqual(2);
+    for (const p of problems) expect(check.stdout).toContain(p);
+    const pack = await run(['bundle', 'package', 'b'], cwd);
+    expect(pack.code).toBe(1);
+    expect(readdirSync(cwd)).toEqual(['b']);
+    // the same bundle as a .difybndl
+    const zipped = path.join(cwd, 'z.difybndl');
+    await writeZip(zipped, [
+      { name: 'manifest.yaml', read: async () => Buffer.from(text) },
+      { name: '_assets/junk.difypkg', read: () => readFile(path.join(dir, '_assets', 'junk.difypkg')) },
+      { name: '_assets/empty.difypkg', read: () => readFile(path.join(dir, '_assets', 'empty.difypkg')) },
+      { name: '_assets/icon.svg', read: () => readFile(path.join(dir, '_assets', 'icon.svg')) },
+    ]);
+    const z = await run(['bundle', 'package', '--check', 'z.difybndl', '--format', 'json'], cwd);
+    expect(z.code).toBe(1);
+    const doc = JSON.parse(z.stdout) as { results: { diagnostics: { code: string }[] }[] };
+    expect(doc.results[0]!.diagnostics.map((d) => d.code)).toEqual([
+      'bundle/package-invalid',
+      'bundle/package-invalid',
+    ]);
+  });
+});
+
+describe('dify bundle init --force into a directory with links', () => {
+  it('refuses a link leading outside or to nothing, before writing anything', async () => {
+    const { outside, before } = await outsideWithSecret();
+    const secret = realpathSync(path.join(outside, 'id_rsa'));
+    const cases: [(dir: string) => Promise<void>, RegExp][] = [
+      [(dir) => symlink(outside, path.join(dir, '_assets')), /_assets in .*b is a link outside it, to /],
+      [(dir) => symlink(secret, path.join(dir, 'README.md')), /README\.md in .*b is a link outside it, to /],
+      [
+        (dir) => symlink(path.join(outside, 'new'), path.join(dir, 'manifest.yaml')),
+        /manifest\.yaml in .*b is a link to nothing/,
+      ],
+    ];
+    for (const [build, message] of cases) {
+      const cwd = await tempDir();
+      const dir = path.join(cwd, 'b');
+      await mkdir(dir);
+      await build(dir);
+      const inBundle = snapshot(dir);
+      const r = await run(
+        ['bundle', 'init', '--quick', '--force', '--name', 'b', '--author', 'a', '--description', 'd'],
+        cwd,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toContain('hint: remove the link, or create the project in another directory');
+      expect(snapshot(dir)).toEqual(inBundle);
+      expect(snapshot(outside)).toEqual(before);
+    }
   });
 });

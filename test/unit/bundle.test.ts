@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { changedLines } from '../helpers/changed-lines.js';
 import { checkBundle } from '../../src/bundle/check.js';
-import { BundleError } from '../../src/bundle/errors.js';
+import { BundleError, BundleLinkError } from '../../src/bundle/errors.js';
 import { BundleManifest } from '../../src/bundle/manifest.js';
 import {
   appendPattern,
@@ -530,6 +530,40 @@ describe('bundle directories and .difybndl files', () => {
     }
     expect(existsSync(path.join(dir, '_assets', sum))).toBe(false);
     expect(readdirSync(path.dirname(file))).toEqual(['b.difybndl']); // no temporary file left
+  });
+
+  it('a directory replaced by a link out of the bundle after it was read: save writes and deletes nothing', async () => {
+    const dir = await newBundle();
+    const sum = await withBundle(
+      dir,
+      async (b) => (await appendPackage(b, helloPkg, 'x', packageOptions)).plugin.checksum!,
+    );
+    const outside = await tempDir();
+    await cp(path.join(dir, '_assets'), outside, { recursive: true });
+    const swap = async () => {
+      await rm(path.join(dir, '_assets'), { recursive: true, force: true });
+      await symlink(outside, path.join(dir, '_assets'));
+    };
+    // remove: the package file now "in _assets/" is outside
+    const manifest = await readFile(path.join(dir, 'manifest.yaml'), 'utf8');
+    const bundle = await Bundle.open(dir);
+    removeDependency(bundle, 0);
+    await swap();
+    await expect(bundle.save()).rejects.toThrow(BundleLinkError);
+    expect(readdirSync(outside).sort()).toEqual([sum, 'icon.svg'].sort());
+    expect(await readFile(path.join(dir, 'manifest.yaml'), 'utf8')).toBe(manifest);
+    // append: the package would be written outside
+    await rm(path.join(dir, '_assets'));
+    await cp(outside, path.join(dir, '_assets'), { recursive: true });
+    await rm(path.join(outside, sum));
+    const again = await Bundle.open(dir);
+    removeDependency(again, 0);
+    await again.save();
+    const adding = await Bundle.open(dir);
+    await appendPackage(adding, helloPkg, 'x', packageOptions);
+    await swap();
+    await expect(adding.save()).rejects.toThrow(/_assets in .* is a link outside the bundle/);
+    expect(readdirSync(outside)).toEqual(['icon.svg']);
   });
 
   it('bump validates the version and keeps its quoting; regenerate rewrites the profile', async () => {

@@ -3,15 +3,16 @@ import path from 'node:path';
 import { diagnostic } from '../../diagnostics/catalog.js';
 import { countBySeverity, type Diagnostic } from '../../diagnostics/diagnostic.js';
 import type { PluginResult } from '../../pipelines/check-plugin.js';
-import { checkBundle, type BundleCheckResult } from '../../bundle/check.js';
+import type { BundleCheckResult } from '../../bundle/check.js';
 import {
   analyzeBundle,
   appendPackage,
+  checkBundleAndPackages,
   PackageRejectedError,
   type AnalyzedDependency,
   type BundleAnalysis,
 } from '../../pipelines/bundle-packages.js';
-import { BundleError } from '../../bundle/errors.js';
+import { BundleError, BundleLinkError } from '../../bundle/errors.js';
 import { appendPattern, applyProfile, bumpVersion, currentProfile, removeDependency } from '../../bundle/operations.js';
 import {
   GITHUB_PATTERN_HINT,
@@ -249,7 +250,11 @@ export async function bundlePackageCommand(paths: string[], opts: BundlePackageO
     }
     const bundle = opened.bundle;
     try {
-      const result = await checkBundle(bundle, p, Boolean(opts.strict));
+      // Embedded packages are checked as `analyze` checks them, with the same limit.
+      const result = await checkBundleAndPackages(bundle, p, Boolean(opts.strict), {
+        maxBytes: MAX_BUNDLE_BYTES,
+        env: io.env,
+      });
       results.push(result);
       if (writing && result.ok) written = await writeBundle(bundle, outputPath!, Boolean(opts.force), io);
     } finally {
@@ -311,7 +316,11 @@ async function openForCheck(p: string, io: Io): Promise<{ bundle: Bundle } | { d
     if (!(err instanceof BundleError)) throw err;
     return {
       diagnostic: diagnostic(
-        info.isDirectory() ? 'manifest/missing' : 'package/unreadable',
+        err instanceof BundleLinkError
+          ? 'bundle/link-outside'
+          : info.isDirectory()
+            ? 'manifest/missing'
+            : 'package/unreadable',
         { file: null },
         err.message,
         err.hint,
