@@ -24,11 +24,17 @@ export interface BundleCheckResult {
   diagnostics: Diagnostic[];
 }
 
+/** An embedded package's findings, one line each: what stops it from installing, and what only looks wrong. */
+export interface EmbeddedFindings {
+  problems: string[];
+  notes: string[];
+}
+
 /**
- * What stops an embedded package (`_assets/<path>`) from installing, one line each; given by the
- * layer that can check plugins (src/pipelines/bundle-packages.ts), the one `bundle analyze` uses.
+ * Checks an embedded package (`_assets/<path>`); given by the layer that can check plugins
+ * (src/pipelines/bundle-packages.ts), the one `bundle analyze` uses.
  */
-export type EmbeddedCheck = (path: string) => Promise<string[]>;
+export type EmbeddedCheck = (path: string) => Promise<EmbeddedFindings>;
 
 /**
  * Checks a bundle's manifest.yaml against schemas/bundle.schema.json (the daemon's Bundle and
@@ -111,13 +117,25 @@ async function packageFindings(
       );
       continue;
     }
-    for (const problem of embedded ? await embedded(p) : [])
+    const { problems, notes } = embedded ? await embedded(p) : { problems: [], notes: [] };
+    const hint =
+      'append a valid package with `dify bundle append package` and remove this one with `dify bundle remove`';
+    for (const problem of problems)
       out.push(
         diagnostic(
           'bundle/package-invalid',
           { file: MANIFEST, yaml: file, at },
           `dependencies[${i}] is the package _assets/${p}, which cannot be installed: ${problem}`,
-          'append a valid package with `dify bundle append package` and remove this one with `dify bundle remove`',
+          hint,
+        ),
+      );
+    for (const note of notes)
+      out.push(
+        diagnostic(
+          'bundle/package-renamed',
+          { file: MANIFEST, yaml: file, at },
+          `dependencies[${i}] is the package _assets/${p}: ${note}`,
+          'append the package again with `dify bundle append package` so that its name is its checksum',
         ),
       );
   }

@@ -274,11 +274,16 @@ export const RULE_CATALOG = {
   },
   'bundle/package-invalid': {
     severity: 'error',
-    summary:
-      "A bundle's embedded package (`_assets/<path>`) is not a valid plugin package, or its checksum is not its name.",
+    summary: "A bundle's embedded package (`_assets/<path>`) is not a valid plugin package.",
+    source: 'daemon decoder refuses an invalid package when the bundle is installed',
+    enforced: 'install',
+  },
+  'bundle/package-renamed': {
+    severity: 'warning',
+    summary: "A bundle's embedded package has a checksum that is not its name: the file changed after `bundle append`.",
     source:
-      'daemon decoder refuses an invalid package when the bundle is installed; a checksum that is not the name means the file changed after `bundle append`',
-    enforced: 'install (an invalid package), this CLI (a changed file)',
+      'Go CLI `bundle append package` names the file by its checksum; the daemon installs it whatever its name (`internal/service/plugin_decoder.go`)',
+    enforced: 'nowhere (installs)',
   },
   'bundle/link-outside': {
     severity: 'error',

@@ -1,7 +1,7 @@
 import { copyFile, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkBundle, type BundleCheckResult } from '../bundle/check.js';
+import { checkBundle, type BundleCheckResult, type EmbeddedFindings } from '../bundle/check.js';
 import { BundleError } from '../bundle/errors.js';
 import { BundleManifest } from '../bundle/manifest.js';
 import { appendDependency, PATTERN_KEY, type AppendResult } from '../bundle/operations.js';
@@ -143,14 +143,18 @@ export interface AnalyzedDependency {
   identity?: EmbeddedIdentity | null;
   /** What would stop Dify from installing it; empty when fine. */
   problems: string[];
+  /** Worth knowing, but Dify installs it. */
+  notes: string[];
 }
 
 /** An embedded package as analyze and the bundle check see it. */
 interface EmbeddedPackage {
   size: number;
   identity: EmbeddedIdentity | null;
-  /** What stops it from installing: the package's errors, and a checksum that is not its name. */
+  /** What stops it from installing: the package's errors. */
   problems: string[];
+  /** What is odd but installs anyway: a checksum that is not its name. */
+  notes: string[];
 }
 
 /** Checks `_assets/<name>` as `plugin package --check` would; null when the bundle has no such file. */
@@ -166,8 +170,12 @@ async function inspectEmbedded(
   const problems = result.diagnostics
     .filter((d) => d.severity === 'error')
     .map((d) => `${d.file ? `${d.file}: ` : ''}${d.message}`);
-  if (plugin?.checksum && plugin.checksum !== name)
-    problems.push(`its checksum is ${plugin.checksum}, not its name: the file changed after it was appended`);
+  // The daemon installs an embedded package whatever its name (dify-plugin-daemon
+  // `internal/service/plugin_decoder.go` decodes and verifies it, never compares the checksum).
+  const notes =
+    plugin?.checksum && plugin.checksum !== name
+      ? [`its checksum is ${plugin.checksum}, not its name: the file changed after it was appended`]
+      : [];
   const identity = plugin && {
     author: plugin.author,
     name: plugin.name,
@@ -176,7 +184,7 @@ async function inspectEmbedded(
     checksum: plugin.checksum,
     identifier: plugin.identifier,
   };
-  return { size: file.size, identity, problems };
+  return { size: file.size, identity, problems, notes };
 }
 
 /**
@@ -189,12 +197,12 @@ export function checkBundleAndPackages(
   strict: boolean,
   options: PackageCheckOptions,
 ): Promise<BundleCheckResult> {
-  const seen = new Map<string, Promise<string[]>>();
+  const seen = new Map<string, Promise<EmbeddedFindings>>();
   return checkBundle(bundle, displayPath, strict, (name) => {
     if (!seen.has(name))
       seen.set(
         name,
-        inspectEmbedded(bundle, name, options).then((e) => e?.problems ?? []),
+        inspectEmbedded(bundle, name, options).then((e) => ({ problems: e?.problems ?? [], notes: e?.notes ?? [] })),
       );
     return seen.get(name)!;
   });
@@ -232,7 +240,7 @@ async function analyzeOne(
 ): Promise<AnalyzedDependency> {
   const type = isObject(dep) && typeof dep.type === 'string' ? dep.type : null;
   const value = isObject(dep) && isObject(dep.value) ? dep.value : {};
-  const out: AnalyzedDependency = { index, type, problems: [] };
+  const out: AnalyzedDependency = { index, type, problems: [], notes: [] };
   if (type === 'github' || type === 'marketplace') {
     const pattern = value[PATTERN_KEY[type]];
     if (typeof pattern !== 'string') {
@@ -263,6 +271,7 @@ async function analyzeOne(
     }
     Object.assign(out, { size: embedded.size, identity: embedded.identity });
     out.problems.push(...embedded.problems);
+    out.notes.push(...embedded.notes);
     return out;
   }
   out.problems.push(

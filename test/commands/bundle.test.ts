@@ -637,6 +637,30 @@ describe('dify bundle package checks embedded packages as analyze does', () => {
       'bundle/package-invalid',
     ]);
   });
+  it('a valid package stored under another name is a warning, since the daemon installs it all the same', async () => {
+    const { cwd, dir } = await initBundle();
+    await writeFile(path.join(dir, '_assets', 'renamed'), await readFile(hello));
+    const manifestPath = path.join(dir, 'manifest.yaml');
+    await writeFile(
+      manifestPath,
+      (await readFile(manifestPath, 'utf8')).replace(
+        'dependencies: []',
+        'dependencies:\n  - type: package\n    value:\n      path: renamed',
+      ),
+    );
+    const check = await run(['bundle', 'package', '--check', 'b'], cwd);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(
+      new RegExp(
+        `warning bundle/package-renamed dependencies\\[0\\] is the package _assets/renamed: its checksum is ${helloSum}`,
+      ),
+    );
+    expect((await run(['bundle', 'package', '--check', '--strict', 'b'], cwd)).code).toBe(1);
+    const analyzed = await run(['bundle', 'analyze', 'b'], cwd);
+    expect(analyzed.code).toBe(0);
+    expect(analyzed.stdout).toContain(`⚠ its checksum is ${helloSum}, not its name`);
+    expect(analyzed.stdout).not.toContain('cannot be installed');
+  });
 });
 
 describe('dify bundle init --force into a directory with links', () => {

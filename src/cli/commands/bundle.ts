@@ -392,6 +392,7 @@ function formatAnalysis(target: string, a: BundleAnalysis, c: Colors): string {
     lines.push(`[${d.index}] ${(d.type ?? '?').padEnd(12)} ${headline(d)}`);
     for (const [k, v] of fields(d)) lines.push(`    ${c.dim(k.padEnd(13))} ${v}`);
     for (const p of d.problems) lines.push(`    ${c.red('✖')} ${p}`);
+    for (const n of d.notes) lines.push(`    ${c.yellow('⚠')} ${n}`);
   }
   const broken = a.dependencies.filter((d) => d.problems.length > 0).length;
   if (broken > 0) lines.push(c.red(`✖ ${broken} of ${n} dependencies cannot be installed as they are`));
