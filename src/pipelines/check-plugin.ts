@@ -117,7 +117,7 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
 
 async function checkPackageFile(location: string, options: CheckOptions): Promise<PluginResult> {
   // Packages are read rarely; their ZIP and hashing code loads only then.
-  const [{ PackageSource }, { ZipError }, { streamedChecksum }] = await Promise.all([
+  const [{ PackageSource }, { ZipError }, { checksumOfHashes }] = await Promise.all([
     import('../project/package-source.js'),
     import('../project/zip-reader.js'),
     import('../pack/checksum.js'),
@@ -134,12 +134,10 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
     const project = await loadProject(source);
     const diagnostics = await checkProject(project, projectOptions(options));
     const files = await source.listFiles();
-    const checksum = options.checksum
-      ? await streamedChecksum(
-          files.map((f) => f.path),
-          (p) => source.chunks(p),
-        )
-      : null;
+    // Every entry is read whatever the output format, so that the verdict covers each byte of the
+    // package (a damaged entry no rule reads is still damaged); hashed only when asked.
+    const hashes = await source.readAll(options.checksum);
+    const checksum = options.checksum ? checksumOfHashes(hashes) : null;
     return {
       ...finish(location, project, diagnostics, checksum, options),
       contents: files.map(({ path, size }) => ({ path, size })),
