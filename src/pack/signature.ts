@@ -2,7 +2,7 @@ import { constants, createHash, createPublicKey, sign, verify, type KeyObject } 
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { MAX_PACKAGE_BYTES } from '../project/limits.js';
-import { ZipReader } from '../project/zip-reader.js';
+import { VERIFICATION_FILE, ZipReader } from '../project/zip-reader.js';
 import { writeZip, type ZipInput } from './zip-writer.js';
 import { UserError } from '../diagnostics/user-error.js';
 
@@ -17,7 +17,7 @@ import { UserError } from '../diagnostics/user-error.js';
  */
 
 /** The entry holding the authorized category, written last by the signer. */
-export const VERIFICATION_FILE = '.verification.dify.json';
+export { VERIFICATION_FILE };
 
 export const AUTHORIZED_CATEGORIES = ['langgenius', 'partner', 'community'] as const;
 export type AuthorizedCategory = (typeof AUTHORIZED_CATEGORIES)[number];

@@ -28,8 +28,11 @@ export interface ZipContents {
   comment: string;
 }
 
-/** The name a re-signed package repeats (the Go CLI's signer stacks one per signature). */
-const REPEATABLE = '.verification.dify.json';
+/**
+ * The entry holding a signed package's authorized category, the one name a package may repeat:
+ * the Go CLI's signer stacks one more each time it signs a signed package.
+ */
+export const VERIFICATION_FILE = '.verification.dify.json';
 
 /** Without ZIP64 no offset or size can reach 4 GiB; a larger file is refused unread. */
 export const MAX_ARCHIVE_BYTES = 0xffffffff;
@@ -379,7 +382,7 @@ function checkNames(central: Central[], cd: Buffer): void {
     if (c.method === STORED && c.compressedSize !== c.size)
       throw new ZipError(`${where()} is stored uncompressed but its two sizes differ`);
     if (seen.has(name)) {
-      if (name !== REPEATABLE)
+      if (name !== VERIFICATION_FILE)
         throw new ZipError(
           `${where()} appears twice; readers disagree on which copy counts (Dify reads the first)`,
           'repack the plugin with `dify plugin package`',
