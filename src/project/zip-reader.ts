@@ -35,7 +35,7 @@ export interface ZipContents {
 export const VERIFICATION_FILE = '.verification.dify.json';
 
 /** Without ZIP64 no offset or size can reach 4 GiB; a larger file is refused unread. */
-export const MAX_ARCHIVE_BYTES = 0xffffffff;
+const MAX_ARCHIVE_BYTES = 0xffffffff;
 /** 65,535 entries of 1 KiB names: far beyond any plugin, and never read whole beyond it. */
 const MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024;
 const MAX_COMMENT = 0xffff;
