@@ -186,8 +186,8 @@ export class Bundle {
       throw err;
     }
     try {
-      // A repeated name resolves to its last entry, as for packages.
-      const byName = new Map(zip.contents.entries.map((e) => [e.name, e]));
+      // The reader refuses repeated names (but for a verification file, read from its first entry).
+      const byName = new Map(zip.files().map((e) => [e.name, e]));
       const manifest = byName.get(MANIFEST);
       if (!manifest)
         throw new BundleError(`${file} has no ${MANIFEST}: not a bundle`, 'build bundles with `dify bundle package`');

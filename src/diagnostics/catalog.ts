@@ -359,9 +359,18 @@ export const RULE_CATALOG = {
   },
   'package/unreadable': {
     severity: 'error',
-    summary: 'A .difypkg cannot be read: damaged, not a ZIP, hostile entry names, or too large unpacked.',
-    source: 'daemon decoder and extractor refuse such archives',
-    enforced: 'install',
+    summary:
+      'A .difypkg cannot be read safely: damaged (CRC, sizes), not a ZIP, over 4 GiB, too large unpacked, or hostile (overlapping entries; unsafe, repeated or control-character names; encryption or another compression than deflate).',
+    source:
+      'daemon decoder and extractor refuse damaged archives; the hostile forms are refused here because ZIP readers disagree on them',
+    enforced: 'install (damaged archives); this CLI (hostile forms)',
+  },
+  'package/verification-repeated': {
+    severity: 'warning',
+    summary:
+      'A package holds several `.verification.dify.json` entries: the Go CLI signed a signed package again. Dify reads the first.',
+    source: 'Go CLI signer (copies the old entry, appends a new one); daemon reads a repeated name as its first entry',
+    enforced: 'install (the signature verifies only when every copy holds the same category)',
   },
   'template/text-left': {
     severity: 'warning',

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { DirectorySource } from '../project/directory-source.js';
+import { MAX_PACKAGE_BYTES } from '../project/limits.js';
 import { loadProject } from '../project/load.js';
 import { isObject, type Declaration, type PluginProject } from '../project/model.js';
 import type { PluginSource } from '../project/source.js';
@@ -47,7 +48,7 @@ export async function openPlugin(location: string, options: OpenOptions): Promis
       import('../project/zip-reader.js'),
     ]);
     try {
-      const pkg = await PackageSource.open(location, Number.MAX_SAFE_INTEGER);
+      const pkg = await PackageSource.open(location, MAX_PACKAGE_BYTES);
       source = pkg;
       close = () => pkg.close();
     } catch (err) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { compareBytes } from '../project/order.js';
 
 export interface ChecksumInput {
@@ -6,7 +6,8 @@ export interface ChecksumInput {
   read(): Promise<Buffer>;
 }
 
-const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest();
+// One-shot hashing: thousands of small files make a Hash object per file count.
+const sha256 = (data: Buffer | string) => hash('sha256', data, 'buffer');
 
 /**
  * The daemon's plugin checksum (dify-plugin-daemon `pkg/plugin_packager/decoder/checksum.go`):
@@ -16,20 +17,6 @@ const sha256 = (data: Buffer | string) => createHash('sha256').update(data).dige
 export async function pluginChecksum(files: readonly ChecksumInput[]): Promise<string> {
   const hashes: FileHash[] = [];
   for (const f of files) hashes.push({ path: f.path, sha256: sha256(await f.read()) });
-  return checksumOfHashes(hashes);
-}
-
-/** The checksum of files read piece by piece, so that no file is held whole. */
-export async function streamedChecksum(
-  paths: readonly string[],
-  chunks: (path: string) => AsyncIterable<Buffer>,
-): Promise<string> {
-  const hashes: FileHash[] = [];
-  for (const p of paths) {
-    const hash = createHash('sha256');
-    for await (const chunk of chunks(p)) hash.update(chunk);
-    hashes.push({ path: p, sha256: hash.digest() });
-  }
   return checksumOfHashes(hashes);
 }
 

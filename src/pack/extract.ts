@@ -1,20 +1,21 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ZipReader } from '../project/zip-reader.js';
+import { ZipError, ZipReader } from '../project/zip-reader.js';
 
 /**
  * Unpacks a package into `dir`. The reader has already refused entry names that could escape a
- * directory, and every target is checked again against `dir` before writing.
+ * directory, and every target is checked again against `dir` before writing. A repeated
+ * `.verification.dify.json` is written once, from its first entry: the copy the checks read.
  */
 export async function extractPackage(file: string, dir: string, maxTotalSize: number): Promise<number> {
   const zip = await ZipReader.open(file, maxTotalSize);
   const root = path.resolve(dir);
   let count = 0;
   try {
-    for (const entry of zip.contents.entries) {
+    for (const entry of zip.files()) {
       const target = path.resolve(root, ...entry.name.split('/'));
       if (!target.startsWith(root + path.sep))
-        throw new Error(`entry "${entry.name}" would be written outside ${root}`);
+        throw new ZipError(`entry ${JSON.stringify(entry.name)} would be written outside ${root}`);
       mkdirSync(path.dirname(target), { recursive: true });
       writeFileSync(target, await zip.read(entry), { mode: 0o644 });
       count++;

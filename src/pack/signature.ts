@@ -1,7 +1,8 @@
 import { constants, createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { ZipReader, type ZipEntry } from '../project/zip-reader.js';
+import { MAX_PACKAGE_BYTES } from '../project/limits.js';
+import { VERIFICATION_FILE, ZipReader } from '../project/zip-reader.js';
 import { writeZip, type ZipInput } from './zip-writer.js';
 import { UserError } from '../diagnostics/user-error.js';
 
@@ -16,7 +17,7 @@ import { UserError } from '../diagnostics/user-error.js';
  */
 
 /** The entry holding the authorized category, written last by the signer. */
-export const VERIFICATION_FILE = '.verification.dify.json';
+export { VERIFICATION_FILE };
 
 export const AUTHORIZED_CATEGORIES = ['langgenius', 'partner', 'community'] as const;
 export type AuthorizedCategory = (typeof AUTHORIZED_CATEGORIES)[number];
@@ -68,7 +69,7 @@ export interface SignOptions {
   category: string;
   /** Unix seconds to sign with; the current time by default. */
   time?: number;
-  /** Uncompressed size limit for reading the input. */
+  /** Uncompressed size limit for reading the input (the daemon's 50 MB by default). */
   maxTotalSize?: number;
 }
 
@@ -87,18 +88,18 @@ export interface SignResult {
  * their order, then `.verification.dify.json` is added last and the signature set as the zip
  * comment. A signature already present is replaced: its verification entries and comment are
  * dropped, where the Go CLI would stack a second verification entry that its own verifier then
- * rejects when the categories differ. Input entries are read twice (hash, then copy), one at a
+ * rejects when the categories differ; so a package signed here never repeats a name (the reader
+ * refuses any other repeated name). Input entries are read twice (hash, then copy), one at a
  * time, so memory stays bounded by the largest file.
  */
 export async function signPackage(input: string, output: string, options: SignOptions): Promise<SignResult> {
   if (path.resolve(input) === path.resolve(output))
     throw new SignatureError('the signed package must be written to another file than the input');
-  const zip = await ZipReader.open(input, options.maxTotalSize ?? Number.MAX_SAFE_INTEGER);
+  const zip = await ZipReader.open(input, options.maxTotalSize ?? MAX_PACKAGE_BYTES);
   try {
     const { entries, comment } = zip.contents;
     const kept = entries.filter((e) => e.name !== VERIFICATION_FILE);
     const replaced = kept.length !== entries.length || /^\s*\{[\s\S]*"signature"/i.test(comment);
-    refuseDuplicates(kept);
 
     const hashes: Buffer[] = [];
     for (const entry of kept) hashes.push(sha256(await zip.read(entry)));
@@ -138,23 +139,6 @@ async function selfCheck(output: string, privateKey: KeyObject): Promise<void> {
   }
 }
 
-/**
- * The daemon reads entries by name, so of two entries with one name it hashes the first one's
- * content twice: a package signed here never holds such pairs (the Dify packer never writes them).
- */
-function refuseDuplicates(entries: readonly ZipEntry[]): void {
-  const seen = new Set<string>();
-  for (const e of entries) {
-    if (seen.has(e.name)) {
-      throw new SignatureError(
-        `the package holds two entries named ${e.name}`,
-        'repack it with `dify plugin package`, then sign that package',
-      );
-    }
-    seen.add(e.name);
-  }
-}
-
 /** A key to verify with and how to name it in messages. */
 export interface VerifyKey {
   label: string;
@@ -181,15 +165,13 @@ export interface VerifyResult {
 export async function verifyPackage(
   file: string,
   keys: readonly VerifyKey[],
-  maxTotalSize = Number.MAX_SAFE_INTEGER,
+  maxTotalSize = MAX_PACKAGE_BYTES,
 ): Promise<VerifyResult> {
   const zip = await ZipReader.open(file, maxTotalSize);
   try {
     const { entries, comment } = zip.contents;
     const { signature, time } = parseComment(comment);
 
-    const first = new Map<string, ZipEntry>();
-    for (const e of entries) if (!first.has(e.name)) first.set(e.name, e);
     const hashes: Buffer[] = [];
     const contentHashes = new Map<string, Buffer>();
     let conflicting: string | null = null;
@@ -201,7 +183,7 @@ export async function verifyPackage(
       hashes.push(firstHash ?? own);
     }
 
-    const verificationEntry = first.get(VERIFICATION_FILE);
+    const verificationEntry = zip.entry(VERIFICATION_FILE);
     const category = verificationEntry ? parseVerification(await zip.read(verificationEntry)) : DEFAULT_CATEGORY;
 
     const data = signedData(hashes, time);

@@ -117,7 +117,7 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
 
 async function checkPackageFile(location: string, options: CheckOptions): Promise<PluginResult> {
   // Packages are read rarely; their ZIP and hashing code loads only then.
-  const [{ PackageSource }, { ZipError }, { streamedChecksum }] = await Promise.all([
+  const [{ PackageSource }, { ZipError, VERIFICATION_FILE }, { checksumOfHashes }] = await Promise.all([
     import('../project/package-source.js'),
     import('../project/zip-reader.js'),
     import('../pack/checksum.js'),
@@ -133,13 +133,21 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
     await warmPython(source, options);
     const project = await loadProject(source);
     const diagnostics = await checkProject(project, projectOptions(options));
+    const verifications = source.zip.contents.entries.filter((e) => e.name === VERIFICATION_FILE).length;
+    if (verifications > 1)
+      diagnostics.push(
+        diagnostic(
+          'package/verification-repeated',
+          { file: VERIFICATION_FILE },
+          `the package holds ${verifications} ${VERIFICATION_FILE} entries (signed again by the Go CLI); Dify reads only the first`,
+          'sign the unsigned package once, or re-sign with `dify signature sign`, which replaces the old signature',
+        ),
+      );
     const files = await source.listFiles();
-    const checksum = options.checksum
-      ? await streamedChecksum(
-          files.map((f) => f.path),
-          (p) => source.chunks(p),
-        )
-      : null;
+    // Every entry is read whatever the output format, so that the verdict covers each byte of the
+    // package (a damaged entry no rule reads is still damaged); hashed only when asked.
+    const hashes = await source.readAll(options.checksum);
+    const checksum = options.checksum ? checksumOfHashes(hashes) : null;
     return {
       ...finish(location, project, diagnostics, checksum, options),
       contents: files.map(({ path, size }) => ({ path, size })),

@@ -56,7 +56,14 @@ class Loader {
     triggers: [],
   };
 
+  private fileSizes: Map<string, number> | undefined;
+
   constructor(private readonly source: PluginSource) {}
+
+  private async sizes(): Promise<Map<string, number>> {
+    this.fileSizes ??= new Map((await this.source.listFiles()).map((f) => [f.path, f.size]));
+    return this.fileSizes;
+  }
 
   async load(): Promise<PluginProject> {
     const manifestFile = await this.readYaml('manifest.yaml');
@@ -281,6 +288,22 @@ class Loader {
   private async readYaml(relPath: string, site?: RefSite): Promise<YamlFile | undefined> {
     const cached = this.files.get(relPath);
     if (cached) return cached;
+    const where = { file: relPath, yaml: undefined, at: [] };
+    const tooLarge = (size: number) =>
+      this.diagnostics.push(
+        diagnostic(
+          'file/too-large',
+          where,
+          `${relPath} is ${(size / 1048576).toFixed(1)} MiB; YAML declarations over 1 MiB are not read`,
+          'declarations are normally a few KiB: check that this is the file you meant',
+        ),
+      );
+    // Known from the listing, a size over the limit is reported without reading (or inflating) a byte.
+    const listed = (await this.sizes()).get(relPath);
+    if (listed !== undefined && listed > MAX_YAML_BYTES) {
+      tooLarge(listed);
+      return undefined;
+    }
     let bytes: Buffer;
     try {
       bytes = await this.source.readFile(relPath);
@@ -289,16 +312,8 @@ class Loader {
       await this.reportRead(err, relPath, site);
       return undefined;
     }
-    const where = { file: relPath, yaml: undefined, at: [] };
     if (bytes.length > MAX_YAML_BYTES) {
-      this.diagnostics.push(
-        diagnostic(
-          'file/too-large',
-          where,
-          `${relPath} is ${(bytes.length / 1048576).toFixed(1)} MiB; YAML declarations over 1 MiB are not read`,
-          'declarations are normally a few KiB: check that this is the file you meant',
-        ),
-      );
+      tooLarge(bytes.length);
       return undefined;
     }
     let text: string;

@@ -180,18 +180,23 @@ describe('reading packages is safe against hostile archives', () => {
     expect((await checkPlugin(out, options)).plugin?.checksum).toBe(checksum);
   });
 
-  it('tolerates directory entries and repeated names (the last one wins)', async () => {
+  it('tolerates directory entries; refuses repeated names but a verification file, read as its first copy', async () => {
     const dir = await tempDir();
     const out = path.join(dir, 'third-party.zip');
     await writeZip(out, inputs({ '_assets/': '', 'x.json': 'first' }));
     const withDup = path.join(dir, 'dup.zip');
     await writeZip(withDup, [...inputs({ 'x.json': 'first' }), ...inputs({ 'x.json': 'second' })]);
+    const resigned = path.join(dir, 'resigned.zip');
+    const verification = '.verification.dify.json';
+    await writeZip(resigned, [...inputs({ [verification]: 'first' }), ...inputs({ [verification]: 'second' })]);
     const a = await PackageSource.open(out, 1e6);
     expect((await a.listFiles()).map((f) => f.path)).toEqual(['x.json']);
     expect(await a.statPath('_assets')).toBe(null);
     await a.close();
-    const b = await PackageSource.open(withDup, 1e6);
-    expect((await b.readFile('x.json')).toString()).toBe('second');
+    await expect(PackageSource.open(withDup, 1e6)).rejects.toThrow(/"x\.json" appears twice/);
+    const b = await PackageSource.open(resigned, 1e6);
+    expect((await b.readFile(verification)).toString()).toBe('first');
+    expect(await b.listFiles()).toEqual([{ path: verification, size: 5 }]);
     await b.close();
   });
 });

@@ -361,7 +361,7 @@ describe('sign and verify', () => {
       { name: 'manifest.yaml', read: async () => Buffer.from('b') },
     ]);
     await expect(signPackage(dup, out(), { privateKey: priv(), category: 'langgenius' })).rejects.toThrow(
-      /two entries named manifest\.yaml/,
+      /"manifest\.yaml" appears twice/,
     );
   });
 });

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
+import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { EXIT, type ExitCode, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
@@ -13,15 +14,18 @@ export interface ChecksumOptions {
  * requirements.txt included), so the two always agree.
  */
 export async function checksumCommand(target: string, opts: ChecksumOptions, io: Io): Promise<ExitCode> {
-  const result = await checkPlugin(path.resolve(io.cwd, target), {
+  const location = path.resolve(io.cwd, target);
+  const result = await checkPlugin(location, {
     strict: false,
-    maxBytes: Number.MAX_SAFE_INTEGER,
+    maxBytes: MAX_PACKAGE_BYTES,
     env: io.env,
     checksum: true,
   });
   const checksum = result.plugin?.checksum ?? null;
   if (!checksum) {
-    const reason = result.diagnostics.find((d) => d.severity === 'error')?.message ?? 'the plugin could not be read';
+    const message = result.diagnostics.find((d) => d.severity === 'error')?.message ?? 'the plugin could not be read';
+    // An unreadable package's finding starts with its path, which the line names already.
+    const reason = message.startsWith(`${location}: `) ? message.slice(location.length + 2) : message;
     throw new UserError(`cannot compute the checksum of ${target}: ${reason}`);
   }
   if (opts.format === 'json') {

@@ -26,6 +26,7 @@ import {
   verifyPackage,
   type VerifyKey,
 } from '../../pack/signature.js';
+import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { ZipError, ZipReader } from '../../project/zip-reader.js';
 import { PACKAGE_ROOT } from '../../package-root.js';
 import { colorFor } from '../../report/color.js';
@@ -236,7 +237,7 @@ async function readKey(file: string, io: Io, parse: (pem: Buffer, source: string
 async function requireValidPlugin(input: string, shown: string, io: Io): Promise<void> {
   const result = await checkPlugin(input, {
     strict: false,
-    maxBytes: Number.MAX_SAFE_INTEGER,
+    maxBytes: MAX_PACKAGE_BYTES,
     env: io.env,
     checksum: false,
   });
@@ -252,10 +253,9 @@ async function requireValidPlugin(input: string, shown: string, io: Io): Promise
 }
 
 async function checksumOf(file: string): Promise<string> {
-  const zip = await ZipReader.open(file, Number.MAX_SAFE_INTEGER);
+  const zip = await ZipReader.open(file, MAX_PACKAGE_BYTES);
   try {
-    const byName = new Map(zip.contents.entries.map((e) => [e.name, e]));
-    return await pluginChecksum([...byName.values()].map((e) => ({ path: e.name, read: () => zip.read(e) })));
+    return await pluginChecksum(zip.files().map((e) => ({ path: e.name, read: () => zip.read(e) })));
   } finally {
     await zip.close();
   }
