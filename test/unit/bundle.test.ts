@@ -605,6 +605,7 @@ describe('bundle directories and .difybndl files', () => {
         release: '^0.0.1',
         asset: 'openai.difypkg',
         problems: [],
+        notes: [],
       },
       {
         index: 1,
@@ -614,6 +615,7 @@ describe('bundle directories and .difybndl files', () => {
         plugin: 'openai',
         version: '0.0.1',
         problems: [],
+        notes: [],
       },
       {
         index: 2,
@@ -629,6 +631,7 @@ describe('bundle directories and .difybndl files', () => {
           identifier: `langgenius/github_datasource:0.4.7@${sum}`,
         },
         problems: [],
+        notes: [],
       },
     ]);
     await writeFile(path.join(dir, '_assets', sum), 'damaged');
