@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { appendFile, chmod, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -178,41 +178,49 @@ describe('temporary files', () => {
 });
 
 describe('FIFOs and devices', { timeout: 15_000 }, () => {
+  // Spawned where the CLI without its fix would block opening the FIFO; in-process where it never
+  // opened it (a blocked open would take the test worker down with it).
   it('refuses a FIFO or a device as the output, even with --force', async () => {
     const cwd = await tempDir();
     mkfifo(path.join(cwd, 'out.difypkg'));
     const r = await spawnDify(['plugin', 'package', EXAMPLE, '-o', 'out.difypkg'], { cwd });
-    expect(r.signal).toBeNull();
-    expect(r.code).toBe(1);
-    expectCleanError(r, /out\.difypkg is a FIFO \(named pipe\); not writing to it/);
-    const device = await spawnDify(['plugin', 'package', EXAMPLE, '-o', '/dev/null', '--force'], { cwd });
+    expect([r.signal, r.code]).toEqual([null, 1]);
+    expectCleanError(r, /out\.difypkg is a FIFO \(named pipe\); not writing to it\nhint: pass -o with a file name/);
+    const forced = await runCli(['plugin', 'package', EXAMPLE, '-o', 'out.difypkg', '--force'], { cwd });
+    expect(forced.code).toBe(1);
+    expectCleanError(forced, /out\.difypkg is a FIFO \(named pipe\); not writing to it/);
+    expect(lstatSync(path.join(cwd, 'out.difypkg')).isFIFO()).toBe(true);
+    // Never with --force here: without the fix, that would replace /dev/null.
+    const device = await runCli(['plugin', 'package', EXAMPLE, '-o', '/dev/null'], { cwd });
     expect(device.code).toBe(1);
     expectCleanError(device, /\/dev\/null is a character device; not writing to it/);
-    expect(existsSync('/dev/null')).toBe(true);
     expect(readdirSync(cwd)).toEqual(['out.difypkg']);
   });
 
-  it('refuses a FIFO as the package or key of signature sign and verify', async () => {
+  it('refuses a FIFO as the package or key of signature sign and verify, checksum and package --check', async () => {
     const cwd = await tempDir();
     expect((await runCli(['plugin', 'package', EXAMPLE], { cwd })).code).toBe(0);
     const { privateKey } = keyPair(cwd);
     mkfifo(path.join(cwd, 'pipe.difypkg'));
     mkfifo(path.join(cwd, 'pipe.pem'));
-    const runs = await Promise.all([
-      spawnDify(['signature', 'sign', 'pipe.difypkg', '-p', privateKey], { cwd }),
+    const spawned = await Promise.all([
       spawnDify(['signature', 'verify', 'pipe.difypkg'], { cwd }),
       spawnDify(['signature', 'sign', 'hello-world.difypkg', '-p', 'pipe.pem'], { cwd }),
       spawnDify(['signature', 'verify', 'hello-world.difypkg', '-p', 'pipe.pem'], { cwd }),
-      spawnDify(['plugin', 'checksum', 'pipe.difypkg'], { cwd }),
-      spawnDify(['plugin', 'package', '--check', 'pipe.difypkg'], { cwd }),
     ]);
-    expect(runs.map((r) => [r.signal, r.code])).toEqual(Array(6).fill([null, 1]));
-    expectCleanError(runs[0]!, /pipe\.difypkg is a FIFO \(named pipe\), not a package file/);
-    expectCleanError(runs[1]!, /pipe\.difypkg is a FIFO \(named pipe\), not a package file/);
-    expectCleanError(runs[2]!, /cannot read the key file pipe\.pem: it is a FIFO \(named pipe\)/);
-    expectCleanError(runs[3]!, /cannot read the key file pipe\.pem: it is a FIFO \(named pipe\)/);
-    expectCleanError(runs[4]!, /pipe\.difypkg is a FIFO \(named pipe\), not a plugin directory/);
-    expect(runs[5]!.stdout).toMatch(/pipe\.difypkg is a FIFO \(named pipe\), not a plugin directory/);
+    expect(spawned.map((r) => [r.signal, r.code])).toEqual(Array(3).fill([null, 1]));
+    expectCleanError(spawned[0]!, /pipe\.difypkg is a FIFO \(named pipe\), not a package file/);
+    expectCleanError(spawned[1]!, /cannot read the key file pipe\.pem: it is a FIFO \(named pipe\)/);
+    expectCleanError(spawned[2]!, /cannot read the key file pipe\.pem: it is a FIFO \(named pipe\)/);
+    const [sign, sum, check] = await Promise.all([
+      runCli(['signature', 'sign', 'pipe.difypkg', '-p', privateKey], { cwd }),
+      runCli(['plugin', 'checksum', 'pipe.difypkg'], { cwd }),
+      runCli(['plugin', 'package', '--check', 'pipe.difypkg'], { cwd }),
+    ]);
+    expect([sign.code, sum.code, check.code]).toEqual([1, 1, 1]);
+    expectCleanError(sign, /pipe\.difypkg is a FIFO \(named pipe\), not a package file/);
+    expectCleanError(sum, /pipe\.difypkg is a FIFO \(named pipe\), not a plugin directory/);
+    expect(check.stdout).toMatch(/pipe\.difypkg is a FIFO \(named pipe\), not a plugin directory/);
   });
 
   it('names a FIFO inside the plugin directory, or a link to one, and packs nothing', async () => {
@@ -221,11 +229,11 @@ describe('FIFOs and devices', { timeout: 15_000 }, () => {
     symlinkSync('tools/feed', path.join(dir, 'feed-link'));
     const out = await tempDir();
     const [check, pack] = await Promise.all([
-      spawnDify(['plugin', 'package', '--check', dir], { cwd: out }),
-      spawnDify(['plugin', 'package', dir], { cwd: out }),
+      runCli(['plugin', 'package', '--check', dir], { cwd: out }),
+      runCli(['plugin', 'package', dir], { cwd: out }),
     ]);
     for (const r of [check, pack]) {
-      expect([r.signal, r.code]).toEqual([null, 1]);
+      expect(r.code).toBe(1);
       expect(r.stdout).toMatch(
         /tools\/feed error pack\/special-file tools\/feed is a FIFO \(named pipe\), which cannot be packed/,
       );
