@@ -44,6 +44,17 @@ export async function writeArchive(
   }
 }
 
+/** What to do about what is at the output path: write elsewhere, or replace it. */
+export interface OutputHints {
+  elsewhere: string;
+  replace: string;
+}
+
+const OUTPUT_HINTS: OutputHints = {
+  elsewhere: 'pass -o with a file name',
+  replace: 'choose another -o path, or pass --force',
+};
+
 /**
  * Throws unless an archive may be written at `outputPath`: its directory exists, and whatever is
  * there already is an earlier package or bundle, or --force says to replace it. Any ZIP is not
@@ -51,11 +62,7 @@ export async function writeArchive(
  * manifest.yaml at its root. A FIFO, socket or device is never written to, even with --force:
  * replacing /dev/null, or blocking on a pipe, is never what was meant.
  */
-export async function refuseToClobber(
-  outputPath: string,
-  force: boolean,
-  hint = 'choose another -o path, or pass --force',
-): Promise<void> {
+export async function refuseToClobber(outputPath: string, force: boolean, hints = OUTPUT_HINTS): Promise<void> {
   const dir = path.dirname(outputPath);
   if (!statOrNull(dir)?.isDirectory()) {
     throw new UserError(
@@ -65,11 +72,11 @@ export async function refuseToClobber(
   }
   const info = statOrNull(outputPath);
   if (!info) return;
-  if (info.isDirectory()) throw new UserError(`${outputPath} is a directory`, 'pass -o with a file name');
+  if (info.isDirectory()) throw new UserError(`${outputPath} is a directory`, hints.elsewhere);
   const special = specialKind(info);
-  if (special) throw new UserError(`${outputPath} is ${special}; not writing to it`, 'pass -o with a file name');
+  if (special) throw new UserError(`${outputPath} is ${special}; not writing to it`, hints.elsewhere);
   if (force || (await isDifyArchive(outputPath))) return;
-  throw new UserError(`${outputPath} exists and is not a Dify package or bundle; not overwriting it`, hint);
+  throw new UserError(`${outputPath} exists and is not a Dify package or bundle; not overwriting it`, hints.replace);
 }
 
 /** A readable ZIP holding manifest.yaml at its root: what `package` and `bundle package` write. */

@@ -6,6 +6,7 @@ import { crc32, createDeflateRaw, createGzip, deflateRawSync } from 'node:zlib';
 import { UserError } from '../diagnostics/user-error.js';
 import { formatBytes } from './plan.js';
 import { openRegularFile } from '../project/file-kind.js';
+import { ZIP32_MAX } from '../project/limits.js';
 import { createTempBeside } from '../project/temp-file.js';
 import { CENTRAL_SIGNATURE, DESCRIPTOR_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from '../project/zip-magic.js';
 
@@ -37,9 +38,6 @@ export interface ZipWriteOptions {
 
 /** The packing stopped short: an input could not be read, or the inputs outgrew a limit. */
 export class PackInputError extends UserError {}
-
-/** Offsets and sizes of a ZIP without ZIP64 are 32-bit; the daemon's default limit is far below. */
-export const ZIP32_LIMIT = 0xffffffff;
 
 export interface ZipWriteResult {
   bytes: number;
@@ -116,7 +114,7 @@ export async function writeZip(
   guard.file = tmp;
   let offset = 0;
   const write = async (...buffers: Buffer[]) => {
-    if (offset + buffers.reduce((n, b) => n + b.length, 0) > ZIP32_LIMIT) {
+    if (offset + buffers.reduce((n, b) => n + b.length, 0) > ZIP32_MAX) {
       throw new PackInputError(
         'the package would pass 4 GiB, which a ZIP without ZIP64 cannot address',
         'leave large files out with .difyignore',

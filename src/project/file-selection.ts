@@ -13,15 +13,10 @@ import ignore, { type Ignore } from 'ignore';
 import { diagnostic } from '../diagnostics/catalog.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { specialKind } from './file-kind.js';
+import { ZIP32_MAX } from './limits.js';
 import { compareBytes } from './order.js';
 import { secretIn } from './secrets.js';
 import { isTempFileName } from './temp-file.js';
-
-/**
- * The largest file a ZIP without ZIP64 holds (sizes are 32-bit). This CLI writes no ZIP64, so a
- * larger file is refused before anything is read (not after reading gigabytes).
- */
-const ZIP32_MAX_FILE = 0xffffffff;
 
 /**
  * Never packed, whatever the ignore file says: version control, virtual environments, caches,
@@ -158,7 +153,8 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
       );
       return false;
     }
-    if (size > ZIP32_MAX_FILE) {
+    // No ZIP64 is written: refused before anything is read, not after reading gigabytes.
+    if (size > ZIP32_MAX) {
       findings.push(
         diagnostic(
           'pack/file-over-4gib',

@@ -110,7 +110,10 @@ export async function signCommand(target: string, opts: SignOptions, io: Io): Pr
   await requireValidPlugin(input, target, io);
 
   const output = signedName(input);
-  await refuseToClobber(output, Boolean(opts.force), 'move it away, or pass --force to replace it');
+  await refuseToClobber(output, Boolean(opts.force), {
+    elsewhere: 'the signed package is written beside the input: move what is there away',
+    replace: 'move it away, or pass --force to replace it',
+  });
   const spinner = await startSpinner(io, `Signing ${target}`);
   let result;
   try {
