@@ -114,14 +114,15 @@ export async function writeZip(
   guard.file = tmp;
   let offset = 0;
   const write = async (...buffers: Buffer[]) => {
-    if (offset + buffers.reduce((n, b) => n + b.length, 0) > ZIP32_MAX) {
+    const total = buffers.reduce((n, b) => n + b.length, 0);
+    // Offsets are 32-bit: past 4 GiB the archive could not say where its entries are.
+    if (offset + total > ZIP32_MAX) {
       throw new PackInputError(
         'the package would pass 4 GiB, which a ZIP without ZIP64 cannot address',
         'leave large files out with .difyignore',
       );
     }
     const bytesWritten = writevSync(handle.fd, buffers, offset);
-    const total = buffers.reduce((n, b) => n + b.length, 0);
     // A short write is rare on a local file, but possible: finish it byte-exactly.
     if (bytesWritten < total)
       await handle.write(Buffer.concat(buffers).subarray(bytesWritten), 0, total - bytesWritten, offset + bytesWritten);
