@@ -117,8 +117,12 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
   const files: SelectedFile[] = [];
   const excluded: ExcludedPath[] = [];
   const findings: Diagnostic[] = [];
-  /** The line that leaves a file out, in the ignore file that is read (only one ever is). */
-  const ignoreLine = (rel: string) => `add "/${rel}" to ${ignoreFile ?? '.difyignore'}`;
+  /**
+   * The line that leaves a file out, in the ignore file that is read (only one ever is): anchored,
+   * with gitignore's wildcards and a trailing space escaped so that it matches that file only.
+   */
+  const ignoreLine = (rel: string) =>
+    `add "/${rel.replace(/[\\*?[]/g, '\\$&').replace(/ $/, '\\ ')}" to ${ignoreFile ?? '.difyignore'}`;
 
   /** A FIFO, socket or device: reading one would block or never end; the Go CLI hangs on a FIFO. */
   const special = (rel: string, info: Stats): void => {

@@ -330,11 +330,16 @@ describe('secrets', () => {
     'web/.pypirc': '[pypi]\npassword = x\n',
     '.netrc': 'machine example.com login a password b\n',
     '.envrc': 'export TOKEN=x\n',
+    'certs/[prod] 1.pem': PRIVATE, // its ignore line must escape the brackets
   };
   const HARMLESS = {
     'certs/cacert.pem': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
     'web/.npmrc': '# _authToken=... goes in ~/.npmrc, not here\nregistry=https://registry.npmjs.org/\n',
     'keys/id_rsa.pub': 'ssh-rsa AAAA',
+    'certs/p 1.pem': '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', // matched by "[prod] 1.pem"
+  };
+  type Report = {
+    results: [{ diagnostics: { code: string; file: string; hint: string }[]; list?: { packed: { path: string }[] } }];
   };
 
   it('refuses to pack private keys and credentials, naming each with the .difyignore line to add', async () => {
@@ -351,9 +356,7 @@ describe('secrets', () => {
       runCli(['plugin', 'package', dir], { cwd }),
     ]);
     expect([check.code, pack.code]).toEqual([1, 1]);
-    const found = (
-      JSON.parse(check.stdout) as { results: [{ diagnostics: { code: string; file: string; hint: string }[] }] }
-    ).results[0].diagnostics.filter((d) => d.code === 'pack/secret');
+    const found = (JSON.parse(check.stdout) as Report).results[0].diagnostics.filter((d) => d.code === 'pack/secret');
     expect(found.map((d) => d.file).sort()).toEqual([...Object.keys(SECRETS), 'notes.txt', 'ssh-config'].sort());
     expect(found.find((d) => d.file === 'keys/id_ed25519_sk')!.hint).toBe(
       'move it out of the plugin directory, or add "/keys/id_ed25519_sk" to .difyignore',
@@ -363,15 +366,19 @@ describe('secrets', () => {
     expect(readdirSync(cwd)).toEqual([]);
   });
 
-  it('packs them quietly left out when .difyignore lists them', async () => {
+  it('leaves them out without a word once the lines the hints give are in .difyignore', async () => {
     const dir = await pluginWith({ ...SECRETS, ...HARMLESS });
-    const lines = Object.keys(SECRETS).map((f) => `/${f}`);
+    const check = await runCli(['plugin', 'package', '--check', dir, '--format', 'json']);
+    const hints = (JSON.parse(check.stdout) as Report).results[0].diagnostics.map((d) => d.hint);
+    const lines = hints.map((h) => /add "(.*)" to \.difyignore/.exec(h)?.[1]).filter(Boolean);
+    expect(lines).toHaveLength(Object.keys(SECRETS).length);
+    expect(lines).toContain('/certs/\\[prod] 1.pem');
     await appendFile(path.join(dir, '.difyignore'), `\n${lines.join('\n')}\n`);
-    const cwd = await tempDir();
-    const r = await runCli(['plugin', 'package', dir, '-o', 'p.difypkg', '--list', '--format', 'json'], { cwd });
+    const r = await runCli(['plugin', 'package', dir, '--list', '--format', 'json']);
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { results: [{ list: { packed: { path: string }[] }; diagnostics: unknown[] }] };
-    const packed = doc.results[0].list.packed.map((f) => f.path);
+    const result = (JSON.parse(r.stdout) as Report).results[0];
+    expect(result.diagnostics).toEqual([]);
+    const packed = result.list!.packed.map((f) => f.path);
     for (const f of Object.keys(HARMLESS)) expect(packed).toContain(f);
     for (const f of Object.keys(SECRETS)) expect(packed).not.toContain(f);
   });
