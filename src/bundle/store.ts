@@ -1,9 +1,10 @@
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ZipError, ZipReader } from '../project/zip-reader.js';
 import { writeZip, type ZipInput, type ZipWriteResult } from '../pack/zip-writer.js';
 import { MAX_BUNDLE_BYTES } from '../project/limits.js';
 import { compareBytes } from '../project/order.js';
+import { writeFileAtomic } from '../project/temp-file.js';
 import { BundleManifest } from './manifest.js';
 import { BundleRoot } from './confine.js';
 import { BundleError } from './errors.js';
@@ -244,14 +245,7 @@ function diskFile(p: string, size: number): BundleFile {
 /** Writes through a temporary file beside `target` and renames it into place. */
 async function writeAtomic(target: string, data: Buffer): Promise<void> {
   await mkdir(path.dirname(target), { recursive: true });
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(target, data);
 }
 
 /**

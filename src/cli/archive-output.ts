@@ -1,6 +1,6 @@
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { startsLikeZip } from '../project/zip-magic.js';
+import { specialKind } from '../project/file-kind.js';
 import { UsageError, UserError } from '../diagnostics/user-error.js';
 import type { Io } from './io.js';
 import { startSpinner } from './spinner.js';
@@ -20,8 +20,8 @@ export function defaultArchiveName(target: string, cwd: string, ext: '.difypkg' 
 }
 
 /**
- * Writes an archive with a spinner. An earlier package or bundle (any ZIP) at the output path is
- * replaced, as the Go CLI does; any other file there is the user's and is kept unless --force.
+ * Writes an archive with a spinner. An earlier package or bundle at the output path is replaced,
+ * as the Go CLI does; any other file there is the user's and is kept unless --force.
  */
 export async function writeArchive(
   outputPath: string,
@@ -36,6 +36,7 @@ export async function writeArchive(
     const { bytes, files } = await write();
     return { output: path.relative(io.cwd, outputPath) || outputPath, files, size: bytes };
   } catch (err) {
+    if (err instanceof UserError) throw err; // a plugin file that could not be read names itself
     const reason = (err as NodeJS.ErrnoException).code ? (err as Error).message : String(err);
     throw new UserError(`cannot write ${outputPath}: ${reason}`);
   } finally {
@@ -43,7 +44,25 @@ export async function writeArchive(
   }
 }
 
-async function refuseToClobber(outputPath: string, force: boolean): Promise<void> {
+/** What to do about what is at the output path: write elsewhere, or replace it. */
+export interface OutputHints {
+  elsewhere: string;
+  replace: string;
+}
+
+const OUTPUT_HINTS: OutputHints = {
+  elsewhere: 'pass -o with a file name',
+  replace: 'choose another -o path, or pass --force',
+};
+
+/**
+ * Throws unless an archive may be written at `outputPath`: its directory exists, and whatever is
+ * there already is an earlier package or bundle, or --force says to replace it. Any ZIP is not
+ * enough (a .docx, a backup.zip are ZIPs): a package or bundle is a readable ZIP with
+ * manifest.yaml at its root. A FIFO, socket or device is never written to, even with --force:
+ * replacing /dev/null, or blocking on a pipe, is never what was meant.
+ */
+export async function refuseToClobber(outputPath: string, force: boolean, hints = OUTPUT_HINTS): Promise<void> {
   const dir = path.dirname(outputPath);
   if (!statOrNull(dir)?.isDirectory()) {
     throw new UserError(
@@ -53,12 +72,27 @@ async function refuseToClobber(outputPath: string, force: boolean): Promise<void
   }
   const info = statOrNull(outputPath);
   if (!info) return;
-  if (info.isDirectory()) throw new UserError(`${outputPath} is a directory`, 'pass -o with a file name');
-  if (force || startsLikeZip(outputPath)) return;
-  throw new UserError(
-    `${outputPath} exists and is not a Dify package or bundle; not overwriting it`,
-    'choose another -o path, or pass --force',
-  );
+  if (info.isDirectory()) throw new UserError(`${outputPath} is a directory`, hints.elsewhere);
+  const special = specialKind(info);
+  if (special) throw new UserError(`${outputPath} is ${special}; not writing to it`, hints.elsewhere);
+  if (force || (await isDifyArchive(outputPath))) return;
+  throw new UserError(`${outputPath} exists and is not a Dify package or bundle; not overwriting it`, hints.replace);
+}
+
+/** A readable ZIP holding manifest.yaml at its root: what `package` and `bundle package` write. */
+async function isDifyArchive(file: string): Promise<boolean> {
+  const { ZipReader } = await import('../project/zip-reader.js'); // loaded only when a file is there
+  let zip;
+  try {
+    zip = await ZipReader.open(file, Number.MAX_SAFE_INTEGER);
+  } catch {
+    return false;
+  }
+  try {
+    return zip.contents.entries.some((e) => e.name === 'manifest.yaml');
+  } finally {
+    await zip.close();
+  }
 }
 
 /**

@@ -327,6 +327,26 @@ export const RULE_CATALOG = {
     source: 'this CLI (always excludes .env and .env.*, keeps .env.example)',
     enforced: 'this CLI',
   },
+  'pack/secret': {
+    severity: 'error',
+    summary:
+      'A private key or credentials file would be packed: SSH keys (id_rsa, id_ed25519, ...), a .pem or .key holding a PRIVATE KEY block, an .npmrc with an auth token, .pypirc, .netrc, .envrc (also through a symbolic link).',
+    source: 'this CLI (the Go CLI packs them; a package is uploaded and often published)',
+    enforced: 'this CLI',
+  },
+  'pack/special-file': {
+    severity: 'error',
+    summary: 'A FIFO, socket or device (or a link to one) is in the plugin directory: it cannot be packed.',
+    source: 'this CLI (the Go CLI blocks reading a FIFO)',
+    enforced: 'this CLI',
+  },
+  'pack/file-over-4gib': {
+    severity: 'error',
+    summary: 'A file is larger than 4 GiB, which a package (a ZIP without ZIP64) cannot hold.',
+    source:
+      'this CLI writes no ZIP64 (APPNOTE 4.4.8: 32-bit sizes); the daemon refuses packages over 50 MB by default anyway',
+    enforced: 'this CLI',
+  },
   'pack/dangling-link': {
     severity: 'error',
     summary: 'A symbolic link points at nothing.',

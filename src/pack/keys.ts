@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPair as generateRsa, type KeyObject } from 'node:crypto';
-import { lstat, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { lstat, writeFile } from 'node:fs/promises';
 import { UserError } from '../diagnostics/user-error.js';
+import { writeFileAtomic } from '../project/temp-file.js';
 
 /** A key file that cannot be used, with a one-line reason and, where useful, what to do. */
 export class KeyError extends UserError {}
@@ -202,12 +202,5 @@ async function writeKeyFile(file: string, text: string, mode: number, force: boo
     await writeFile(file, text, { mode, flag: 'wx' });
     return;
   }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  try {
-    await writeFile(tmp, text, { mode, flag: 'wx' });
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(file, text, mode);
 }

@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, openSync, readSync, writevSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { closeSync, createReadStream, fstatSync, readSync, writevSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { crc32, createDeflateRaw, createGzip, deflateRawSync } from 'node:zlib';
+import { UserError } from '../diagnostics/user-error.js';
+import { formatBytes } from './plan.js';
+import { openRegularFile } from '../project/file-kind.js';
+import { ZIP32_MAX } from '../project/limits.js';
+import { createTempBeside } from '../project/temp-file.js';
 import { CENTRAL_SIGNATURE, DESCRIPTOR_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from '../project/zip-magic.js';
 
 /** One file to store: its name inside the archive and a way to read its bytes when needed. */
@@ -24,7 +28,16 @@ export interface ZipWriteOptions {
   comment?: string;
   /** Also return the SHA-256 of each input's content, saving a second read to checksum them. */
   hashContents?: boolean;
+  /**
+   * Refuse once the inputs' content passes this many bytes (`--max-size`). Counted on the bytes
+   * actually read, not on the sizes listed beforehand: a file that grows between the check and
+   * the packing (a log being written) cannot take the package past the limit.
+   */
+  maxBytes?: number;
 }
+
+/** The packing stopped short: an input could not be read, or the inputs outgrew a limit. */
+export class PackInputError extends UserError {}
 
 export interface ZipWriteResult {
   bytes: number;
@@ -72,7 +85,8 @@ interface CentralRecord {
  * larger buffer), or a large one left to stream when its turn comes.
  */
 type Prepared =
-  { data: Buffer[]; compressed: number; crc: number; size: number; sha256: Buffer | undefined } | { stream: string };
+  | { data: Buffer[]; compressed: number; crc: number; size: number; sha256: Buffer | undefined }
+  | { stream: { name: string; path: string } };
 
 /**
  * Writes a ZIP the way the Go CLI lays out a `.difypkg` (dify-plugin-daemon
@@ -89,16 +103,26 @@ export async function writeZip(
   inputs: readonly ZipInput[],
   options: ZipWriteOptions = {},
 ): Promise<ZipWriteResult> {
-  const tmp = path.join(path.dirname(outPath), `.${path.basename(outPath)}.${process.pid}.tmp`);
-  const removeOnSignal = removeOnInterrupt(tmp); // before the file exists: no moment unguarded
-  const handle = await open(tmp, 'w', 0o644).catch((err: unknown) => {
-    removeOnSignal();
+  // Armed before the file exists; one created in the instant a signal cuts short is a leftover
+  // of a dead process, which the next write to `outPath` removes (project/temp-file.ts).
+  const guard = removeOnInterrupt();
+  const created = await createTempBeside(outPath, 0o644).catch((err: unknown) => {
+    guard.disarm();
     throw err;
   });
+  const { path: tmp, handle } = created;
+  guard.file = tmp;
   let offset = 0;
   const write = async (...buffers: Buffer[]) => {
-    const bytesWritten = writevSync(handle.fd, buffers, offset);
     const total = buffers.reduce((n, b) => n + b.length, 0);
+    // Offsets are 32-bit: past 4 GiB the archive could not say where its entries are.
+    if (offset + total > ZIP32_MAX) {
+      throw new PackInputError(
+        'the package would pass 4 GiB, which a ZIP without ZIP64 cannot address',
+        'leave large files out with .difyignore',
+      );
+    }
+    const bytesWritten = writevSync(handle.fd, buffers, offset);
     // A short write is rare on a local file, but possible: finish it byte-exactly.
     if (bytesWritten < total)
       await handle.write(Buffer.concat(buffers).subarray(bytesWritten), 0, total - bytesWritten, offset + bytesWritten);
@@ -106,6 +130,16 @@ export async function writeZip(
   };
   const ahead = new ReadAhead(inputs, Boolean(options.hashContents));
   const hashes: Buffer[] = [];
+  let read = 0;
+  const count = (name: string, bytes: number) => {
+    read += bytes;
+    if (options.maxBytes !== undefined && read > options.maxBytes) {
+      throw new PackInputError(
+        `the files grew while being packed: at ${name} they passed the ${formatBytes(options.maxBytes)} limit (--max-size)`,
+        'pack again once the plugin directory stops changing, or raise --max-size',
+      );
+    }
+  };
   try {
     const central: CentralRecord[] = [];
     for (let i = 0; i < inputs.length; i++) {
@@ -115,12 +149,15 @@ export async function writeZip(
       const record: CentralRecord = { name, flags, crc: 0, compressed: 0, size: 0, offset };
       const prepared = await ahead.take(i);
       if ('data' in prepared) {
+        count(input.name, prepared.size);
         Object.assign(record, { crc: prepared.crc, compressed: prepared.compressed, size: prepared.size });
         await write(localHeader(record), ...prepared.data, dataDescriptor(record));
         if (prepared.sha256) hashes.push(prepared.sha256);
       } else {
         await write(localHeader(record));
-        const streamed = await streamCompressed(prepared.stream, Boolean(options.hashContents), write);
+        const streamed = await streamCompressed(prepared.stream, Boolean(options.hashContents), write, (n) =>
+          count(input.name, n),
+        );
         Object.assign(record, streamed);
         await write(dataDescriptor(record));
         if (streamed.sha256) hashes.push(streamed.sha256);
@@ -138,28 +175,35 @@ export async function writeZip(
     await rm(tmp, { force: true });
     throw err;
   } finally {
-    removeOnSignal();
+    guard.disarm();
   }
 }
 
-/** A large file, read and compressed piece by piece straight into the archive. */
+/** A large file, read and compressed piece by piece straight into the archive; `count` may throw to stop it. */
 async function streamCompressed(
-  file: string,
+  file: { name: string; path: string },
   hash: boolean,
   write: (chunk: Buffer) => Promise<void>,
+  count: (bytes: number) => void,
 ): Promise<{ crc: number; size: number; compressed: number; sha256: Buffer | undefined }> {
   let crc = 0;
   let size = 0;
   let compressed = 0;
   const sha256 = hash ? createHash('sha256') : undefined;
   const deflate = createDeflateRaw({ chunkSize: OUTPUT_CHUNK });
-  const source = createReadStream(file);
+  const source = createReadStream('', { fd: openInput(file.name, file.path) });
   source.on('data', (chunk) => {
+    try {
+      count(chunk.length);
+    } catch (err) {
+      deflate.destroy(err as Error);
+      return;
+    }
     crc = crc32(chunk as Buffer, crc);
     size += chunk.length;
     sha256?.update(chunk);
   });
-  source.on('error', (err) => deflate.destroy(err));
+  source.on('error', (err) => deflate.destroy(unreadable(file.name, err)));
   source.pipe(deflate);
   try {
     for await (const chunk of deflate) {
@@ -170,6 +214,28 @@ async function streamCompressed(
     source.destroy(); // a failed write leaves the file open otherwise, until collected
   }
   return { crc, size, compressed, sha256: sha256?.digest() };
+}
+
+/** An input file opened for reading, refused when it is not a regular file (a FIFO would block). */
+function openInput(name: string, file: string): number {
+  try {
+    return openRegularFile(file, name);
+  } catch (err) {
+    throw unreadable(name, err);
+  }
+}
+
+/** `cannot read <name>: <reason>`, naming the plugin's file rather than the output being written. */
+function unreadable(name: string, err: unknown): Error {
+  if (err instanceof UserError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'ENOENT'
+        ? 'it was removed'
+        : (err as Error).message;
+  return new PackInputError(`cannot read ${name}: ${reason}`, 'make it readable, or leave it out with .difyignore');
 }
 
 /**
@@ -221,8 +287,8 @@ class ReadAhead {
     let data: Buffer;
     let buffer: Buffer | undefined;
     if (input.file) {
-      const read = this.readFile(input.file);
-      if (read === 'stream') return { stream: input.file };
+      const read = this.readFile(input.name, input.file);
+      if (read === 'stream') return { stream: { name: input.name, path: input.file } };
       [data, buffer] = read;
     } else {
       data = await input.read();
@@ -245,14 +311,19 @@ class ReadAhead {
   }
 
   /** The file's bytes in a reused buffer (and that buffer), or 'stream' for a large file. */
-  private readFile(file: string): [Buffer, Buffer] | 'stream' {
-    const fd = openSync(file, 'r');
+  private readFile(name: string, file: string): [Buffer, Buffer] | 'stream' {
+    const fd = openInput(name, file);
     try {
       const size = fstatSync(fd).size;
       if (size > STREAM_ABOVE) return 'stream';
       const buffer = this.acquire(size);
       let filled = 0;
-      for (let n; filled < size && (n = readSync(fd, buffer, filled, size - filled, filled)) > 0;) filled += n;
+      try {
+        for (let n; filled < size && (n = readSync(fd, buffer, filled, size - filled, filled)) > 0;) filled += n;
+      } catch (err) {
+        this.release(buffer);
+        throw unreadable(name, err);
+      }
       return [buffer.subarray(0, filled), buffer];
     } finally {
       closeSync(fd);
@@ -323,21 +394,25 @@ function byteLength(pieces: Buffer[]): number {
 }
 
 /**
- * Until the returned function is called, SIGINT or SIGTERM first removes `file`, then ends the
- * process as the signal would have.
+ * Until `disarm()`, SIGINT or SIGTERM first removes `file` (once set), then ends the process as
+ * the signal would have.
  */
-function removeOnInterrupt(file: string): () => void {
+function removeOnInterrupt(): { file: string | undefined; disarm(): void } {
+  const guard = {
+    file: undefined as string | undefined,
+    disarm: () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    },
+  };
   const onSignal = (signal: NodeJS.Signals) => {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    void rm(file, { force: true }).finally(() => process.kill(process.pid, signal));
+    guard.disarm();
+    const removed = guard.file ? rm(guard.file, { force: true }) : Promise.resolve();
+    void removed.finally(() => process.kill(process.pid, signal));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  return () => {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-  };
+  return guard;
 }
 
 function localHeader(r: CentralRecord): Buffer {

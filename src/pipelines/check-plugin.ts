@@ -5,6 +5,7 @@ import { checkProject, type ProjectCheckOptions } from '../check/check-project.j
 import { startPython } from '../check/python-syntax.js';
 import { planChecksum, planPackage, sizeFinding, type PackPlan } from '../pack/plan.js';
 import { RequirementsError } from '../pack/requirements.js';
+import { specialKind } from '../project/file-kind.js';
 import { startsLikeZip } from '../project/zip-magic.js';
 import { DirectorySource } from '../project/directory-source.js';
 import type { PackageSource } from '../project/package-source.js';
@@ -75,9 +76,12 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
     return checkPackageFile(location, options);
   if (!info?.isDirectory()) {
     const code = info ? 'plugin/not-a-directory' : 'plugin/not-found';
-    const message = info
-      ? `${location} is neither a plugin directory nor a .difypkg file`
-      : `${location} does not exist`;
+    const special = info && specialKind(info);
+    const message = special
+      ? `${location} is ${special}, not a plugin directory or a .difypkg file`
+      : info
+        ? `${location} is neither a plugin directory nor a .difypkg file`
+        : `${location} does not exist`;
     return failed(location, [
       diagnostic(code, { file: null }, message, 'pass the plugin directory (the one holding manifest.yaml)'),
     ]);

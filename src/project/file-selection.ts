@@ -1,9 +1,22 @@
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { diagnostic } from '../diagnostics/catalog.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { specialKind } from './file-kind.js';
+import { ZIP32_MAX } from './limits.js';
 import { compareBytes } from './order.js';
+import { secretIn } from './secrets.js';
+import { isTempFileName } from './temp-file.js';
 
 /**
  * Never packed, whatever the ignore file says: version control, virtual environments, caches,
@@ -62,7 +75,10 @@ export interface FileSelection {
   files: SelectedFile[];
   excluded: ExcludedPath[];
   ignoreFile: IgnoreFileName | null;
-  /** Symbolic-link problems and the note that a `.env` was left out. */
+  /**
+   * Files that cannot be packed (unreadable, a FIFO or device, over 4 GiB, a secret; none of them
+   * is in `files`), symbolic-link problems, and the note that a `.env` was left out.
+   */
   findings: Diagnostic[];
   /** Why a path is excluded, or null when it would be packed. */
   exclusionOf(relPath: string): string | null;
@@ -86,6 +102,7 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
 
   const exclusionOf = (relPath: string): string | null => {
     if (relPath === outputRel) return 'output file';
+    if (isTempFileName(relPath.slice(relPath.lastIndexOf('/') + 1))) return 'temporary file of an unfinished write';
     if (mayBeExcludedByDefault(relPath)) {
       const result = defaultRuleSet().ig.test(relPath);
       if (result.ignored) return defaultRuleSet().label(result.rule?.mark, result.rule?.pattern ?? '');
@@ -100,6 +117,72 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
   const files: SelectedFile[] = [];
   const excluded: ExcludedPath[] = [];
   const findings: Diagnostic[] = [];
+  /**
+   * The line that leaves a file out, in the ignore file that is read (only one ever is): anchored,
+   * with gitignore's wildcards and a trailing space escaped so that it matches that file only.
+   */
+  const ignoreLine = (rel: string) =>
+    `add "/${rel.replace(/[\\*?[]/g, '\\$&').replace(/ $/, '\\ ')}" to ${ignoreFile ?? '.difyignore'}`;
+
+  /** A FIFO, socket or device: reading one would block or never end; the Go CLI hangs on a FIFO. */
+  const special = (rel: string, info: Stats): void => {
+    findings.push(
+      diagnostic(
+        'pack/special-file',
+        { file: rel },
+        `${rel} is ${specialKind(info) ?? 'not a regular file'}, which cannot be packed`,
+        `remove it, or ${ignoreLine(rel)}`,
+      ),
+    );
+  };
+
+  /**
+   * Whether a regular file (or a link's target) may go into the package; if not, the finding
+   * that says why. Readability is asked of the system (access(2)), so that the file is named now
+   * rather than the packing failing halfway.
+   */
+  const packable = (rel: string, abs: string, size: number, names: string[], outside: boolean): boolean => {
+    try {
+      accessSync(abs, constants.R_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+      findings.push(
+        diagnostic(
+          'file/unreadable',
+          { file: rel },
+          `cannot read ${rel}: ${reason}`,
+          `make it readable (chmod a+r), or ${ignoreLine(rel)}`,
+        ),
+      );
+      return false;
+    }
+    // No ZIP64 is written: refused before anything is read, not after reading gigabytes.
+    if (size > ZIP32_MAX) {
+      findings.push(
+        diagnostic(
+          'pack/file-over-4gib',
+          { file: rel },
+          `${rel} takes ${(size / 1024 ** 3).toFixed(1)} GiB; a package (a ZIP without ZIP64) holds files up to 4 GiB`,
+          `${ignoreLine(rel)}; a plugin downloads data this large at run time`,
+        ),
+      );
+      return false;
+    }
+    const secret = secretIn(abs, names, outside);
+    if (secret) {
+      findings.push(
+        diagnostic(
+          'pack/secret',
+          { file: rel },
+          `${rel} holds ${secret}; refusing to pack it`,
+          `move it out of the plugin directory, or ${ignoreLine(rel)}`,
+        ),
+      );
+      return false;
+    }
+    return true;
+  };
 
   // Synchronous file-system calls: for many small files they are several times faster than
   // promise round trips through the thread pool, and a CLI has nothing else to do meanwhile.
@@ -122,23 +205,24 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
         const rule = exclusionOf(`${rel}/`);
         if (rule) excluded.push({ path: `${rel}/`, rule });
         else visit(rel);
+        continue;
+      }
+      const rule = exclusionOf(rel);
+      if (rule) {
+        excluded.push({ path: rel, rule });
       } else if (entry.isFile()) {
-        const rule = exclusionOf(rel);
-        if (rule) excluded.push({ path: rel, rule });
-        else files.push({ path: rel, abs, size: lstatSync(abs).size });
+        const size = lstatSync(abs).size;
+        if (packable(rel, abs, size, [entry.name], false)) files.push({ path: rel, abs, size });
       } else if (entry.isSymbolicLink()) {
-        const rule = exclusionOf(rel);
-        if (rule) {
-          excluded.push({ path: rel, rule });
-          continue;
-        }
         const linked = followLink(rel, abs, rootReal, findings);
         if (linked === 'directory') excluded.push({ path: `${rel}/`, rule: 'linked directory (not followed)' });
         else if (linked && isSecretEnv(path.basename(linked.target)))
           excluded.push({ path: rel, rule: `default (links to ${path.basename(linked.target)})` });
-        else if (linked) files.push({ path: rel, abs, size: linked.size });
+        else if (linked && packable(rel, abs, linked.size, [entry.name, path.basename(linked.target)], linked.outside))
+          files.push({ path: rel, abs, size: linked.size });
+      } else {
+        special(rel, lstatSync(abs));
       }
-      // sockets, FIFOs and devices are never plugin files; they are skipped silently
     }
   };
   visit('');
@@ -203,7 +287,7 @@ function followLink(
   abs: string,
   rootReal: string,
   findings: Diagnostic[],
-): { size: number; target: string } | 'directory' | null {
+): { size: number; target: string; outside: boolean } | 'directory' | null {
   let target: ReturnType<typeof statSync>;
   try {
     target = statSync(abs, { throwIfNoEntry: false });
@@ -241,9 +325,20 @@ function followLink(
     );
     return 'directory';
   }
-  if (!target.isFile()) return null;
+  if (!target.isFile()) {
+    findings.push(
+      diagnostic(
+        'pack/special-file',
+        { file: rel },
+        `${rel} links to ${specialKind(target) ?? 'something that is not a regular file'}, which cannot be packed`,
+        'remove the link',
+      ),
+    );
+    return null;
+  }
   const real = realpathSync(abs);
-  if (relativeInside(rootReal, real) === undefined) {
+  const outside = relativeInside(rootReal, real) === undefined;
+  if (outside) {
     findings.push(
       diagnostic(
         'pack/link-outside',
@@ -253,7 +348,7 @@ function followLink(
       ),
     );
   }
-  return { size: target.size, target: real };
+  return { size: target.size, target: real, outside };
 }
 
 /** `target` relative to `root` with `/` separators, or undefined when it lies outside. */

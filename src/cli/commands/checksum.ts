@@ -21,6 +21,11 @@ export async function checksumCommand(target: string, opts: ChecksumOptions, io:
     env: io.env,
     checksum: true,
   });
+  // A file that cannot be packed (unreadable, a FIFO, a secret, over 4 GiB) means there is no
+  // package whose checksum this could be.
+  const unpackable = result.source?.selection.findings.find((d) => d.severity === 'error');
+  if (unpackable)
+    throw new UserError(`cannot compute the checksum of ${target}: ${unpackable.message}`, unpackable.hint);
   const checksum = result.plugin?.checksum ?? null;
   if (!checksum) {
     const message = result.diagnostics.find((d) => d.severity === 'error')?.message ?? 'the plugin could not be read';

@@ -65,7 +65,9 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
   const extras = new Map<PluginResult, ResultExtras>();
   if (opts.list) for (const r of results) extras.set(r, listing(r));
   const written =
-    writing && results[0]!.ok ? await writePackage(results[0]!, outputPath!, Boolean(opts.force), io) : undefined;
+    writing && results[0]!.ok
+      ? await writePackage(results[0]!, outputPath!, Boolean(opts.force), maxBytes, io)
+      : undefined;
   if (written) extras.set(results[0]!, written);
 
   if (format === 'json') {
@@ -90,14 +92,21 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }
 
-async function writePackage(result: PluginResult, outputPath: string, force: boolean, io: Io): Promise<Written> {
+async function writePackage(
+  result: PluginResult,
+  outputPath: string,
+  force: boolean,
+  maxBytes: number,
+  io: Io,
+): Promise<Written> {
   const plan = result.plan!;
   return writeArchive(outputPath, force, io, `Packing ${plan.entries.length} files`, async () => {
     const [{ writeZip }, { checksumOfHashes }] = await Promise.all([
       import('../../pack/zip-writer.js'),
       import('../../pack/checksum.js'),
     ]);
-    const written = await writeZip(outputPath, plan.entries, { hashContents: true });
+    // The limit again, on the bytes read: a file may have grown since it was checked.
+    const written = await writeZip(outputPath, plan.entries, { hashContents: true, maxBytes });
     const hashes = written.contentHashes!.map((sha256, i) => ({ path: plan.entries[i]!.name, sha256 }));
     if (result.plugin) setChecksum(result.plugin, checksumOfHashes(hashes));
     return written;

@@ -1,3 +1,4 @@
+import { closeSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
@@ -27,11 +28,13 @@ import {
   type VerifyKey,
 } from '../../pack/signature.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
+import { NotRegularFileError, openRegularFile, specialKind } from '../../project/file-kind.js';
 import { ZipError, ZipReader } from '../../project/zip-reader.js';
 import { PACKAGE_ROOT } from '../../package-root.js';
 import { colorFor } from '../../report/color.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
+import { refuseToClobber } from '../archive-output.js';
 import { startSpinner } from '../spinner.js';
 
 /** The daemon's official marketplace key (pkg/license/public_key/PUBLIC_KEY.pem), shipped verbatim. */
@@ -88,6 +91,8 @@ const mode = (m: number) => `0${m.toString(8)}`;
 export interface SignOptions {
   private_key: string;
   authorized_category?: string;
+  /** Replace a file at the output path even when it is not a Dify package. */
+  force?: boolean;
 }
 
 /** `dify signature sign <difypkg_path> -p <private key> [-c category]`: writes `<name>.signed<ext>` beside the input. */
@@ -106,6 +111,10 @@ export async function signCommand(target: string, opts: SignOptions, io: Io): Pr
   await requireValidPlugin(input, target, io);
 
   const output = signedName(input);
+  await refuseToClobber(output, Boolean(opts.force), {
+    elsewhere: 'the signed package is written beside the input: move what is there away',
+    replace: 'move it away, or pass --force to replace it',
+  });
   const spinner = await startSpinner(io, `Signing ${target}`);
   let result;
   try {
@@ -185,6 +194,8 @@ function isoTime(unix: number): string {
 async function requirePackageFile(input: string, shown: string): Promise<void> {
   const info = await stat(input).catch(() => null);
   if (!info) throw new UserError(`${shown} does not exist`);
+  const special = specialKind(info);
+  if (special) throw new UserError(`${shown} is ${special}, not a package file`, 'pass a .difypkg file');
   if (info.isDirectory()) {
     throw new UserError(
       `${shown} is a directory; signatures belong to a packed plugin`,
@@ -214,17 +225,25 @@ async function officialKey(): Promise<KeyObject> {
 async function readKey(file: string, io: Io, parse: (pem: Buffer, source: string) => KeyObject): Promise<KeyObject> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(path.resolve(io.cwd, file));
+    // Opened so that a FIFO or a device is refused rather than waited on.
+    const fd = openRegularFile(path.resolve(io.cwd, file));
+    try {
+      bytes = readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a directory'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : (err as Error).message;
+      err instanceof NotRegularFileError
+        ? `it is ${err.kind}`
+        : code === 'ENOENT'
+          ? 'no such file'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : code === 'EACCES'
+              ? 'permission denied'
+              : (err as Error).message;
     throw new UserError(
       `cannot read the key file ${file}: ${reason}`,
       code === 'ENOENT' ? 'create a key pair with `dify signature generate`' : undefined,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ExitCode } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
-/** `dify signature generate|sign|verify` (dify-plugin-daemon `cmd/commandline/signature.go`; flags as the Go CLI, plus `generate --force`). */
+/** `dify signature generate|sign|verify` (dify-plugin-daemon `cmd/commandline/signature.go`; flags as the Go CLI, plus `generate --force` and `sign --force`). */
 export function registerSignature(program: Command, io: Io, done: (code: ExitCode) => void): void {
   const signature = program.command('signature').description('sign plugin packages and verify their signatures');
 
@@ -22,7 +22,8 @@ export function registerSignature(program: Command, io: Io, done: (code: ExitCod
     .argument('<difypkg_path>', 'the package to sign')
     .requiredOption('-p, --private_key <file>', 'private key file (<name>.private.pem)')
     .option('-c, --authorized_category <category>', 'langgenius, partner or community', 'langgenius')
-    .action(async (target: string, opts: { private_key: string; authorized_category?: string }) => {
+    .option('--force', 'overwrite a file at the output path that is not a Dify package')
+    .action(async (target: string, opts: { private_key: string; authorized_category?: string; force?: boolean }) => {
       const { signCommand } = await import('../commands/signature.js');
       done(await signCommand(target, opts, io));
     });

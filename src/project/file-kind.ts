@@ -1,0 +1,46 @@
+import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
+import { UserError } from '../diagnostics/user-error.js';
+
+/**
+ * What a non-regular file is, for messages: opening a FIFO for reading waits for a writer and
+ * reading a device may never end, so neither is ever read as a plugin file, a package or a key.
+ */
+export function specialKind(info: Stats): string | null {
+  if (info.isFile() || info.isDirectory() || info.isSymbolicLink()) return null;
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice()) return 'a character device';
+  if (info.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+/** A file that had to be regular (to be read) and is not. */
+export class NotRegularFileError extends UserError {
+  constructor(
+    readonly file: string,
+    /** `a FIFO (named pipe)`, `a directory`, ... */
+    readonly kind: string,
+  ) {
+    super(`${file} is ${kind}, not a regular file`, 'pass a regular file');
+  }
+}
+
+/**
+ * Opens `file` for reading, following links, and returns its descriptor: refused with
+ * NotRegularFileError unless it is a regular file. O_NONBLOCK makes the open of a FIFO return at
+ * once instead of waiting for a writer; it changes nothing for a regular file.
+ */
+export function openRegularFile(file: string, shown = file): number {
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  let kind: string | null;
+  try {
+    const info = fstatSync(fd);
+    kind = info.isFile() ? null : info.isDirectory() ? 'a directory' : specialKind(info);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  if (kind === null) return fd;
+  closeSync(fd);
+  throw new NotRegularFileError(shown, kind);
+}

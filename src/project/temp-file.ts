@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * Every file this CLI writes (packages, bundles, signed packages, key files, bundle assets) is
+ * written to a temporary file beside its target and renamed into place, so that a failure never
+ * leaves half a file. The temporary name is `.<target name>.<pid>.<random>.tmp`:
+ *
+ * - random, and created exclusively (O_EXCL, which also refuses a symbolic link at that name,
+ *   and O_NOFOLLOW besides): nobody who can write to the directory can plant a link there that
+ *   makes us write through it into another file;
+ * - with our process id, so that a leftover of a run that was killed (SIGKILL, a power cut) can
+ *   be told from the file of a run still writing: the next write to the same target removes the
+ *   leftovers whose process is gone, never those of a live one.
+ */
+const TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{16}\.tmp$/;
+
+/** Whether `name` (a file name, no directory) is one of our temporary files: never packed. */
+export function isTempFileName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
+/** Creation flags: write only, new file only, and never through a symbolic link. */
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+/** A new, empty temporary file beside `target`, open for writing; leftovers of dead runs are removed first. */
+export async function createTempBeside(target: string, mode = 0o666): Promise<{ path: string; handle: FileHandle }> {
+  await removeLeftovers(target);
+  const dir = path.dirname(target);
+  for (let attempt = 0; ; attempt++) {
+    const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+    try {
+      return { path: tmp, handle: await open(tmp, CREATE_FLAGS, mode) };
+    } catch (err) {
+      // 64 random bits: a collision is someone guessing, or planting, names; give up soon.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 3) throw err;
+    }
+  }
+}
+
+/** Writes `data` to `target` through a temporary file created with `mode`, renamed over it when complete. */
+export async function writeFileAtomic(target: string, data: string | Buffer, mode = 0o666): Promise<void> {
+  const { path: tmp, handle } = await createTempBeside(target, mode);
+  try {
+    try {
+      await handle.writeFile(data);
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, target);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Removes temporary files of earlier writes to `target` whose process has ended. A process that
+ * still runs (signal 0 succeeds, or is refused because it belongs to another user) keeps its
+ * file: two runs writing the same output at once each finish their own. A reused process id only
+ * keeps a leftover longer. Best effort: a directory that cannot be listed is no reason to fail.
+ */
+async function removeLeftovers(target: string): Promise<void> {
+  const base = path.basename(target);
+  const names = await readdir(path.dirname(target)).catch(() => [] as string[]);
+  for (const name of names) {
+    const match = TEMP_NAME.exec(name);
+    if (!match || match[1] !== base || isRunning(Number(match[2]))) continue;
+    await rm(path.join(path.dirname(target), name), { force: true }).catch(() => undefined);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
