@@ -507,3 +507,73 @@ describe('dify plugin run --format json', () => {
     expect(r.stderr).toContain('tools/greet.yaml');
   });
 });
+
+/** A TCP server standing in for a daemon that misbehaves: `onSocket` does what it does with each connection. */
+async function rawServer(onSocket: (socket: net.Socket) => void): Promise<{ url: string }> {
+  const { createServer } = await import('node:net');
+  const sockets = new Set<net.Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined); // the CLI hangs up on it
+    socket.on('close', () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  stopServers.push(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  return { url: `127.0.0.1:${(server.address() as net.AddressInfo).port}` };
+}
+const stopServers: (() => void)[] = [];
+afterEach(() => {
+  for (const stop of stopServers.splice(0)) stop();
+});
+
+/** `dify plugin run` in-process against an address that is not a FakeDaemon. */
+function runAgainst(url: string, dir: string, timers: RunTimers = TIMERS): RunningCommand {
+  const options: RunOptions = { url, key: KEY, python: FAKE_PYTHON };
+  return startCommand((io) => runCommand(dir, options, io, timers), { env: { FAKE_HEARTBEAT_MS: '200' } });
+}
+
+describe('dify plugin run against a broken or hostile daemon', () => {
+  it('closes the session when the daemon sends a line without end, instead of buffering it', async () => {
+    // 65 MiB without a newline, one shared 1 MiB buffer written over and over, once the plugin
+    // has said its pid (the session could otherwise be over before it does).
+    const chunk = Buffer.alloc(1024 * 1024, 'x');
+    let pluginUp!: () => void;
+    const up = new Promise<void>((resolve) => (pluginUp = resolve));
+    const { url } = await rawServer((socket) => {
+      void up.then(() => {
+        for (let i = 0; i < 65 && !socket.destroyed; i++) socket.write(chunk);
+      });
+    });
+    const cli = runAgainst(url, await copyPlugin(EXAMPLE), { ...TIMERS, settleMs: 10_000 });
+    const [pid] = await pluginsStarted(cli);
+    pluginUp();
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toBe(
+      `the daemon at ${url} sent a line longer than 64 MiB (no newline), which no daemon message is; the connection was closed`,
+    );
+    expect(error?.hint).toMatch(/remote-debugging port/);
+    expect(isAlive(pid!)).toBe(false);
+  });
+
+  it('gives up on a daemon that accepts the connection but never reads the registration', async () => {
+    // 16 MiB of assets: more than the socket buffers of both ends hold, so the writes never finish.
+    const dir = await pluginWith({ '_assets/big.bin': Buffer.alloc(16 * 1024 * 1024, 7) });
+    const { url } = await rawServer((socket) => socket.pause());
+    const cli = runAgainst(url, dir, { ...TIMERS, registrationStallMs: 300 });
+    const [pid] = await pluginsStarted(cli);
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toBe(
+      `the daemon at ${url} accepted the connection but did not read the registration (nothing got through for 0.3 s)`,
+    );
+    expect(error?.hint).toMatch(/running normally/);
+    expect(cli.output()).toContain('✓ Connected');
+    expect(cli.output()).not.toContain('registered');
+    expect(isAlive(pid!)).toBe(false);
+  });
+});
