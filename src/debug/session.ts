@@ -79,7 +79,9 @@ export class RejectedError extends UserError {
 
   constructor(readonly rejection: DaemonRejection) {
     const { cause, fix, reply, notDaemon } = rejection;
-    super(`${cause}\n  ${notDaemon ? 'server' : 'daemon'}: ${reply}`, fix);
+    const label = `  ${notDaemon ? 'server' : 'daemon'}: `;
+    // The reply's own lines under its first, where none can pass for a line of the CLI's.
+    super(`${cause}\n${label}${reply.replace(/\r?\n/g, `\n${' '.repeat(label.length)}`)}`, fix);
     this.details = { daemon_reply: reply };
   }
 }

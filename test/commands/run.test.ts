@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCommand, type RunOptions } from '../../src/cli/commands/run.js';
@@ -510,9 +510,8 @@ describe('dify plugin run --format json', () => {
 
 /** A TCP server standing in for a daemon that misbehaves: `onSocket` does what it does with each connection. */
 async function rawServer(onSocket: (socket: net.Socket) => void): Promise<{ url: string }> {
-  const { createServer } = await import('node:net');
   const sockets = new Set<net.Socket>();
-  const server = createServer((socket) => {
+  const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => undefined); // the CLI hangs up on it
     socket.on('close', () => sockets.delete(socket));

@@ -5,6 +5,7 @@ import { describeSource, maskKey, resolveSettings, type DebugSettings } from '..
 import { DEFAULT_TIMERS, RejectedError, RunSession, type RunTimers, type SessionEvents } from '../../debug/session.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { get } from '../../project/model.js';
+import { printableJson } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { jsonEvents, jsonRunEnd, setIdentity, textEvents } from '../../report/run-events.js';
 import { pluginIdentity } from '../../project/identity.js';
@@ -110,7 +111,7 @@ async function remoteDebug(
       opts.showKey || !key
         ? registration
         : [{ type: 'handshake', data: { key: maskKey(key) } }, ...registration.slice(1)];
-    for (const m of shown) io.stdout.write(JSON.stringify(m) + '\n');
+    for (const m of shown) io.stdout.write(printableJson(m) + '\n');
     return checked.ok ? EXIT.ok : EXIT.failed;
   }
   if (!key) {
