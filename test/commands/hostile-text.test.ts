@@ -153,6 +153,21 @@ setInterval(() => out({ event: 'heartbeat', session_id: null, data: {} }), 200);
     );
   });
 
+  it('a file name in a check finding (package --check, text and GitHub output)', async () => {
+    const name = `tools/${FORGERY}${C1_FORGERY}.yaml`;
+    const manifest = readFileSync(path.join(EXAMPLE, 'provider', 'hello_world.yaml'), 'utf8').replace(
+      '  - tools/greet.yaml',
+      `  - ${JSON.stringify(name)}`,
+    );
+    const dir = await pluginWith({ 'provider/hello_world.yaml': manifest, [name]: 'identity: [unclosed\n' });
+    for (const format of ['text', 'github']) {
+      const r = await runCli(['plugin', 'package', '--check', '--format', format, dir]);
+      expect(r.code).toBe(1);
+      expectNoControls(r.stdout + r.stderr);
+      expect(r.stdout).toContain('tools/\\u{1b}]0;pwned\\u{7}\\u{1b}[2J');
+    }
+  });
+
   it("a package's entry names (package --check --list on a .difypkg, text and JSON)", async () => {
     const inputs: ZipInput[] = [];
     const walk = (dir: string) => {

@@ -214,7 +214,7 @@ export async function bundleRegenerateCommand(target: string, opts: RegenerateOp
     const c = colorFor(io.stdout, io.env);
     io.stdout.write(
       c.green(
-        `✓ ${target}: name ${profile.name}, author ${profile.author}, label "${profile.label}"; description updated\n`,
+        `✓ ${target}: ${printable(`name ${profile.name}, author ${profile.author}, label "${profile.label}"`)}; description updated\n`,
       ),
     );
     return EXIT.ok;
