@@ -12,9 +12,10 @@ export interface RunTimers {
   /** The daemon never acknowledges a registration: this long without a rejection means accepted. */
   settleMs: number;
   /**
-   * A registration of which no line gets through for this long has failed: the daemon accepted
-   * the connection but does not read. The daemon itself drops a connection that has not completed
-   * its handshake (our first line) within 10 s, so a live one reads well within this.
+   * While the registration is being sent, nothing moving on the connection for this long (none of
+   * our bytes taken, none received) means the daemon accepted the connection but does not read.
+   * The daemon itself drops a connection whose handshake (our first line) has not completed within
+   * 10 s, so a live one reads well within this.
    */
   registrationStallMs: number;
   /** How often the CLI itself sends heartbeats while the plugin process is down (the daemon drops a session silent for 60 s). */
