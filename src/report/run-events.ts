@@ -84,6 +84,7 @@ function levelLabel(level: string, c: Colors): string {
 }
 
 function exitText(exit: PluginExit): string {
+  if (exit.killedFor) return `was killed: ${exit.killedFor}`;
   if (exit.signal) return `was stopped by ${exit.signal}`;
   return `exited with code ${exit.code}`;
 }
@@ -135,6 +136,7 @@ export function jsonEvents(out: Output): SessionEvents {
         code: exit.code,
         signal: exit.signal,
         stderr: exit.stderrTail,
+        ...(exit.killedFor ? { killed_for: exit.killedFor } : {}),
         restart_in_ms: restartInMs,
       }),
     disconnected: () => emit('disconnected'),

@@ -559,6 +559,38 @@ describe('dify plugin run against a broken or hostile daemon', () => {
     expect(isAlive(pid!)).toBe(false);
   });
 
+  it('kills (and restarts) a plugin that writes a line without end, and cuts its stderr lines', async () => {
+    const script = path.join(await tempDir(), 'runaway-plugin.mjs');
+    writeFileSync(
+      script,
+      `process.stdout.write('{}\\n' + JSON.stringify({ event: 'heartbeat', session_id: null, data: {} }) + '\\n');
+process.stderr.write('before\\n' + 'e'.repeat(3 * 1024 * 1024) + '\\nafter\\n');
+const chunk = 'x'.repeat(1024 * 1024);
+let sent = 0;
+const more = () => {
+  while (sent < 70) if (sent++, !process.stdout.write(chunk)) return void process.stdout.once('drain', more);
+};
+setTimeout(more, 50);
+setInterval(() => undefined, 1000);
+`,
+    );
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const cli = startCommand(
+      (io) =>
+        runCommand(dir, { url: d.url, key: KEY, python: FAKE_PYTHON }, io, { ...TIMERS, restartInitialMs: 60_000 }),
+      { env: { FAKE_PLUGIN_MJS: script } },
+    );
+    await cli.waitFor('restarting it in');
+    expect(cli.output()).toContain(
+      '✖ The plugin process was killed: it wrote a line longer than 64 MiB on stdout; restarting it in 60 s',
+    );
+    const tail = cli.output().split('restarting it in 60 s\n')[1]!;
+    expect(tail).toMatch(/^ {4}before\n {4}\(a line longer than 1 MiB, left out\)\n {4}e{1000}…\n {4}after\n$/);
+    cli.signal('SIGINT');
+    expect((await cli.ended).code).toBe(0);
+  });
+
   it('gives up on a daemon that accepts the connection but never reads the registration', async () => {
     // 16 MiB of assets: more than the socket buffers of both ends hold, so the writes never finish.
     const dir = await pluginWith({ '_assets/big.bin': Buffer.alloc(16 * 1024 * 1024, 7) });

@@ -101,7 +101,7 @@ export async function localRunCommand(
       onLog: (level, message) => opts.enableLogs && system(`[${level}] ${message}`),
       onExit: (exit, inMs) =>
         system(
-          `the plugin exited (code ${exit.code}); restarting it in ${inMs / 1000} s${exit.stderrTail.length ? `: ${exit.stderrTail.join(' | ')}` : ''}`,
+          `the plugin ${exit.killedFor ? `was killed: ${exit.killedFor}` : `exited (code ${exit.code})`}; restarting it in ${inMs / 1000} s${exit.stderrTail.length ? `: ${exit.stderrTail.join(' | ')}` : ''}`,
         ),
       restartDelayMs: limits.restartDelayMs,
       startTimeoutMs: limits.startTimeoutMs,
