@@ -536,28 +536,36 @@ function runAgainst(url: string, dir: string, timers: RunTimers = TIMERS): Runni
 }
 
 describe('dify plugin run against a broken or hostile daemon', () => {
-  it('closes the session when the daemon sends a line without end, instead of buffering it', async () => {
-    // 65 MiB without a newline, one shared 1 MiB buffer written over and over, once the plugin
-    // has said its pid (the session could otherwise be over before it does).
-    const chunk = Buffer.alloc(1024 * 1024, 'x');
-    let pluginUp!: () => void;
-    const up = new Promise<void>((resolve) => (pluginUp = resolve));
-    const { url } = await rawServer((socket) => {
-      void up.then(() => {
-        for (let i = 0; i < 65 && !socket.destroyed; i++) socket.write(chunk);
+  it.each([
+    ['while it registers', 10_000, '✓ Connected'],
+    ['once registered', TIMERS.settleMs, '✓ Waiting for requests'],
+  ])(
+    'closes the session when the daemon sends a line without end %s, instead of buffering it',
+    async (_, settleMs, when) => {
+      // 65 MiB without a newline, one shared 1 MiB buffer written over and over, once the plugin
+      // has said its pid (the session could otherwise be over before it does) and the CLI is at `when`.
+      const chunk = Buffer.alloc(1024 * 1024, 'x');
+      let ready!: () => void;
+      const go = new Promise<void>((resolve) => (ready = resolve));
+      const { url } = await rawServer((socket) => {
+        void go.then(() => {
+          for (let i = 0; i < 65 && !socket.destroyed; i++) socket.write(chunk);
+        });
       });
-    });
-    const cli = runAgainst(url, await copyPlugin(EXAMPLE), { ...TIMERS, settleMs: 10_000 });
-    const [pid] = await pluginsStarted(cli);
-    pluginUp();
-    const { code, error } = await cli.ended;
-    expect(code).toBe(1);
-    expect(error?.message).toBe(
-      `the daemon at ${url} sent a line longer than 64 MiB (no newline), which no daemon message is; the connection was closed`,
-    );
-    expect(error?.hint).toMatch(/remote-debugging port/);
-    expect(isAlive(pid!)).toBe(false);
-  });
+      const cli = runAgainst(url, await copyPlugin(EXAMPLE), { ...TIMERS, settleMs });
+      const [pid] = await pluginsStarted(cli);
+      await cli.waitFor(when);
+      ready();
+      const { code, error } = await cli.ended;
+      expect(code).toBe(1);
+      expect(error?.message).toBe(
+        `the daemon at ${url} sent a line longer than 64 MiB (no newline), which no daemon message is; the connection was closed`,
+      );
+      expect(error?.hint).toMatch(/remote-debugging port/);
+      expect(cli.output()).not.toContain('Lost the connection'); // not retried
+      expect(isAlive(pid!)).toBe(false);
+    },
+  );
 
   it('kills (and restarts) a plugin that writes a line without end, and cuts its stderr lines', async () => {
     const script = path.join(await tempDir(), 'runaway-plugin.mjs');
