@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { printableLines } from '../diagnostics/excerpt.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../diagnostics/user-error.js';
 import { registerBundle } from './register/bundle.js';
@@ -181,14 +182,16 @@ function handleError(err: unknown, io: Io): ExitCode {
     if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     return EXIT.usage;
   }
+  // Messages quote what came from outside (file and entry names, a daemon's reply, a plugin's
+  // stderr): its control characters are shown, never obeyed.
   if (err instanceof UserError) {
-    io.stderr.write(`error: ${err.message}\n`);
-    if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
+    io.stderr.write(`error: ${printableLines(err.message)}\n`);
+    if (err.hint) io.stderr.write(`hint: ${printableLines(err.hint)}\n`);
     return err.exitCode;
   }
   // A bug of ours: say so in one line; the stack only on request.
   const message = err instanceof Error ? err.message : String(err);
-  io.stderr.write(`internal error: ${message}\n`);
+  io.stderr.write(`internal error: ${printableLines(message)}\n`);
   if (io.env.DEBUG && err instanceof Error && err.stack) io.stderr.write(`${err.stack}\n`);
   else io.stderr.write('hint: run again with DEBUG=1 for details, and please report it\n');
   return EXIT.failed;

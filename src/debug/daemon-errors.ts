@@ -36,7 +36,8 @@ export function explainRejection(reply: string): DaemonRejection {
       reply: text,
     };
   }
-  return { cause: rule.cause(detail), fix: rule.fix, reply: text };
+  // The detail may span lines; the cause is one, the reply below it shows them all.
+  return { cause: rule.cause(detail.replace(/\s*\n\s*/g, ' ')), fix: rule.fix, reply: text };
 }
 
 /**

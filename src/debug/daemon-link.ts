@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter, LineTooLongError } from './line-splitter.js';
 
 /** Why a connection could not be made; all but `aborted` are worth retrying. */
 export class ConnectError extends Error {
@@ -51,7 +51,23 @@ export function connect(host: string, port: number, timeoutMs: number, signal?: 
   });
 }
 
-export type Acceptance = { accepted: true } | { accepted: false; reply: string } | { accepted: false; closed: true };
+export type Acceptance =
+  | { accepted: true }
+  | { accepted: false; reply: string }
+  | { accepted: false; closed: true }
+  /** The daemon read none of the registration for `stallMs` (it accepted the connection only). */
+  | { accepted: false; stalledMs: number };
+
+/**
+ * The longest line taken from the daemon. Its TCP decoder has no limit of its own, and what it
+ * sends is one request per line, user input included (an LLM prompt may carry images inline as
+ * base64), so the cap is generous: four times the 15 MiB request line of the Go CLI's local runner
+ * (`bufio.Scanner` grown to 15 MiB, dify-plugin-daemon `cmd/commandline/run`) and over ten times
+ * the 5 MiB line the daemon accepts from a plugin's stdout (`PLUGIN_RUNTIME_MAX_BUFFER_SIZE`).
+ * Anything longer is not a daemon's message, and without a cap a server that never sends `\n`
+ * would grow the CLI's memory until it crashes.
+ */
+export const MAX_DAEMON_LINE_BYTES = 64 * 1024 * 1024;
 
 /** Plain-text lines kept for the report; a server that is not a daemon may send a whole page. */
 const MAX_TEXT_LINES = 20;
@@ -67,10 +83,12 @@ const MAX_TEXT_LINES = 20;
  * as a `line`; only JSON lines are.
  *
  * Events: `line` (a JSON line from the daemon, from begin() on), `close` (with the plain-text reply
- * the daemon sent before closing, if any).
+ * the daemon sent before closing, if any). A line longer than MAX_DAEMON_LINE_BYTES closes the
+ * connection; `lineTooLong` then says so.
  */
 export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: string | undefined] }> {
-  private readonly splitter = new LineSplitter();
+  private readonly splitter = new LineSplitter(MAX_DAEMON_LINE_BYTES);
+  private overLimit = false;
   private accepted = false;
   private relaying = false;
   /** JSON lines received before begin(): requests that came with (or right after) the acceptance. */
@@ -84,7 +102,15 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: st
   constructor(readonly socket: net.Socket) {
     super();
     socket.on('data', (chunk: Buffer) => {
-      for (const line of this.splitter.push(chunk)) this.receive(line);
+      let lines: Buffer[];
+      try {
+        lines = this.splitter.push(chunk);
+      } catch (err) {
+        if (!(err instanceof LineTooLongError)) throw err;
+        this.overLimit = true;
+        return void socket.destroy(); // its `close` reports it
+      }
+      for (const line of lines) this.receive(line);
     });
     socket.on('error', () => undefined); // a reset is seen as `close`
     socket.on('close', () => {
@@ -102,13 +128,25 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: st
     return this.closedFlag;
   }
 
+  /** True once the daemon sent a line over MAX_DAEMON_LINE_BYTES (and the connection was closed). */
+  get lineTooLong(): boolean {
+    return this.overLimit;
+  }
+
   /**
    * Sends the registration, one JSON line each, and waits for the daemon's verdict. The quiet
    * period starts once the last line has been handed to the system (its write callback), not when
    * write() returned: a large registration (assets) may sit in our buffer for longer than the
    * period, and the daemon can only answer what it has read.
+   *
+   * A daemon that stops reading (it accepted the connection, then hung) would keep that callback
+   * from ever coming: when nothing moves on the connection for `stallMs`, neither our bytes out
+   * nor any byte in, the registration has failed. A slow link only makes it slow: the socket's
+   * idle timeout counts the progress of a large write as activity (Node `lib/net.js`,
+   * `Socket.prototype._onTimeout` compares the handle's write queue size), which the callbacks of
+   * the lines cannot tell, as Node hands lines queued together to the system as one write.
    */
-  register(messages: readonly unknown[], settleMs: number): Promise<Acceptance> {
+  register(messages: readonly unknown[], settleMs: number, stallMs: number): Promise<Acceptance> {
     return new Promise((resolve) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
@@ -116,6 +154,8 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: st
         if (done) return;
         done = true;
         clearTimeout(timer);
+        this.socket.setTimeout(0);
+        this.socket.off('timeout', onStall);
         this.off('close', onClose);
         this.onFirstJson = undefined;
         if (result.accepted) this.accepted = true;
@@ -126,9 +166,15 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: st
         return reply ? { accepted: false, reply } : undefined;
       };
       const onClose = () => finish(rejected() ?? { accepted: false, closed: true });
+      const onStall = () => {
+        const reply = rejected();
+        this.close();
+        finish(reply ?? { accepted: false, stalledMs: stallMs });
+      };
       // Quiet for settleMs: accepted, unless a reply came and the close is just late.
       const settle = () => {
         if (done) return;
+        this.socket.setTimeout(0); // all sent: the quiet period decides from here
         timer = setTimeout(() => {
           const reply = rejected();
           if (reply) this.close();
@@ -136,6 +182,8 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: st
         }, settleMs);
       };
       this.on('close', onClose);
+      this.socket.setTimeout(stallMs);
+      this.socket.once('timeout', onStall);
       this.onFirstJson = () => finish({ accepted: true });
       messages.forEach((m, i) => {
         const last = i === messages.length - 1;

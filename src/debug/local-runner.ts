@@ -37,7 +37,9 @@ export class LocalStartError extends UserError {
       ? `cannot start the plugin: ${exit.spawnError}`
       : timeoutMs !== undefined
         ? `the plugin was not ready after ${timeoutMs / 1000} s (no heartbeat from it), so it was stopped`
-        : `the plugin exited (code ${exit.code}) before it was ready`;
+        : exit.killedFor
+          ? `the plugin was killed before it was ready: ${exit.killedFor}`
+          : `the plugin exited (code ${exit.code}) before it was ready`;
     const tail = exit.stderrTail.length ? `\n  ${exit.stderrTail.join('\n  ')}` : '';
     super(
       what + tail,

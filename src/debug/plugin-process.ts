@@ -1,7 +1,23 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { guardGroup, type GroupGuard } from './group-guard.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter, LineTooLongError } from './line-splitter.js';
+
+/**
+ * The longest stdout line taken from the plugin, as from the daemon (daemon-link.ts): the daemon
+ * takes at most 5 MiB per line from an installed plugin (`PLUGIN_RUNTIME_MAX_BUFFER_SIZE`) but
+ * sets no limit on a debugging connection, to which `run` relays the lines as they are. A plugin
+ * that writes more without a newline is stopped: its output can no longer be framed.
+ */
+export const MAX_PLUGIN_LINE_BYTES = 64 * 1024 * 1024;
+/**
+ * stderr is only shown, its last few lines, each cut to MAX_STDERR_LINE_CHARS: a longer line is
+ * not read whole, a line of many megabytes is left out (what follows it on the same line then
+ * shows as a line of its own, cut).
+ */
+const MAX_STDERR_LINE_BYTES = 1024 * 1024;
+const MAX_STDERR_LINE_CHARS = 1000;
+const STDERR_LEFT_OUT = `(a line longer than ${MAX_STDERR_LINE_BYTES / 1024 / 1024} MiB, left out)`;
 
 export interface PluginProcessOptions {
   python: string;
@@ -20,6 +36,8 @@ export interface PluginExit {
   stderrTail: string[];
   /** Set when it could not be started at all (no such interpreter, ...). */
   spawnError?: string;
+  /** Set when the CLI killed it for what it did (a line over MAX_PLUGIN_LINE_BYTES). */
+  killedFor?: string;
 }
 
 /**
@@ -85,17 +103,33 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
     if (child.pid !== undefined) this.guard = guardGroup(child.pid);
     this.sawManifest = false;
     this.stderrTail = [];
-    const stdoutLines = new LineSplitter();
+    let killedFor: string | undefined;
+    const stdoutLines = new LineSplitter(MAX_PLUGIN_LINE_BYTES);
     child.stdout.on('data', (chunk: Buffer) => {
-      for (const line of stdoutLines.push(chunk)) {
+      if (killedFor) return;
+      let lines: Buffer[];
+      try {
+        lines = stdoutLines.push(chunk);
+      } catch (err) {
+        if (!(err instanceof LineTooLongError)) throw err;
+        killedFor = `it wrote a line longer than ${MAX_PLUGIN_LINE_BYTES / 1024 / 1024} MiB on stdout`;
+        return signalGroup(child, 'SIGKILL');
+      }
+      for (const line of lines) {
         // The SDK's first stdout line is its manifest: the daemon side ignores it, and so do we.
         if (!this.sawManifest) this.sawManifest = true;
         else this.emit('line', line);
       }
     });
-    const stderrLines = new LineSplitter();
+    const stderrLines = new LineSplitter(MAX_STDERR_LINE_BYTES);
     child.stderr.on('data', (chunk: Buffer) => {
-      for (const line of stderrLines.push(chunk)) this.keepStderr(line.toString('utf8'));
+      try {
+        for (const line of stderrLines.push(chunk)) this.keepStderr(line.toString('utf8'));
+      } catch (err) {
+        if (!(err instanceof LineTooLongError)) throw err;
+        // The rest of that chunk goes too; a line of many megabytes says the same once.
+        if (this.stderrTail.at(-1) !== STDERR_LEFT_OUT) this.keepStderr(STDERR_LEFT_OUT);
+      }
     });
     child.stdin.on('error', () => undefined); // EPIPE when it dies mid-write: the exit is reported instead
     let spawnError: string | undefined;
@@ -112,6 +146,7 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
         if (rest) this.keepStderr(rest.toString('utf8'));
         const exit: PluginExit = { code, signal, stderrTail: this.stderrTail };
         if (spawnError) exit.spawnError = spawnError;
+        if (killedFor) exit.killedFor = killedFor;
         this.emit('exit', exit);
         resolve();
       });
@@ -146,7 +181,7 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
   }
 
   private keepStderr(line: string): void {
-    this.stderrTail.push(line);
+    this.stderrTail.push(line.length > MAX_STDERR_LINE_CHARS ? `${line.slice(0, MAX_STDERR_LINE_CHARS)}…` : line);
     const max = this.options.stderrLines ?? 20;
     if (this.stderrTail.length > max) this.stderrTail.shift();
   }

@@ -1,5 +1,5 @@
 import { RESTART_DEFAULTS, RestartBackoff } from './restart-backoff.js';
-import { connect, ConnectError, DaemonLink } from './daemon-link.js';
+import { connect, ConnectError, DaemonLink, MAX_DAEMON_LINE_BYTES } from './daemon-link.js';
 import { explainRejection, type DaemonRejection } from './daemon-errors.js';
 import { FlowGate } from './flow-gate.js';
 import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plugin-process.js';
@@ -11,6 +11,13 @@ export interface RunTimers {
   connectTimeoutMs: number;
   /** The daemon never acknowledges a registration: this long without a rejection means accepted. */
   settleMs: number;
+  /**
+   * While the registration is being sent, nothing moving on the connection for this long (none of
+   * our bytes taken, none received) means the daemon accepted the connection but does not read.
+   * The daemon itself drops a connection whose handshake (our first line) has not completed within
+   * 10 s, so a live one reads well within this.
+   */
+  registrationStallMs: number;
   /** How often the CLI itself sends heartbeats while the plugin process is down (the daemon drops a session silent for 60 s). */
   heartbeatMs: number;
   /** Connection attempts before giving up on the first connection. */
@@ -30,6 +37,7 @@ export interface RunTimers {
 export const DEFAULT_TIMERS: RunTimers = {
   connectTimeoutMs: 10_000,
   settleMs: 1_000,
+  registrationStallMs: 30_000,
   heartbeatMs: 10_000,
   firstConnectAttempts: 5,
   reconnectInitialMs: 500,
@@ -72,7 +80,9 @@ export class RejectedError extends UserError {
 
   constructor(readonly rejection: DaemonRejection) {
     const { cause, fix, reply, notDaemon } = rejection;
-    super(`${cause}\n  ${notDaemon ? 'server' : 'daemon'}: ${reply}`, fix);
+    const label = `  ${notDaemon ? 'server' : 'daemon'}: `;
+    // The reply's own lines under its first, where none can pass for a line of the CLI's.
+    super(`${cause}\n${label}${reply.replace(/\r?\n/g, `\n${' '.repeat(label.length)}`)}`, fix);
     this.details = { daemon_reply: reply };
   }
 }
@@ -83,6 +93,16 @@ export class UnreachableError extends UserError {
     super(
       message,
       "check that Dify is running and that the address (REMOTE_INSTALL_URL, or --url) is its plugin daemon's debugging port, usually 5003",
+    );
+  }
+}
+
+/** What answers at the daemon's address is not behaving as a daemon: retrying cannot help. */
+export class DaemonMisbehavedError extends UserError {
+  constructor(message: string) {
+    super(
+      message,
+      "check that the address (REMOTE_INSTALL_URL, or --url) is the plugin daemon's remote-debugging port (5003 unless changed) and that the daemon is running normally (its logs: `docker compose logs plugin_daemon`)",
     );
   }
 }
@@ -284,10 +304,16 @@ export class RunSession {
     try {
       if (signal.aborted) throw new ConnectError('aborted', 'superseded');
       this.o.events.connected(this.address);
-      const result = await link.register(await this.o.registration(), this.o.timers.settleMs);
+      const { settleMs, registrationStallMs } = this.o.timers;
+      const result = await link.register(await this.o.registration(), settleMs, registrationStallMs);
       if (signal.aborted) throw new ConnectError('aborted', 'superseded');
       if (!result.accepted) {
         if ('reply' in result) throw new RejectedError(explainRejection(result.reply));
+        if ('stalledMs' in result)
+          throw new DaemonMisbehavedError(
+            `the daemon at ${this.address} accepted the connection but did not read the registration (nothing got through for ${result.stalledMs / 1000} s)`,
+          );
+        if (link.lineTooLong) throw this.lineTooLong();
         throw new ConnectError('reset', 'the daemon closed the connection during registration');
       }
     } catch (err) {
@@ -312,10 +338,17 @@ export class RunSession {
   private linkClosed(link: DaemonLink, reply: string | undefined): void {
     if (this.link !== link || this.over.signal.aborted) return;
     this.forget(link);
+    if (link.lineTooLong) return this.end(this.lineTooLong());
     // Plain text, then the close: the daemon refused the registration after all, only late.
     if (reply !== undefined) return this.end(new RejectedError(explainRejection(reply)));
     this.o.events.disconnected();
     void this.reconnect(false);
+  }
+
+  private lineTooLong(): DaemonMisbehavedError {
+    return new DaemonMisbehavedError(
+      `the daemon at ${this.address} sent a line longer than ${MAX_DAEMON_LINE_BYTES / 1024 / 1024} MiB (no newline), which no daemon message is; the connection was closed`,
+    );
   }
 
   /** The connection is no longer the current one. */

@@ -14,12 +14,36 @@ const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a
 
 const UNSAFE_ALL = new RegExp(UNSAFE.source, 'gu');
 
+const visible = (ch: string) => `\\u{${ch.codePointAt(0)!.toString(16)}}`;
+
 /**
  * `text` safe to print: every unsafe character written as `\u{…}` and a tab as `\t`, so that a
  * name or key taken from a plugin file can neither drive the terminal nor forge a line of output.
  */
 export function printable(text: string): string {
-  return text.replace(UNSAFE_ALL, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`).replaceAll('\t', '\\t');
+  return text.replace(UNSAFE_ALL, visible).replaceAll('\t', '\\t');
+}
+
+/**
+ * A text of several lines safe to print, as printable() but keeping its line breaks (a `\r\n`
+ * as `\n`) and tabs: for messages that are legitimately multi-line (a daemon's reply, a plugin's
+ * stderr, an error listing files). Its lines after the first start with `indent`, so that none of
+ * them can pass for a line of the CLI's own.
+ */
+export function printableLines(text: string, indent = ''): string {
+  return text.replaceAll('\r\n', '\n').replace(UNSAFE_ALL, (ch) => (ch === '\n' ? `\n${indent}` : visible(ch)));
+}
+
+/**
+ * JSON.stringify, safe to print: it escapes C0 controls but leaves DEL, C1 controls (which some
+ * terminals obey even UTF-8 encoded) and the bidirectional controls as they are. Those can only
+ * occur inside strings, where `\uXXXX` is an escape every JSON reader decodes back to them; the
+ * C0 characters left are the indentation's line breaks.
+ */
+export function printableJson(value: unknown, space?: number): string {
+  return JSON.stringify(value, null, space).replace(UNSAFE_ALL, (ch) =>
+    ch < ' ' ? ch : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**

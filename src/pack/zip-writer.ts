@@ -103,15 +103,15 @@ export async function writeZip(
   inputs: readonly ZipInput[],
   options: ZipWriteOptions = {},
 ): Promise<ZipWriteResult> {
-  // Armed before the file exists; one created in the instant a signal cuts short is a leftover
-  // of a dead process, which the next write to `outPath` removes (project/temp-file.ts).
+  // Armed, and told the name, before the file exists: no moment unguarded. (Should the file
+  // still appear after the handler removed it, it is a leftover of a dead process, which the
+  // next write to `outPath` removes: project/temp-file.ts.)
   const guard = removeOnInterrupt();
-  const created = await createTempBeside(outPath, 0o644).catch((err: unknown) => {
+  const created = await createTempBeside(outPath, 0o644, (name) => (guard.file = name)).catch((err: unknown) => {
     guard.disarm();
     throw err;
   });
   const { path: tmp, handle } = created;
-  guard.file = tmp;
   let offset = 0;
   const write = async (...buffers: Buffer[]) => {
     const total = buffers.reduce((n, b) => n + b.length, 0);

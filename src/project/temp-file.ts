@@ -25,12 +25,21 @@ export function isTempFileName(name: string): boolean {
 /** Creation flags: write only, new file only, and never through a symbolic link. */
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 
-/** A new, empty temporary file beside `target`, open for writing; leftovers of dead runs are removed first. */
-export async function createTempBeside(target: string, mode = 0o666): Promise<{ path: string; handle: FileHandle }> {
+/**
+ * A new, empty temporary file beside `target`, open for writing; leftovers of dead runs are
+ * removed first. `naming` hears each name before the file is created, so that a signal handler
+ * knows what to remove even when the signal comes while the file is being created.
+ */
+export async function createTempBeside(
+  target: string,
+  mode = 0o666,
+  naming?: (tmp: string) => void,
+): Promise<{ path: string; handle: FileHandle }> {
   await removeLeftovers(target);
   const dir = path.dirname(target);
   for (let attempt = 0; ; attempt++) {
     const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+    naming?.(tmp);
     try {
       return { path: tmp, handle: await open(tmp, CREATE_FLAGS, mode) };
     } catch (err) {

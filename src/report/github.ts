@@ -47,7 +47,7 @@ export function formatGithub(results: PluginResult[]): string {
 
 function annotation(pluginPath: string, d: Diagnostic): string {
   const props: string[] = [];
-  if (d.file !== null) props.push(`file=${escapeProperty(fileFromCwd(pluginPath, d.file))}`);
+  if (d.file !== null) props.push(`file=${escapeProperty(printable(fileFromCwd(pluginPath, d.file)))}`);
   if (d.line !== null) props.push(`line=${d.line}`, `col=${d.column ?? 1}`);
   props.push(`title=${escapeProperty(d.code)}`);
   const message = printable(d.hint ? `${d.message} (${d.hint})` : d.message);

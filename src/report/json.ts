@@ -1,3 +1,4 @@
+import { printableJson } from '../diagnostics/excerpt.js';
 import type { PluginResult } from '../pipelines/check-plugin.js';
 import type { ExcludedPath } from '../project/file-selection.js';
 
@@ -25,5 +26,5 @@ export function formatJson(results: PluginResult[], extras: Map<PluginResult, Re
       diagnostics: r.diagnostics,
     })),
   };
-  return JSON.stringify(doc, null, 2) + '\n';
+  return printableJson(doc, 2) + '\n';
 }

@@ -1,3 +1,4 @@
+import { printable, printableJson, printableLines } from '../diagnostics/excerpt.js';
 import type { Colors } from './color.js';
 import type { PluginExit } from '../debug/plugin-process.js';
 import type { RequestInfo, SessionEvents } from '../debug/session.js';
@@ -13,6 +14,10 @@ const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed
  * The session on screen: a line per connection step, request and completion, and the plugin's
  * own log lines with their level. `onConnecting` lets the caller run a spinner meanwhile; without
  * one (not a terminal), the wait before each reconnection is a plain line instead.
+ *
+ * Every text here but the CLI's own comes from the daemon or the plugin, and goes through
+ * printable() (one line) or printableLines() (a log message's further lines indented): shown,
+ * never obeyed by the terminal.
  */
 export function textEvents(
   out: Output,
@@ -24,31 +29,36 @@ export function textEvents(
     hooks.onSettled?.();
     out.write(text + '\n');
   };
+  const p = printable;
   return {
     connecting: (address, attempt) =>
-      hooks.onConnecting?.(`Connecting to ${address}${attempt > 1 ? ` (attempt ${attempt})` : ''}`),
+      hooks.onConnecting?.(`Connecting to ${p(address)}${attempt > 1 ? ` (attempt ${attempt})` : ''}`),
     connectFailed: (reason, retryInMs) =>
-      line(c.yellow(`! ${reason}${retryInMs === null ? '' : `; retrying in ${seconds(retryInMs)}`}`)),
+      line(c.yellow(`! ${p(reason)}${retryInMs === null ? '' : `; retrying in ${seconds(retryInMs)}`}`)),
     connected: () => line(c.green('✓ Connected to Dify remote debugging server')),
     registered: () => {
-      line(c.green(registeredOnce ? '✓ Registered again' : `✓ Plugin registered: ${identityText}`));
+      line(c.green(registeredOnce ? '✓ Registered again' : `✓ Plugin registered: ${p(identityText)}`));
       if (!registeredOnce) line(c.green('✓ Waiting for requests...'));
       registeredOnce = true;
     },
     request: (r: RequestInfo) =>
-      line(`→ ${r.type} ${r.action}${r.target ? ` ${r.target}` : ''} ${c.dim(`(session ${short(r.session)})`)}`),
-    response: (r) =>
+      line(
+        `→ ${p(r.type)} ${p(r.action)}${r.target ? ` ${p(r.target)}` : ''} ${c.dim(`(session ${p(short(r.session))})`)}`,
+      ),
+    response: (r) => {
+      const session = c.dim(`(session ${p(short(r.session))})`);
       line(
         r.status === 'ok'
-          ? `${c.green('←')} ok in ${seconds(r.ms)} ${c.dim(`(session ${short(r.session)})`)}`
-          : `${c.red('←')} error in ${seconds(r.ms)}: ${r.error} ${c.dim(`(session ${short(r.session)})`)}`,
-      ),
-    log: (level, message) => line(`${levelLabel(level, c)} ${message}`),
-    pluginOutput: (text) => line(c.dim(`  | ${text}`)),
+          ? `${c.green('←')} ok in ${seconds(r.ms)} ${session}`
+          : `${c.red('←')} error in ${seconds(r.ms)}: ${p(r.error ?? '')} ${session}`,
+      );
+    },
+    log: (level, message) => line(`${levelLabel(level, c)} ${printableLines(message, '    ')}`),
+    pluginOutput: (text) => line(c.dim(`  | ${p(text)}`)),
     pluginStarted: () => undefined,
     pluginExited: (exit: PluginExit, restartInMs) => {
       line(c.red(`✖ The plugin process ${exitText(exit)}; restarting it in ${seconds(restartInMs)}`));
-      for (const l of exit.stderrTail) line(c.dim(`    ${l}`));
+      for (const l of exit.stderrTail) line(c.dim(`    ${p(l)}`));
     },
     disconnected: () => line(c.yellow('! Lost the connection to the daemon; reconnecting (the plugin keeps running)')),
     reconnecting: (attempt, inMs) => {
@@ -67,13 +77,14 @@ export function setIdentity(identity: string): void {
 
 function levelLabel(level: string, c: Colors): string {
   const upper = level.toUpperCase();
-  const label = `[${upper}]`;
+  const label = `[${printable(upper)}]`;
   if (upper === 'ERROR' || upper === 'CRITICAL') return c.red(label);
   if (upper === 'WARNING' || upper === 'WARN') return c.yellow(label);
   return c.dim(label);
 }
 
 function exitText(exit: PluginExit): string {
+  if (exit.killedFor) return `was killed: ${exit.killedFor}`;
   if (exit.signal) return `was stopped by ${exit.signal}`;
   return `exited with code ${exit.code}`;
 }
@@ -81,7 +92,7 @@ function exitText(exit: PluginExit): string {
 /** Writes one `--format json` event line: `{"event", "time", ...fields}`. */
 export function jsonEmitter(out: Output): (event: string, fields?: Record<string, unknown>) => void {
   return (event, fields = {}) =>
-    void out.write(JSON.stringify({ event, time: new Date().toISOString(), ...fields }) + '\n');
+    void out.write(printableJson({ event, time: new Date().toISOString(), ...fields }) + '\n');
 }
 
 /**
@@ -125,6 +136,7 @@ export function jsonEvents(out: Output): SessionEvents {
         code: exit.code,
         signal: exit.signal,
         stderr: exit.stderrTail,
+        ...(exit.killedFor ? { killed_for: exit.killedFor } : {}),
         restart_in_ms: restartInMs,
       }),
     disconnected: () => emit('disconnected'),

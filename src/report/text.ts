@@ -29,14 +29,15 @@ export function formatText(results: PluginResult[], c: Colors): string {
 
 function heading(r: PluginResult): string {
   const p = r.plugin;
-  if (!p?.name) return r.path;
+  if (!p?.name) return printable(r.path);
   const id = `${p.author ? `${p.author}/` : ''}${p.name}${p.version ? `:${p.version}` : ''}`;
   return printable(`${r.path} (${id}${p.category ? `, ${p.category}` : ''})`);
 }
 
+/** The file may be a package's entry name: shown as printable() as the message. */
 function location(pluginPath: string, d: Diagnostic): string {
-  if (d.file === null) return pluginPath;
-  const file = fileFromCwd(pluginPath, d.file);
+  if (d.file === null) return printable(pluginPath);
+  const file = printable(fileFromCwd(pluginPath, d.file));
   return d.line === null ? file : `${file}:${d.line}:${d.column ?? 1}`;
 }
 

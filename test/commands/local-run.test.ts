@@ -133,6 +133,32 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     expectCleanedUp(local.ws);
   });
 
+  it("escapes the controls JSON leaves raw (C1, DEL, bidi) in the plugin's answers, in both -r formats", async () => {
+    const hostile = '\x1b]0;pwned\x07\x9b2J\x7f\u202e';
+    for (const format of ['json', 'text']) {
+      const local = await start([pkg, '-r', format]);
+      await local.until((_, text) => text.includes('plugin_ready'));
+      local.command.stdin.write(
+        JSON.stringify({
+          invoke_id: `${hostile}h1`,
+          type: 'tool',
+          action: 'invoke_tool',
+          request: { provider: 'hello_world', tool: 'greet', tool_parameters: { name: hostile }, credentials: {} },
+        }) + '\n',
+      );
+      await local.until((_, text) => text.includes('plugin_invoke_end'));
+      expect(local.command.output()).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+      if (format === 'json') {
+        const answer = local.messages().find((x) => x.type === 'plugin_response')!;
+        expect(answer.invoke_id).toBe(`${hostile}h1`);
+        const text = (answer.response as { message: { text: string } }).message.text;
+        expect(JSON.parse(text.replace(/^echo: /, ''))).toEqual({ name: hostile }); // decoded back
+      } else {
+        expect(local.command.stdout()).toContain('[plugin_response] \\u{1b}]0;pwned\\u{7}\\u{9b}2J');
+      }
+    }
+  });
+
   it('stops reading at a request line over 15 MiB, says so, and exits 0 as at the end of input', async () => {
     const local = await start([pkg, '-r', 'json']);
     await local.until(ready);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCommand, type RunOptions } from '../../src/cli/commands/run.js';
@@ -505,5 +505,114 @@ describe('dify plugin run --format json', () => {
     expect(events[0]!.message).toBe('the plugin has errors; fix them before debugging it');
     expect(events[0]!.diagnostics!.some((d) => d.file === 'tools/greet.yaml')).toBe(true);
     expect(r.stderr).toContain('tools/greet.yaml');
+  });
+});
+
+/** A TCP server standing in for a daemon that misbehaves: `onSocket` does what it does with each connection. */
+async function rawServer(onSocket: (socket: net.Socket) => void): Promise<{ url: string }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined); // the CLI hangs up on it
+    socket.on('close', () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  stopServers.push(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  return { url: `127.0.0.1:${(server.address() as net.AddressInfo).port}` };
+}
+const stopServers: (() => void)[] = [];
+afterEach(() => {
+  for (const stop of stopServers.splice(0)) stop();
+});
+
+/** `dify plugin run` in-process against an address that is not a FakeDaemon. */
+function runAgainst(url: string, dir: string, timers: RunTimers = TIMERS): RunningCommand {
+  const options: RunOptions = { url, key: KEY, python: FAKE_PYTHON };
+  return startCommand((io) => runCommand(dir, options, io, timers), { env: { FAKE_HEARTBEAT_MS: '200' } });
+}
+
+describe('dify plugin run against a broken or hostile daemon', () => {
+  it.each([
+    ['while it registers', 10_000, '✓ Connected'],
+    ['once registered', TIMERS.settleMs, '✓ Waiting for requests'],
+  ])(
+    'closes the session when the daemon sends a line without end %s, instead of buffering it',
+    async (_, settleMs, when) => {
+      // 65 MiB without a newline, one shared 1 MiB buffer written over and over, once the plugin
+      // has said its pid (the session could otherwise be over before it does) and the CLI is at `when`.
+      const chunk = Buffer.alloc(1024 * 1024, 'x');
+      let ready!: () => void;
+      const go = new Promise<void>((resolve) => (ready = resolve));
+      const { url } = await rawServer((socket) => {
+        void go.then(() => {
+          for (let i = 0; i < 65 && !socket.destroyed; i++) socket.write(chunk);
+        });
+      });
+      const cli = runAgainst(url, await copyPlugin(EXAMPLE), { ...TIMERS, settleMs });
+      const [pid] = await pluginsStarted(cli);
+      await cli.waitFor(when);
+      ready();
+      const { code, error } = await cli.ended;
+      expect(code).toBe(1);
+      expect(error?.message).toBe(
+        `the daemon at ${url} sent a line longer than 64 MiB (no newline), which no daemon message is; the connection was closed`,
+      );
+      expect(error?.hint).toMatch(/remote-debugging port/);
+      expect(cli.output()).not.toContain('Lost the connection'); // not retried
+      expect(isAlive(pid!)).toBe(false);
+    },
+  );
+
+  it('kills (and restarts) a plugin that writes a line without end, and cuts its stderr lines', async () => {
+    const script = path.join(await tempDir(), 'runaway-plugin.mjs');
+    writeFileSync(
+      script,
+      `process.stdout.write('{}\\n' + JSON.stringify({ event: 'heartbeat', session_id: null, data: {} }) + '\\n');
+process.stderr.write('before\\n' + 'e'.repeat(3 * 1024 * 1024) + '\\nafter\\n');
+const chunk = 'x'.repeat(1024 * 1024);
+let sent = 0;
+const more = () => {
+  while (sent < 70) if (sent++, !process.stdout.write(chunk)) return void process.stdout.once('drain', more);
+};
+setTimeout(more, 50);
+setInterval(() => undefined, 1000);
+`,
+    );
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const cli = startCommand(
+      (io) =>
+        runCommand(dir, { url: d.url, key: KEY, python: FAKE_PYTHON }, io, { ...TIMERS, restartInitialMs: 60_000 }),
+      { env: { FAKE_PLUGIN_MJS: script } },
+    );
+    await cli.waitFor('restarting it in');
+    expect(cli.output()).toContain(
+      '✖ The plugin process was killed: it wrote a line longer than 64 MiB on stdout; restarting it in 60 s',
+    );
+    const tail = cli.output().split('restarting it in 60 s\n')[1]!;
+    expect(tail).toMatch(/^ {4}before\n {4}\(a line longer than 1 MiB, left out\)\n {4}e{1000}…\n {4}after\n$/);
+    cli.signal('SIGINT');
+    expect((await cli.ended).code).toBe(0);
+  });
+
+  it('gives up on a daemon that accepts the connection but never reads the registration', async () => {
+    // 16 MiB of assets: more than the socket buffers of both ends hold, so the writes never finish.
+    const dir = await pluginWith({ '_assets/big.bin': Buffer.alloc(16 * 1024 * 1024, 7) });
+    const { url } = await rawServer((socket) => socket.pause());
+    const cli = runAgainst(url, dir, { ...TIMERS, registrationStallMs: 300 });
+    const [pid] = await pluginsStarted(cli);
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toBe(
+      `the daemon at ${url} accepted the connection but did not read the registration (nothing got through for 0.3 s)`,
+    );
+    expect(error?.hint).toMatch(/running normally/);
+    expect(cli.output()).toContain('✓ Connected');
+    expect(cli.output()).not.toContain('registered');
+    expect(isAlive(pid!)).toBe(false);
   });
 });

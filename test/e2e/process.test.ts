@@ -5,6 +5,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync, watch } from 'node:fs';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { dify, type RunningCli, runCli, startDify, type CliResult } from '../helpers/cli.js';
@@ -318,6 +319,35 @@ describe('dify plugin run (remote debugging), as a process', () => {
       expect(seen).toEqual(JSON.parse(readFileSync(direct, 'utf8')));
     },
   );
+
+  it('a daemon that sends a line without end: one error line and a hint, exit 1, no trace, plugin gone', async () => {
+    // After the plugin is up, 65 MiB without a newline: more than the CLI takes in one line.
+    let flood = () => undefined as void;
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      const chunk = Buffer.alloc(1024 * 1024, 'x');
+      flood = () => {
+        for (let i = 0; i < 65 && !socket.destroyed; i++) socket.write(chunk);
+      };
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => void server.close());
+    const url = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const cli = start([await copyPlugin(EXAMPLE), '--url', url, '--key', KEY, '--python', FAKE_PYTHON], {
+      FAKE_HEARTBEAT_MS: '200',
+    });
+    const pid = await pluginPid(cli);
+    await cli.waitFor('✓ Connected');
+    flood();
+    expect(await cli.exited).toBe(1);
+    const output = cli.output();
+    expect(output).toContain(
+      `\nerror: the daemon at ${url} sent a line longer than 64 MiB (no newline), which no daemon message is; the connection was closed\nhint: check that the address`,
+    );
+    expect(output).not.toMatch(STACK);
+    expect(output).not.toMatch(/Warning|internal error/);
+    expect(await gone(pid)).toBe(true);
+  });
 });
 
 describe('dify plugin run <file.difypkg> (local run), as a process', () => {

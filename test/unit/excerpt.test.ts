@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EXCERPT_WIDTH, excerptAt } from '../../src/diagnostics/excerpt.js';
+import { EXCERPT_WIDTH, excerptAt, printableJson, printableLines } from '../../src/diagnostics/excerpt.js';
 import { formatText } from '../../src/report/text.js';
 import { colorFor } from '../../src/report/color.js';
 import type { PluginResult } from '../../src/pipelines/check-plugin.js';
@@ -83,5 +83,18 @@ describe('a YAML syntax error is one finding', () => {
   it('an empty manifest is file/empty alone', async () => {
     const found = await diagnosticsOf(await pluginWith({ 'manifest.yaml': '# nothing yet\n' }));
     expect(found.filter((d) => d.file === 'manifest.yaml').map((d) => d.code)).toEqual(['file/empty']);
+  });
+});
+
+describe('printableLines and printableJson', () => {
+  it('keep line breaks and tabs, indent further lines, and show every other control', () => {
+    expect(printableLines('a\x1b[2J\tb\r\nc\x9bd\u202e', '  ')).toBe('a\\u{1b}[2J\tb\n  c\\u{9b}d\\u{202e}');
+  });
+
+  it('escape what JSON.stringify leaves raw (DEL, C1, bidi) so that a reader decodes the same text', () => {
+    const value = { s: 'a\x7f\x9b\u202e\x1b\n', list: ['\x85'] };
+    const json = printableJson(value, 2);
+    expect(json).toBe('{\n  "s": "a\\u007f\\u009b\\u202e\\u001b\\n",\n  "list": [\n    "\\u0085"\n  ]\n}');
+    expect(JSON.parse(json)).toEqual(value);
   });
 });

@@ -246,6 +246,7 @@ describe('RunSession: reconnection delays (RestartBackoff)', () => {
     expect(DEFAULT_TIMERS).toEqual({
       connectTimeoutMs: 10_000,
       settleMs: 1000,
+      registrationStallMs: 30_000,
       heartbeatMs: 10_000,
       firstConnectAttempts: 5,
       reconnectInitialMs: 500,

@@ -26,6 +26,7 @@ import { validateLabel } from '../../bundle/profile.js';
 import { Bundle } from '../../bundle/store.js';
 import { MAX_BUNDLE_BYTES } from '../../project/limits.js';
 import { formatBytes } from '../../pack/plan.js';
+import { printable, printableJson } from '../../diagnostics/excerpt.js';
 import { colorFor, type Colors } from '../../report/color.js';
 import { formatGithub } from '../../report/github.js';
 import { formatText, plural } from '../../report/text.js';
@@ -96,10 +97,10 @@ export async function bundleAppendCommand(
     }
     for (const d of r.warnings)
       io.stderr.write(
-        `${d.severity}: ${packagePath}: ${d.file ? `${d.file}${d.line ? `:${d.line}` : ''}: ` : ''}${d.message} (${d.code})\n`,
+        `${d.severity}: ${printable(`${packagePath}: ${d.file ? `${d.file}${d.line ? `:${d.line}` : ''}: ` : ''}${d.message}`)} (${d.code})\n`,
       );
     await save(bundle);
-    const id = r.plugin.identifier ?? r.plugin.checksum;
+    const id = printable(r.plugin.identifier ?? r.plugin.checksum ?? '');
     if (r.existing) {
       io.stdout.write(
         c.green(
@@ -127,12 +128,14 @@ export async function bundleRemoveCommand(target: string, opts: { index?: string
     const r = removeDependency(bundle, index);
     await save(bundle);
     const c = colorFor(io.stdout, io.env);
-    io.stdout.write(c.green(`✓ Removed dependency [${index}] (${describeDependency(r.dependency)}) from ${target}\n`));
-    if (r.deletedAsset) io.stdout.write(`  deleted _assets/${r.deletedAsset}\n`);
+    io.stdout.write(
+      c.green(`✓ Removed dependency [${index}] (${printable(describeDependency(r.dependency))}) from ${target}\n`),
+    );
+    if (r.deletedAsset) io.stdout.write(`  deleted _assets/${printable(r.deletedAsset)}\n`);
     if (r.keptAsset) {
       const users = r.keptAsset.usedBy.map((i) => `[${i}]`).join(', ');
       io.stdout.write(
-        `  kept _assets/${r.keptAsset.name}: ${users ? `still used by dependency ${users}` : 'it is the icon'}\n`,
+        `  kept _assets/${printable(r.keptAsset.name)}: ${users ? `still used by dependency ${users}` : 'it is the icon'}\n`,
       );
     }
     return EXIT.ok;
@@ -212,7 +215,7 @@ export async function bundleRegenerateCommand(target: string, opts: RegenerateOp
     const c = colorFor(io.stdout, io.env);
     io.stdout.write(
       c.green(
-        `✓ ${target}: name ${profile.name}, author ${profile.author}, label "${profile.label}"; description updated\n`,
+        `✓ ${target}: ${printable(`name ${profile.name}, author ${profile.author}, label "${profile.label}"`)}; description updated\n`,
       ),
     );
     return EXIT.ok;
@@ -273,7 +276,7 @@ export async function bundlePackageCommand(paths: string[], opts: BundlePackageO
         diagnostics: r.diagnostics,
       })),
     };
-    io.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+    io.stdout.write(printableJson(doc, 2) + '\n');
   } else {
     const asPlugins = results.map(asPluginResult);
     if (format === 'github' || format === 'github+text') io.stdout.write(formatGithub(asPlugins));
@@ -366,14 +369,13 @@ export async function bundleAnalyzeCommand(
     const ok = analysis.dependencies.every((d) => d.problems.length === 0);
     if (opts.format === 'json') {
       io.stdout.write(
-        JSON.stringify(
+        printableJson(
           {
             path: target,
             ok,
             bundle: { name: analysis.name, author: analysis.author, version: analysis.version },
             dependencies: analysis.dependencies,
           },
-          null,
           2,
         ) + '\n',
       );
@@ -384,15 +386,18 @@ export async function bundleAnalyzeCommand(
   });
 }
 
+/** Names, patterns and problems come from the bundle and its packages: each goes through printable(). */
 function formatAnalysis(target: string, a: BundleAnalysis, c: Colors): string {
   const id = a.name ? ` (${a.author ? `${a.author}/` : ''}${a.name}${a.version ? `:${a.version}` : ''})` : '';
   const n = a.dependencies.length;
-  const lines = [c.bold(`${target}${id}: ${n === 0 ? 'no dependencies' : `${n} dependenc${n === 1 ? 'y' : 'ies'}`}`)];
+  const lines = [
+    c.bold(`${printable(target + id)}: ${n === 0 ? 'no dependencies' : `${n} dependenc${n === 1 ? 'y' : 'ies'}`}`),
+  ];
   for (const d of a.dependencies) {
-    lines.push(`[${d.index}] ${(d.type ?? '?').padEnd(12)} ${headline(d)}`);
-    for (const [k, v] of fields(d)) lines.push(`    ${c.dim(k.padEnd(13))} ${v}`);
-    for (const p of d.problems) lines.push(`    ${c.red('✖')} ${p}`);
-    for (const n of d.notes) lines.push(`    ${c.yellow('⚠')} ${n}`);
+    lines.push(`[${d.index}] ${printable(d.type ?? '?').padEnd(12)} ${printable(headline(d))}`);
+    for (const [k, v] of fields(d)) lines.push(`    ${c.dim(k.padEnd(13))} ${printable(v)}`);
+    for (const p of d.problems) lines.push(`    ${c.red('✖')} ${printable(p)}`);
+    for (const n of d.notes) lines.push(`    ${c.yellow('⚠')} ${printable(n)}`);
   }
   const broken = a.dependencies.filter((d) => d.problems.length > 0).length;
   if (broken > 0) lines.push(c.red(`✖ ${broken} of ${n} dependencies cannot be installed as they are`));

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
+import { printableJson } from '../../diagnostics/excerpt.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { EXIT, type ExitCode, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
@@ -34,7 +35,7 @@ export async function checksumCommand(target: string, opts: ChecksumOptions, io:
     throw new UserError(`cannot compute the checksum of ${target}: ${reason}`);
   }
   if (opts.format === 'json') {
-    io.stdout.write(JSON.stringify({ checksum, identifier: result.plugin?.identifier ?? null }) + '\n');
+    io.stdout.write(printableJson({ checksum, identifier: result.plugin?.identifier ?? null }) + '\n');
   } else {
     io.stdout.write(`${checksum}\n`);
   }

@@ -12,6 +12,7 @@ import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { resolveSettings } from '../../debug/settings.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { extractPackage } from '../../pack/extract.js';
+import { printable, printableJson } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
@@ -100,7 +101,7 @@ export async function localRunCommand(
       onLog: (level, message) => opts.enableLogs && system(`[${level}] ${message}`),
       onExit: (exit, inMs) =>
         system(
-          `the plugin exited (code ${exit.code}); restarting it in ${inMs / 1000} s${exit.stderrTail.length ? `: ${exit.stderrTail.join(' | ')}` : ''}`,
+          `the plugin ${exit.killedFor ? `was killed: ${exit.killedFor}` : `exited (code ${exit.code})`}; restarting it in ${inMs / 1000} s${exit.stderrTail.length ? `: ${exit.stderrTail.join(' | ')}` : ''}`,
         ),
       restartDelayMs: limits.restartDelayMs,
       startTimeoutMs: limits.startTimeoutMs,
@@ -307,8 +308,11 @@ function hostPort(host: string, port: number): string {
   return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** `-r json`: one JSON object per line; `-r text`: `[type] <invoke id> <response>` for people. */
+/**
+ * `-r json`: one JSON object per line; `-r text`: `[type] <invoke id> <response>` for people. Both
+ * carry the plugin's text (and a client's invoke id) as JSON strings, whose controls are escaped.
+ */
 function render(m: RunnerMessage, format: Format): string {
-  if (format === 'json') return JSON.stringify(m);
-  return `[${m.type}]${m.invoke_id ? ` ${m.invoke_id}` : ''} ${JSON.stringify(m.response)}`;
+  if (format === 'json') return printableJson(m);
+  return `[${m.type}]${m.invoke_id ? ` ${printable(m.invoke_id)}` : ''} ${printableJson(m.response)}`;
 }

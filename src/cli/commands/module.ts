@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { locateDiagnostics } from '../../diagnostics/catalog.js';
+import { printable, printableJson, printableLines } from '../../diagnostics/excerpt.js';
 import { applyAppend, planAppend, type ModuleKind } from '../../edit/module-append.js';
 import { listModules, type ModuleList, type ParameterInfo } from '../../edit/module-list.js';
 import { openPlugin } from '../../edit/open.js';
@@ -30,13 +31,13 @@ export async function moduleListCommand(target: string, opts: ModuleListOptions,
     const problems = opened.project.diagnostics.filter((d) => d.severity === 'error');
     await locateDiagnostics(problems);
     if (opts.format === 'json') {
-      io.stdout.write(JSON.stringify({ ...list, problems }, null, 2) + '\n');
+      io.stdout.write(printableJson({ ...list, problems }, 2) + '\n');
     } else {
       io.stdout.write(formatModules(list, colorFor(io.stdout, io.env)));
     }
     for (const d of problems) {
       const at = d.file === null ? '' : `${d.file}${d.line === null ? '' : `:${d.line}:${d.column ?? 1}`}: `;
-      io.stderr.write(`error: ${at}${d.message}\n`);
+      io.stderr.write(`error: ${printable(at + d.message)}\n`);
     }
     if (problems.length > 0) {
       io.stderr.write(
@@ -96,18 +97,21 @@ function open(target: string, io: Io, allowPackage: boolean, command: string) {
   return openPlugin(path.resolve(io.cwd, target), { allowPackage, command, display: target });
 }
 
-/** One block per module, headed `========== <name> ==========` like the Go CLI's. */
+/**
+ * One block per module, headed `========== <name> ==========` like the Go CLI's. Every text in it
+ * comes from the plugin's files: each line goes through printable() before it is styled.
+ */
 function formatModules(list: ModuleList, c: Colors): string {
   const out: string[] = [];
   const p = list.plugin;
   const id = `${p.author ? `${p.author}/` : ''}${p.name ?? '(no name)'}${p.version ? ` ${p.version}` : ''}`;
-  out.push(`${c.bold(id)}${p.category ? ` (${p.category} plugin)` : ''}`);
+  out.push(`${c.bold(printable(id))}${p.category ? ` (${printable(p.category)} plugin)` : ''}`);
   const block = (heading: string, rows: [string, string | null | undefined][], more: string[] = []) => {
-    out.push('', c.bold(`========== ${heading} ==========`));
+    out.push('', c.bold(`========== ${printable(heading)} ==========`));
     const shown = rows.filter((r): r is [string, string] => r[1] !== null && r[1] !== undefined && r[1] !== '');
     const width = Math.max(0, ...shown.map(([k]) => k.length)) + 2;
-    for (const [k, v] of shown) out.push(`${`${k}:`.padEnd(width)}${indentLines(v.trimEnd(), width)}`);
-    out.push(...more);
+    for (const [k, v] of shown) out.push(`${`${k}:`.padEnd(width)}${indentLines(printableLines(v.trimEnd()), width)}`);
+    out.push(...more.map((line) => printableLines(line)));
   };
 
   for (const t of list.tools) {

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { checkPlugins, setChecksum, type PluginResult } from '../../pipelines/check-plugin.js';
 import { formatBytes } from '../../pack/plan.js';
+import { printable } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { formatGithub } from '../../report/github.js';
 import { formatJson, type ResultExtras } from '../../report/json.js';
@@ -138,7 +139,7 @@ function formatListing(r: PluginResult, dim: (s: string) => string): string {
   const files = listedFiles(r);
   if (files.length === 0) return '';
   const lines = files.map(
-    (f) => `${formatBytes(f.size).padStart(10)}  ${f.path}${f.generated ? dim('  (generated)') : ''}`,
+    (f) => `${formatBytes(f.size).padStart(10)}  ${printable(f.path)}${f.generated ? dim('  (generated)') : ''}`,
   );
   lines.push(dim(`${formatBytes(files.reduce((n, f) => n + f.size, 0)).padStart(10)}  total, ${files.length} files`));
   return lines.join('\n') + '\n';

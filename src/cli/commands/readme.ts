@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { openPlugin } from '../../edit/open.js';
 import { listReadmes } from '../../edit/readme.js';
+import { printable, printableJson } from '../../diagnostics/excerpt.js';
 import { displayWidth } from '../../report/width.js';
 import { EXIT, type ExitCode } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
@@ -25,10 +26,10 @@ export async function readmeListCommand(target: string, opts: ReadmeListOptions,
   try {
     const readmes = await listReadmes(opened.source, target);
     if (opts.format === 'json') {
-      io.stdout.write(JSON.stringify({ readmes }, null, 2) + '\n');
+      io.stdout.write(printableJson({ readmes }, 2) + '\n');
       return EXIT.ok;
     }
-    const body = [[...HEADER], ...readmes.map((r) => [r.code, r.language, '✅'])];
+    const body = [[...HEADER], ...readmes.map((r) => [printable(r.code), printable(r.language), '✅'])];
     const widths = HEADER.map((_, i) => Math.max(...body.map((row) => displayWidth(row[i]!))));
     const rows = [body[0]!, widths.map((w) => '-'.repeat(w)), ...body.slice(1)];
     for (const row of rows) {

@@ -3,6 +3,7 @@ import { buildRegistration, type RegistrationMessage } from '../../debug/registr
 import type { RunSession } from '../../debug/session.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { ChangeQueue, watchPlugin, type ChangeKind } from '../../debug/watch.js';
+import { printable } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { jsonEmitter } from '../../report/run-events.js';
 import { formatText } from '../../report/text.js';
@@ -30,7 +31,10 @@ export function startWatch(session: RunSession, o: WatchOptions, io: Io, debounc
 
   const onChange = async (kind: ChangeKind, files: string[]) => {
     if (o.json) emit('changed', { kind, files });
-    else say(`↻ ${files.slice(0, 3).join(', ')}${files.length > 3 ? ` and ${files.length - 3} more` : ''} changed`);
+    else
+      say(
+        `↻ ${printable(files.slice(0, 3).join(', '))}${files.length > 3 ? ` and ${files.length - 3} more` : ''} changed`,
+      );
     if (kind === 'declarations') {
       const checked = await checkPlugin(o.dir, {
         strict: false,
@@ -61,7 +65,7 @@ export function startWatch(session: RunSession, o: WatchOptions, io: Io, debounc
   const queue = new ChangeQueue(onChange, (err) => {
     const message = `cannot apply the change: ${(err as Error).message ?? String(err)}`;
     if (o.json) emit('error', { fatal: false, message });
-    else say(`! ${message}`);
+    else say(`! ${printable(message)}`);
   });
   const watcher = watchPlugin(
     o.dir,

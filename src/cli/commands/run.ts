@@ -5,6 +5,7 @@ import { describeSource, maskKey, resolveSettings, type DebugSettings } from '..
 import { DEFAULT_TIMERS, RejectedError, RunSession, type RunTimers, type SessionEvents } from '../../debug/session.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { get } from '../../project/model.js';
+import { printable, printableJson } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { jsonEvents, jsonRunEnd, setIdentity, textEvents } from '../../report/run-events.js';
 import { pluginIdentity } from '../../project/identity.js';
@@ -110,7 +111,7 @@ async function remoteDebug(
       opts.showKey || !key
         ? registration
         : [{ type: 'handshake', data: { key: maskKey(key) } }, ...registration.slice(1)];
-    for (const m of shown) io.stdout.write(JSON.stringify(m) + '\n');
+    for (const m of shown) io.stdout.write(printableJson(m) + '\n');
     return checked.ok ? EXIT.ok : EXIT.failed;
   }
   if (!key) {
@@ -177,10 +178,12 @@ function settingsOf(dir: string, opts: RunOptions, io: Io): DebugSettings {
   return resolveSettings(dir, flags, io.env, io.cwd);
 }
 
+/** The values may come from the plugin's .env, which may come with the plugin's code. */
 function printSettings(io: Io, s: DebugSettings, dim: (t: string) => string): void {
-  io.stdout.write(`Daemon  ${s.host.value}:${s.port.value} ${dim(describeSource(s.host))}\n`);
-  io.stdout.write(`Key     ${maskKey(s.key!.value)} ${dim(describeSource(s.key!))}\n`);
-  io.stdout.write(`Python  ${s.python.value} ${dim(describeSource(s.python))}\n`);
+  const p = printable;
+  io.stdout.write(`Daemon  ${p(`${s.host.value}:${s.port.value}`)} ${dim(p(describeSource(s.host)))}\n`);
+  io.stdout.write(`Key     ${p(maskKey(s.key!.value))} ${dim(p(describeSource(s.key!)))}\n`);
+  io.stdout.write(`Python  ${p(s.python.value)} ${dim(p(describeSource(s.python)))}\n`);
 }
 
 /**

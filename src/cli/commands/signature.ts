@@ -31,6 +31,7 @@ import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { NotRegularFileError, openRegularFile, specialKind } from '../../project/file-kind.js';
 import { ZipError, ZipReader } from '../../project/zip-reader.js';
 import { PACKAGE_ROOT } from '../../package-root.js';
+import { printable } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
@@ -177,11 +178,12 @@ export async function verifyCommand(target: string, opts: VerifyOptions, io: Io)
   }
 
   const c = colorFor(io.stdout, io.env);
-  io.stdout.write(c.green(`✓ plugin verified successfully with ${result.key}\n`));
+  io.stdout.write(c.green(`✓ plugin verified successfully with ${printable(result.key)}\n`));
   const note = result.categoryDeclared
     ? ''
     : c.dim(` (no ${VERIFICATION_FILE}: Dify counts such a package as ${DEFAULT_CATEGORY})`);
-  io.stdout.write(`  authorized category: ${result.category}${note}\n`);
+  // The category is the package's own text.
+  io.stdout.write(`  authorized category: ${printable(result.category)}${note}\n`);
   io.stdout.write(`  signed at: ${isoTime(result.time)}\n`);
   return EXIT.ok;
 }
