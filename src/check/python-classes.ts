@@ -1,4 +1,5 @@
 import type { PluginSource, SourceEntry } from '../project/source.js';
+import { DirectoryIndex } from '../project/directory-index.js';
 import {
   CLASS_MAKERS,
   moduleBindings,
@@ -124,7 +125,7 @@ export class PythonClasses {
   private readonly paths: Set<string>;
   /** Sizes, so that a file too large to read is never read whole. */
   private readonly sizes: Map<string, number>;
-  private readonly dirs = new Set<string>();
+  private readonly dirs: DirectoryIndex;
   private readonly names = new Set<string>();
 
   constructor(
@@ -133,12 +134,10 @@ export class PythonClasses {
   ) {
     this.paths = new Set(files.map((f) => f.path));
     this.sizes = new Map(files.map((f) => [f.path, f.size]));
+    this.dirs = new DirectoryIndex(this.paths);
     for (const f of files) {
       const parts = f.path.split('/');
-      for (let i = 1; i < parts.length; i++) {
-        this.dirs.add(parts.slice(0, i).join('/'));
-        this.names.add(parts[i - 1]!);
-      }
+      for (let i = 0; i < parts.length - 1; i++) this.names.add(parts[i]!);
       this.names.add(parts[parts.length - 1]!.replace(/\.py$/, ''));
     }
   }

@@ -76,11 +76,19 @@ export async function refuseToClobber(outputPath: string, force: boolean, hints 
   const special = specialKind(info);
   if (special) throw new UserError(`${outputPath} is ${special}; not writing to it`, hints.elsewhere);
   if (force || (await isDifyArchive(outputPath))) return;
-  throw new UserError(`${outputPath} exists and is not a Dify package or bundle; not overwriting it`, hints.replace);
+  throw new UserError(
+    `${outputPath} exists and is not a Dify package or bundle (a .difypkg or .difybndl); not overwriting it`,
+    hints.replace,
+  );
 }
 
-/** A readable ZIP holding manifest.yaml at its root: what `package` and `bundle package` write. */
+/**
+ * What `package`, `bundle package` and `signature sign` write: a file named `.difypkg` or
+ * `.difybndl` that is a readable ZIP holding manifest.yaml at its root. The name counts too: a
+ * `backup.zip` made by zipping the plugin directory holds a manifest as well, and is the user's.
+ */
 async function isDifyArchive(file: string): Promise<boolean> {
+  if (!/\.(?:difypkg|difybndl)$/i.test(file)) return false;
   const { ZipReader } = await import('../project/zip-reader.js'); // loaded only when a file is there
   let zip;
   try {

@@ -28,7 +28,8 @@ export function printable(text: string): string {
  * A text of several lines safe to print, as printable() but keeping its line breaks (a `\r\n`
  * as `\n`) and tabs: for messages that are legitimately multi-line (a daemon's reply, a plugin's
  * stderr, an error listing files). Its lines after the first start with `indent`, so that none of
- * them can pass for a line of the CLI's own.
+ * them can pass for a line of the CLI's own; without one, the caller has indented them already
+ * (the daemon's reply in an error message).
  */
 export function printableLines(text: string, indent = ''): string {
   return text.replaceAll('\r\n', '\n').replace(UNSAFE_ALL, (ch) => (ch === '\n' ? `\n${indent}` : visible(ch)));

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { whyUnreadable } from '../project/file-kind.js';
 import { ZipError, ZipReader } from '../project/zip-reader.js';
 
 /**
@@ -16,8 +17,14 @@ export async function extractPackage(file: string, dir: string, maxTotalSize: nu
       const target = path.resolve(root, ...entry.name.split('/'));
       if (!target.startsWith(root + path.sep))
         throw new ZipError(`entry ${JSON.stringify(entry.name)} would be written outside ${root}`);
-      mkdirSync(path.dirname(target), { recursive: true });
-      writeFileSync(target, await zip.read(entry), { mode: 0o644 });
+      const data = await zip.read(entry);
+      try {
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, data, { mode: 0o644 });
+      } catch (err) {
+        // This file system may refuse what the archive holds (a name too long, no space left).
+        throw new ZipError(`cannot unpack ${JSON.stringify(entry.name)}: ${whyUnreadable(err)}`);
+      }
       count++;
     }
   } finally {

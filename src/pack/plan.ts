@@ -137,7 +137,9 @@ function largestDirectories(entries: PackEntry[], count: number): { name: string
   const sizes = new Map<string, number>();
   for (const e of entries) {
     const parts = e.name.split('/');
-    for (let i = 1; i < parts.length; i++) {
+    // Eight levels are plenty to point at what to leave out, and keep this linear however deep
+    // a path goes (every prefix of a deep path would cost the square of its depth).
+    for (let i = 1; i < Math.min(parts.length, 9); i++) {
       const dir = parts.slice(0, i).join('/') + '/';
       sizes.set(dir, (sizes.get(dir) ?? 0) + e.size);
     }

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { crc32, createDeflateRaw, createGzip, deflateRawSync } from 'node:zlib';
 import { UserError } from '../diagnostics/user-error.js';
 import { formatBytes } from './plan.js';
-import { openRegularFile } from '../project/file-kind.js';
+import { openRegularFile, whyUnreadable } from '../project/file-kind.js';
 import { ZIP32_MAX } from '../project/limits.js';
 import { createTempBeside } from '../project/temp-file.js';
 import { CENTRAL_SIGNATURE, DESCRIPTOR_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from '../project/zip-magic.js';
@@ -228,13 +228,7 @@ function openInput(name: string, file: string): number {
 /** `cannot read <name>: <reason>`, naming the plugin's file rather than the output being written. */
 function unreadable(name: string, err: unknown): Error {
   if (err instanceof UserError) return err;
-  const code = (err as NodeJS.ErrnoException).code;
-  const reason =
-    code === 'EACCES' || code === 'EPERM'
-      ? 'permission denied'
-      : code === 'ENOENT'
-        ? 'it was removed'
-        : (err as Error).message;
+  const reason = whyUnreadable(err);
   return new PackInputError(`cannot read ${name}: ${reason}`, 'make it readable, or leave it out with .difyignore');
 }
 

@@ -44,3 +44,26 @@ export function openRegularFile(file: string, shown = file): number {
   closeSync(fd);
   throw new NotRegularFileError(shown, kind);
 }
+
+/**
+ * Why a file could not be opened, read or written, in words, for messages of the form
+ * "cannot read <file>: <reason>"; the one mapping of system error codes every command uses.
+ */
+export function whyUnreadable(err: unknown): string {
+  if (err instanceof NotRegularFileError) return `it is ${err.kind}`;
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ENOENT':
+      return 'no such file';
+    case 'EISDIR':
+      return 'it is a directory';
+    case 'ENAMETOOLONG':
+      return 'its name is too long for the file system';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    default:
+      return (err as Error).message;
+  }
+}

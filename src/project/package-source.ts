@@ -1,6 +1,7 @@
 import { createHash, hash as digest } from 'node:crypto';
 import { MAX_PIECE_BYTES, ZipReader } from './zip-reader.js';
 import { compareBytes } from './order.js';
+import { DirectoryIndex } from './directory-index.js';
 import { SourceError, type EntryType, type PluginSource, type SourceEntry } from './source.js';
 
 /**
@@ -10,7 +11,7 @@ import { SourceError, type EntryType, type PluginSource, type SourceEntry } from
  */
 export class PackageSource implements PluginSource {
   readonly kind = 'package';
-  private readonly dirs = new Set<string>();
+  private readonly dirs: DirectoryIndex;
   private readonly listing: SourceEntry[];
 
   private constructor(
@@ -18,10 +19,7 @@ export class PackageSource implements PluginSource {
     readonly zip: ZipReader,
   ) {
     const files = zip.files();
-    for (const e of files) {
-      const parts = e.name.split('/');
-      for (let i = 1; i < parts.length; i++) this.dirs.add(parts.slice(0, i).join('/'));
-    }
+    this.dirs = new DirectoryIndex(files.map((e) => e.name));
     this.listing = files.map((e) => ({ path: e.name, size: e.size })).sort((a, b) => compareBytes(a.path, b.path));
   }
 

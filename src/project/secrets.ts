@@ -49,7 +49,7 @@ function readHead(abs: string): string {
     return '';
   }
   try {
-    const buffer = Buffer.alloc(SCAN_BYTES);
+    const buffer = Buffer.allocUnsafe(SCAN_BYTES); // only the bytes read are looked at
     let filled = 0;
     for (let n; filled < SCAN_BYTES && (n = readSync(fd, buffer, filled, SCAN_BYTES - filled, null)) > 0;) filled += n;
     return buffer.toString('latin1', 0, filled);

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { DirectoryIndex } from './directory-index.js';
 import { CENTRAL_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from './zip-magic.js';
 import { UserError } from '../diagnostics/user-error.js';
 
@@ -39,6 +40,8 @@ const MAX_ARCHIVE_BYTES = 0xffffffff;
 /** 65,535 entries of 1 KiB names: far beyond any plugin, and never read whole beyond it. */
 const MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024;
 const MAX_COMMENT = 0xffff;
+const MAX_NAME_BYTES = 1024;
+const MAX_NAME_PART_BYTES = 255;
 /** Small reads (local headers, small entries) are served from one read of this size. */
 const WINDOW = 256 * 1024;
 /** The largest piece read or inflated at once; entries up to this size are read in one piece. */
@@ -361,7 +364,6 @@ function shown(name: string): string {
  */
 function checkNames(central: Central[], cd: Buffer): void {
   const seen = new Set<string>();
-  const dirs = new Set<string>();
   for (const c of central) {
     const name = c.name;
     // Decoding replaced what is not UTF-8 with U+FFFD; only then are the bytes looked at again.
@@ -375,6 +377,12 @@ function checkNames(central: Central[], cd: Buffer): void {
     const parts = (name.endsWith('/') ? name.slice(0, -1) : name).split('/');
     if (parts.some((part) => part === '..' || part === '.' || part === ''))
       throw new ZipError(`${where()} is not a clean relative path (it could escape the plugin directory)`);
+    // The daemon unpacks a package onto disk, where no file system takes a name part over 255
+    // bytes; a whole name is held to 1 KiB, over ten times the longest of the official plugins.
+    if (c.nameLength > MAX_NAME_BYTES || parts.some((part) => Buffer.byteLength(part) > MAX_NAME_PART_BYTES))
+      throw new ZipError(
+        `${shown(name.slice(0, 64))}... is too long a name (at most ${MAX_NAME_BYTES} bytes, ${MAX_NAME_PART_BYTES} between slashes)`,
+      );
     if (name.endsWith('/')) continue; // third-party tools add directory entries; they carry no data
     if (c.flags & FLAG_ENCRYPTED) throw new ZipError(`${where()} is encrypted; Dify cannot read encrypted packages`);
     if (c.method !== STORED && c.method !== DEFLATED)
@@ -390,10 +398,10 @@ function checkNames(central: Central[], cd: Buffer): void {
       continue;
     }
     seen.add(name);
-    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
   }
-  for (const dir of dirs)
-    if (seen.has(dir)) throw new ZipError(`entry ${shown(dir)} is both a file and a directory in the archive`);
+  const dirs = new DirectoryIndex(seen);
+  for (const name of seen)
+    if (dirs.has(name)) throw new ZipError(`entry ${shown(name)} is both a file and a directory in the archive`);
 }
 
 function checkTotal(central: Central[], maxTotalSize: number): void {

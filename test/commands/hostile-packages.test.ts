@@ -138,6 +138,8 @@ describe('entries that overlap, repeat, or cannot be read as Dify reads them', (
     ],
     ['bzip2 compression', [{ ...a('x'), method: 12 }], /uses compression method 12/],
     ['an encrypted entry', [{ ...a('x'), flags: 1 }], /"a\.bin" is encrypted/],
+    ['a name over 1 KiB', [{ name: 'd/'.repeat(600) + 'f', data: 'x' }], /is too long a name \(at most 1024 bytes/],
+    ['a name part over 255 bytes', [{ name: `${'n'.repeat(256)}.txt`, data: 'x' }], /is too long a name/],
   ])('%s', async (_name, extra, message) => {
     const file = await pkg(extra);
     refused(await check(file), message);
@@ -180,6 +182,20 @@ describe('many entries', () => {
     }));
     const file = await pkg(many);
     // checksum opens the package, loads the plugin, then reads and hashes every entry.
+    const r = await runCli(['plugin', 'checksum', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+});
+
+describe('deep names', () => {
+  it('2,000 names 500 levels deep are read in linear time and memory (every directory prefix of each would be 0.5 GB of strings)', async () => {
+    const deep: CraftEntry[] = Array.from({ length: 2000 }, (_, i) => ({
+      name: `${i.toString(36)}/${'a/'.repeat(500)}f.py`,
+      data: '',
+      method: 0,
+    }));
+    const file = await pkg(deep);
     const r = await runCli(['plugin', 'checksum', file]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^[0-9a-f]{64}\n$/);

@@ -1,4 +1,4 @@
-import { closeSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
@@ -28,7 +28,7 @@ import {
   type VerifyKey,
 } from '../../pack/signature.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
-import { NotRegularFileError, openRegularFile, specialKind } from '../../project/file-kind.js';
+import { NotRegularFileError, openRegularFile, specialKind, whyUnreadable } from '../../project/file-kind.js';
 import { ZipError, ZipReader } from '../../project/zip-reader.js';
 import { PACKAGE_ROOT } from '../../package-root.js';
 import { printable } from '../../diagnostics/excerpt.js';
@@ -223,6 +223,9 @@ async function officialKey(): Promise<KeyObject> {
   }
 }
 
+/** Far above a 4096-bit RSA key in PEM (about 3.3 KB). */
+const MAX_KEY_BYTES = 64 * 1024;
+
 /** Reads and parses a key file; every failure is one line naming the file. */
 async function readKey(file: string, io: Io, parse: (pem: Buffer, source: string) => KeyObject): Promise<KeyObject> {
   let bytes: Buffer;
@@ -230,24 +233,22 @@ async function readKey(file: string, io: Io, parse: (pem: Buffer, source: string
     // Opened so that a FIFO or a device is refused rather than waited on.
     const fd = openRegularFile(path.resolve(io.cwd, file));
     try {
+      // A PEM key is a few KB; a file of gigabytes is not one, and is not read to find out.
+      const { size } = fstatSync(fd);
+      if (size > MAX_KEY_BYTES)
+        throw new UserError(
+          `cannot read the key file ${file}: it is ${size} bytes, far more than a PEM key (at most ${MAX_KEY_BYTES / 1024} KiB)`,
+          'pass the .pem file `dify signature generate` wrote',
+        );
       bytes = readFileSync(fd);
     } finally {
       closeSync(fd);
     }
   } catch (err) {
+    if (err instanceof UserError && !(err instanceof NotRegularFileError)) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const reason =
-      err instanceof NotRegularFileError
-        ? `it is ${err.kind}`
-        : code === 'ENOENT'
-          ? 'no such file'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : code === 'EACCES'
-              ? 'permission denied'
-              : (err as Error).message;
     throw new UserError(
-      `cannot read the key file ${file}: ${reason}`,
+      `cannot read the key file ${file}: ${whyUnreadable(err)}`,
       code === 'ENOENT' ? 'create a key pair with `dify signature generate`' : undefined,
     );
   }
