@@ -342,7 +342,9 @@ describe('dify bundle package', () => {
     await writeFile(target, 'my notes, not a bundle');
     const refused = await run(['bundle', 'package', 'b', '-o', target], cwd);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/exists and is not a Dify package or bundle \(a \.difypkg or \.difybndl\); not overwriting it/);
+    expect(refused.stderr).toMatch(
+      /exists and is not a Dify package or bundle \(a \.difypkg or \.difybndl\); not overwriting it/,
+    );
     expect(readFileSync(target, 'utf8')).toBe('my notes, not a bundle');
     expect((await run(['bundle', 'package', 'b', '-o', target, '--force'], cwd)).code).toBe(0);
     expect((await run(['bundle', 'package', 'b', '-o', target], cwd)).code).toBe(0); // a bundle now

@@ -71,7 +71,9 @@ describe('dify plugin package', () => {
     await writeFile(target, 'my notes, not a package');
     const refused = await runCli(['plugin', 'package', EXAMPLE, '-o', target]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/exists and is not a Dify package or bundle \(a \.difypkg or \.difybndl\); not overwriting it/);
+    expect(refused.stderr).toMatch(
+      /exists and is not a Dify package or bundle \(a \.difypkg or \.difybndl\); not overwriting it/,
+    );
     expect(readFileSync(target, 'utf8')).toBe('my notes, not a package');
     expect((await runCli(['plugin', 'package', EXAMPLE, '-o', target, '--force'])).code).toBe(0);
     expect((await runCli(['plugin', 'package', EXAMPLE, '-o', target])).code).toBe(0); // a package now
