@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { constants, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -79,6 +79,36 @@ async function removeLeftovers(target: string): Promise<void> {
     if (!match || match[1] !== base || isRunning(Number(match[2]))) continue;
     await rm(path.join(path.dirname(target), name), { force: true }).catch(() => undefined);
   }
+}
+
+/** `plugin-run-<pid>-<6 characters of mkdtemp>`: a local run's copy of its package. */
+const RUN_DIRECTORY = /^plugin-run-(\d+)-[A-Za-z0-9]{6}$/;
+
+/**
+ * A new private directory (mkdtemp: mode 0700, a name nobody can guess) in `parent`, named
+ * `plugin-run-<pid>-<random>`, for `plugin run x.difypkg` to unpack into. A run killed outright
+ * (SIGKILL, the OOM killer) cannot remove its own, so the directories of runs whose process has
+ * ended are removed first: only our own (same user), never through a link.
+ */
+export function makeRunDirectory(parent: string): string {
+  let names: string[] = [];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    // mkdtemp below says what is wrong with `parent`
+  }
+  for (const name of names) {
+    const match = RUN_DIRECTORY.exec(name);
+    if (!match || isRunning(Number(match[1]))) continue;
+    const dir = path.join(parent, name);
+    try {
+      const info = lstatSync(dir);
+      if (info.isDirectory() && info.uid === process.getuid?.()) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // best effort: gone meanwhile, or not ours to remove
+    }
+  }
+  return mkdtempSync(path.join(parent, `plugin-run-${process.pid}-`));
 }
 
 function isRunning(pid: number): boolean {

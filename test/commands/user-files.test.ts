@@ -1,7 +1,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { appendFile, chmod, readdir, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeZip, PackInputError } from '../../src/pack/zip-writer.js';
@@ -182,6 +182,27 @@ describe('temporary files', () => {
     expect(names).not.toContain(dead);
     expect(names).toContain(live);
     expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([live]);
+  });
+
+  it("plugin run x.difypkg removes the copies of killed runs, never a live run's or what a link points at", async () => {
+    const tmp = await tempDir();
+    const elsewhere = await tempDir();
+    await writeFile(path.join(elsewhere, 'keep.txt'), 'not ours');
+    const dead = `plugin-run-${deadPid()}-abc123`;
+    const live = `plugin-run-${process.ppid}-def456`;
+    const link = `plugin-run-${deadPid()}-ghi789`;
+    await mkdir(path.join(tmp, dead, 'tools'), { recursive: true });
+    await writeFile(path.join(tmp, dead, 'tools', 'a.py'), 'a leftover copy');
+    await mkdir(path.join(tmp, live));
+    await symlink(elsewhere, path.join(tmp, link));
+    const pkg = path.join(await tempDir(), 'hello.difypkg');
+    expect((await runCli(['plugin', 'package', EXAMPLE, '-o', pkg])).code).toBe(0);
+    // A run that unpacks the package, then fails to start its interpreter and removes its copy.
+    const r = await runCli(['plugin', 'run', pkg, '--python', '/no/such/python'], { env: { TMPDIR: tmp } });
+    expect(r.code).toBe(1);
+    const names = (await readdir(tmp)).sort();
+    expect(names).toEqual([link, live].sort());
+    expect(readFileSync(path.join(elsewhere, 'keep.txt'), 'utf8')).toBe('not ours');
   });
 });
 

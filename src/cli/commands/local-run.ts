@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { RESTART_DEFAULTS } from '../../debug/restart-backoff.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { resolveSettings } from '../../debug/settings.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
+import { makeRunDirectory } from '../../project/temp-file.js';
 import { extractPackage } from '../../pack/extract.js';
 import { printable, printableJson } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
@@ -88,7 +89,7 @@ export async function localRunCommand(
     let dir = file;
     if (isPackage) {
       // The command's own environment decides where, as it does everything else (tests give theirs).
-      dir = temp = mkdtempSync(path.join(io.env.TMPDIR || tmpdir(), 'plugin-run-'));
+      dir = temp = makeRunDirectory(io.env.TMPDIR || tmpdir());
       system('loading plugin');
       // Not cut short by a signal: removing the copy while it is being written could leave files behind.
       await extractPackage(file, dir, MAX_PACKAGE_BYTES);
