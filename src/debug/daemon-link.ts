@@ -56,7 +56,32 @@ export type Acceptance =
   | { accepted: false; reply: string }
   | { accepted: false; closed: true }
   /** The daemon read none of the registration for `stallMs` (it accepted the connection only). */
-  | { accepted: false; stalledMs: number };
+  | { accepted: false; stalledMs: number }
+  /** The daemon had not read the whole registration after `tooSlowMs`, however steadily it read. */
+  | { accepted: false; tooSlowMs: number };
+
+/** How many times per stall period the bytes still to send are looked at. */
+const STALL_SAMPLES = 4;
+
+/**
+ * How much of ours the system has not taken yet: the bytes in the socket's own buffer plus what is
+ * left of the write under way. Node hands lines queued together to the system as one write, so the
+ * buffer alone shrinks only when that whole write completes, however much of it went out; the
+ * handle's `writeQueueSize` (libuv's `write_queue_size`) shrinks as the peer reads. It is not
+ * public API, but Node's own idle timeout reads it for the same purpose (`lib/net.js`,
+ * `Socket.prototype._onTimeout`, which also compares it with its last value). The write under way
+ * is counted twice (in the buffer and in the queue), so the sum is no byte count: it even grows
+ * when a write completes and the lines queued behind it go to the system as the next one. But once
+ * all lines have been written (register() writes them at once), it changes only when bytes went
+ * out, which is all it is used for. Undefined when the field cannot be read (a Node that changed
+ * it): progress is then unknown, never taken for a stall, and only the overall limit applies. A
+ * closed socket has no handle; its `close` decides.
+ */
+function unsentBytes(socket: net.Socket): number | undefined {
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: unknown } | null })._handle;
+  if (!handle) return socket.writableLength;
+  return typeof handle.writeQueueSize === 'number' ? socket.writableLength + handle.writeQueueSize : undefined;
+}
 
 /**
  * The longest line taken from the daemon. Its TCP decoder has no limit of its own, and what it
@@ -140,22 +165,27 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: st
    * period, and the daemon can only answer what it has read.
    *
    * A daemon that stops reading (it accepted the connection, then hung) would keep that callback
-   * from ever coming: when nothing moves on the connection for `stallMs`, neither our bytes out
-   * nor any byte in, the registration has failed. A slow link only makes it slow: the socket's
-   * idle timeout counts the progress of a large write as activity (Node `lib/net.js`,
-   * `Socket.prototype._onTimeout` compares the handle's write queue size), which the callbacks of
-   * the lines cannot tell, as Node hands lines queued together to the system as one write.
+   * from ever coming. So while the registration is being sent, the bytes still to go out are
+   * sampled: when they have not moved for `stallMs`, the registration has failed. Only our
+   * bytes leaving count: a byte received proves nothing about our registration, and a server that
+   * reads nothing but writes a byte now and then would otherwise hold the CLI for ever (as it would
+   * a socket idle timeout, which any byte in resets). A slow reader only makes it slow, up to
+   * `maxMs` for the whole registration: one byte read every `stallMs` is progress, yet 16 MB of
+   * assets would take years at that pace.
    */
-  register(messages: readonly unknown[], settleMs: number, stallMs: number): Promise<Acceptance> {
+  register(messages: readonly unknown[], settleMs: number, stallMs: number, maxMs: number): Promise<Acceptance> {
     return new Promise((resolve) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
+      const stopWatching = () => {
+        clearInterval(sampler);
+        clearTimeout(ceiling);
+      };
       const finish = (result: Acceptance) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        this.socket.setTimeout(0);
-        this.socket.off('timeout', onStall);
+        stopWatching();
         this.off('close', onClose);
         this.onFirstJson = undefined;
         if (result.accepted) this.accepted = true;
@@ -166,15 +196,27 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: st
         return reply ? { accepted: false, reply } : undefined;
       };
       const onClose = () => finish(rejected() ?? { accepted: false, closed: true });
-      const onStall = () => {
+      const giveUp = (result: Acceptance) => {
         const reply = rejected();
         this.close();
-        finish(reply ?? { accepted: false, stalledMs: stallMs });
+        finish(reply ?? result);
       };
+      // Sampled STALL_SAMPLES times per stallMs: a stall is seen within 1¼ stallMs. Any change
+      // of the unsent bytes is progress (see unsentBytes: the sum may grow as bytes go out).
+      let previous: number | undefined;
+      let samplesWithout = 0;
+      const sampler = setInterval(() => {
+        const unsent = unsentBytes(this.socket);
+        if (unsent === undefined || unsent === 0 || unsent !== previous) {
+          previous = unsent;
+          samplesWithout = 0;
+        } else if (++samplesWithout >= STALL_SAMPLES) giveUp({ accepted: false, stalledMs: stallMs });
+      }, stallMs / STALL_SAMPLES);
+      const ceiling = setTimeout(() => giveUp({ accepted: false, tooSlowMs: maxMs }), maxMs);
       // Quiet for settleMs: accepted, unless a reply came and the close is just late.
       const settle = () => {
         if (done) return;
-        this.socket.setTimeout(0); // all sent: the quiet period decides from here
+        stopWatching(); // all sent: the quiet period decides from here
         timer = setTimeout(() => {
           const reply = rejected();
           if (reply) this.close();
@@ -182,8 +224,6 @@ export class DaemonLink extends EventEmitter<{ line: [Buffer]; close: [reply: st
         }, settleMs);
       };
       this.on('close', onClose);
-      this.socket.setTimeout(stallMs);
-      this.socket.once('timeout', onStall);
       this.onFirstJson = () => finish({ accepted: true });
       messages.forEach((m, i) => {
         const last = i === messages.length - 1;

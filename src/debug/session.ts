@@ -12,12 +12,18 @@ export interface RunTimers {
   /** The daemon never acknowledges a registration: this long without a rejection means accepted. */
   settleMs: number;
   /**
-   * While the registration is being sent, nothing moving on the connection for this long (none of
-   * our bytes taken, none received) means the daemon accepted the connection but does not read.
-   * The daemon itself drops a connection whose handshake (our first line) has not completed within
-   * 10 s, so a live one reads well within this.
+   * While the registration is being sent, none of our bytes taken for this long means the daemon
+   * accepted the connection but does not read (bytes received do not count: they say nothing of
+   * ours). The daemon itself drops a connection whose handshake (our first line) has not completed
+   * within 10 s, so a live one reads well within this.
    */
   registrationStallMs: number;
+  /**
+   * A registration still not all taken after this long has failed, however steadily it was read:
+   * a server reading a byte now and then is never stalled, yet would never finish. Generous, as a
+   * slow link is no fault: 10 min is 16 MB of assets at under 30 kB/s.
+   */
+  registrationMaxMs: number;
   /** How often the CLI itself sends heartbeats while the plugin process is down (the daemon drops a session silent for 60 s). */
   heartbeatMs: number;
   /** Connection attempts before giving up on the first connection. */
@@ -38,6 +44,7 @@ export const DEFAULT_TIMERS: RunTimers = {
   connectTimeoutMs: 10_000,
   settleMs: 1_000,
   registrationStallMs: 30_000,
+  registrationMaxMs: 600_000,
   heartbeatMs: 10_000,
   firstConnectAttempts: 5,
   reconnectInitialMs: 500,
@@ -304,14 +311,19 @@ export class RunSession {
     try {
       if (signal.aborted) throw new ConnectError('aborted', 'superseded');
       this.o.events.connected(this.address);
-      const { settleMs, registrationStallMs } = this.o.timers;
-      const result = await link.register(await this.o.registration(), settleMs, registrationStallMs);
+      const { settleMs, registrationStallMs, registrationMaxMs } = this.o.timers;
+      const registration = await this.o.registration();
+      const result = await link.register(registration, settleMs, registrationStallMs, registrationMaxMs);
       if (signal.aborted) throw new ConnectError('aborted', 'superseded');
       if (!result.accepted) {
         if ('reply' in result) throw new RejectedError(explainRejection(result.reply));
         if ('stalledMs' in result)
           throw new DaemonMisbehavedError(
             `the daemon at ${this.address} accepted the connection but did not read the registration (nothing got through for ${result.stalledMs / 1000} s)`,
+          );
+        if ('tooSlowMs' in result)
+          throw new DaemonMisbehavedError(
+            `the daemon at ${this.address} accepted the connection but had not read the whole registration after ${result.tooSlowMs / 1000} s`,
           );
         if (link.lineTooLong) throw this.lineTooLong();
         throw new ConnectError('reset', 'the daemon closed the connection during registration');

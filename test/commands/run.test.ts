@@ -615,4 +615,44 @@ setInterval(() => undefined, 1000);
     expect(cli.output()).not.toContain('registered');
     expect(isAlive(pid!)).toBe(false);
   });
+
+  it('is not kept waiting by a daemon that reads nothing but writes a byte now and then', async () => {
+    // Bytes in are no progress of the registration: a byte (no newline) every 100 ms would keep
+    // an idle timeout of 300 ms from ever firing, and the CLI at `Connected` for ever.
+    const dir = await pluginWith({ '_assets/big.bin': Buffer.alloc(16 * 1024 * 1024, 7) });
+    const { url } = await rawServer((socket) => {
+      socket.pause();
+      const drip = setInterval(() => socket.write('x'), 100);
+      socket.on('close', () => clearInterval(drip));
+    });
+    const cli = runAgainst(url, dir, { ...TIMERS, registrationStallMs: 300 });
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toBe(
+      `the daemon at ${url} accepted the connection but did not read the registration (nothing got through for 0.3 s)`,
+    );
+    expect(cli.output()).not.toContain('registered');
+  }, 10_000); // without the rule, for ever
+
+  it('gives up on a registration read so slowly that it would never end', async () => {
+    // One chunk read every 50 ms: 16 MiB would take about 15 s. (The stall period is longer than
+    // the test: on loopback the system's buffers, several MB, hide such a reader's progress for a
+    // second at a time.)
+    const dir = await pluginWith({ '_assets/big.bin': Buffer.alloc(16 * 1024 * 1024, 7) });
+    const { url } = await rawServer((socket) => {
+      socket.pause();
+      const sip = setInterval(() => {
+        socket.once('data', () => socket.pause());
+        socket.resume();
+      }, 50);
+      socket.on('close', () => clearInterval(sip));
+    });
+    const cli = runAgainst(url, dir, { ...TIMERS, registrationStallMs: 5000, registrationMaxMs: 800 });
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toBe(
+      `the daemon at ${url} accepted the connection but had not read the whole registration after 0.8 s`,
+    );
+    expect(cli.output()).not.toContain('registered');
+  }, 10_000); // without the limit, 15 s and accepted
 });

@@ -189,7 +189,7 @@ describe('daemon link', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const link = new DaemonLink(await connect('127.0.0.1', (server.address() as net.AddressInfo).port, 5000));
-      const result = await link.register(messages, settleMs, 10_000);
+      const result = await link.register(messages, settleMs, 10_000, 60_000);
       link.close();
       expect(result).toEqual({ accepted: false, reply: 'handshake failed, invalid key' });
     } finally {
@@ -222,7 +222,7 @@ describe('daemon link', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const link = new DaemonLink(await connect('127.0.0.1', (server.address() as net.AddressInfo).port, 5000));
-      expect(await link.register(messages, 1000, 300)).toEqual({
+      expect(await link.register(messages, 1000, 300, 60_000)).toEqual({
         accepted: false,
         reply: 'handshake failed, invalid key',
       });
@@ -246,7 +246,9 @@ describe('daemon link', () => {
       const lines: string[] = [];
       link.on('line', (l) => lines.push(l.toString()));
       const closed = new Promise<string | undefined>((resolve) => link.on('close', resolve));
-      expect(await link.register([{ type: 'handshake', data: { key: 'k' } }], 50, 10_000)).toEqual({ accepted: true });
+      expect(await link.register([{ type: 'handshake', data: { key: 'k' } }], 50, 10_000, 60_000)).toEqual({
+        accepted: true,
+      });
       link.begin();
       expect(await closed).toBe('handshake failed, invalid key');
       expect(lines).toEqual(['{"event":"request","session_id":"s","data":{}}']);
@@ -262,7 +264,7 @@ describe('daemon link', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const link = new DaemonLink(await connect('127.0.0.1', (server.address() as net.AddressInfo).port, 5000));
-      const result = await link.register([{ type: 'handshake', data: { key: 'k' } }], 1000, 10_000);
+      const result = await link.register([{ type: 'handshake', data: { key: 'k' } }], 1000, 10_000, 60_000);
       expect(result).toMatchObject({ accepted: false, reply: expect.stringMatching(/^HTTP\/1\.1 400 Bad Request/) });
     } finally {
       server.close();

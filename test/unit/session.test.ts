@@ -247,6 +247,7 @@ describe('RunSession: reconnection delays (RestartBackoff)', () => {
       connectTimeoutMs: 10_000,
       settleMs: 1000,
       registrationStallMs: 30_000,
+      registrationMaxMs: 600_000,
       heartbeatMs: 10_000,
       firstConnectAttempts: 5,
       reconnectInitialMs: 500,
