@@ -86,6 +86,10 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
       'plugin daemon address (default: REMOTE_INSTALL_URL, or REMOTE_INSTALL_HOST and REMOTE_INSTALL_PORT)',
     )
     .option('--python <path>', "Python interpreter (default: PYTHON_INTERPRETER_PATH, the plugin's .venv, python3)")
+    .option(
+      '--no-preflight',
+      "start the plugin without first checking its interpreter's Python and dify_plugin versions",
+    )
     .option('--watch', 'restart the plugin when its files change, and register again when its declarations do')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']))
     .option('--local', 'run here without Dify, speaking the invoke_id protocol (the default for a .difypkg)')

@@ -17,6 +17,8 @@ export const MAX_PLUGIN_LINE_BYTES = 64 * 1024 * 1024;
  */
 const MAX_STDERR_LINE_BYTES = 1024 * 1024;
 const MAX_STDERR_LINE_CHARS = 1000;
+/** A manifest is a few kilobytes; a longer first line is not parsed to find out whether it is one. */
+const MAX_MANIFEST_LINE_BYTES = 1024 * 1024;
 const STDERR_LEFT_OUT = `(a line longer than ${MAX_STDERR_LINE_BYTES / 1024 / 1024} MiB, left out)`;
 
 export interface PluginProcessOptions {
@@ -44,7 +46,8 @@ export interface PluginExit {
  * The plugin's Python process in the SDK's stdio mode (`INSTALL_METHOD=local`): its first stdout
  * line is the manifest, then heartbeats, session messages and logs, one JSON object per line.
  *
- * Events: `line` (a stdout line after the first), `exit` (PluginExit).
+ * Events: `line` (a stdout line, but the SDK's manifest line), `stderr` (a stderr line, cut to
+ * MAX_STDERR_LINE_CHARS, as it comes), `exit` (PluginExit).
  *
  * It is started exactly as the daemon starts it, `<python> -m <entrypoint>` (dify-plugin-daemon
  * `internal/core/local_runtime/subprocess.go`), with nothing in between, so that tracebacks, `ps`
@@ -66,7 +69,7 @@ export interface PluginExit {
  * killed, and a plugin whose CLI was killed outright keeps running
  * (docs/remote-debugging.md#stdio-mode).
  */
-export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginExit] }> {
+export class PluginProcess extends EventEmitter<{ line: [Buffer]; stderr: [string]; exit: [PluginExit] }> {
   private child: ChildProcessWithoutNullStreams | undefined;
   private sawManifest = false;
   private stderrTail: string[] = [];
@@ -116,19 +119,20 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
         return signalGroup(child, 'SIGKILL');
       }
       for (const line of lines) {
-        // The SDK's first stdout line is its manifest: the daemon side ignores it, and so do we.
-        if (!this.sawManifest) this.sawManifest = true;
+        // The SDK's first line is its manifest: the daemon side ignores it, and so do we. Only
+        // that: what the plugin prints before the SDK starts (at import) comes first, and is shown.
+        if (!this.sawManifest && isManifestLine(line)) this.sawManifest = true;
         else this.emit('line', line);
       }
     });
     const stderrLines = new LineSplitter(MAX_STDERR_LINE_BYTES);
     child.stderr.on('data', (chunk: Buffer) => {
       try {
-        for (const line of stderrLines.push(chunk)) this.keepStderr(line.toString('utf8'));
+        for (const line of stderrLines.push(chunk)) this.stderrLine(line.toString('utf8'));
       } catch (err) {
         if (!(err instanceof LineTooLongError)) throw err;
         // The rest of that chunk goes too; a line of many megabytes says the same once.
-        if (this.stderrTail.at(-1) !== STDERR_LEFT_OUT) this.keepStderr(STDERR_LEFT_OUT);
+        if (this.stderrTail.at(-1) !== STDERR_LEFT_OUT) this.stderrLine(STDERR_LEFT_OUT);
       }
     });
     child.stdin.on('error', () => undefined); // EPIPE when it dies mid-write: the exit is reported instead
@@ -143,7 +147,7 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
         this.guard?.release();
         this.guard = undefined;
         const rest = stderrLines.rest();
-        if (rest) this.keepStderr(rest.toString('utf8'));
+        if (rest) this.stderrLine(rest.toString('utf8'));
         const exit: PluginExit = { code, signal, stderrTail: this.stderrTail };
         if (spawnError) exit.spawnError = spawnError;
         if (killedFor) exit.killedFor = killedFor;
@@ -180,10 +184,27 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; exit: [PluginE
     if (this.child) signalGroup(this.child, 'SIGKILL');
   }
 
-  private keepStderr(line: string): void {
-    this.stderrTail.push(line.length > MAX_STDERR_LINE_CHARS ? `${line.slice(0, MAX_STDERR_LINE_CHARS)}…` : line);
+  /** Shown as it comes (a traceback while the plugin is still up, a warning) and kept for the exit report. */
+  private stderrLine(text: string): void {
+    const line = text.length > MAX_STDERR_LINE_CHARS ? `${text.slice(0, MAX_STDERR_LINE_CHARS)}…` : text;
+    this.stderrTail.push(line);
     const max = this.options.stderrLines ?? 20;
     if (this.stderrTail.length > max) this.stderrTail.shift();
+    this.emit('stderr', line);
+  }
+}
+
+/**
+ * The SDK's manifest line (dify-plugin-sdks `src/dify_plugin/plugin.py`, `_launch_local_stream`):
+ * a JSON object, and unlike every message after it, without an `event`.
+ */
+function isManifestLine(line: Buffer): boolean {
+  if (line.length > MAX_MANIFEST_LINE_BYTES || line[0] !== 0x7b) return false; // '{'
+  try {
+    const value = JSON.parse(line.toString('utf8')) as unknown;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && !('event' in value);
+  } catch {
+    return false;
   }
 }
 

@@ -36,8 +36,14 @@ export interface RunTimers {
   healthyRunMs: number;
   /** SIGTERM, then SIGKILL after this long. */
   stopGraceMs: number;
+  /** A plugin process that exits within this long of its start crashed right after starting... */
+  crashLoopRunMs: number;
+  /** ... and one that does so this many times in a row is not restarted again: the run ends. */
+  crashLoopCount: number;
   /** `run --watch`: editors write a file in several steps, so changes are acted on once quiet this long. */
   watchDebounceMs: number;
+  /** The interpreter check before connecting (preflight.ts): an interpreter silent this long is not usable. */
+  preflightTimeoutMs: number;
 }
 
 export const DEFAULT_TIMERS: RunTimers = {
@@ -53,7 +59,10 @@ export const DEFAULT_TIMERS: RunTimers = {
   restartMaxMs: RESTART_DEFAULTS.maxMs,
   healthyRunMs: RESTART_DEFAULTS.healthyRunMs,
   stopGraceMs: 5_000,
+  crashLoopRunMs: 10_000,
+  crashLoopCount: 5,
   watchDebounceMs: 300,
+  preflightTimeoutMs: 10_000,
 };
 
 export interface RequestInfo {
@@ -74,6 +83,8 @@ export interface SessionEvents {
   response(r: { session: string; status: 'ok' | 'error'; ms: number; error?: string }): void;
   log(level: string, message: string): void;
   pluginOutput(text: string): void;
+  /** A line of the plugin's stderr, as it comes. */
+  pluginStderr(text: string): void;
   pluginStarted(pid: number | undefined): void;
   pluginExited(exit: PluginExit, restartInMs: number): void;
   disconnected(): void;
@@ -111,6 +122,31 @@ export class DaemonMisbehavedError extends UserError {
       message,
       "check that the address (REMOTE_INSTALL_URL, or --url) is the plugin daemon's remote-debugging port (5003 unless changed) and that the daemon is running normally (its logs: `docker compose logs plugin_daemon`)",
     );
+  }
+}
+
+/**
+ * The plugin keeps crashing as soon as it starts: restarting it again cannot help. The message
+ * ends with its last stderr lines (its traceback, usually).
+ */
+export class CrashLoopError extends UserError {
+  readonly details: { exit_code: number | null; stderr: string[] };
+
+  constructor(exit: PluginExit, times: number, withinMs: number, python: string) {
+    const how = exit.killedFor
+      ? `was killed (${exit.killedFor})`
+      : exit.signal
+        ? `was stopped by ${exit.signal}`
+        : `exited with code ${exit.code}`;
+    const tail = exit.stderrTail.length ? `; its last output:\n    ${exit.stderrTail.join('\n    ')}` : '';
+    const missing = exit.stderrTail.some((l) => /\b(ModuleNotFoundError|ImportError)\b/.test(l));
+    super(
+      `the plugin process ${how} within ${withinMs / 1000} s of starting, ${times} times in a row, so it is not restarted again${tail}`,
+      missing
+        ? `a module is missing: install the plugin's requirements for ${python} (e.g. \`${python} -m pip install -r requirements.txt\`, or \`uv sync\` for a uv project), then run again`
+        : 'fix what its output above says, then run again (with --watch, a saved change restarts it)',
+    );
+    this.details = { exit_code: exit.code, stderr: exit.stderrTail };
   }
 }
 
@@ -158,6 +194,9 @@ export class RunSession {
   private heartbeat: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly restarts: RestartBackoff;
+  /** How many times in a row the plugin exited right after starting (RunTimers.crashLoopRunMs). */
+  private quickExits = 0;
+  private startedAt = 0;
   /** Set while restartPlugin() stops the process on purpose: that exit is not a crash. */
   private replacing = false;
   private stopped: Promise<void> | undefined;
@@ -175,6 +214,7 @@ export class RunSession {
       this.over.signal.addEventListener('abort', () => resolve(this.outcome), { once: true }),
     );
     this.plugin.on('line', (line) => this.fromPlugin(line));
+    this.plugin.on('stderr', (line) => this.o.events.pluginStderr(line));
     this.plugin.on('exit', (exit) => this.pluginExited(exit));
   }
 
@@ -253,6 +293,7 @@ export class RunSession {
     if (this.over.signal.aborted) return;
     clearTimeout(this.restartTimer);
     this.restarts.reset();
+    this.quickExits = 0; // its code changed: earlier crashes say nothing of it
     this.replacing = true;
     try {
       await this.plugin.stop(this.o.timers.stopGraceMs);
@@ -405,6 +446,7 @@ export class RunSession {
   private startPlugin(): void {
     if (this.over.signal.aborted) return;
     this.restarts.started();
+    this.startedAt = Date.now();
     this.plugin.start();
     this.o.events.pluginStarted(this.plugin.pid);
   }
@@ -422,6 +464,10 @@ export class RunSession {
       this.finishRequest(session, request.started, why);
     }
     if (this.replacing) return; // restartPlugin() starts the new one
+    const { crashLoopRunMs, crashLoopCount } = this.o.timers;
+    this.quickExits = Date.now() - this.startedAt < crashLoopRunMs ? this.quickExits + 1 : 0;
+    if (this.quickExits >= crashLoopCount)
+      return this.end(new CrashLoopError(exit, this.quickExits, crashLoopRunMs, this.o.plugin.python));
     const delay = this.restarts.delayAfterExit();
     this.o.events.pluginExited(exit, delay);
     this.restartTimer = setTimeout(() => this.startPlugin(), delay);

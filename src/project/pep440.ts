@@ -116,3 +116,73 @@ export function compareRelease(a: readonly number[], b: readonly number[]): numb
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+// ---------------------------------------------------------------------------------------------
+// PEP 440 version specifiers
+// ---------------------------------------------------------------------------------------------
+
+const SPECIFIER = /^\s*(===|~=|==|!=|<=|>=|<|>)\s*(\S+?)\s*$/;
+
+/**
+ * Whether `version` (an installed one: a Python interpreter's, a package's) satisfies a specifier
+ * set such as `>=0.9.0,<0.11.0` (PEP 440 "Version specifiers"). An installed pre-release counts
+ * as satisfying, as `pip check` takes it. Undefined when the set or the version cannot be read,
+ * so that a caller says nothing rather than something wrong.
+ */
+export function satisfiesSpecifiers(version: string, specifiers: string): boolean | undefined {
+  const v = parsePep440(version);
+  if (!v) return undefined;
+  let result = true;
+  for (const part of specifiers.split(',')) {
+    if (part.trim() === '') continue;
+    const m = SPECIFIER.exec(part);
+    if (!m) return undefined;
+    const ok = satisfiesOne(version, v, m[1]!, m[2]!);
+    if (ok === undefined) return undefined;
+    result &&= ok;
+  }
+  return result;
+}
+
+function satisfiesOne(text: string, v: Pep440Version, op: string, target: string): boolean | undefined {
+  if (op === '===') return text.trim().toLowerCase() === target.toLowerCase();
+  if (target.endsWith('.*')) {
+    if (op !== '==' && op !== '!=') return undefined;
+    const prefix = parsePep440(target.slice(0, -2));
+    if (!prefix) return undefined;
+    const head = v.release.slice(0, prefix.release.length);
+    const same = v.epoch === prefix.epoch && compareRelease(head, prefix.release) === 0;
+    return op === '==' ? same : !same;
+  }
+  const t = parsePep440(target);
+  if (!t) return undefined;
+  // Without a local label in the specifier, a version's own local label is not compared.
+  const c = comparePep440(t.local ? text : withoutLocal(text), target);
+  switch (op) {
+    case '==':
+      return c === 0;
+    case '!=':
+      return c !== 0;
+    case '<=':
+      return c <= 0;
+    case '>=':
+      return c >= 0;
+    case '<':
+      // `<3.12` leaves out 3.12's own pre-releases, unless it names a pre-release itself.
+      return c < 0 && (t.pre !== null || v.pre === null || compareRelease(v.release, t.release) !== 0);
+    case '>':
+      // `>3.12` leaves out 3.12's post-releases, unless it names a post-release itself.
+      return c > 0 && (t.post !== null || v.post === null || compareRelease(v.release, t.release) !== 0);
+    default: {
+      // ~=X.Y.Z: >= X.Y.Z and == X.Y.*
+      if (t.release.length < 2) return undefined;
+      const prefix = t.release.slice(0, -1);
+      return c >= 0 && v.epoch === t.epoch && compareRelease(v.release.slice(0, prefix.length), prefix) === 0;
+    }
+  }
+}
+
+function withoutLocal(version: string): string {
+  const plus = version.indexOf('+');
+  return plus < 0 ? version : version.slice(0, plus);
+}

@@ -56,10 +56,10 @@ export function textEvents(
     log: (level, message) => line(`${levelLabel(level, c)} ${printableLines(message, '    ')}`),
     pluginOutput: (text) => line(c.dim(`  | ${p(text)}`)),
     pluginStarted: () => undefined,
-    pluginExited: (exit: PluginExit, restartInMs) => {
-      line(c.red(`✖ The plugin process ${exitText(exit)}; restarting it in ${seconds(restartInMs)}`));
-      for (const l of exit.stderrTail) line(c.dim(`    ${p(l)}`));
-    },
+    pluginStderr: (text) => line(c.dim(`    ${p(text)}`)),
+    // Its stderr has been shown as it came.
+    pluginExited: (exit: PluginExit, restartInMs) =>
+      line(c.red(`✖ The plugin process ${exitText(exit)}; restarting it in ${seconds(restartInMs)}`)),
     disconnected: () => line(c.yellow('! Lost the connection to the daemon; reconnecting (the plugin keeps running)')),
     reconnecting: (attempt, inMs) => {
       const text = `Reconnecting in ${seconds(inMs)} (attempt ${attempt})`;
@@ -130,6 +130,7 @@ export function jsonEvents(out: Output): SessionEvents {
       }),
     log: (level, message) => emit('log', { level, message }),
     pluginOutput: (text) => emit('log', { level: 'STDOUT', message: text }),
+    pluginStderr: (text) => emit('log', { level: 'STDERR', message: text }),
     pluginStarted: (pid) => emit('plugin_started', { pid }),
     pluginExited: (exit, restartInMs) =>
       emit('plugin_exited', {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -333,13 +333,42 @@ describe('dify plugin run against a daemon', () => {
 });
 
 describe('dify plugin run: how a session ends', () => {
-  it('exits 1 with the reason when the interpreter cannot be started', async () => {
+  it('with --no-preflight, exits 1 with the reason when the interpreter cannot be started', async () => {
     const d = await daemon();
     const dir = await copyPlugin(EXAMPLE);
-    const r = await runCli(['plugin', 'run', dir, '--url', d.url, '--key', KEY, '--python', '/nonexistent/python']);
+    const r = await runCli([
+      'plugin',
+      'run',
+      dir,
+      '--url',
+      d.url,
+      '--key',
+      KEY,
+      '--python',
+      '/nonexistent/python',
+      '--no-preflight',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: cannot start the plugin with \/nonexistent\/python: .*ENOENT/m);
     expect(r.stderr).toContain('hint: pass --python');
+  });
+
+  it('stops a plugin that crashes right after each restart, with its traceback and a hint, exit 1', async () => {
+    const d = await daemon();
+    const timers = { ...TIMERS, restartInitialMs: 10, restartMaxMs: 20, crashLoopRunMs: 5000, crashLoopCount: 3 };
+    const cli = await run(d, {}, { env: { FAKE_CRASH_AT_START: '1' }, timers });
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toBe(
+      `the plugin process exited with code 1 within 5 s of starting, 3 times in a row, so it is not restarted again; its last output:
+    Traceback (most recent call last):
+      File "/fake/plugin/main.py", line 1, in <module>
+    ModuleNotFoundError: No module named 'requests'`,
+    );
+    expect(error?.hint).toBe(
+      `a module is missing: install the plugin's requirements for ${FAKE_PYTHON} (e.g. \`${FAKE_PYTHON} -m pip install -r requirements.txt\`, or \`uv sync\` for a uv project), then run again`,
+    );
+    expect(cli.output().match(/The plugin process exited with code 1; restarting it/g)).toHaveLength(2);
   });
 
   it('exits 1 when a reconnection is refused (the key expired meanwhile)', async () => {
@@ -593,8 +622,9 @@ setInterval(() => undefined, 1000);
     expect(cli.output()).toContain(
       '✖ The plugin process was killed: it wrote a line longer than 64 MiB on stdout; restarting it in 60 s',
     );
-    const tail = cli.output().split('restarting it in 60 s\n')[1]!;
-    expect(tail).toMatch(/^ {4}before\n {4}\(a line longer than 1 MiB, left out\)\n {4}e{1000}…\n {4}after\n$/);
+    // Its stderr was shown as it came, before it was killed.
+    const before = cli.output().split('✖ The plugin process was killed')[0]!;
+    expect(before).toMatch(/\n {4}before\n {4}\(a line longer than 1 MiB, left out\)\n {4}e{1000}…\n {4}after\n$/);
     cli.signal('SIGINT');
     expect((await cli.ended).code).toBe(0);
   });
@@ -655,4 +685,138 @@ setInterval(() => undefined, 1000);
     );
     expect(cli.output()).not.toContain('registered');
   }, 10_000); // without the limit, 15 s and accepted
+});
+
+describe("dify plugin run: the plugin's own output", () => {
+  it('shows what the plugin prints before the SDK starts, and its stderr, while it runs', async () => {
+    const d = await daemon();
+    const cli = await run(d, {}, { env: { FAKE_PRINT_FIRST: 'hello from import' } });
+    await d.nextRegistered();
+    await cli.waitFor('    hello from import (stderr)');
+    await cli.waitFor('  | hello from import');
+    expect(cli.output()).not.toContain('"name"'); // the SDK's manifest line is still left out
+    expect(cli.output()).not.toContain('The plugin process exited'); // shown while it runs
+  });
+});
+
+/** A stand-in interpreter: a shell script that does `body`. */
+async function scriptPython(body: string): Promise<string> {
+  const file = path.join(await tempDir(), 'python');
+  writeFileSync(file, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  return file;
+}
+
+describe('dify plugin run: the interpreter check, before connecting', () => {
+  /** Runs to the end against a daemon; asserts that nothing connected to it. */
+  async function refused(dir: string, extra: string[] = [], env: Record<string, string> = {}) {
+    const d = await daemon();
+    const r = await runCli(['plugin', 'run', dir, '--url', d.url, '--key', KEY, ...extra], { env });
+    expect(d.connections).toHaveLength(0);
+    expect(r.stdout).not.toContain('Connected');
+    expect(r.code).toBe(1);
+    return r;
+  }
+
+  it('refuses an interpreter that does not exist', async () => {
+    const r = await refused(await copyPlugin(EXAMPLE), ['--python', '/nonexistent/python']);
+    expect(r.stderr).toBe(
+      'error: the Python interpreter /nonexistent/python (--python) was not found\n' +
+        "hint: pass another --python, or leave it out and create the plugin's virtual environment: `python3.12 -m venv .venv && .venv/bin/python -m pip install -r requirements.txt`\n",
+    );
+  });
+
+  it('refuses an interpreter without the SDK, naming the commands that install it', async () => {
+    const r = await refused(await copyPlugin(EXAMPLE), ['--python', FAKE_PYTHON], { FAKE_SDK_VERSION: 'none' });
+    expect(r.stderr).toBe(
+      `error: the Python interpreter ${FAKE_PYTHON} (--python) cannot run this plugin: dify_plugin (the Dify plugin SDK) is not installed for it (Python 3.12.4)\n` +
+        `hint: install the plugin's requirements for it: \`${FAKE_PYTHON} -m pip install -r requirements.txt\`\n`,
+    );
+  });
+
+  it("in the plugin's .venv, the hint installs into it", async () => {
+    const dir = await copyPlugin(EXAMPLE);
+    mkdirSync(path.join(dir, '.venv', 'bin'), { recursive: true });
+    symlinkSync(FAKE_PYTHON, path.join(dir, '.venv', 'bin', 'python'));
+    const r = await refused(dir, [], { FAKE_SDK_VERSION: 'none' });
+    expect(r.stderr).toContain(
+      "(the plugin's .venv) cannot run this plugin: dify_plugin (the Dify plugin SDK) is not installed",
+    );
+    expect(r.stderr).toContain(
+      "hint: install the plugin's requirements for it: `.venv/bin/python -m pip install -r requirements.txt`",
+    );
+  });
+
+  it("refuses a Python older than the plugin's requires-python, and an SDK outside its range; uv for a uv project", async () => {
+    const dir = await pluginWith({
+      'pyproject.toml':
+        '[project]\nname = "hello"\nrequires-python = ">=3.12"\ndependencies = ["dify-plugin>=0.9.0,<0.11.0"]\n',
+      'uv.lock': 'version = 1\n',
+    });
+    const r = await refused(dir, ['--python', FAKE_PYTHON], {
+      FAKE_PYTHON_VERSION: '3.11.7',
+      FAKE_SDK_VERSION: '0.5.2',
+    });
+    expect(r.stderr).toBe(
+      `error: the Python interpreter ${FAKE_PYTHON} (--python) cannot run this plugin: it is Python 3.11.7, and the plugin requires Python >=3.12 (requires-python in pyproject.toml)\n` +
+        '  it has dify_plugin 0.5.2, and the plugin requires dify_plugin>=0.9.0,<0.11.0 (pyproject.toml)\n' +
+        "hint: pass another --python for Python 3.12, or leave it out and create the plugin's virtual environment: `uv sync --python 3.12`\n",
+    );
+  });
+
+  it("refuses an SDK outside requirements.txt's range", async () => {
+    const r = await refused(await copyPlugin(EXAMPLE), ['--python', FAKE_PYTHON], { FAKE_SDK_VERSION: '0.11.0' });
+    expect(r.stderr).toContain(
+      'cannot run this plugin: it has dify_plugin 0.11.0, and the plugin requires dify_plugin>=0.9.0,<0.11.0 (requirements.txt)',
+    );
+  });
+
+  it('refuses an interpreter that fails, or that does not answer in time', async () => {
+    const failing = await scriptPython("echo 'error while loading shared libraries' >&2; exit 127");
+    const r = await refused(await copyPlugin(EXAMPLE), ['--python', failing]);
+    expect(r.stderr).toMatch(
+      /^error: the Python interpreter .* \(--python\) did not run \(it exited with code 127: error while loading shared libraries\)\n/,
+    );
+    const d = await daemon();
+    const hanging = await scriptPython('exec sleep 30');
+    const started = Date.now();
+    const cli = await run(d, { python: hanging }, { timers: { ...TIMERS, preflightTimeoutMs: 200 } });
+    const { code, error } = await cli.ended;
+    expect(code).toBe(1);
+    expect(error?.message).toMatch(/ \(--python\) did not answer \(no answer within 0\.2 s\)$/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(d.connections).toHaveLength(0);
+  });
+
+  it('shows the versions it found, warns of a Python other than meta.runner.version, and runs', async () => {
+    const d = await daemon();
+    const cli = await run(d, {}, { env: { FAKE_PYTHON_VERSION: '3.13.1' } });
+    await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    expect(cli.output()).toContain(`Python  ${FAKE_PYTHON} (--python): Python 3.13.1, dify_plugin 0.9.1\n`);
+    expect(cli.output()).toContain(
+      `! manifest.yaml has meta.runner.version "3.12", but ${FAKE_PYTHON} is Python 3.13.1: the plugin may behave differently once installed in Dify`,
+    );
+  });
+
+  it('--format json: an interpreter event, or a fatal error with what was found', async () => {
+    const d = await daemon();
+    const cli = await run(d, { format: 'json' });
+    await d.nextRegistered();
+    await cli.waitFor('"event":"registered"');
+    expect(cli.json().find((e) => e.event === 'interpreter')).toMatchObject({
+      python: FAKE_PYTHON,
+      python_version: '3.12.4',
+      sdk_version: '0.9.1',
+      warnings: [],
+    });
+    const r = await refused(await copyPlugin(EXAMPLE), ['--python', FAKE_PYTHON, '--format', 'json'], {
+      FAKE_SDK_VERSION: 'none',
+    });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events[0]).toMatchObject({ event: 'error', fatal: true, python_version: '3.12.4', sdk_version: null });
+    expect(events.map((e) => e.event)).toEqual(['error', 'stopped']);
+  });
 });

@@ -293,7 +293,10 @@ describe('dify plugin run (remote debugging), as a process', () => {
       const d = await daemon();
       const dir = await pluginWith({ 'main.py': PROBE });
       const probe = path.join(await tempDir(), 'probe.json');
-      const cli = start([dir, '--url', d.url, '--key', KEY, '--python', python!], { PROBE_FILE: probe });
+      // Not a plugin of the SDK (python3 may not have it): the interpreter check is left out.
+      const cli = start([dir, '--url', d.url, '--key', KEY, '--python', python!, '--no-preflight'], {
+        PROBE_FILE: probe,
+      });
       await d.nextRegistered();
       await vi.waitUntil(() => existsSync(probe), { timeout: 10_000 });
       const { pid, helper, ...seen } = JSON.parse(readFileSync(probe, 'utf8')) as Record<string, unknown> & {

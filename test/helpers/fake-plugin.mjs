@@ -16,6 +16,9 @@
 //   FAKE_IGNORE_SIGTERM=1  ignore SIGTERM (a plugin that does not stop when asked), logging that it did
 //   FAKE_NEVER_READY=1     a plugin stuck before plugin.run() (a slow import): after the manifest
 //                          line, two lines on stderr and no heartbeat, ever
+//   FAKE_CRASH_AT_START=1  a plugin missing a module: a traceback on stderr, exit 1, right after start
+//   FAKE_PRINT_FIRST       a line printed on stdout before anything else (a print() at import time),
+//                          and on stderr too, with "(stderr)" after it
 //   FAKE_SPY_FILE          write {"pid", "cwd", "argv"} to this file (whole: through a rename),
 //                          before its first line (after the stderr with FAKE_NEVER_READY), so a
 //                          test knows where it runs and how the interpreter was started (argv:
@@ -145,6 +148,17 @@ function writeSpyFile() {
     JSON.stringify({ pid: process.pid, cwd: process.cwd(), argv: process.argv.slice(2) }),
   );
   renameSync(`${SPY_FILE}.tmp`, SPY_FILE);
+}
+
+if (process.env.FAKE_PRINT_FIRST) {
+  process.stdout.write(`${process.env.FAKE_PRINT_FIRST}\n`);
+  process.stderr.write(`${process.env.FAKE_PRINT_FIRST} (stderr)\n`);
+}
+if (process.env.FAKE_CRASH_AT_START === '1') {
+  process.stderr.write('Traceback (most recent call last):\n');
+  process.stderr.write('  File "/fake/plugin/main.py", line 1, in <module>\n');
+  process.stderr.write("ModuleNotFoundError: No module named 'requests'\n");
+  process.exit(1);
 }
 
 if (NEVER_READY) {

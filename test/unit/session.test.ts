@@ -256,7 +256,10 @@ describe('RunSession: reconnection delays (RestartBackoff)', () => {
       restartMaxMs: 30_000,
       healthyRunMs: 60_000,
       stopGraceMs: 5000,
+      crashLoopRunMs: 10_000,
+      crashLoopCount: 5,
       watchDebounceMs: 300,
+      preflightTimeoutMs: 10_000,
     });
   });
 

@@ -2,12 +2,21 @@ import path from 'node:path';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { buildRegistration, type RegistrationMessage } from '../../debug/registration/index.js';
 import { describeSource, maskKey, resolveSettings, type DebugSettings } from '../../debug/settings.js';
-import { DEFAULT_TIMERS, RejectedError, RunSession, type RunTimers, type SessionEvents } from '../../debug/session.js';
+import { preflight, PreflightError, type PreflightResult } from '../../debug/preflight.js';
+import { pythonNeedsOf } from '../../debug/python-needs.js';
+import {
+  CrashLoopError,
+  DEFAULT_TIMERS,
+  RejectedError,
+  RunSession,
+  type RunTimers,
+  type SessionEvents,
+} from '../../debug/session.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { get } from '../../project/model.js';
 import { printable, printableJson } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
-import { jsonEvents, jsonRunEnd, setIdentity, textEvents } from '../../report/run-events.js';
+import { jsonEmitter, jsonEvents, jsonRunEnd, setIdentity, textEvents } from '../../report/run-events.js';
 import { pluginIdentity } from '../../project/identity.js';
 import { EXIT, type ExitCode, UserError } from '../../diagnostics/user-error.js';
 import { type Io, type SignalSource, STOP_SIGNALS } from '../io.js';
@@ -25,6 +34,8 @@ export interface RunOptions extends LocalRunOptions {
   python?: string;
   watch?: boolean;
   format?: 'text' | 'json';
+  /** `--no-preflight` sets it false: start the plugin without checking its interpreter first. */
+  preflight?: boolean;
 }
 
 /** A UserError with machine-readable details for the `--format json` error event. */
@@ -66,7 +77,13 @@ export async function runCommand(
     return code;
   } catch (err) {
     const exitCode = err instanceof UserError ? err.exitCode : EXIT.failed;
-    const details = err instanceof RunError || err instanceof RejectedError ? err.details : {};
+    const details =
+      err instanceof RunError ||
+      err instanceof RejectedError ||
+      err instanceof PreflightError ||
+      err instanceof CrashLoopError
+        ? err.details
+        : {};
     end.fatal((err as Error).message ?? String(err), err instanceof UserError ? err.hint : undefined, details);
     end.stopped(exitCode);
     throw err;
@@ -121,6 +138,19 @@ async function remoteDebug(
     );
   }
 
+  // Before connecting: an interpreter that cannot run the plugin must not get it registered.
+  const runner = get(project.manifest?.value, 'meta', 'runner');
+  const python =
+    opts.preflight === false
+      ? undefined
+      : await preflight({
+          python: settings.python,
+          pluginDir: dir,
+          env: io.env,
+          needs: pythonNeedsOf(dir, get(runner, 'version')),
+          timeoutMs: timers.preflightTimeoutMs,
+        });
+
   const c = colorFor(io.stdout, io.env);
   const summary = checked.plugin!;
   setIdentity(pluginIdentity(summary.author, summary.name ?? '', summary.version ?? ''));
@@ -128,9 +158,14 @@ async function remoteDebug(
   const events: SessionEvents = json
     ? jsonEvents(io.stdout)
     : textEvents(io.stdout, c, spinner.live ? { onConnecting: spinner.show, onSettled: spinner.stop } : {});
-  if (!json) printSettings(io, settings, c.dim);
+  if (json) {
+    if (python) jsonEmitter(io.stdout)('interpreter', interpreterEvent(settings, python));
+  } else {
+    printSettings(io, settings, c.dim, python);
+    for (const warning of python?.warnings ?? []) io.stdout.write(c.yellow(`! ${printable(warning)}`) + '\n');
+  }
 
-  const entrypoint = String(get(project.manifest?.value, 'meta', 'runner', 'entrypoint') ?? 'main');
+  const entrypoint = String(get(runner, 'entrypoint') ?? 'main');
   const session = new RunSession({
     host: settings.host.value,
     port: settings.port.value,
@@ -179,11 +214,28 @@ function settingsOf(dir: string, opts: RunOptions, io: Io): DebugSettings {
 }
 
 /** The values may come from the plugin's .env, which may come with the plugin's code. */
-function printSettings(io: Io, s: DebugSettings, dim: (t: string) => string): void {
+function printSettings(io: Io, s: DebugSettings, dim: (t: string) => string, python?: PreflightResult): void {
   const p = printable;
   io.stdout.write(`Daemon  ${p(`${s.host.value}:${s.port.value}`)} ${dim(p(describeSource(s.host)))}\n`);
   io.stdout.write(`Key     ${p(maskKey(s.key!.value))} ${dim(p(describeSource(s.key!)))}\n`);
-  io.stdout.write(`Python  ${p(s.python.value)} ${dim(p(describeSource(s.python)))}\n`);
+  const facts = python ? `: ${p(interpreterText(python))}` : '';
+  io.stdout.write(`Python  ${p(s.python.value)} ${dim(p(describeSource(s.python)))}${facts}\n`);
+}
+
+/** `Python 3.12.4, dify_plugin 0.9.1` */
+function interpreterText({ facts }: PreflightResult): string {
+  const sdk = facts.sdk?.version ? `, dify_plugin ${facts.sdk.version}` : ', dify_plugin';
+  return `Python ${facts.version}${sdk}`;
+}
+
+function interpreterEvent(s: DebugSettings, { facts, warnings }: PreflightResult): Record<string, unknown> {
+  return {
+    python: s.python.value,
+    executable: facts.executable,
+    python_version: facts.version,
+    sdk_version: facts.sdk?.version ?? null,
+    warnings,
+  };
 }
 
 /**

@@ -1,0 +1,198 @@
+import path from 'node:path';
+import { UserError } from '../diagnostics/user-error.js';
+import { satisfiesSpecifiers } from '../project/pep440.js';
+import { probeInterpreter, type InterpreterFacts } from './interpreter-probe.js';
+import type { PythonNeeds } from './python-needs.js';
+import { describeSource, type Setting } from './settings.js';
+
+/** The interpreter cannot run the plugin; the hint has the commands that fix it. */
+export class PreflightError extends UserError {
+  constructor(
+    message: string,
+    hint: string,
+    /** For the `--format json` error event. */
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message, hint);
+  }
+}
+
+export interface PreflightOptions {
+  python: Setting<string>;
+  pluginDir: string;
+  env: NodeJS.ProcessEnv;
+  needs: PythonNeeds;
+  timeoutMs: number;
+  /** For the commands in hints (tests ask for either). */
+  platform?: NodeJS.Platform;
+}
+
+export interface PreflightResult {
+  facts: InterpreterFacts;
+  /** What may differ once installed in Dify, but does not stop the plugin here. */
+  warnings: string[];
+}
+
+/**
+ * Before anything is registered: does the interpreter run, is its version one the plugin accepts
+ * (`requires-python`), and does it have the SDK in a version the plugin accepts? One start of the
+ * interpreter answers all three (interpreter-probe.ts). Throws a PreflightError naming every
+ * problem found and the commands that fix them.
+ *
+ * `meta.runner.version` only warns: the daemon validates it as free text and creates the plugin's
+ * environment with its own choice of Python (dify-plugin-daemon
+ * `internal/core/local_runtime/setup_python_environment.go`), so nothing refuses a mismatch.
+ */
+export async function preflight(o: PreflightOptions): Promise<PreflightResult> {
+  const probe = await probeInterpreter(o.python.value, { cwd: o.pluginDir, env: o.env, timeoutMs: o.timeoutMs });
+  const fix = new Fixes(o);
+  const who = `${o.python.value} ${describeSource(o.python)}`;
+  if (!probe.ok) {
+    const what =
+      probe.problem === 'not-found'
+        ? 'was not found'
+        : probe.problem === 'not-executable'
+          ? 'is not executable'
+          : probe.problem === 'timeout'
+            ? `did not answer (${probe.detail})`
+            : `did not run (${probe.detail})`;
+    throw new PreflightError(`the Python interpreter ${who} ${what}`, fix.unusable(), {
+      python: o.python.value,
+      problems: [what],
+    });
+  }
+  const { facts } = probe;
+  const { needs } = o;
+  const problems: string[] = [];
+  let wrongPython = false;
+  if (needs.requiresPython && satisfiesSpecifiers(facts.version, needs.requiresPython.specifiers) === false) {
+    wrongPython = true;
+    problems.push(
+      `it is Python ${facts.version}, and the plugin requires Python ${needs.requiresPython.specifiers} (${needs.requiresPython.from})`,
+    );
+  }
+  if (!facts.sdk) {
+    problems.push(`dify_plugin (the Dify plugin SDK) is not installed for it (Python ${facts.version})`);
+  } else if (
+    facts.sdk.version !== null &&
+    needs.sdk?.specifiers &&
+    satisfiesSpecifiers(facts.sdk.version, needs.sdk.specifiers) === false
+  ) {
+    problems.push(
+      `it has dify_plugin ${facts.sdk.version}, and the plugin requires dify_plugin${needs.sdk.specifiers} (${needs.sdk.from})`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new PreflightError(
+      `the Python interpreter ${who} cannot run this plugin: ${problems.join('\n  ')}`,
+      wrongPython ? fix.wrongPython() : fix.missingPackages(),
+      {
+        python: o.python.value,
+        python_version: facts.version,
+        sdk_version: facts.sdk?.version ?? null,
+        problems,
+      },
+    );
+  }
+  const warnings: string[] = [];
+  const runner = needs.runnerVersion;
+  if (runner && /^\d+(\.\d+)*$/.test(runner) && satisfiesSpecifiers(facts.version, `==${runner}.*`) === false)
+    warnings.push(
+      `manifest.yaml has meta.runner.version "${runner}", but ${o.python.value} is Python ${facts.version}: the plugin may behave differently once installed in Dify`,
+    );
+  return { facts, warnings };
+}
+
+/** The commands that fix each kind of problem, for this plugin's files and this interpreter. */
+class Fixes {
+  private readonly windows: boolean;
+
+  constructor(private readonly o: PreflightOptions) {
+    this.windows = (o.platform ?? process.platform) === 'win32';
+  }
+
+  /** The interpreter does not exist or does not run. */
+  unusable(): string {
+    const { python } = this.o;
+    if (isVenv(python)) return `the plugin's .venv is broken; create it again: ${this.createVenv(true)}`;
+    if (python.source === 'default') return `create the plugin's virtual environment: ${this.createVenv(false)}`;
+    return `${this.changeInterpreter()}, or leave it out and create the plugin's virtual environment: ${this.createVenv(false)}`;
+  }
+
+  /** Its Python version is one the plugin does not accept. */
+  wrongPython(): string {
+    const { python } = this.o;
+    if (isVenv(python)) return `create the plugin's .venv again with Python ${this.wanted()}: ${this.createVenv(true)}`;
+    if (python.source === 'default')
+      return `create the plugin's virtual environment (run uses it when there is one): ${this.createVenv(false)}`;
+    return `${this.changeInterpreter()} for Python ${this.wanted()}, or leave it out and create the plugin's virtual environment: ${this.createVenv(false)}`;
+  }
+
+  /** The SDK is missing or of a version the plugin does not accept. */
+  missingPackages(): string {
+    const { python } = this.o;
+    if (python.source === 'default' && !isVenv(python))
+      return `create the plugin's virtual environment (run uses it when there is one): ${this.createVenv(false)}`;
+    return `install the plugin's requirements for it: ${this.install(python.value)}`;
+  }
+
+  private changeInterpreter(): string {
+    const { python } = this.o;
+    return python.source === 'flag'
+      ? 'pass another --python'
+      : `set ${python.name} (${python.source}) to another interpreter`;
+  }
+
+  /** A uv project (pyproject.toml, and uv.lock or no requirements.txt) is set up with uv, as the daemon does. */
+  private get usesUv(): boolean {
+    const { files } = this.o.needs;
+    return files.pyproject && (files.uvLock || !files.requirementsTxt);
+  }
+
+  private createVenv(again: boolean): string {
+    const version = this.wanted();
+    if (this.usesUv) return `\`uv sync --python ${version}\``;
+    const create = this.windows
+      ? `py -${version} -m venv ${again ? '--clear ' : ''}.venv`
+      : `python${version} -m venv ${again ? '--clear ' : ''}.venv`;
+    const venvPython = this.windows ? '.venv\\Scripts\\python' : '.venv/bin/python';
+    return `\`${create} && ${this.installWith(venvPython)}\``;
+  }
+
+  private install(python: string): string {
+    if (this.usesUv) {
+      return isVenv(this.o.python) ? '`uv sync`' : `\`uv pip install --python ${quote(python)} -r pyproject.toml\``;
+    }
+    const relative = path.relative(this.o.pluginDir, python);
+    const shown = relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : python;
+    return `\`${this.installWith(shown)}\``;
+  }
+
+  private installWith(python: string): string {
+    const { needs } = this.o;
+    if (needs.files.requirementsTxt) return `${quote(python)} -m pip install -r requirements.txt`;
+    return `${quote(python)} -m pip install ${quote(`dify_plugin${needs.sdk?.specifiers ?? ''}`)}`;
+  }
+
+  /**
+   * The Python version to suggest: `meta.runner.version` when requires-python accepts it, else
+   * the lowest one requires-python names, else 3.12, which the daemon installs plugins with.
+   */
+  private wanted(): string {
+    const { runnerVersion, requiresPython } = this.o.needs;
+    const accepted = (v: string) =>
+      !requiresPython || satisfiesSpecifiers(`${v}.0`, requiresPython.specifiers) !== false;
+    if (runnerVersion && /^\d+\.\d+$/.test(runnerVersion) && accepted(runnerVersion)) return runnerVersion;
+    const lowest = requiresPython && /(?:>=|~=|==)\s*(\d+\.\d+)/.exec(requiresPython.specifiers)?.[1];
+    return lowest && accepted(lowest) ? lowest : '3.12';
+  }
+}
+
+function isVenv(python: Setting<string>): boolean {
+  return python.source === 'default' && python.name === '.venv';
+}
+
+/** A word as a POSIX shell reads it back: quoted only when it has to be. */
+function quote(word: string): string {
+  return /^[\w@%+=:,./\\-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
