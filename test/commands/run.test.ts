@@ -272,6 +272,18 @@ describe('dify plugin run against a daemon', () => {
     expect(result.ended).toBe(true);
   });
 
+  it('restarts a plugin that crashes after running a while, however strict the crash-loop rule', async () => {
+    const d = await daemon();
+    // One exit within 100 ms of its start would end the run: this one comes later.
+    const cli = await run(d, {}, { timers: { ...TIMERS, crashLoopRunMs: 100, crashLoopCount: 1 } });
+    const conn = await d.nextRegistered();
+    await cli.waitFor('✓ Waiting for requests...');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    void conn.request(tool('crash')).catch(() => undefined);
+    await pluginsStarted(cli, 2);
+    expect(cli.output()).toContain('The plugin process exited with code 3; restarting it');
+  });
+
   it.each([
     ['Ctrl-C', 'SIGINT'],
     ['a closed terminal', 'SIGHUP'],
