@@ -138,9 +138,8 @@ class Fixes {
 
   private changeInterpreter(): string {
     const { python } = this.o;
-    return python.source === 'flag'
-      ? 'pass another --python'
-      : `set ${python.name} (${python.source}) to another interpreter`;
+    if (python.source === 'flag') return 'pass another --python';
+    return `set ${python.name} ${python.source === '.env' ? 'in .env' : 'in the environment'} to another interpreter`;
   }
 
   /** A uv project (pyproject.toml, and uv.lock or no requirements.txt) is set up with uv, as the daemon does. */
