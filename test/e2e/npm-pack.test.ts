@@ -20,7 +20,16 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, and each plugin
   const prefix = path.join(work, 'prefix');
   await run(
     'npm',
-    ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(work, tarball)],
+    [
+      'install',
+      '--prefix',
+      prefix,
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      path.join(work, tarball),
+    ],
     { cwd: work, env },
   );
   const dify = (args: string[]) =>
