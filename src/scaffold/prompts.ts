@@ -1,7 +1,7 @@
 import path from 'node:path';
 import checkbox from '@inquirer/checkbox';
 import input from '@inquirer/input';
-import select, { Separator } from '@inquirer/select';
+import select from '@inquirer/select';
 import { AGENT_PERMISSIONS, PERMISSION_INFO, PERMISSIONS } from '../project/permissions.js';
 import {
   CATEGORIES,
@@ -85,22 +85,31 @@ export async function askAnswers(start: Answers, target: Target, ctx: PromptCont
   const steps = () => (a.category === 'bundle' ? BUNDLE_STEPS : PLUGIN_STEPS);
   for (const step of steps()) await ask(step, a, target, ctx);
   for (;;) {
-    const choices = [
-      { name: 'Create it', value: 'create' as const },
-      new Separator(),
-      ...steps().map((s) => ({ name: `Change the ${STEP_LABELS[s]}`, value: s })),
-      new Separator(),
-      { name: 'Cancel (write nothing)', value: 'cancel' as const },
-    ];
-    // Cleared once answered: the next summary replaces this one instead of piling up below it,
-    // and the choice is not printed after its last line.
-    const choice = await select(
-      { message: summary(a, target), choices, pageSize: choices.length },
+    // Cleared once answered: the next summary replaces this one instead of piling up below it, and
+    // the choice is not printed after its last line. Short enough for a 24-line terminal, where a
+    // prompt taller than the screen could not be erased.
+    const next = await select(
+      {
+        message: summary(a, target),
+        choices: [
+          { name: 'Create it', value: 'create' as const },
+          { name: 'Change an answer', value: 'change' as const },
+          { name: 'Cancel (write nothing)', value: 'cancel' as const },
+        ],
+      },
       { ...ctx, clearPromptOnDone: true },
     );
-    if (choice === 'create') return a;
-    if (choice === 'cancel') return null;
-    await ask(choice, a, target, ctx);
+    if (next === 'create') return a;
+    if (next === 'cancel') return null;
+    const step = await select(
+      {
+        message: 'Change which answer?',
+        choices: steps().map((s) => ({ name: STEP_LABELS[s], value: s })),
+        pageSize: steps().length,
+      },
+      { ...ctx, clearPromptOnDone: true },
+    );
+    await ask(step, a, target, ctx);
   }
 }
 
@@ -264,5 +273,5 @@ function summary(a: Answers, target: Target): string {
   const dir = path.resolve(target.cwd, a.name);
   // With --force an existing directory is written into: say so before the author confirms.
   const into = conflictAt(dir, false) === 'not-empty' ? ['  (it exists: files of the same name are replaced)'] : [];
-  return [`Ready to create ${dir}`, ...into, ...rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`)].join('\n');
+  return [`Ready to create ${dir}`, ...into, ...rows.map(([k, v]) => `  ${k.padEnd(13)}${v}`)].join('\n');
 }

@@ -56,7 +56,12 @@ describe('interactive init', () => {
     t.input.write(KEY.clearLine);
     t.input.write('5' + KEY.enter);
     await t.answer('Minimum Dify version', '1.9.0', KEY.enter);
-    await t.answer('Ready to create', KEY.down, KEY.enter); // "Change the name"
+    await t.answer('Ready to create');
+    const shown = t.screen().trimEnd().split('\n');
+    // A prompt taller than a 24-line terminal scrolls, and what scrolled off cannot be erased.
+    expect(shown.length - shown.findIndex((l) => l.includes('Ready to create'))).toBeLessThanOrEqual(24);
+    t.input.write(KEY.down + KEY.enter); // "Change an answer"
+    await t.answer('Change which answer?', KEY.enter); // the name
     await t.answer('Plugin name', 'renamed', KEY.enter);
     await t.answer('Ready to create', KEY.enter); // "Create it"
     expect(await done).toEqual({
@@ -84,13 +89,14 @@ describe('interactive init', () => {
     await t.answer('Bundle name', 'first', KEY.enter);
     await t.answer('Author', KEY.enter);
     await t.answer('Description', KEY.enter);
-    await t.answer(`Ready to create ${path.join(target.cwd, 'first')}\n`, KEY.down, KEY.enter); // "Change the name"
+    await t.answer(`Ready to create ${path.join(target.cwd, 'first')}\n`, KEY.down, KEY.enter);
+    await t.answer('Change which answer?', KEY.enter); // the name
     await t.answer('Bundle name', KEY.clearLine, 'second', KEY.enter);
     await t.answer(`Ready to create ${path.join(target.cwd, 'second')}\n`);
     expect(t.screen().match(/Ready to create/g)).toHaveLength(1);
     t.input.write(KEY.enter); // "Create it"
     expect(await done).toMatchObject({ name: 'second' });
-    expect(t.screen()).not.toMatch(/Ready to create|Create it|description +Ours/);
+    expect(t.screen()).not.toMatch(/Ready to create|Create it|Change which|description +Ours/);
     expect(t.screen().trimEnd().split('\n').at(-1)).toMatch(/Bundle name second$/); // the answers stay, the summary went;
   });
 
@@ -130,7 +136,8 @@ describe('interactive init', () => {
     await t.answer('Plugin type', ...Array(8).fill(KEY.down), KEY.enter); // agent-strategy
     await t.answer('What may the plugin call', KEY.enter); // keeps the offered tool, model and llm
     await t.answer('Minimum Dify version', KEY.enter);
-    await t.answer('Ready to create', ...Array(6).fill(KEY.down), KEY.enter); // "Change the type"
+    await t.answer('Ready to create', KEY.down, KEY.enter);
+    await t.answer('Change which answer?', ...Array(5).fill(KEY.down), KEY.enter); // the type
     await t.answer('Plugin type', ...Array(7).fill(KEY.up), KEY.enter); // llm
     await t.answer('Ready to create', KEY.enter);
     expect(await done).toMatchObject({ category: 'llm', permissions: [] });
