@@ -47,7 +47,7 @@ function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .option('--type <type>', 'same as --category')
     .option('--language <language>', 'plugin language (python)')
     .option('--min-dify-version <version>', 'minimum Dify version, e.g. 1.9.0')
-    .option('--storage-size <bytes>', 'storage size in bytes (default 1048576)')
+    .option('--storage-size <size>', 'storage size in bytes, or in MB as 5MB (default 1MB: 1048576)')
     .option('--readme-languages <list>', 'translated READMEs to add: zh_Hans,ja_JP,pt_BR')
     .option('--force', 'write into an existing non-empty directory')
     .action(async (opts: Record<string, unknown>) => {

@@ -1,8 +1,12 @@
-/** Exit codes of every command: 0 done, 1 failed (bad input, findings), 2 wrong usage. */
+/**
+ * Exit codes of every command: 0 done, 1 failed (bad input, findings), 2 wrong usage, 130 stopped
+ * by Ctrl-C (128 + SIGINT, what a shell reports for a command that signal ends).
+ */
 export const EXIT = {
   ok: 0,
   failed: 1,
   usage: 2,
+  interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

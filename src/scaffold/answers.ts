@@ -1,4 +1,4 @@
-import type { Permission } from '../project/permissions.js';
+import { STORAGE_RANGE, type Permission } from '../project/permissions.js';
 
 /** What `dify plugin init` needs to know; asked interactively or read from flags. */
 
@@ -44,6 +44,16 @@ export interface Answers {
   storageSize: number;
   /** '' for none. */
   minDifyVersion: string;
+}
+
+/** The unit storage is asked and shown in (2^20 bytes, as `package --max-size` counts MB). */
+export const MB = 1024 * 1024;
+/** Whole MB within the daemon's bounds in bytes. */
+export const STORAGE_MB = { min: Math.ceil(STORAGE_RANGE.min / MB), max: Math.floor(STORAGE_RANGE.max / MB) };
+
+/** `resource.permission.storage.size` for people: `5 MB`, or bytes when not whole MB. */
+export function storageSizeText(bytes: number): string {
+  return bytes % MB === 0 ? `${bytes / MB} MB` : `${bytes} bytes`;
 }
 
 /** Dify versions that introduced a kind: a plugin of that kind cannot run on anything older. */

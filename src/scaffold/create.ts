@@ -28,15 +28,25 @@ export class TargetNotEmptyError extends UserError {
 }
 
 /**
+ * Why a new project cannot go into `dir`: a file is in the way (not even --force replaces a file
+ * with a directory), or a directory that holds something and no --force. Undefined when it can.
+ */
+export function targetConflict(dir: string, force: boolean): 'file' | 'not-empty' | undefined {
+  if (!existsSync(dir)) return undefined;
+  if (!statSync(dir).isDirectory()) return 'file';
+  if (!force && readdirSync(dir).length > 0) return 'not-empty';
+  return undefined;
+}
+
+/**
  * Writes a new project into `dir`. An existing non-empty directory is refused unless `force`;
  * with `force`, files of the same name are replaced and everything else is left alone. If any
  * write fails, exactly what this call created is removed again — never anything that was there.
  */
 export function writeProject(dir: string, files: readonly ScaffoldFile[], force: boolean): void {
+  const conflict = targetConflict(dir, force);
+  if (conflict) throw new TargetNotEmptyError(dir, conflict === 'file');
   if (existsSync(dir)) {
-    // Not even --force replaces a file with a directory.
-    if (!statSync(dir).isDirectory()) throw new TargetNotEmptyError(dir, true);
-    if (!force && readdirSync(dir).length > 0) throw new TargetNotEmptyError(dir);
     // Before anything is written: a file written through a link lands where the link points.
     for (const f of files) refuseLinkOut(dir, f.path);
   }

@@ -58,7 +58,7 @@ export function scaffoldFiles(answers: Answers, ctx: ScaffoldContext): ScaffoldF
   const files = new Map<string, Buffer>();
   for (const layer of layers) {
     for (const rel of listTemplates(path.join(TEMPLATES, layer))) {
-      const target = render(rel, vars, `${layer}/${rel}`);
+      const target = render(dotted(rel), vars, `${layer}/${rel}`);
       if (isUnwantedReadme(target, answers)) continue;
       const source = readFileSync(path.join(TEMPLATES, layer, rel));
       files.set(
@@ -103,6 +103,15 @@ function quoted(text: string): string {
 /** Our published JSON Schemas, pinned to this CLI's version so editors see the rules it applies. */
 export function schemaBase(cliVersion: string): string {
   return `https://unpkg.com/dify-plugin-cli@${cliVersion}/schemas`;
+}
+
+/**
+ * npm leaves every file named `.gitignore` out of a published package (npm-packlist), so an
+ * installed CLI would create projects without one and `.env` would be committed: the template is
+ * stored as `gitignore` and gets its dot when written.
+ */
+function dotted(rel: string): string {
+  return rel.replace(/(^|\/)gitignore$/, '$1.gitignore');
 }
 
 /** Translated READMEs are written only for the languages the author chose. */

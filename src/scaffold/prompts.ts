@@ -1,14 +1,31 @@
+import path from 'node:path';
 import checkbox from '@inquirer/checkbox';
 import input from '@inquirer/input';
-import select, { Separator } from '@inquirer/select';
-import { AGENT_PERMISSIONS, DEFAULT_STORAGE_SIZE, PERMISSION_INFO, PERMISSIONS } from '../project/permissions.js';
-import { CATEGORIES, MIN_DIFY_FOR_CATEGORY, README_LANGUAGES, type Answers, type Category } from './answers.js';
+import select from '@inquirer/select';
+import { AGENT_PERMISSIONS, PERMISSION_INFO, PERMISSIONS } from '../project/permissions.js';
+import {
+  CATEGORIES,
+  MB,
+  MIN_DIFY_FOR_CATEGORY,
+  README_LANGUAGES,
+  STORAGE_MB,
+  storageSizeText,
+  type Answers,
+  type Category,
+} from './answers.js';
 import { validate } from '../project/manifest-fields.js';
+import { targetConflict } from './create.js';
 
 /** Streams for the prompts; tests pass their own to drive the flow. */
 export interface PromptContext {
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
+}
+
+/** Where the project goes: `<cwd>/<name>`, written into even when not empty with `force`. */
+export interface Target {
+  cwd: string;
+  force: boolean;
 }
 
 const CATEGORY_HINTS: Record<Category, string> = {
@@ -32,8 +49,8 @@ const README_NAMES: Record<(typeof README_LANGUAGES)[number], string> = {
   pt_BR: 'Português (pt_BR)',
 };
 
-type Step =
-  'name' | 'author' | 'description' | 'repo' | 'readme' | 'language' | 'category' | 'permissions' | 'minDifyVersion';
+// No question for the language while Python is the only one: the summary shows it.
+type Step = 'name' | 'author' | 'description' | 'repo' | 'readme' | 'category' | 'permissions' | 'minDifyVersion';
 
 const PLUGIN_STEPS: Step[] = [
   'name',
@@ -41,7 +58,6 @@ const PLUGIN_STEPS: Step[] = [
   'description',
   'repo',
   'readme',
-  'language',
   'category',
   'permissions',
   'minDifyVersion',
@@ -54,7 +70,6 @@ const STEP_LABELS: Record<Step, string> = {
   description: 'description',
   repo: 'repository',
   readme: 'translated READMEs',
-  language: 'language',
   category: 'type',
   permissions: 'permissions',
   minDifyVersion: 'minimum Dify version',
@@ -62,40 +77,72 @@ const STEP_LABELS: Record<Step, string> = {
 
 /**
  * Asks for everything `init` needs, starting from what flags already gave, then shows a summary
- * where any answer can be changed before anything is written. Ctrl-C throws the prompt
- * library's ExitPromptError, and nothing has been written by then.
+ * where any answer can be changed before anything is written; null when the author cancels
+ * there. Ctrl-C throws the prompt library's ExitPromptError, and nothing has been written by then.
  */
-export async function askAnswers(start: Answers, ctx: PromptContext = {}): Promise<Answers> {
+export async function askAnswers(start: Answers, target: Target, ctx: PromptContext = {}): Promise<Answers | null> {
   const a: Answers = { ...start };
   const steps = () => (a.category === 'bundle' ? BUNDLE_STEPS : PLUGIN_STEPS);
-  for (const step of steps()) await ask(step, a, ctx);
+  for (const step of steps()) await ask(step, a, target, ctx);
   for (;;) {
-    const choice = await select<Step | 'create'>(
+    // Cleared once answered: the next summary replaces this one instead of piling up below it, and
+    // the choice is not printed after its last line. Short enough for a 24-line terminal, where a
+    // prompt taller than the screen could not be erased.
+    const next = await select(
       {
-        message: summary(a),
+        message: summary(a, target),
         choices: [
-          { name: 'Create it', value: 'create' },
-          new Separator(),
-          ...steps().map((s) => ({ name: `Change the ${STEP_LABELS[s]}`, value: s })),
+          { name: 'Create it', value: 'create' as const },
+          { name: 'Change an answer', value: 'change' as const },
+          { name: 'Cancel (write nothing)', value: 'cancel' as const },
         ],
       },
-      ctx,
+      { ...ctx, clearPromptOnDone: true },
     );
-    if (choice === 'create') return a;
-    await ask(choice, a, ctx);
+    if (next === 'create') return a;
+    if (next === 'cancel') return null;
+    const step = await select(
+      {
+        message: 'Change which answer?',
+        choices: steps().map((s) => ({ name: STEP_LABELS[s], value: s })),
+        pageSize: steps().length,
+      },
+      { ...ctx, clearPromptOnDone: true },
+    );
+    await ask(step, a, target, ctx);
+  }
+}
+
+/** The name question's check: the rule, then whether `./<name>` can take the project. */
+function nameProblem(name: string, target: Target): true | string {
+  const rule = validate.name(name);
+  if (rule !== true) return rule;
+  const conflict = conflictAt(path.resolve(target.cwd, name), target.force);
+  if (conflict === 'file') return `./${name} is a file: choose another name`;
+  if (conflict === 'not-empty') return `./${name} is not empty: choose another name, or run again with --force`;
+  if (conflict instanceof Error) return `./${name} cannot be used: ${conflict.message}`;
+  return true;
+}
+
+/** {@link targetConflict}, with an unreadable target as the reason rather than thrown. */
+function conflictAt(dir: string, force: boolean): ReturnType<typeof targetConflict> | Error {
+  try {
+    return targetConflict(dir, force);
+  } catch (err) {
+    return err as Error;
   }
 }
 
 const sameSet = <T>(a: readonly T[], b: readonly T[]) => a.length === b.length && a.every((x) => b.includes(x));
 
-async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
+async function ask(step: Step, a: Answers, target: Target, ctx: PromptContext): Promise<void> {
   switch (step) {
     case 'name':
       a.name = await input(
         {
           message: `${a.category === 'bundle' ? 'Bundle' : 'Plugin'} name`,
           default: a.name || undefined,
-          validate: validate.name,
+          validate: (v) => nameProblem(v, target),
         },
         ctx,
       );
@@ -127,19 +174,6 @@ async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
             value: l,
             checked: a.readmeLanguages.includes(l),
           })),
-        },
-        ctx,
-      );
-      break;
-    case 'language':
-      a.language = await select(
-        {
-          message: 'Language',
-          choices: [
-            { name: 'Python (3.12+)', value: 'python' as const },
-            { name: 'Go', value: 'python' as const, disabled: '(not supported yet)' },
-            { name: 'TypeScript', value: 'python' as const, disabled: '(not supported yet)' },
-          ],
         },
         ctx,
       );
@@ -185,15 +219,17 @@ async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
         ctx,
       );
       if (a.permissions.includes('storage')) {
-        const size = await input(
+        const mb = await input(
           {
-            message: 'Storage size in bytes',
-            default: String(a.storageSize || DEFAULT_STORAGE_SIZE),
-            validate: (v) => validate.storageSize(Number(v)),
+            message: `Storage size in MB (${STORAGE_MB.min}-${STORAGE_MB.max})`,
+            default: String(Math.min(STORAGE_MB.max, Math.max(STORAGE_MB.min, Math.round(a.storageSize / MB)))),
+            validate: (v) =>
+              (/^\d+$/.test(v.trim()) && Number(v) >= STORAGE_MB.min && Number(v) <= STORAGE_MB.max) ||
+              `use a whole number of MB from ${STORAGE_MB.min} to ${STORAGE_MB.max}`,
           },
           ctx,
         );
-        a.storageSize = Number(size);
+        a.storageSize = Number(mb) * MB;
       }
       break;
     case 'minDifyVersion':
@@ -209,7 +245,7 @@ async function ask(step: Step, a: Answers, ctx: PromptContext): Promise<void> {
   }
 }
 
-function summary(a: Answers): string {
+function summary(a: Answers, target: Target): string {
   const rows: [string, string][] =
     a.category === 'bundle'
       ? [
@@ -223,16 +259,19 @@ function summary(a: Answers): string {
           ['description', a.description],
           ['repository', a.repo || '-'],
           ['READMEs', ['en_US', ...a.readmeLanguages].join(', ')],
-          ['language', a.language],
+          ['language', 'Python (the only one supported so far)'],
           ['type', a.category],
           [
             'permissions',
             a.permissions.length
               ? a.permissions.join(', ') +
-                (a.permissions.includes('storage') ? ` (storage ${a.storageSize} bytes)` : '')
+                (a.permissions.includes('storage') ? ` (storage ${storageSizeText(a.storageSize)})` : '')
               : 'none',
           ],
           ['minimum Dify', a.minDifyVersion || 'any'],
         ];
-  return ['Ready to create:', ...rows.map(([k, v]) => `  ${k.padEnd(12)} ${v}`)].join('\n');
+  const dir = path.resolve(target.cwd, a.name);
+  // With --force an existing directory is written into: say so before the author confirms.
+  const into = conflictAt(dir, false) === 'not-empty' ? ['  (it exists: files of the same name are replaced)'] : [];
+  return [`Ready to create ${dir}`, ...into, ...rows.map(([k, v]) => `  ${k.padEnd(13)}${v}`)].join('\n');
 }

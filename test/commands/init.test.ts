@@ -207,6 +207,20 @@ describe('init options', () => {
     expect(readFileSync(path.join(dir, 'requirements.txt'), 'utf8')).toMatch(/^dify_plugin>=0\.10/m);
   });
 
+  it('takes --storage-size in bytes, as the Go CLI does, or in MB with the unit', async () => {
+    const cwd = await tempDir();
+    for (const [name, size] of [
+      ['bytes', '2097152'],
+      ['mb', '5MB'],
+    ]) {
+      expect(
+        (await runCli([...QUICK, '--name', name!, '--allow-storage', '--storage-size', size!], { cwd, env })).code,
+      ).toBe(0);
+    }
+    expect(readFileSync(path.join(cwd, 'bytes', 'manifest.yaml'), 'utf8')).toMatch(/\bsize: 2097152\n/);
+    expect(readFileSync(path.join(cwd, 'mb', 'manifest.yaml'), 'utf8')).toMatch(/\bsize: 5242880\n/);
+  });
+
   it('makes a valid bundle with --type bundle and with dify bundle init', async () => {
     const cwd = await tempDir();
     expect(
@@ -282,6 +296,8 @@ describe('init refuses and fails safely', () => {
     [['--language', 'go'], /only python is supported/],
     [['--min-dify-version', '1.x'], /use a version like 1\.9\.0/],
     [['--allow-storage', '--storage-size', '10'], /--storage-size "10": use a whole number of bytes from 1024/],
+    [['--allow-storage', '--storage-size', '0MB'], /--storage-size "0MB": .* or of MB from 1 to 1024 written as 5MB/],
+    [['--allow-storage', '--storage-size', '1e6'], /--storage-size "1e6": use a whole number of bytes/],
     [['--repo', 'github.com/acme'], /use a full URL/],
   ])('exits 2 for %j', async (flags, message) => {
     const r = await runCli([...QUICK, '--name', 'x', ...flags], { cwd: await tempDir() });

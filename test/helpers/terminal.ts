@@ -27,5 +27,40 @@ export function terminal() {
     from = at + text.length;
     for (const k of keys) input.write(k);
   };
-  return { input, output, answer, plain };
+  return { input, output, answer, plain, screen: () => visible(screen) };
+}
+
+/**
+ * What a terminal would show after `raw`: the lines left once the cursor moves and erasures the
+ * prompts use (ESC[nA up, ESC[nB down, ESC[nG column, ESC[K / ESC[2K erase) are applied, colour
+ * codes dropped. Shows what a prompt leaves behind, which `plain` (everything ever written) cannot.
+ */
+function visible(raw: string): string {
+  const lines: string[] = [''];
+  let row = 0;
+  let col = 0;
+  const put = (ch: string) => {
+    const line = (lines[row] ?? '').padEnd(col);
+    lines[row] = line.slice(0, col) + ch + line.slice(col + 1);
+    col++;
+  };
+  for (const token of raw.match(/\x1b\[[0-9;?]*[A-Za-z]|[^]/g) ?? []) {
+    const csi = /^\x1b\[([0-9;?]*)([A-Za-z])$/.exec(token);
+    if (!csi) {
+      if (token === '\n') {
+        row++;
+        col = 0;
+        lines[row] ??= '';
+      } else if (token === '\r') col = 0;
+      else put(token);
+      continue;
+    }
+    const n = Number(csi[1]) || 1;
+    if (csi[2] === 'A') row = Math.max(0, row - n);
+    else if (csi[2] === 'B') row += n;
+    else if (csi[2] === 'G') col = n - 1;
+    else if (csi[2] === 'K') lines[row] = csi[1] === '2' ? '' : (lines[row] ?? '').slice(0, col);
+    lines[row] ??= '';
+  }
+  return lines.map((l) => l.trimEnd()).join('\n');
 }

@@ -1,7 +1,10 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { className, distributionName, title } from '../../src/scaffold/answers.js';
 import { validate } from '../../src/project/manifest-fields.js';
 import { render, TemplateError } from '../../src/scaffold/render.js';
+import { scaffoldFiles, TEMPLATES } from '../../src/scaffold/files.js';
 
 describe('template renderer', () => {
   it('substitutes variables without any escaping', () => {
@@ -65,5 +68,28 @@ describe('answer rules', () => {
     expect(validate.minDifyVersion('1.9')).toMatch(/1\.9\.0/);
     expect(validate.storageSize(1023)).toMatch(/1024/);
     expect(validate.storageSize(1048576)).toBe(true);
+  });
+});
+
+describe('templates', () => {
+  // npm-packlist drops these wherever they are in a package, so the installed CLI would lack them.
+  const DROPPED_BY_NPM = new Set(['.gitignore', '.npmignore', '.npmrc', 'package-lock.json', 'node_modules']);
+
+  it('hold no file that npm leaves out of the published package', () => {
+    const names = readdirSync(TEMPLATES, { recursive: true, encoding: 'utf8' }).map((p) => path.basename(p));
+    expect(names).toContain('gitignore');
+    expect(names.filter((n) => DROPPED_BY_NPM.has(n))).toEqual([]);
+  });
+
+  it('give every plugin and bundle a .gitignore; a plugin keeps .env out of git', () => {
+    const ctx = { now: new Date(0), cliVersion: '0.0.0' };
+    const base = { name: 'x', author: 'acme', description: 'x', repo: '', language: 'python' as const };
+    const more = { readmeLanguages: [], permissions: [], storageSize: 1048576, minDifyVersion: '' };
+    const file = (category: 'tool' | 'bundle') =>
+      scaffoldFiles({ ...base, ...more, category }, ctx)
+        .find((f) => f.path === '.gitignore')
+        ?.data.toString();
+    expect(file('tool')).toMatch(/^\.env$/m);
+    expect(file('bundle')).toMatch(/^\*\.difybndl$/m);
   });
 });

@@ -2,7 +2,9 @@ import path from 'node:path';
 import { AGENT_PERMISSIONS, DEFAULT_STORAGE_SIZE, type Permission } from '../../project/permissions.js';
 import {
   CATEGORIES,
+  MB,
   README_LANGUAGES,
+  STORAGE_MB,
   type Answers,
   type Category,
   type ReadmeLanguage,
@@ -39,15 +41,32 @@ export interface InitOptions extends PermissionFlags {
 export async function initCommand(opts: InitOptions, io: Io, fixedCategory?: Category): Promise<ExitCode> {
   const start = answersFromFlags(opts, fixedCategory);
   const interactive = !opts.quick && Boolean(io.stdin.isTTY);
+  const force = Boolean(opts.force);
   let answers: Answers;
   if (interactive) {
-    const { askAnswers } = await import('../../scaffold/prompts.js');
+    const [{ askAnswers }, { gitAuthor }] = await Promise.all([
+      import('../../scaffold/prompts.js'),
+      import('../../scaffold/git-author.js'),
+    ]);
+    if (!start.author) start.author = await gitAuthor(io.env, io.cwd);
+    let asked: Answers | null;
     try {
-      answers = await askAnswers(start, { input: io.stdin, output: io.stdout as NodeJS.WritableStream });
+      asked = await askAnswers(
+        start,
+        { cwd: io.cwd, force },
+        { input: io.stdin, output: io.stdout as NodeJS.WritableStream },
+      );
     } catch (err) {
-      if ((err as Error).name === 'ExitPromptError') throw new UserError('cancelled: nothing was written');
-      throw err;
+      // Ctrl-C reaches the prompts as a key, not as a signal: exit as if it had been one.
+      if ((err as Error).name !== 'ExitPromptError') throw err;
+      io.stderr.write('cancelled; nothing was written\n');
+      return EXIT.interrupted;
     }
+    if (!asked) {
+      io.stderr.write('cancelled; nothing was written\n');
+      return EXIT.failed;
+    }
+    answers = asked;
   } else {
     const missing = (['name', 'author', 'description'] as const).filter((k) => !start[k]).map((k) => `--${k}`);
     if (missing.length > 0) {
@@ -67,7 +86,7 @@ export async function initCommand(opts: InitOptions, io: Io, fixedCategory?: Cat
   const now = io.env.SOURCE_DATE_EPOCH ? new Date(Number(io.env.SOURCE_DATE_EPOCH) * 1000) : new Date();
   const files = scaffoldFiles(answers, { now, cliVersion: VERSION });
   try {
-    writeProject(dir, files, Boolean(opts.force));
+    writeProject(dir, files, force);
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError(`cannot create ${dir}: ${(err as Error).message}`);
@@ -103,8 +122,14 @@ function answersFromFlags(o: InitOptions, fixedCategory?: Category): Answers {
   if (o.repo !== undefined) check('repo', o.repo, validate.repo(o.repo));
   if (o.minDifyVersion !== undefined)
     check('min-dify-version', o.minDifyVersion, validate.minDifyVersion(o.minDifyVersion));
-  const storageSize = o.storageSize === undefined ? DEFAULT_STORAGE_SIZE : Number(o.storageSize);
-  if (o.storageSize !== undefined) check('storage-size', o.storageSize, validate.storageSize(storageSize));
+  const storageSize = o.storageSize === undefined ? DEFAULT_STORAGE_SIZE : storageBytes(o.storageSize);
+  const sizeRule = validate.storageSize(storageSize);
+  if (o.storageSize !== undefined && sizeRule !== true)
+    check(
+      'storage-size',
+      o.storageSize,
+      `${sizeRule}, or of MB from ${STORAGE_MB.min} to ${STORAGE_MB.max} written as 5MB`,
+    );
   const readmeLanguages = (o.readmeLanguages ?? '')
     .split(',')
     .map((l) => l.trim())
@@ -125,6 +150,16 @@ function answersFromFlags(o: InitOptions, fixedCategory?: Category): Answers {
     storageSize,
     minDifyVersion: o.minDifyVersion ?? '',
   };
+}
+
+/**
+ * `--storage-size`: bytes, as in the Go CLI, or MB with the unit (`5MB`), as the question asks.
+ * Anything else is NaN, which the size rule refuses.
+ */
+function storageBytes(value: string): number {
+  const mb = /^\s*(\d+)\s*MB\s*$/i.exec(value);
+  if (mb) return Number(mb[1]) * MB;
+  return /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
 }
 
 /** Flags that shape a plugin but mean nothing for a bundle: silently dropping them would hide a mistake. */
