@@ -1,4 +1,4 @@
-import { lstatSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { UserError } from '../diagnostics/user-error.js';
@@ -24,16 +24,20 @@ export interface PluginWatcher {
  * chokidar watches the new file again. It is loaded only here, so other commands never pay for it.
  */
 export function watchPlugin(
-  root: string,
+  dir: string,
   isExcluded: (relPath: string) => boolean,
   debounceMs: number,
   onChange: (kind: ChangeKind, files: string[]) => void,
 ): PluginWatcher {
+  let root: string;
   try {
+    // The directory itself, if `dir` is a link to it: links inside it are not followed.
+    root = realpathSync(dir);
     if (!statSync(root).isDirectory()) throw new Error('not a directory');
   } catch (err) {
-    throw cannotWatch(root, err);
+    throw cannotWatch(dir, err);
   }
+  const relOf = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
   const ignored = (rel: string, isDir: boolean): boolean =>
     rel !== '' && (isHiddenOrEditorTemp(rel) || isExcluded(isDir ? `${rel}/` : rel));
 
@@ -52,7 +56,7 @@ export function watchPlugin(
   };
   const seen = (event: string, abs: string) => {
     if (event !== 'add' && event !== 'change' && event !== 'unlink') return; // directories alone run nothing
-    const rel = path.relative(root, abs).split(path.sep).join('/');
+    const rel = relOf(abs);
     if (rel.startsWith('../') || ignored(rel, false)) return;
     if (!changed.has(rel)) changed.set(rel, { existed: event !== 'add' });
     clearTimeout(timer);
@@ -68,18 +72,17 @@ export function watchPlugin(
         watcher = watch(root, {
           ignoreInitial: true,
           followSymlinks: false, // never into a directory outside the plugin
+          ignorePermissionErrors: true, // an unreadable directory: the check reports it
           // Its own handling of atomic saves delays deletions; the debounce above merges them instead.
           atomic: false,
-          ignored: (abs: string, stats?: Stats) =>
-            ignored(path.relative(root, abs).split(path.sep).join('/'), stats?.isDirectory() ?? false),
+          ignored: (abs: string, stats?: Stats) => ignored(relOf(abs), stats?.isDirectory() ?? false),
         });
         watcher.on('all', seen);
         watcher.once('ready', resolve);
         watcher.on('error', (err) => {
-          // Out of inotify watches (ENOSPC), file handles (EMFILE) or permission before watching
-          // starts: the system's limits, not a bug. Later (a directory removed under us): keep
-          // watching the rest.
-          reject(cannotWatch(root, err));
+          // Out of inotify watches (ENOSPC) or file handles (EMFILE) while starting: the system's
+          // limits, not a bug. Later (a directory created past the limit): keep watching the rest.
+          reject(cannotWatch(dir, err));
         });
       }),
   );
@@ -94,9 +97,9 @@ export function watchPlugin(
   };
 }
 
-function cannotWatch(root: string, err: unknown): UserError {
+function cannotWatch(dir: string, err: unknown): UserError {
   return new UserError(
-    `cannot watch ${root} for changes: ${(err as Error).message}`,
+    `cannot watch ${dir} for changes: ${(err as Error).message}`,
     'raise the limit (on Linux: sysctl fs.inotify.max_user_watches), or run without --watch',
   );
 }

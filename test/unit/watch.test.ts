@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { watchPlugin, type ChangeKind } from '../../src/debug/watch.js';
@@ -21,7 +21,7 @@ interface Change {
   files: string[];
 }
 
-async function watchedPlugin(files: Record<string, string> = {}, debounceMs = DEBOUNCE_MS) {
+async function watchedPlugin(files: Record<string, string> = {}, debounceMs = DEBOUNCE_MS, throughLink = false) {
   const dir = await tempDir();
   const all = { 'manifest.yaml': 'version: 0.0.1\n', 'tools/x.py': 'x = 1\n', 'tools/y.py': 'y = 1\n', ...files };
   for (const [rel, text] of Object.entries(all)) {
@@ -32,8 +32,10 @@ async function watchedPlugin(files: Record<string, string> = {}, debounceMs = DE
   const { exclusionOf } = selectFiles(dir);
   const changes: Change[] = [];
   let wake = () => undefined as void;
+  let watched = dir;
+  if (throughLink) symlinkSync(dir, (watched = path.join(await tempDir(), 'link')));
   const watcher = watchPlugin(
-    dir,
+    watched,
     (rel) => exclusionOf(rel) !== null,
     debounceMs,
     (kind, changed) => {
@@ -178,6 +180,12 @@ describe('run --watch: the watcher', () => {
     expect(await next()).toEqual({ kind: 'declarations', files: ['manifest.yaml', 'tools/x.py'] });
     writeFileSync(at('tools/y.py'), 'y = 2\n');
     expect(await next()).toEqual({ kind: 'code', files: ['tools/y.py'] });
+  });
+
+  it('watches a plugin directory reached through a link', async () => {
+    const { at, next } = await watchedPlugin({}, DEBOUNCE_MS, true);
+    writeFileSync(at('tools/x.py'), 'x = 2\n');
+    expect(await next()).toEqual({ kind: 'code', files: ['tools/x.py'] });
   });
 
   it('treats an edit of the ignore file as a change of declarations', async () => {
