@@ -33,7 +33,7 @@ export async function startWatch(
   const emit = jsonEmitter(io.stdout);
   const say = (text: string) => !o.json && io.stdout.write(text + '\n');
   const { green } = colorFor(io.stdout, io.env);
-  // The ignore file may be edited meanwhile: each successful check brings its new rules.
+  // The ignore file may be edited meanwhile: each check after a change brings its rules as they are.
   let exclusionOf = o.exclusionOf;
 
   const onChange = async (kind: ChangeKind, files: string[]) => {
