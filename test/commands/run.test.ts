@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -494,6 +503,40 @@ describe('dify plugin run --watch', () => {
     expect(d.connections.filter((c) => c.isOpen)).toEqual([last]);
     expect(cli.output()).toContain('↻ tools/greet.yaml changed');
     expect(cli.output()).toContain('✓ Registered again');
+    cli.signal('SIGINT');
+    expect((await cli.ended).code).toBe(0);
+  });
+
+  it('follows rename-saves, and an edit of .difyignore: what it then leaves out no longer restarts', async () => {
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const cli = await run(d, { watch: true }, { dir });
+    await d.nextRegistered();
+    await cli.waitFor('✓ Watching for changes');
+    const restarts = (n: number) => (output: string) => output.split('✓ Plugin restarted').length === n + 1;
+    const code = path.join(dir, 'tools', 'greet.py');
+    for (let save = 1; save <= 2; save++) {
+      writeFileSync(`${code}.tmp-save`, `${readFileSync(code, 'utf8')}\n# save ${save}\n`);
+      renameSync(`${code}.tmp-save`, code);
+      await cli.waitFor(restarts(save));
+    }
+    appendFileSync(path.join(dir, '.difyignore'), 'data/\n');
+    await cli.waitFor('✓ Registered again');
+    await cli.waitFor(restarts(3));
+    mkdirSync(path.join(dir, 'data'));
+    writeFileSync(path.join(dir, 'data', 'cache.json'), '{}');
+    writeFileSync(code, `${readFileSync(code, 'utf8')}\n# save 3\n`);
+    await cli.waitFor(restarts(4));
+    const changed = cli
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('↻'));
+    expect(changed).toEqual([
+      '↻ tools/greet.py changed',
+      '↻ tools/greet.py changed',
+      '↻ .difyignore changed',
+      '↻ tools/greet.py changed',
+    ]);
     cli.signal('SIGINT');
     expect((await cli.ended).code).toBe(0);
   });

@@ -3,7 +3,7 @@
 // Everything else about the commands is tested in-process, in test/commands/.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, watch } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -262,6 +262,25 @@ describe('dify plugin run (remote debugging), as a process', () => {
     } finally {
       if (isRunning(pid2)) process.kill(pid2, 'SIGKILL');
     }
+  });
+
+  it('--watch: the bundle loads its watcher when asked, and sees save after save by rename', async () => {
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const cli = start([dir, '--url', d.url, '--key', KEY, '--python', FAKE_PYTHON, '--watch'], {
+      FAKE_HEARTBEAT_MS: '200',
+    });
+    await d.nextRegistered();
+    await cli.waitFor('✓ Watching for changes');
+    const code = path.join(dir, 'tools', 'greet.py');
+    const original = readFileSync(code, 'utf8');
+    for (let save = 1; save <= 3; save++) {
+      writeFileSync(`${code}.sedtmp`, `${original}\n# save ${save}\n`);
+      renameSync(`${code}.sedtmp`, code);
+      await cli.waitFor(new RegExp(`(↻ tools/greet\\.py changed[^]*?✓ Plugin restarted[^]*){${save}}`));
+    }
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(0);
   });
 
   // The interpreter itself: `python3` on PATH may be a wrapper (a pyenv shim) that execs it later.

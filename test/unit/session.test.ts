@@ -138,6 +138,7 @@ describe('RunSession', () => {
       },
     );
     cleanup.push(() => watcher.close());
+    await watcher.ready;
 
     const pid = s.pluginPid;
     appendFileSync(path.join(dir, 'tools', 'greet.py'), '\n# changed\n');

@@ -22,12 +22,19 @@ export interface WatchOptions {
  * `run --watch`: a code change restarts the plugin; a declaration change (YAML, `_assets/`) is
  * checked, then registered again on a fresh connection, and restarts the plugin too. Changes are
  * handled one at a time (ChangeQueue), each once the files have been quiet for `debounceMs`.
- * Returns what stops watching.
+ * Resolves, once every directory is watched, to what stops watching.
  */
-export function startWatch(session: RunSession, o: WatchOptions, io: Io, debounceMs: number): () => void {
+export async function startWatch(
+  session: RunSession,
+  o: WatchOptions,
+  io: Io,
+  debounceMs: number,
+): Promise<() => Promise<void>> {
   const emit = jsonEmitter(io.stdout);
   const say = (text: string) => !o.json && io.stdout.write(text + '\n');
   const { green } = colorFor(io.stdout, io.env);
+  // The ignore file may be edited meanwhile: each check after a change brings its rules as they are.
+  let exclusionOf = o.exclusionOf;
 
   const onChange = async (kind: ChangeKind, files: string[]) => {
     if (o.json) emit('changed', { kind, files });
@@ -43,6 +50,7 @@ export function startWatch(session: RunSession, o: WatchOptions, io: Io, debounc
         checksum: false,
         remoteDebugging: true,
       });
+      if (checked.source) exclusionOf = checked.source.selection.exclusionOf;
       if (!checked.ok || !checked.project) {
         reportCheck(checked, io, o.json);
         if (o.json)
@@ -69,12 +77,18 @@ export function startWatch(session: RunSession, o: WatchOptions, io: Io, debounc
   });
   const watcher = watchPlugin(
     o.dir,
-    (rel) => o.exclusionOf(rel) !== null,
+    (rel) => exclusionOf(rel) !== null,
     debounceMs,
     (kind, files) => queue.push(kind, files),
   );
+  try {
+    await watcher.ready;
+  } catch (err) {
+    await watcher.close();
+    throw err;
+  }
   // From here on an edit is seen: before this line it would be missed.
-  say(green('✓ Watching for changes'));
+  if (!session.ended) say(green('✓ Watching for changes'));
   return () => watcher.close();
 }
 

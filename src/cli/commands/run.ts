@@ -179,7 +179,7 @@ async function remoteDebug(
   process.once('exit', killChild);
   // Installed before connecting: Ctrl-C while connecting must stop the plugin too.
   const signals = onStopSignals(io.signals ?? process, () => void session.stop(), killChild);
-  let stopWatching = () => undefined as void;
+  let stopWatching = async (): Promise<void> => undefined;
   try {
     await session.start(); // returns early when stopped meanwhile
     if (opts.watch && !session.ended) {
@@ -190,13 +190,13 @@ async function remoteDebug(
         json,
         setRegistration: (r: RegistrationMessage[]) => (registration = r),
       };
-      stopWatching = startWatch(session, watch, io, timers.watchDebounceMs);
+      stopWatching = await startWatch(session, watch, io, timers.watchDebounceMs);
     }
     const ended = await session.finished;
     if (ended) throw ended;
     return EXIT.ok;
   } finally {
-    stopWatching();
+    await stopWatching();
     spinner.stop();
     await session.stop();
     signals.dispose();
