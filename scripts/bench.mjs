@@ -1,4 +1,4 @@
-// `npm run bench`: start-up and throughput figures for the README's performance section.
+// `npm run bench`: start-up and throughput figures for docs/performance.md.
 // Timings are medians of repeated wall-clock runs of the built CLI on this machine.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';

@@ -12,9 +12,10 @@ import { VERSION } from '../version.js';
 
 /**
  * Builds the command tree. Command modules are imported only when their command runs, so start-up
- * stays cheap; this file is wiring and exit codes only.
+ * stays cheap; this file is wiring and exit codes only. Exported so that a test can parse the
+ * documented command lines without running them.
  */
-function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
+export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
   const program = new Command('dify')
     .description('Build, check, package and debug Dify plugins')
     .version(VERSION, '-v, --version', 'print the version')

@@ -14,7 +14,7 @@ export interface ResultExtras {
   };
 }
 
-/** The `--format json` document (README.md, Output formats): `{"ok", "results": [...]}`, one per plugin path given. */
+/** The `--format json` document (docs/commands.md, Output formats): `{"ok", "results": [...]}`, one per plugin path given. */
 export function formatJson(results: PluginResult[], extras: Map<PluginResult, ResultExtras> = new Map()): string {
   const doc = {
     ok: results.every((r) => r.ok),

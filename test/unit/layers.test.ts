@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { REPO } from '../helpers/plugin.js';
 
 /**
- * The folders of src/, bottom to top (README, "Layout"). A module may import from its own folder
+ * The folders of src/, bottom to top (docs/development.md, "Layout"). A module may import from its own folder
  * and from the layers below it, never from a layer above or a sibling of its own layer: that keeps
  * the folder-level import graph free of cycles and tells a reader where any behaviour lives.
  */

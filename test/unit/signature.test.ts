@@ -37,7 +37,7 @@ import { MAX_PACKAGE_BYTES } from '../../src/project/limits.js';
 const options = { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: { PATH: '' }, checksum: true };
 
 // ---------------------------------------------------------------------------------------------
-// An independent implementation of the daemon's scheme (the signature formats in the README;
+// An independent implementation of the daemon's scheme (the signature formats in docs/commands.md;
 // dify-plugin-daemon `pkg/plugin_packager/decoder/verifier.go`), written from that description
 // with node:crypto, zlib and Buffer writes only: none of the code under test is used, so the two
 // sides can only agree by both following that description.
