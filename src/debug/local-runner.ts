@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CrashLoopError, QuickExits } from './crash-loop.js';
 import { RESTART_DEFAULTS, RestartBackoff } from './restart-backoff.js';
 import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plugin-process.js';
 import { UserError } from '../diagnostics/user-error.js';
@@ -65,6 +66,9 @@ export interface LocalRunnerOptions {
   startTimeoutMs: number;
   /** SIGTERM → SIGKILL grace when stopping a plugin that timed out. */
   stopGraceMs: number;
+  /** A plugin exiting within `crashLoopRunMs` of its start `crashLoopCount` times in a row is given up on. */
+  crashLoopRunMs: number;
+  crashLoopCount: number;
 }
 
 /** What the mock says it is in every answer to a backwards invocation. */
@@ -82,11 +86,16 @@ export class LocalRunner {
   private startTimedOut = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly restarts: RestartBackoff;
+  private readonly quickExits: QuickExits;
   private idleWaiters: (() => void)[] = [];
+  private giveUp!: (err: CrashLoopError) => void;
+  /** Settles when the plugin keeps crashing as it starts and is not restarted again. */
+  readonly gaveUp = new Promise<CrashLoopError>((resolve) => (this.giveUp = resolve));
 
   constructor(private readonly o: LocalRunnerOptions) {
     this.plugin = new PluginProcess(o.plugin);
     this.restarts = new RestartBackoff({ ...RESTART_DEFAULTS, initialMs: o.restartDelayMs });
+    this.quickExits = new QuickExits(o.crashLoopRunMs, o.crashLoopCount);
     this.plugin.on('line', (line) => this.fromPlugin(line));
     this.plugin.on('exit', (exit) => this.exited(exit));
   }
@@ -109,6 +118,7 @@ export class LocalRunner {
 
   private startPlugin(): void {
     this.restarts.started();
+    this.quickExits.started();
     this.plugin.start();
   }
 
@@ -266,9 +276,14 @@ export class LocalRunner {
       return;
     }
     if (this.stopped) return;
+    this.ready = false;
+    if (this.quickExits.exited()) {
+      this.stopped = true;
+      this.giveUp(new CrashLoopError(exit, this.quickExits.inARow, this.quickExits.runMs, this.o.plugin.python, false));
+      return;
+    }
     // Restarted, even when a restart dies before its first heartbeat: the runner must not sit
     // there without a plugin, answering every request with "restarting".
-    this.ready = false;
     const delay = this.restarts.delayAfterExit();
     this.o.onExit(exit, delay);
     this.restartTimer = setTimeout(() => this.startPlugin(), delay);

@@ -3,6 +3,7 @@ import { connect, ConnectError, DaemonLink, MAX_DAEMON_LINE_BYTES } from './daem
 import { explainRejection, type DaemonRejection } from './daemon-errors.js';
 import { FlowGate } from './flow-gate.js';
 import { PluginProcess, type PluginExit, type PluginProcessOptions } from './plugin-process.js';
+import { CrashLoopError, QuickExits } from './crash-loop.js';
 import { UserError } from '../diagnostics/user-error.js';
 
 /** Every timer of a debugging session, with its default, in one place. */
@@ -125,31 +126,6 @@ export class DaemonMisbehavedError extends UserError {
   }
 }
 
-/**
- * The plugin keeps crashing as soon as it starts: restarting it again cannot help. The message
- * ends with its last stderr lines (its traceback, usually).
- */
-export class CrashLoopError extends UserError {
-  readonly details: { exit_code: number | null; stderr: string[] };
-
-  constructor(exit: PluginExit, times: number, withinMs: number, python: string) {
-    const how = exit.killedFor
-      ? `was killed (${exit.killedFor})`
-      : exit.signal
-        ? `was stopped by ${exit.signal}`
-        : `exited with code ${exit.code}`;
-    const tail = exit.stderrTail.length ? `; its last output:\n    ${exit.stderrTail.join('\n    ')}` : '';
-    const missing = exit.stderrTail.some((l) => /\b(ModuleNotFoundError|ImportError)\b/.test(l));
-    super(
-      `the plugin process ${how} within ${withinMs / 1000} s of starting, ${times} times in a row, so it is not restarted again${tail}`,
-      missing
-        ? `a module is missing: install the plugin's requirements for ${python} (e.g. \`${python} -m pip install -r requirements.txt\`, or \`uv sync\` for a uv project), then run again`
-        : 'fix what its output above says, then run again (with --watch, a saved change restarts it)',
-    );
-    this.details = { exit_code: exit.code, stderr: exit.stderrTail };
-  }
-}
-
 /** The plugin's interpreter could not be started at all. */
 export class PluginStartError extends UserError {
   constructor(message: string) {
@@ -194,9 +170,8 @@ export class RunSession {
   private heartbeat: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly restarts: RestartBackoff;
-  /** How many times in a row the plugin exited right after starting (RunTimers.crashLoopRunMs). */
-  private quickExits = 0;
-  private startedAt = 0;
+  /** The plugin's exits right after starting, in a row (RunTimers.crashLoopRunMs). */
+  private readonly quickExits: QuickExits;
   /** Set while restartPlugin() stops the process on purpose: that exit is not a crash. */
   private replacing = false;
   private stopped: Promise<void> | undefined;
@@ -210,6 +185,7 @@ export class RunSession {
       maxMs: o.timers.restartMaxMs,
       healthyRunMs: o.timers.healthyRunMs,
     });
+    this.quickExits = new QuickExits(o.timers.crashLoopRunMs, o.timers.crashLoopCount);
     this.finished = new Promise((resolve) =>
       this.over.signal.addEventListener('abort', () => resolve(this.outcome), { once: true }),
     );
@@ -293,7 +269,7 @@ export class RunSession {
     if (this.over.signal.aborted) return;
     clearTimeout(this.restartTimer);
     this.restarts.reset();
-    this.quickExits = 0; // its code changed: earlier crashes say nothing of it
+    this.quickExits.reset();
     this.replacing = true;
     try {
       await this.plugin.stop(this.o.timers.stopGraceMs);
@@ -446,7 +422,7 @@ export class RunSession {
   private startPlugin(): void {
     if (this.over.signal.aborted) return;
     this.restarts.started();
-    this.startedAt = Date.now();
+    this.quickExits.started();
     this.plugin.start();
     this.o.events.pluginStarted(this.plugin.pid);
   }
@@ -464,10 +440,8 @@ export class RunSession {
       this.finishRequest(session, request.started, why);
     }
     if (this.replacing) return; // restartPlugin() starts the new one
-    const { crashLoopRunMs, crashLoopCount } = this.o.timers;
-    this.quickExits = Date.now() - this.startedAt < crashLoopRunMs ? this.quickExits + 1 : 0;
-    if (this.quickExits >= crashLoopCount)
-      return this.end(new CrashLoopError(exit, this.quickExits, crashLoopRunMs, this.o.plugin.python));
+    if (this.quickExits.exited())
+      return this.end(new CrashLoopError(exit, this.quickExits.inARow, this.quickExits.runMs, this.o.plugin.python));
     const delay = this.restarts.delayAfterExit();
     this.o.events.pluginExited(exit, delay);
     this.restartTimer = setTimeout(() => this.startPlugin(), delay);

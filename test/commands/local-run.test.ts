@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { localRunCommand } from '../../src/cli/commands/local-run.js';
+import { LOCAL_RUN_LIMITS, localRunCommand } from '../../src/cli/commands/local-run.js';
 import { run } from '../../src/cli/main.js';
 import { UserError } from '../../src/diagnostics/user-error.js';
 import { isAlive, runCli } from '../helpers/cli.js';
@@ -208,7 +208,7 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
 
   it('gives up on a plugin that never becomes ready, with its stderr', async () => {
     const ws = await localRunWorkspace();
-    const limits = { startTimeoutMs: 500, stopGraceMs: 2_000, restartDelayMs: 1_000 };
+    const limits = { ...LOCAL_RUN_LIMITS, startTimeoutMs: 500, stopGraceMs: 2_000, restartDelayMs: 1_000 };
     // The start-up limit runs out when the test says: once the plugin has written its stderr.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
@@ -228,6 +228,26 @@ describe('dify plugin run <file.difypkg> (local run)', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('gives up on a plugin that crashes again as soon as it is restarted, with its traceback (exit 1)', async () => {
+    const ws = await localRunWorkspace();
+    const marker = path.join(await tempDir(), 'started');
+    const limits = { ...LOCAL_RUN_LIMITS, restartDelayMs: 10, crashLoopRunMs: 60_000, crashLoopCount: 3 };
+    const command = startCommand((io) => localRunCommand(pkg, { python: FAKE_PYTHON }, io, limits), {
+      env: { FAKE_HEARTBEAT_MS: '200', ...ws.env, FAKE_CRASH_AFTER_FIRST: marker },
+    });
+    await command.waitFor(() => command.stdout().includes('plugin_ready'));
+    command.stdin.write(request('c1', 'crash')); // its first exit; every restart then crashes at start
+    const { code, error } = await within(command.ended, 10_000, 'giving up');
+    expect(code).toBe(1);
+    expect(error?.message).toMatch(
+      /^the plugin process exited with code 1 within 60 s of starting, 3 times in a row, so it is not restarted again; its last output:\n {4}Traceback/,
+    );
+    expect(error?.message).toContain("ModuleNotFoundError: No module named 'requests'");
+    expect(error?.hint).toMatch(/a module is missing/);
+    expect(error?.hint).not.toContain('--watch');
+    expectCleanedUp(ws);
   });
 
   it('serves TCP clients on 127.0.0.1, each with its own plugin_ready; Ctrl-C exits 0', async () => {

@@ -17,6 +17,8 @@
 //   FAKE_NEVER_READY=1     a plugin stuck before plugin.run() (a slow import): after the manifest
 //                          line, two lines on stderr and no heartbeat, ever
 //   FAKE_CRASH_AT_START=1  a plugin missing a module: a traceback on stderr, exit 1, right after start
+//   FAKE_CRASH_AFTER_FIRST a file: the first start creates it and runs normally, every later start
+//                          (a restart) finds it and crashes as FAKE_CRASH_AT_START does
 //   FAKE_PRINT_FIRST       a line printed on stdout before anything else (a print() at import time),
 //                          and on stderr too, with "(stderr)" after it
 //   FAKE_SPY_FILE          write {"pid", "cwd", "argv"} to this file (whole: through a rename),
@@ -26,7 +28,7 @@
 //
 // Tool behaviours (request `data.tool`): default echo, `backwards`, `crash`, `big`, `burst`, `error`,
 // `stall` (stops reading stdin, then exits with code 4 after FAKE_STALL_MS).
-import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
 if (process.env.INSTALL_METHOD !== 'local') {
@@ -154,7 +156,10 @@ if (process.env.FAKE_PRINT_FIRST) {
   process.stdout.write(`${process.env.FAKE_PRINT_FIRST}\n`);
   process.stderr.write(`${process.env.FAKE_PRINT_FIRST} (stderr)\n`);
 }
-if (process.env.FAKE_CRASH_AT_START === '1') {
+const crashAfterFirst = process.env.FAKE_CRASH_AFTER_FIRST;
+const restarted = crashAfterFirst !== undefined && existsSync(crashAfterFirst);
+if (crashAfterFirst !== undefined && !restarted) writeFileSync(crashAfterFirst, 'started once');
+if (process.env.FAKE_CRASH_AT_START === '1' || restarted) {
   process.stderr.write('Traceback (most recent call last):\n');
   process.stderr.write('  File "/fake/plugin/main.py", line 1, in <module>\n');
   process.stderr.write("ModuleNotFoundError: No module named 'requests'\n");

@@ -35,12 +35,17 @@ export interface LocalRunLimits {
   /** SIGTERM → SIGKILL grace when stopping the plugin. */
   stopGraceMs: number;
   restartDelayMs: number;
+  /** As `run`: a plugin exiting this soon after its start, this many times in a row, is given up on. */
+  crashLoopRunMs: number;
+  crashLoopCount: number;
 }
 
 export const LOCAL_RUN_LIMITS: LocalRunLimits = {
   startTimeoutMs: 60_000,
   stopGraceMs: DEFAULT_TIMERS.stopGraceMs,
   restartDelayMs: RESTART_DEFAULTS.initialMs,
+  crashLoopRunMs: DEFAULT_TIMERS.crashLoopRunMs,
+  crashLoopCount: DEFAULT_TIMERS.crashLoopCount,
 };
 
 type Format = 'text' | 'json';
@@ -107,6 +112,8 @@ export async function localRunCommand(
       restartDelayMs: limits.restartDelayMs,
       startTimeoutMs: limits.startTimeoutMs,
       stopGraceMs: limits.stopGraceMs,
+      crashLoopRunMs: limits.crashLoopRunMs,
+      crashLoopCount: limits.crashLoopCount,
     });
     try {
       // Never rejects, so that a start-up failing after a signal is not an unhandled rejection.
@@ -117,9 +124,11 @@ export async function localRunCommand(
       const failure = await Promise.race([started, stop.signalled]);
       if (stop.received) return EXIT.ok;
       if (failure !== undefined) throw failure;
-      await (listen
-        ? serveTcp(runner, listen, format, system, stop.signalled)
-        : serveStdio(runner, io, emit, stop.signalled));
+      // Serving ends at a signal, or when the plugin keeps crashing as it starts (then exit 1).
+      let gaveUp: Error | undefined;
+      const over = Promise.race([stop.signalled, runner.gaveUp.then((err) => void (gaveUp = err))]);
+      await (listen ? serveTcp(runner, listen, format, system, over) : serveStdio(runner, io, emit, over));
+      if (gaveUp) throw gaveUp;
       return EXIT.ok;
     } finally {
       // However serving ended (signal, end of input, a port in use), the plugin must not outlive it.

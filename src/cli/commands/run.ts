@@ -4,14 +4,8 @@ import { buildRegistration, type RegistrationMessage } from '../../debug/registr
 import { describeSource, maskKey, resolveSettings, type DebugSettings } from '../../debug/settings.js';
 import { preflight, PreflightError, type PreflightResult } from '../../debug/preflight.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
-import {
-  CrashLoopError,
-  DEFAULT_TIMERS,
-  RejectedError,
-  RunSession,
-  type RunTimers,
-  type SessionEvents,
-} from '../../debug/session.js';
+import { CrashLoopError } from '../../debug/crash-loop.js';
+import { DEFAULT_TIMERS, RejectedError, RunSession, type RunTimers, type SessionEvents } from '../../debug/session.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { get } from '../../project/model.js';
 import { printable, printableJson } from '../../diagnostics/excerpt.js';
