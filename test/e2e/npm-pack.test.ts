@@ -1,17 +1,26 @@
 // The CLI as npm publishes it: `npm pack` leaves some files out of a package (every `.gitignore`,
 // for one), so what a checkout scaffolds proves nothing about what an installed CLI scaffolds.
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { cliEnv } from '../helpers/cli.js';
+import { FakeDaemon } from '../helpers/fake-daemon.js';
 import { REPO, tempDir } from '../helpers/plugin.js';
 
 const run = promisify(execFile);
 const TYPES = ['tool', 'llm', 'extension', 'agent-strategy', 'datasource', 'trigger', 'bundle'];
 
-it('an npm-installed CLI scaffolds every type with a .gitignore, and each plugin checks clean', async () => {
+/** The lowest dify_plugin version the plugin's requirements.txt accepts (`dify_plugin>=0.10.1,<0.11.0`). */
+function sdkVersion(dir: string): string {
+  return /^dify_plugin>=([\d.]+)/m.exec(readFileSync(path.join(dir, 'requirements.txt'), 'utf8'))![1]!;
+}
+
+/** Stands in for the interpreter of the plugin's .venv: there is no package index to install the SDK from. */
+const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
+
+it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin checks clean, and the quickstart loop works', async () => {
   const work = await tempDir();
   const env = cliEnv();
   // Packing runs no scripts: the tarball holds the dist/ this checkout built.
@@ -32,8 +41,9 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, and each plugin
     ],
     { cwd: work, env },
   );
-  const dify = (args: string[]) =>
-    run(path.join(prefix, 'node_modules', '.bin', 'dify'), args, { cwd: work, env, encoding: 'utf8' });
+  const bin = path.join(prefix, 'node_modules', '.bin', 'dify');
+  const dify = (args: string[], cwd = work, extra: NodeJS.ProcessEnv = {}) =>
+    run(bin, args, { cwd, env: { ...env, ...extra }, encoding: 'utf8' });
 
   await Promise.all(
     TYPES.map(async (type) => {
@@ -63,4 +73,42 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, and each plugin
       expect(JSON.parse(check.stdout), type).toMatchObject({ ok: true });
     }),
   );
-});
+
+  // The README's quickstart, from `cd` on: the .venv (its python the fake interpreter), `.env`
+  // from `.env.example`, `run` (refused while the SDK is missing, then registered), `package`.
+  const dir = path.join(work, 'p_tool');
+  mkdirSync(path.join(dir, '.venv', 'bin'), { recursive: true });
+  symlinkSync(FAKE_PYTHON, path.join(dir, '.venv', 'bin', 'python'));
+  const daemon = await FakeDaemon.start();
+  try {
+    const example = readFileSync(path.join(dir, '.env.example'), 'utf8');
+    writeFileSync(
+      path.join(dir, '.env'),
+      example
+        .replace(/^REMOTE_INSTALL_URL=.*$/m, `REMOTE_INSTALL_URL=${daemon.url}`)
+        .replace(/^REMOTE_INSTALL_KEY=.*$/m, 'REMOTE_INSTALL_KEY=test-key'),
+    );
+    const refused = await dify(['plugin', 'run', '.'], dir, { FAKE_SDK_VERSION: 'none' }).then(
+      () => expect.fail('run went ahead without the SDK'),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/dify_plugin \(the Dify plugin SDK\) is not installed/);
+    expect(refused.stderr).toContain('pip install -r requirements.txt');
+
+    const session = spawn(bin, ['plugin', 'run', '.'], {
+      cwd: dir,
+      // The SDK version the template requires (requirements.txt), as the fake interpreter reports it.
+      env: { ...env, FAKE_HEARTBEAT_MS: '200', FAKE_SDK_VERSION: sdkVersion(dir) },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => session.on('close', resolve));
+    await daemon.nextRegistered();
+    session.kill('SIGINT');
+    expect(await exited).toBe(0);
+  } finally {
+    await daemon.close();
+  }
+  await dify(['plugin', 'package', '.'], dir);
+  expect(existsSync(path.join(dir, 'p_tool.difypkg'))).toBe(true);
+}, 60_000);
