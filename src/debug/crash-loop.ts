@@ -43,19 +43,24 @@ export class QuickExits {
 export class CrashLoopError extends UserError {
   readonly details: { exit_code: number | null; stderr: string[] };
 
-  constructor(exit: PluginExit, times: number, withinMs: number, python: string, watching = true) {
+  constructor(exit: PluginExit, times: number, withinMs: number, python: string, suggestWatch: boolean) {
     const how = exit.killedFor
       ? `was killed (${exit.killedFor})`
       : exit.signal
         ? `was stopped by ${exit.signal}`
         : `exited with code ${exit.code}`;
     const tail = exit.stderrTail.length ? `; its last output:\n    ${exit.stderrTail.join('\n    ')}` : '';
-    const missing = exit.stderrTail.some((l) => /\b(ModuleNotFoundError|ImportError)\b/.test(l));
+    const install = `install the plugin's requirements for ${python} (e.g. \`${python} -m pip install -r requirements.txt\`, or \`uv sync\` for a uv project), then run again`;
+    // A module not there at all, or one there but not as the code expects (another version).
+    const missing = exit.stderrTail.some((l) => /\bModuleNotFoundError\b/.test(l));
+    const mismatch = !missing && exit.stderrTail.some((l) => /\bImportError\b/.test(l));
     super(
       `the plugin process ${how} within ${withinMs / 1000} s of starting, ${times} times in a row, so it is not restarted again${tail}`,
       missing
-        ? `a module is missing: install the plugin's requirements for ${python} (e.g. \`${python} -m pip install -r requirements.txt\`, or \`uv sync\` for a uv project), then run again`
-        : `fix what its output above says, then run again${watching ? ' (with --watch, a saved change restarts it)' : ''}`,
+        ? `a module is missing: ${install}`
+        : mismatch
+          ? `an import failed, often a package of another version than the plugin needs: ${install}`
+          : `fix what its output above says, then run again${suggestWatch ? ' (with --watch, a crashing plugin waits for the next saved change instead)' : ''}`,
     );
     this.details = { exit_code: exit.code, stderr: exit.stderrTail };
   }

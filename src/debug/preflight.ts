@@ -169,7 +169,12 @@ class Fixes {
 
   private installWith(python: string): string {
     const { needs } = this.o;
-    if (needs.files.requirementsTxt) return `${quote(python)} -m pip install -r requirements.txt`;
+    if (needs.files.requirementsTxt) {
+      // The SDK's range came from pyproject.toml and requirements.txt says otherwise: installing
+      // requirements.txt alone would leave the refused version in place.
+      const sdk = needs.sdk?.from === 'pyproject.toml' && needs.sdkInRequirements !== needs.sdk.specifiers;
+      return `${quote(python)} -m pip install -r requirements.txt${sdk ? ` ${quote(`dify_plugin${needs.sdk!.specifiers}`)}` : ''}`;
+    }
     return `${quote(python)} -m pip install ${quote(`dify_plugin${needs.sdk?.specifiers ?? ''}`)}`;
   }
 

@@ -17,6 +17,8 @@ export interface PythonNeeds {
   runnerVersion?: string;
   /** The version range of `dify_plugin` (or `dify-plugin`) the plugin depends on. */
   sdk?: Stated;
+  /** The range requirements.txt states, when it names the SDK (it may differ from pyproject.toml's). */
+  sdkInRequirements?: string;
   /** How its dependencies are declared, for the commands that install them. */
   files: { requirementsTxt: boolean; pyproject: boolean; uvLock: boolean };
 }
@@ -49,6 +51,7 @@ export function pythonNeedsOf(dir: string, runnerVersion: unknown): PythonNeeds 
   const dependencies = Array.isArray(project?.dependencies) ? project.dependencies : [];
   const fromPyproject = sdkRange(dependencies.filter((d): d is string => typeof d === 'string'));
   const fromRequirements = requirementsText !== undefined ? sdkRange(requirementLines(requirementsText)) : undefined;
+  if (fromRequirements !== undefined) needs.sdkInRequirements = fromRequirements;
   if (fromPyproject !== undefined) needs.sdk = { specifiers: fromPyproject, from: 'pyproject.toml' };
   else if (fromRequirements !== undefined) needs.sdk = { specifiers: fromRequirements, from: 'requirements.txt' };
   return needs;
@@ -107,5 +110,9 @@ function readSmall(file: string): string | undefined {
 }
 
 function isPlainFile(file: string): boolean {
-  return lstatSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  try {
+    return lstatSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false; // not a directory on the way, no permission: nothing stated
+  }
 }

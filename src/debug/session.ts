@@ -87,7 +87,8 @@ export interface SessionEvents {
   /** A line of the plugin's stderr, as it comes. */
   pluginStderr(text: string): void;
   pluginStarted(pid: number | undefined): void;
-  pluginExited(exit: PluginExit, restartInMs: number): void;
+  /** `restartInMs` null: not restarted until a file changes (`run --watch` after a crash loop). */
+  pluginExited(exit: PluginExit, restartInMs: number | null): void;
   disconnected(): void;
   reconnecting(attempt: number, inMs: number): void;
 }
@@ -141,6 +142,11 @@ export interface SessionOptions {
   plugin: PluginProcessOptions;
   timers: RunTimers;
   events: SessionEvents;
+  /**
+   * `run --watch`: a plugin that keeps crashing as it starts waits for the next change
+   * (restartPlugin()) instead of ending the session.
+   */
+  waitForChange?: boolean;
 }
 
 const HEARTBEAT = JSON.stringify({ event: 'heartbeat', session_id: null, data: {} });
@@ -440,8 +446,13 @@ export class RunSession {
       this.finishRequest(session, request.started, why);
     }
     if (this.replacing) return; // restartPlugin() starts the new one
-    if (this.quickExits.exited())
-      return this.end(new CrashLoopError(exit, this.quickExits.inARow, this.quickExits.runMs, this.o.plugin.python));
+    if (this.quickExits.exited()) {
+      // Under --watch the fix is a save away: the session and the watcher stay, restartPlugin() resumes.
+      if (this.o.waitForChange) return this.o.events.pluginExited(exit, null);
+      return this.end(
+        new CrashLoopError(exit, this.quickExits.inARow, this.quickExits.runMs, this.o.plugin.python, true),
+      );
+    }
     const delay = this.restarts.delayAfterExit();
     this.o.events.pluginExited(exit, delay);
     this.restartTimer = setTimeout(() => this.startPlugin(), delay);

@@ -59,7 +59,11 @@ export function textEvents(
     pluginStderr: (text) => line(c.dim(`    ${p(text)}`)),
     // Its stderr has been shown as it came.
     pluginExited: (exit: PluginExit, restartInMs) =>
-      line(c.red(`✖ The plugin process ${exitText(exit)}; restarting it in ${seconds(restartInMs)}`)),
+      line(
+        c.red(
+          `✖ The plugin process ${exitText(exit)}; ${restartInMs === null ? 'it keeps crashing as it starts, so it is not restarted until a file changes' : `restarting it in ${seconds(restartInMs)}`}`,
+        ),
+      ),
     disconnected: () => line(c.yellow('! Lost the connection to the daemon; reconnecting (the plugin keeps running)')),
     reconnecting: (attempt, inMs) => {
       const text = `Reconnecting in ${seconds(inMs)} (attempt ${attempt})`;

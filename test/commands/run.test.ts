@@ -392,6 +392,22 @@ describe('dify plugin run: how a session ends', () => {
     expect(cli.output().match(/The plugin process exited with code 1; restarting it/g)).toHaveLength(2);
   });
 
+  it('under --watch, a plugin that keeps crashing as it starts waits for the next saved change instead of ending the run', async () => {
+    const d = await daemon();
+    const dir = await copyPlugin(EXAMPLE);
+    const timers = { ...TIMERS, restartInitialMs: 10, restartMaxMs: 20, crashLoopRunMs: 5000, crashLoopCount: 3 };
+    const cli = await run(d, { watch: true }, { dir, env: { FAKE_CRASH_AT_START: '1' }, timers });
+    const waiting = 'it keeps crashing as it starts, so it is not restarted until a file changes';
+    await cli.waitFor(waiting);
+    await cli.waitFor('✓ Watching for changes');
+    const code = path.join(dir, 'tools', 'greet.py');
+    writeFileSync(code, `${readFileSync(code, 'utf8')}\n# fixed?\n`);
+    // Restarted by the change, it crashes three more times and waits again: the run goes on.
+    await cli.waitFor((output) => output.split(waiting).length === 3);
+    cli.signal('SIGINT');
+    expect((await cli.ended).code).toBe(0);
+  });
+
   it('exits 1 when a reconnection is refused (the key expired meanwhile)', async () => {
     const d = await daemon();
     const cli = await run(d);

@@ -26,6 +26,20 @@ async function hintOf(o: Partial<PreflightOptions> & Pick<PreflightOptions, 'pyt
 }
 
 describe('the interpreter check: the commands in its hints', () => {
+  it('installs the range pyproject.toml states when requirements.txt states another (pip would keep the refused one)', async () => {
+    const dir = await pluginWith({
+      'pyproject.toml':
+        '[project]\nname = "x"\nrequires-python = ">=3.12"\ndependencies = ["dify_plugin>=0.10.1,<0.11.0"]\n',
+      'requirements.txt': 'dify_plugin>=0.9.0,<0.11.0\n',
+    });
+    const hint = await hintOf({
+      python: { value: FAKE_PYTHON, source: 'flag', name: '--python' },
+      pluginDir: dir,
+      env: { ...process.env, FAKE_SDK_VERSION: '0.9.1' },
+    });
+    expect(hint).toContain("-m pip install -r requirements.txt 'dify_plugin>=0.10.1,<0.11.0'");
+  });
+
   it('on Windows, creates the venv with the py launcher and installs with its Scripts python', async () => {
     const hint = await hintOf({
       python: { value: '/nonexistent/python', source: 'default', name: 'PATH' },

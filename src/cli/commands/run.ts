@@ -167,6 +167,7 @@ async function remoteDebug(
     plugin: { python: settings.python.value, entrypoint, cwd: dir, env: io.env },
     timers,
     events,
+    waitForChange: Boolean(opts.watch),
   });
   // Whatever happens to the CLI, the plugin process must not outlive it.
   const killChild = () => session.killNow();
