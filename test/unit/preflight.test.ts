@@ -3,6 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { preflight, PreflightError, type PreflightOptions } from '../../src/debug/preflight.js';
 import { pythonNeedsOf } from '../../src/debug/python-needs.js';
+import { probeInterpreter } from '../../src/debug/interpreter-probe.js';
+import { findOnPath } from '../../src/project/executables.js';
 import { EXAMPLE, pluginWith, REPO } from '../helpers/plugin.js';
 
 const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
@@ -82,5 +84,23 @@ describe('the interpreter check: the commands in its hints', () => {
     expect(hint).toBe(
       "create the plugin's .venv again with Python 3.12: `python3.12 -m venv --clear .venv && .venv/bin/python -m pip install -r requirements.txt`",
     );
+  });
+});
+
+// The fake interpreter answers the probe itself; this runs the real script once.
+const realPython = findOnPath('python3', process.env);
+describe.skipIf(realPython === undefined)('the interpreter probe on a real Python', () => {
+  it('reads its version and executable, and whether dify_plugin is installed, without importing it', async () => {
+    const result = await probeInterpreter(realPython!, { cwd: EXAMPLE, env: process.env, timeoutMs: 15_000 });
+    expect(result.ok, JSON.stringify(result)).toBe(true);
+    if (!result.ok) return;
+    expect(result.facts.version).toMatch(/^3\.\d+\.\d+$/);
+    expect(result.facts.executable).not.toBe('');
+    // Installed or not, the answer has the right shape.
+    expect(
+      result.facts.sdk === undefined ||
+        typeof result.facts.sdk.version === 'string' ||
+        result.facts.sdk.version === null,
+    ).toBe(true);
   });
 });
