@@ -41,6 +41,8 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin che
     ],
     { cwd: work, env },
   );
+  // Every library is bundled into dist/dify.cjs: the install brings the CLI and nothing else.
+  expect(readdirSync(path.join(prefix, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['dify-plugin-cli']);
   const bin = path.join(prefix, 'node_modules', '.bin', 'dify');
   const dify = (args: string[], cwd = work, extra: NodeJS.ProcessEnv = {}) =>
     run(bin, args, { cwd, env: { ...env, ...extra }, encoding: 'utf8' });
