@@ -24,8 +24,32 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin che
   const work = await tempDir();
   const env = cliEnv();
   // Packing runs no scripts: the tarball holds the dist/ this checkout built.
-  await run('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', work], { cwd: REPO, env });
-  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
+  const packed = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+    cwd: REPO,
+    env,
+  });
+  const [{ filename: tarball, files, size }] = JSON.parse(packed.stdout) as [
+    { filename: string; files: { path: string }[]; size: number },
+  ];
+  // What a user needs and nothing else: no tests, no scratch files, no source map (nothing reads it).
+  const tops = new Set(files.map((f) => f.path.split('/')[0]));
+  expect([...tops].sort()).toEqual([
+    'README.md',
+    'bin',
+    'data',
+    'dist',
+    'docs',
+    'package.json',
+    'schemas',
+    'templates',
+  ]);
+  expect(
+    files
+      .filter((f) => f.path.startsWith('dist/'))
+      .map((f) => f.path)
+      .sort(),
+  ).toEqual(['dist/dify.cjs', 'dist/dify.cjs.cache']);
+  expect(size).toBeLessThan(1.5 * 1024 * 1024);
   const prefix = path.join(work, 'prefix');
   await run(
     'npm',
