@@ -101,9 +101,9 @@ export function sdkRange(requirements: string[]): string | undefined {
  * file: a link is not followed (it may point out of the plugin), and a FIFO would block the read.
  */
 function readSmall(file: string): string | undefined {
-  if (!isPlainFile(file)) return undefined;
   try {
-    return lstatSync(file).size > MAX_FILE_BYTES ? undefined : readFileSync(file, 'utf8');
+    const info = lstatSync(file, { throwIfNoEntry: false });
+    return info?.isFile() && info.size <= MAX_FILE_BYTES ? readFileSync(file, 'utf8') : undefined;
   } catch {
     return undefined;
   }

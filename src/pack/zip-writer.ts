@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fstatSync, readSync, writevSync } from 'node:fs';
+import { closeSync, createReadStream, readSync, writevSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { crc32, createDeflateRaw, createGzip, deflateRawSync } from 'node:zlib';
@@ -191,7 +191,7 @@ async function streamCompressed(
   let compressed = 0;
   const sha256 = hash ? createHash('sha256') : undefined;
   const deflate = createDeflateRaw({ chunkSize: OUTPUT_CHUNK });
-  const source = createReadStream('', { fd: openInput(file.name, file.path) });
+  const source = createReadStream('', { fd: openInput(file.name, file.path).fd });
   source.on('data', (chunk) => {
     try {
       count(chunk.length);
@@ -217,7 +217,7 @@ async function streamCompressed(
 }
 
 /** An input file opened for reading, refused when it is not a regular file (a FIFO would block). */
-function openInput(name: string, file: string): number {
+function openInput(name: string, file: string): { fd: number; size: number } {
   try {
     return openRegularFile(file, name);
   } catch (err) {
@@ -306,9 +306,8 @@ class ReadAhead {
 
   /** The file's bytes in a reused buffer (and that buffer), or 'stream' for a large file. */
   private readFile(name: string, file: string): [Buffer, Buffer] | 'stream' {
-    const fd = openInput(name, file);
+    const { fd, size } = openInput(name, file);
     try {
-      const size = fstatSync(fd).size;
       if (size > STREAM_ABOVE) return 'stream';
       const buffer = this.acquire(size);
       let filled = 0;

@@ -26,23 +26,26 @@ export class NotRegularFileError extends UserError {
 }
 
 /**
- * Opens `file` for reading, following links, and returns its descriptor: refused with
- * NotRegularFileError unless it is a regular file. O_NONBLOCK makes the open of a FIFO return at
- * once instead of waiting for a writer; it changes nothing for a regular file.
+ * Opens `file` for reading, following links, and returns its descriptor and size (from the one
+ * fstat that tells its kind): refused with NotRegularFileError unless it is a regular file.
+ * O_NONBLOCK makes the open of a FIFO return at once instead of waiting for a writer; it changes
+ * nothing for a regular file.
  */
-export function openRegularFile(file: string, shown = file): number {
+export function openRegularFile(file: string, shown = file): { fd: number; size: number } {
   const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  let kind: string | null;
+  let info: Stats;
   try {
-    const info = fstatSync(fd);
-    kind = info.isFile() ? null : info.isDirectory() ? 'a directory' : specialKind(info);
+    info = fstatSync(fd);
   } catch (err) {
     closeSync(fd);
     throw err;
   }
-  if (kind === null) return fd;
+  if (info.isFile()) return { fd, size: info.size };
   closeSync(fd);
-  throw new NotRegularFileError(shown, kind);
+  throw new NotRegularFileError(
+    shown,
+    info.isDirectory() ? 'a directory' : (specialKind(info) ?? 'not a regular file'),
+  );
 }
 
 /**

@@ -44,7 +44,7 @@ export function secretIn(abs: string, names: string[], anyContent = false): stri
 function readHead(abs: string): string {
   let fd: number;
   try {
-    fd = openRegularFile(abs);
+    ({ fd } = openRegularFile(abs));
   } catch {
     return '';
   }

@@ -100,17 +100,20 @@ export class ZipReader {
 
   /** The entry Dify reads for `name`: the first of that name, as Go's `zip.Reader.Open` finds it. */
   entry(name: string): ZipEntry | undefined {
-    if (!this.byName) {
-      this.byName = new Map();
-      for (const e of this.contents.entries) if (!this.byName.has(e.name)) this.byName.set(e.name, e);
-    }
-    return this.byName.get(name);
+    return this.firstOfEach().get(name);
   }
 
   /** Each name once, with the entry `entry(name)` gives, in central-directory order. */
   files(): ZipEntry[] {
-    this.entry('');
-    return [...this.byName!.values()];
+    return [...this.firstOfEach().values()];
+  }
+
+  private firstOfEach(): Map<string, ZipEntry> {
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const e of this.contents.entries) if (!this.byName.has(e.name)) this.byName.set(e.name, e);
+    }
+    return this.byName;
   }
 
   /** The entry's bytes, checked against its declared size and CRC. */

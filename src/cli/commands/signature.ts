@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, readFileSync } from 'node:fs';
+import { closeSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
@@ -231,10 +231,9 @@ async function readKey(file: string, io: Io, parse: (pem: Buffer, source: string
   let bytes: Buffer;
   try {
     // Opened so that a FIFO or a device is refused rather than waited on.
-    const fd = openRegularFile(path.resolve(io.cwd, file));
+    const { fd, size } = openRegularFile(path.resolve(io.cwd, file));
     try {
       // A PEM key is a few KB; a file of gigabytes is not one, and is not read to find out.
-      const { size } = fstatSync(fd);
       if (size > MAX_KEY_BYTES)
         throw new UserError(
           `cannot read the key file ${file}: it is ${size} bytes, far more than a PEM key (at most ${MAX_KEY_BYTES / 1024} KiB)`,
