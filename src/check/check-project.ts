@@ -3,7 +3,7 @@ import { sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { icons } from './rules/assets.js';
 import { type CheckContext, type Rule } from './rules/context.js';
 import { allDeclarations } from '../project/model.js';
-import { entrypoint, identifier, pep440Versions, pluginKinds, privacyFile } from './rules/manifest.js';
+import { dependencyFile, entrypoint, identifier, pep440Versions, pluginKinds, privacyFile } from './rules/manifest.js';
 import { duplicateKeys } from './rules/duplicate-keys.js';
 import { duplicateModels } from './rules/models.js';
 import { readmes, templateText } from './rules/readme.js';
@@ -21,6 +21,7 @@ const SEMANTIC_RULES: Rule[] = [
   identifier,
   privacyFile,
   entrypoint,
+  dependencyFile,
   pythonSources,
   icons,
   readmes,

@@ -177,6 +177,13 @@ export const RULE_CATALOG = {
     source: 'SDK class loader (import fails at start-up)',
     enforced: 'SDK start',
   },
+  'python/no-dependency-file': {
+    severity: 'error',
+    summary: 'A Python plugin has neither `requirements.txt` nor `pyproject.toml` in its package.',
+    source:
+      'daemon local runtime at install ("failed to detect dependency file: neither pyproject.toml nor requirements.txt found"); remote debugging runs the author\'s own environment and does not need one',
+    enforced: 'install',
+  },
   'python/no-code': {
     severity: 'warning',
     summary:
@@ -280,7 +287,8 @@ export const RULE_CATALOG = {
   },
   'bundle/package-renamed': {
     severity: 'warning',
-    summary: "A bundle's embedded package has a checksum that is not its name: the file changed after `bundle append`.",
+    summary:
+      "A bundle's embedded package is named by a checksum (as `bundle append` names it) that is not its own: the file changed after it was appended. Any other name is fine.",
     source:
       'Go CLI `bundle append package` names the file by its checksum; the daemon installs it whatever its name (`internal/service/plugin_decoder.go`)',
     enforced: 'nowhere (installs)',
@@ -400,9 +408,11 @@ export const RULE_CATALOG = {
   },
   'tool-provider/credentials-schema-ignored': {
     severity: 'warning',
-    summary: 'A tool provider uses `credentials_schema`, which the Python SDK ignores for tools.',
-    source: 'SDK ToolProviderConfiguration reads only credentials_for_provider',
-    enforced: 'nowhere (the SDK ignores it)',
+    summary:
+      'A tool provider uses `credentials_schema`: the daemon reads it at install, but the Python SDK reads only `credentials_for_provider`, so a remote-debugging session declares no credentials.',
+    source:
+      'daemon ToolProviderDeclaration (credentials_schema, else credentials_for_provider); SDK ToolProviderConfiguration reads only credentials_for_provider',
+    enforced: 'remote debugging (no credential form; the installed package works)',
   },
   'tool/duplicate-name': {
     severity: 'error',

@@ -111,44 +111,79 @@ export async function planChecksum(plan: PackPlan): Promise<string> {
 
 /**
  * Over the limit: name the largest files and directories, the ignore file in use, and what to
- * add to it — the Go CLI's message lists only files, and only those seen so far.
+ * add to it — the Go CLI's message lists only files, and only those seen so far. The hint
+ * never suggests leaving out what the plugin refers to (`referenced`: the YAML files it
+ * declares, its privacy policy) or what Dify always reads (the manifest, `_assets/`, Python
+ * code, dependency files, the README): the check would then fail with `reference/excluded`.
  */
-export function sizeFinding(plan: PackPlan, maxBytes: number, ignoreFile: string | null): Diagnostic | null {
+export function sizeFinding(
+  plan: PackPlan,
+  maxBytes: number,
+  ignoreFile: string | null,
+  referenced: ReadonlySet<string> = new Set(),
+): Diagnostic | null {
   if (plan.totalSize <= maxBytes) return null;
-  const files = [...plan.entries].sort((a, b) => b.size - a.size).slice(0, 5);
-  const dirs = largestDirectories(plan.entries, 3);
+  const bySize = (a: { size: number }, b: { size: number }) => b.size - a.size;
+  const files = [...plan.entries].sort(bySize);
+  const dirs = directorySizes(plan.entries).sort(bySize);
   const list = (items: { name: string; size: number }[]) =>
     items.map((i) => `${i.name} (${formatBytes(i.size)})`).join(', ');
-  // Never suggest leaving out what Dify needs: the icons in _assets/ or the manifest.
-  const needed = (name: string) => name.startsWith('_assets/') || name === 'manifest.yaml';
-  const biggest = [...dirs, ...files].find((e) => !needed(e.name))?.name;
+  const needed = (name: string) => referenced.has(name) || alwaysRead(name);
+  const neededDirs = new Set(files.filter((f) => needed(f.name)).flatMap((f) => directoriesOf(f.name)));
+  const spare = [...dirs.filter((d) => !neededDirs.has(d.name)), ...files.filter((f) => !needed(f.name))];
+  // Leaving out something far smaller than the excess would not help: then say so instead.
+  const biggest = spare.sort(bySize).find((e) => e.size * 10 >= plan.totalSize - maxBytes)?.name;
+  const outermost = outermostDirectories(dirs, 3);
   const message =
     `the files to pack take ${formatBytes(plan.totalSize)} uncompressed, over the ${formatBytes(maxBytes)} limit. ` +
-    `Largest files: ${list(files)}.` +
-    (dirs.length ? ` Largest directories: ${list(dirs)}.` : '') +
+    `Largest files: ${list(files.slice(0, 5))}.` +
+    (outermost.length ? ` Largest directories: ${list(outermost)}.` : '') +
     ` Ignore file: ${ignoreFile ?? 'none (no .difyignore or .gitignore)'}.`;
   const hint = biggest
     ? `if ${biggest} is not needed at run time, add "${biggest}" to ${ignoreFile ?? '.difyignore'}; or raise the limit with --max-size <MB>`
-    : 'the largest files are assets Dify shows: make them smaller, or raise the limit with --max-size <MB>';
+    : 'the largest files are ones the plugin needs (its declarations, code and assets): make them smaller, or raise the limit with --max-size <MB>';
   return diagnostic('pack/too-large', { file: null }, message, hint);
 }
 
-function largestDirectories(entries: PackEntry[], count: number): { name: string; size: number }[] {
+/** Files Dify reads from every package, whatever the declarations say. */
+function alwaysRead(name: string): boolean {
+  return (
+    name === 'manifest.yaml' ||
+    name.startsWith('_assets/') ||
+    name.endsWith('.py') ||
+    // The README (and its translations in readme/) is what Dify shows on the plugin's page.
+    name.startsWith('readme/') ||
+    ['README.md', 'requirements.txt', 'pyproject.toml', 'uv.lock'].includes(name)
+  );
+}
+
+/**
+ * The directories holding a file, outermost first. Eight levels are plenty to point at what to
+ * leave out, and keep this linear however deep a path goes (every prefix of a deep path would
+ * cost the square of its depth).
+ */
+function directoriesOf(name: string): string[] {
+  const parts = name.split('/');
+  const dirs: string[] = [];
+  for (let i = 1; i < Math.min(parts.length, 9); i++) dirs.push(parts.slice(0, i).join('/') + '/');
+  return dirs;
+}
+
+function directorySizes(entries: PackEntry[]): { name: string; size: number }[] {
   const sizes = new Map<string, number>();
-  for (const e of entries) {
-    const parts = e.name.split('/');
-    // Eight levels are plenty to point at what to leave out, and keep this linear however deep
-    // a path goes (every prefix of a deep path would cost the square of its depth).
-    for (let i = 1; i < Math.min(parts.length, 9); i++) {
-      const dir = parts.slice(0, i).join('/') + '/';
-      sizes.set(dir, (sizes.get(dir) ?? 0) + e.size);
-    }
-  }
+  for (const e of entries) for (const dir of directoriesOf(e.name)) sizes.set(dir, (sizes.get(dir) ?? 0) + e.size);
+  return [...sizes].map(([name, size]) => ({ name, size }));
+}
+
+/** The `count` largest directories (sorted largest first), leaving out those inside one already named. */
+function outermostDirectories(
+  sorted: { name: string; size: number }[],
+  count: number,
+): { name: string; size: number }[] {
   const picked: { name: string; size: number }[] = [];
-  // Biggest first; a directory inside one already named adds nothing new.
-  for (const [name, size] of [...sizes].sort((a, b) => b[1] - a[1])) {
+  for (const d of sorted) {
     if (picked.length === count) break;
-    if (!picked.some((p) => name.startsWith(p.name))) picked.push({ name, size });
+    if (!picked.some((p) => d.name.startsWith(p.name))) picked.push(d);
   }
   return picked;
 }

@@ -153,9 +153,12 @@ interface EmbeddedPackage {
   identity: EmbeddedIdentity | null;
   /** What stops it from installing: the package's errors. */
   problems: string[];
-  /** What is odd but installs anyway: a checksum that is not its name. */
+  /** What is odd but installs anyway: a checksum name that is not its checksum. */
   notes: string[];
 }
+
+/** The name `bundle append package` gives a package: its SHA-256 checksum. */
+const CHECKSUM_NAME = /^[0-9a-f]{64}$/;
 
 /** Checks `_assets/<name>` as `plugin package --check` would; null when the bundle has no such file. */
 async function inspectEmbedded(
@@ -171,9 +174,12 @@ async function inspectEmbedded(
     .filter((d) => d.severity === 'error')
     .map((d) => `${d.file ? `${d.file}: ` : ''}${d.message}`);
   // The daemon installs an embedded package whatever its name (dify-plugin-daemon
-  // `internal/service/plugin_decoder.go` decodes and verifies it, never compares the checksum).
+  // `internal/service/plugin_decoder.go` decodes and verifies it, never compares the checksum;
+  // its own upload tests use names like `valid.difypkg`). Only a name that is a checksum, as
+  // `bundle append package` writes, says which bytes were appended: another checksum means
+  // the file was replaced or changed since.
   const notes =
-    plugin?.checksum && plugin.checksum !== name
+    plugin?.checksum && CHECKSUM_NAME.test(name) && plugin.checksum !== name
       ? [`its checksum is ${plugin.checksum}, not its name: the file changed after it was appended`]
       : [];
   const identity = plugin && {

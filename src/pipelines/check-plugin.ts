@@ -12,6 +12,7 @@ import type { PackageSource } from '../project/package-source.js';
 import type { PluginSource } from '../project/source.js';
 import { uniqueIdentifier } from '../project/identity.js';
 import { loadProject } from '../project/load.js';
+import { resolveRef } from '../project/references.js';
 import { get, summarizePlugin, type PluginProject, type PluginSummary } from '../project/model.js';
 
 export interface PluginInfo extends PluginSummary {
@@ -99,7 +100,7 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
       requirements: options.checksum ? 'export' : (options.requirements ?? 'export'),
       maxBytes: options.maxBytes,
     });
-    const tooLarge = sizeFinding(plan, options.maxBytes, source.selection.ignoreFile);
+    const tooLarge = sizeFinding(plan, options.maxBytes, source.selection.ignoreFile, referencedFiles(project));
     if (tooLarge) diagnostics.push(tooLarge);
     if (options.checksum) checksum = await planChecksum(plan);
   } catch (err) {
@@ -210,6 +211,15 @@ function statOrNull(location: string): Stats | null {
 
 function failed(location: string, diagnostics: Diagnostic[]): PluginResult {
   return { path: location, ok: false, plugin: null, diagnostics };
+}
+
+/** The files the plugin's declarations name: every YAML file loaded, and the privacy policy. */
+function referencedFiles(project: PluginProject): Set<string> {
+  const referenced = new Set(project.files.keys());
+  const privacy = get(project.manifest?.value, 'privacy');
+  const privacyPath = typeof privacy === 'string' ? resolveRef(privacy).path : undefined;
+  if (privacyPath) referenced.add(privacyPath);
+  return referenced;
 }
 
 function runnerLanguage(project: PluginProject): unknown {

@@ -639,22 +639,28 @@ describe('dify bundle package checks embedded packages as analyze does', () => {
       'bundle/package-invalid',
     ]);
   });
-  it('a valid package stored under another name is a warning, since the daemon installs it all the same', async () => {
-    const { cwd, dir } = await initBundle();
-    await writeFile(path.join(dir, '_assets', 'renamed'), await readFile(hello));
-    const manifestPath = path.join(dir, 'manifest.yaml');
-    await writeFile(
-      manifestPath,
-      (await readFile(manifestPath, 'utf8')).replace(
-        'dependencies: []',
-        'dependencies:\n  - type: package\n    value:\n      path: renamed',
-      ),
-    );
+  // dify-plugin-daemon's own upload tests store `_assets/valid.difypkg`; the daemon installs a
+  // package dependency whatever its name, so analyze and --check must both accept it.
+  it('accepts a valid package under any name, in analyze and --check alike', async () => {
+    for (const name of ['valid.difypkg', 'renamed']) {
+      const { cwd } = await bundleWith(name, await readFile(hello));
+      const check = await run(['bundle', 'package', '--check', '--strict', 'b'], cwd);
+      expect(check.code, check.stdout).toBe(0);
+      expect(check.stdout).toContain('✓ no problems');
+      const analyzed = await run(['bundle', 'analyze', 'b'], cwd);
+      expect(analyzed.code).toBe(0);
+      expect(analyzed.stdout).toContain(`checksum      ${helloSum}`);
+      expect(analyzed.stdout).not.toMatch(/⚠|cannot be installed/);
+    }
+  });
+  it('warns in both when a checksum-named package is not that checksum: it changed after bundle append', async () => {
+    const stale = 'f'.repeat(64);
+    const { cwd } = await bundleWith(stale, await readFile(hello));
     const check = await run(['bundle', 'package', '--check', 'b'], cwd);
     expect(check.code).toBe(0);
     expect(check.stdout).toMatch(
       new RegExp(
-        `warning bundle/package-renamed dependencies\\[0\\] is the package _assets/renamed: its checksum is ${helloSum}`,
+        `warning bundle/package-renamed dependencies\\[0\\] is the package _assets/${stale}: its checksum is ${helloSum}`,
       ),
     );
     expect((await run(['bundle', 'package', '--check', '--strict', 'b'], cwd)).code).toBe(1);
@@ -664,6 +670,21 @@ describe('dify bundle package checks embedded packages as analyze does', () => {
     expect(analyzed.stdout).not.toContain('cannot be installed');
   });
 });
+
+/** A new bundle `b` whose one dependency is the package `_assets/<name>` holding `bytes`. */
+async function bundleWith(name: string, bytes: Buffer): Promise<{ cwd: string; dir: string }> {
+  const { cwd, dir } = await initBundle();
+  await writeFile(path.join(dir, '_assets', name), bytes);
+  const manifestPath = path.join(dir, 'manifest.yaml');
+  await writeFile(
+    manifestPath,
+    (await readFile(manifestPath, 'utf8')).replace(
+      'dependencies: []',
+      `dependencies:\n  - type: package\n    value:\n      path: ${name}`,
+    ),
+  );
+  return { cwd, dir };
+}
 
 describe('dify bundle init --force into a directory with links', () => {
   it('refuses a link leading outside or to nothing, before writing anything', async () => {

@@ -170,6 +170,35 @@ export async function entrypoint({ project, files }: CheckContext): Promise<Diag
   ];
 }
 
+/**
+ * The daemon's local runtime installs a Python plugin's dependencies from `pyproject.toml` (uv
+ * sync) or `requirements.txt` (uv pip install), and fails the install when there is neither
+ * (dify-plugin-daemon `internal/core/local_runtime/setup_python_environment.go`,
+ * "failed to detect dependency file").
+ */
+export async function dependencyFile({ project }: CheckContext): Promise<Diagnostic[]> {
+  const manifest = project.manifest;
+  if (!manifest || get(manifest.value, 'meta', 'runner', 'language') !== 'python') return [];
+  const found = await Promise.all(DEPENDENCY_FILES.map((f) => project.source.statPath(f)));
+  if (found.includes('file')) return [];
+  const excluded = DEPENDENCY_FILES.filter((_, i) => found[i] === 'excluded');
+  return [
+    at(
+      'python/no-dependency-file',
+      manifest,
+      ['meta', 'runner', 'language'],
+      excluded.length > 0
+        ? `${excluded.join(' and ')} ${excluded.length > 1 ? 'are' : 'is'} excluded from the package, which then has no dependency file: Dify refuses to install it`
+        : 'the plugin has neither requirements.txt nor pyproject.toml: Dify refuses to install it, as it has no dependency file to install from',
+      excluded.length > 0
+        ? `stop ignoring ${excluded[0]} (in .difyignore, or with a !${excluded[0]} line)`
+        : 'add a requirements.txt that lists dify_plugin (`dify plugin init` writes one), or a pyproject.toml',
+    ),
+  ];
+}
+
+const DEPENDENCY_FILES = ['requirements.txt', 'pyproject.toml'];
+
 function paths(files: CheckContext['files']): string[] {
   return files.map((f) => f.path);
 }

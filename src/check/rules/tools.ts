@@ -7,9 +7,11 @@ import type { PluginSource } from '../../project/source.js';
 import { MAX_YAML_BYTES, YamlFile } from '../../project/yaml-file.js';
 
 /**
- * The daemon reads a tool provider's `credentials_schema` (falling back to
- * `credentials_for_provider`), but the Python SDK reads only `credentials_for_provider`, so the
- * two would disagree about the plugin's credentials.
+ * The daemon reads a tool provider's `credentials_schema` at install (falling back to
+ * `credentials_for_provider`; dify-plugin-daemon pkg/entities/plugin_entities/tool_declaration.go),
+ * but the Python SDK reads only `credentials_for_provider` (dify-plugin-sdks
+ * src/dify_plugin/entities/tool.py), and a remote-debugging session registers the SDK's view:
+ * the installed plugin has a credential form, the debugged one none.
  */
 export function toolCredentials({ project }: CheckContext): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -20,7 +22,7 @@ export function toolCredentials({ project }: CheckContext): Diagnostic[] {
         'tool-provider/credentials-schema-ignored',
         provider,
         ['credentials_schema'],
-        'the Python SDK ignores credentials_schema in a tool provider, so the plugin would run without these credentials',
+        'installed, Dify asks for these credentials (the daemon reads credentials_schema), but the Python SDK reads only credentials_for_provider: while remote debugging, the provider declares no credentials and its tools get none',
         'rename it to credentials_for_provider, written as a mapping of name → settings',
       ),
     );
