@@ -169,11 +169,12 @@ export const SCRIPTS: Record<Shell, string> = { bash: BASH, zsh: ZSH, fish: FISH
 
 /** The end of `dify completion --help`. */
 export const INSTALL_HELP = `
-Install (then open a new shell; each script covers both dify and dify-plugin):
+Install (then start a new shell; the script completes both dify and dify-plugin):
   bash        dify completion bash > ~/.local/share/bash-completion/completions/dify
-              (or add  source <(dify completion bash)  to ~/.bashrc)
-  zsh         dify completion zsh > "\${fpath[1]}/_dify"
-              (any directory of $fpath; ~/.zshrc must run  autoload -U compinit && compinit)
+              (read by the bash-completion package; without it, put
+               source <(dify completion bash)  in ~/.bashrc)
+  zsh         dify completion zsh > ~/.zfunc/_dify
+              (with  fpath=(~/.zfunc $fpath); autoload -U compinit && compinit  in ~/.zshrc)
   fish        dify completion fish > ~/.config/fish/completions/dify.fish
-  powershell  add  dify completion powershell | Out-String | Invoke-Expression  to $PROFILE
+  powershell  put  dify completion powershell | Out-String | Invoke-Expression  in $PROFILE
 `;
