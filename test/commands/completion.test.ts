@@ -109,6 +109,11 @@ describe('dify __complete', () => {
     expect(await completeWords('plugin', 'package', '--', '-')).toEqual({ values: [], directive: ':dirs' });
   });
 
+  it('takes a last word "" for an empty one (how the PowerShell script passes it)', async () => {
+    expect(await completeWords('plugin', '""')).toEqual(await completeWords('plugin', ''));
+    expect((await completeWords('plugin', 'package', '--format', '""')).values).toEqual(['text', 'json', 'github']);
+  });
+
   it('offers nothing, and no file names, where a free value or no argument goes', async () => {
     expect(await completeWords('plugin', 'init', '--name', '')).toEqual({ values: [], directive: ':words' });
     expect(await completeWords('version', '')).toEqual({ values: [], directive: ':words' });

@@ -16,8 +16,14 @@ export function completionCommand(shell: Shell | undefined, io: Io): ExitCode {
   return EXIT.ok;
 }
 
-/** `dify __complete <words...>`: what to offer for the last word, for the scripts above. */
+/**
+ * `dify __complete <words...>`: what to offer for the last word, for the scripts above. A last
+ * word `""` stands for an empty one: PowerShell drops an empty argument to a program (before 7.3,
+ * and for npm's `.cmd` launcher on Windows still), so its script always writes an empty word so.
+ */
 export function completeCommand(program: Command, words: string[], io: Io): ExitCode {
-  io.stdout.write(formatCompletion(complete(program, words)));
+  const last = words.length - 1;
+  const asTyped = words[last] === '""' ? [...words.slice(0, last), ''] : words;
+  io.stdout.write(formatCompletion(complete(program, asTyped)));
   return EXIT.ok;
 }

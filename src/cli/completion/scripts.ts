@@ -148,12 +148,9 @@ Register-ArgumentCompleter -Native -CommandName 'dify', 'dify-plugin' -ScriptBlo
         ForEach-Object { $_.Extent.Text })
     $program = $words[0]
     $arguments = @($words | Select-Object -Skip 1)
-    if ($wordToComplete -eq '') {
-        # Before PowerShell 7.3, an empty argument reaches a program only written as '""'.
-        $empty = ''
-        if ($PSVersionTable.PSVersion -lt [version]'7.3' -or $PSNativeCommandArgumentPassing -eq 'Legacy') { $empty = '""' }
-        $arguments += $empty
-    }
+    # An empty argument may never reach the program (PowerShell before 7.3, npm's dify.cmd):
+    # dify __complete reads '""' as the empty word.
+    if ($wordToComplete -eq '') { $arguments += '""' }
     $lines = @(& $program __complete @arguments 2>$null)
     # Nothing returned: PowerShell completes file names itself, which :files and :dirs ask for.
     if ($lines.Count -eq 0 -or $lines[-1] -ne ':words') { return }
