@@ -56,12 +56,8 @@ export function complete(program: Command, words: string[]): Completion {
     const { candidates, directive } = valuesFor(option, partial.slice(eq + 1));
     return { candidates: candidates.map((c) => ({ ...c, value: flag + c.value })), directive };
   }
-  const subcommands = command.createHelp().visibleCommands(command);
-  if (positionals.length === 0 && subcommands.length > 0) {
-    return matching(
-      subcommands.map((c) => ({ value: c.name(), description: c.description() })),
-      partial,
-    );
+  if (positionals.length === 0 && command.createHelp().visibleCommands(command).length > 0) {
+    return subcommandsOf(command, partial);
   }
   const args = command.registeredArguments;
   const arg = args[positionals.length] ?? (args.at(-1)?.variadic ? args.at(-1) : undefined);
@@ -124,7 +120,11 @@ function flagsOf(command: Command): Completion['candidates'] {
 function commandNames(top: Command, given: string[], partial: string): Completion {
   let command: Command | undefined = top;
   for (const name of given) command = command && findCommand(command, name);
-  if (!command) return { candidates: [], directive: WORDS };
+  return command ? subcommandsOf(command, partial) : { candidates: [], directive: WORDS };
+}
+
+/** The subcommands its help lists, with their descriptions. */
+function subcommandsOf(command: Command, partial: string): Completion {
   const subs = command.createHelp().visibleCommands(command);
   return matching(
     subs.map((c) => ({ value: c.name(), description: c.description() })),
