@@ -1,13 +1,16 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { printableLines } from '../diagnostics/excerpt.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../diagnostics/user-error.js';
+import { INSTALL_HELP, SHELLS, type Shell } from './completion/scripts.js';
+import { offering } from './completion/values.js';
 import { registerBundle } from './register/bundle.js';
 import { registerPluginTools } from './register/plugin-tools.js';
 import { addPermissionFlags } from './register/permission-flags.js';
 import { registerSignature } from './register/signature.js';
 import { processIo, type Io } from './io.js';
 import { DEFAULT_MAX_SIZE_MB } from './max-size.js';
+import { CATEGORIES } from '../scaffold/answers.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -44,9 +47,9 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .option('--author <author>', 'author ID (lowercase letters, digits, - and _)')
     .option('--description <text>', 'one-sentence description')
     .option('--repo <url>', 'repository URL, written to the manifest')
-    .option('--category <type>', `plugin type: ${INIT_CATEGORIES}`)
-    .option('--type <type>', 'same as --category')
-    .option('--language <language>', 'plugin language (python)')
+    .addOption(offering(new Option('--category <type>', `plugin type: ${CATEGORIES.join(', ')}`), CATEGORIES))
+    .addOption(offering(new Option('--type <type>', 'same as --category'), CATEGORIES))
+    .addOption(offering(new Option('--language <language>', 'plugin language (python)'), ['python']))
     .option('--min-dify-version <version>', 'minimum Dify version, e.g. 1.9.0')
     .option('--storage-size <size>', 'storage size in bytes, or in MB as 5MB (default 1MB: 1048576)')
     .option('--readme-languages <list>', 'translated READMEs to add: zh_Hans,ja_JP,pt_BR')
@@ -78,7 +81,7 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
   plugin
     .command('run')
     .description('debug a plugin against a Dify instance (remote debugging), or run a package locally')
-    .argument('[plugin_path]', 'plugin directory', '.')
+    .argument('[plugin_path]', 'plugin directory, or a .difypkg to run locally', '.')
     .option('--dry-run', 'print the registration the daemon would receive, one JSON message per line, and exit')
     .option('--show-key', 'with --dry-run: print the debug key instead of masking it')
     .option('--key <key>', 'debug key (default: REMOTE_INSTALL_KEY)')
@@ -118,6 +121,17 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
   registerBundle(program, io, done);
   registerBundle(plugin, io, done); // the plugin guide writes `dify plugin bundle ...`
   registerSignature(program, io, done);
+
+  program
+    .command('completion')
+    .description('print the shell completion script for bash, zsh, fish or powershell')
+    .addArgument(new Argument('[shell]', 'the shell').choices(SHELLS))
+    .addHelpText('after', INSTALL_HELP)
+    .action(async (shell: Shell | undefined) => {
+      const { completionCommand } = await import('./commands/completion.js');
+      done(completionCommand(shell, io));
+    });
+
   addHelpCommands(program, done);
 
   return program;
@@ -164,14 +178,17 @@ function commandPath(command: Command): string[] {
   return names;
 }
 
-const INIT_CATEGORIES =
-  'tool, llm, text-embedding, rerank, tts, speech2text, moderation, extension, agent-strategy, datasource, trigger, bundle';
-
 /** Runs the CLI with `argv` (as process.argv) and returns the exit code; never throws. */
 export async function run(argv: string[], io: Io = processIo): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
   const program = buildProgram(io, (c) => (code = c));
   try {
+    // The completion scripts' question (src/cli/completion/scripts.ts), answered before commander
+    // parses, which would take the words for options of its own. Not a command: never listed.
+    if (argv[2] === '__complete') {
+      const { completeCommand } = await import('./commands/completion.js');
+      return completeCommand(program, argv.slice(3), io);
+    }
     await program.parseAsync(argv);
     return code;
   } catch (err) {

@@ -5,6 +5,7 @@ import { MAX_PACKAGE_BYTES } from '../project/limits.js';
 import { VERIFICATION_FILE, ZipReader } from '../project/zip-reader.js';
 import { writeZip, type ZipInput } from './zip-writer.js';
 import { UserError } from '../diagnostics/user-error.js';
+import { AUTHORIZED_CATEGORIES, type AuthorizedCategory } from './authorized-categories.js';
 
 /**
  * Dify package signatures, byte for byte as the daemon computes them (dify-plugin-daemon
@@ -19,8 +20,7 @@ import { UserError } from '../diagnostics/user-error.js';
 /** The entry holding the authorized category, written last by the signer. */
 export { VERIFICATION_FILE };
 
-export const AUTHORIZED_CATEGORIES = ['langgenius', 'partner', 'community'] as const;
-export type AuthorizedCategory = (typeof AUTHORIZED_CATEGORIES)[number];
+export { AUTHORIZED_CATEGORIES, type AuthorizedCategory };
 
 /** What the daemon assumes for a verified package without a verification file (historical). */
 export const DEFAULT_CATEGORY: AuthorizedCategory = 'langgenius';

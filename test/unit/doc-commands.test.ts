@@ -117,7 +117,9 @@ function examplesOf(doc: string, text: string): Example[] {
       for (let start = 0; start < all.length;) {
         let end = all.indexOf('&&', start);
         if (end < 0) end = all.length;
-        const argv = all.slice(start, end).map((w) => PLACEHOLDERS[w] ?? w);
+        // A redirection or a pipe ends the command's own words (`dify completion bash > file`).
+        const cut = all.slice(start, end).findIndex((w) => w === '>' || w === '|');
+        const argv = all.slice(start, cut < 0 ? end : start + cut).map((w) => PLACEHOLDERS[w] ?? w);
         start = end + 1;
         const skip = argv[0] === 'dify' ? 1 : argv[0] === 'node' && argv[1] === 'bin/dify.js' ? 2 : 0;
         const kind = skip > 0 ? 'dify' : argv[0] === 'cd' ? 'cd' : 'other';

@@ -1,4 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { AUTHORIZED_CATEGORIES } from '../../pack/authorized-categories.js';
+import { offering } from '../completion/values.js';
 import type { ExitCode } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 
@@ -19,9 +21,14 @@ export function registerSignature(program: Command, io: Io, done: (code: ExitCod
   signature
     .command('sign')
     .description('sign a .difypkg, writing <name>.signed.difypkg beside it (an earlier signature is replaced)')
-    .argument('<difypkg_path>', 'the package to sign')
+    .argument('<difypkg_path>', 'the .difypkg to sign')
     .requiredOption('-p, --private_key <file>', 'private key file (<name>.private.pem)')
-    .option('-c, --authorized_category <category>', 'langgenius, partner or community', 'langgenius')
+    .addOption(
+      offering(
+        new Option('-c, --authorized_category <category>', 'langgenius, partner or community').default('langgenius'),
+        AUTHORIZED_CATEGORIES,
+      ),
+    )
     .option('--force', 'overwrite a file at the output path that is not a Dify package')
     .action(async (target: string, opts: { private_key: string; authorized_category?: string; force?: boolean }) => {
       const { signCommand } = await import('../commands/signature.js');
@@ -31,7 +38,7 @@ export function registerSignature(program: Command, io: Io, done: (code: ExitCod
   signature
     .command('verify')
     .description('verify the signature of a .difypkg (with the official Dify key unless -p names another)')
-    .argument('<difypkg_path>', 'the package to verify')
+    .argument('<difypkg_path>', 'the .difypkg to verify')
     .option('-p, --public_key <file>', 'public key file (<name>.public.pem); default: the official Dify key')
     .action(async (target: string, opts: { public_key?: string }) => {
       const { verifyCommand } = await import('../commands/signature.js');
