@@ -14,6 +14,7 @@ import { diagnostic } from '../diagnostics/catalog.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { specialKind, whyUnreadable } from './file-kind.js';
 import { ZIP32_MAX } from './limits.js';
+import { CONTROL, nameProblem } from './entry-name.js';
 import { compareBytes } from './order.js';
 import { secretIn } from './secrets.js';
 import { isTempFileName } from './temp-file.js';
@@ -191,6 +192,22 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
     return true;
   };
 
+  /**
+   * Whether the path can be an entry name (its parents can); if not, the finding that says why. A name
+   * that is not UTF-8 comes out of readdir with U+FFFD in place of its bytes, so that no file
+   * has the name read: only then is the disk asked.
+   */
+  const packableName = (rel: string, abs: string, shown: string): boolean => {
+    const problem =
+      nameProblem(rel) ??
+      (rel.includes('\uFFFD') && !lstatSync(abs, { throwIfNoEntry: false }) ? 'has a name that is not UTF-8' : null);
+    if (!problem) return true;
+    // An ignore file cannot name a file whose name holds a line break.
+    const hint = CONTROL.test(rel) ? 'rename it' : `rename it, or ${ignoreLine(rel)}`;
+    findings.push(diagnostic('pack/unpackable-name', { file: shown }, `${shown} ${problem}`, hint));
+    return false;
+  };
+
   // Synchronous file-system calls: for many small files they are several times faster than
   // promise round trips through the thread pool, and a CLI has nothing else to do meanwhile.
   const visit = (dirRel: string): void => {
@@ -208,15 +225,15 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
     for (const entry of entries) {
       const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
       const abs = path.join(dirAbs, entry.name);
-      if (entry.isDirectory()) {
-        const rule = exclusionOf(`${rel}/`);
-        if (rule) excluded.push({ path: `${rel}/`, rule });
-        else visit(rel);
+      const shown = entry.isDirectory() ? `${rel}/` : rel;
+      const rule = exclusionOf(shown);
+      if (rule) {
+        excluded.push({ path: shown, rule });
         continue;
       }
-      const rule = exclusionOf(rel);
-      if (rule) {
-        excluded.push({ path: rel, rule });
+      if (!packableName(rel, abs, shown)) continue;
+      if (entry.isDirectory()) {
+        visit(rel);
       } else if (entry.isFile()) {
         const { size, mode } = lstatSync(abs);
         if (packable(rel, abs, size, mode, [entry.name], false)) files.push({ path: rel, abs, size });
