@@ -16,6 +16,7 @@ import { specialKind, whyUnreadable } from './file-kind.js';
 import { ZIP32_MAX } from './limits.js';
 import { CONTROL, nameProblem } from './entry-name.js';
 import { compareBytes } from './order.js';
+import { pluginNameOf } from './plugin-path.js';
 import { secretIn } from './secrets.js';
 import { isTempFileName } from './temp-file.js';
 
@@ -99,7 +100,7 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
   const rootAbs = path.resolve(root);
   const rootReal = realpathSync(rootAbs);
   const { ruleSet: user, name: ignoreFile } = readIgnoreFile(rootAbs);
-  const outputRel = options.outputPath ? relativeInside(rootAbs, path.resolve(options.outputPath)) : undefined;
+  const outputRel = options.outputPath ? pluginNameOf(rootAbs, path.resolve(options.outputPath)) : undefined;
 
   const exclusionOf = (relPath: string): string | null => {
     if (relPath === outputRel) return 'output file';
@@ -364,7 +365,7 @@ function followLink(
     return null;
   }
   const real = realpathSync(abs);
-  const outside = relativeInside(rootReal, real) === undefined;
+  const outside = pluginNameOf(rootReal, real) === undefined;
   if (outside) {
     findings.push(
       diagnostic(
@@ -376,11 +377,4 @@ function followLink(
     );
   }
   return { size: target.size, mode: target.mode, target: real, outside };
-}
-
-/** `target` relative to `root` with `/` separators, or undefined when it lies outside. */
-function relativeInside(root: string, target: string): string | undefined {
-  const rel = path.relative(root, target);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
-  return rel.split(path.sep).join('/');
 }
