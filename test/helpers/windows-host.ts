@@ -2,7 +2,8 @@
  * Runs the CLI's real code with Windows path semantics on this machine: `node:path` becomes
  * `path.win32` while `windowsHost.on` is set, and the file-system and process calls translate
  * the Windows paths the code then builds (`C:\Users\me\plugin\tools\x.py`) to the directory that
- * stands for drive C:, and the real paths they return back. A test file opts in with:
+ * stands for drive C: (a share, `\\server\share`, is its `UNC/server/share`), and the real paths
+ * they return back. A test file opts in with:
  *
  *   vi.mock('node:path', (orig) => windowsPath(orig));
  *   vi.mock('node:fs', (orig) => windowsFs(orig));
@@ -20,8 +21,13 @@ export const windowsHost = {
 /** A Windows path as the real path it stands for; anything else as it is. */
 export function realPathOf(p: unknown): unknown {
   if (!windowsHost.on || typeof p !== 'string') return p;
-  const onDrive = /^[Cc]:/.test(p) ? windowsHost.drive + p.slice(2) : p;
-  return onDrive.replaceAll('\\', '/');
+  const unc = /^\\\\([^\\]+)\\([^\\]+)/.exec(p); // \\server\share: <drive>/UNC/server/share
+  const real = /^[Cc]:/.test(p)
+    ? windowsHost.drive + p.slice(2)
+    : unc
+      ? `${windowsHost.drive}/UNC/${unc[1]}/${unc[2]}${p.slice(unc[0].length)}`
+      : p;
+  return real.replaceAll('\\', '/');
 }
 
 /** A real path below the drive's directory as the Windows path that stands for it. */
@@ -29,7 +35,8 @@ function windowsPathOf(p: unknown): unknown {
   if (!windowsHost.on || typeof p !== 'string') return p;
   if (p === windowsHost.drive) return 'C:\\';
   if (!p.startsWith(`${windowsHost.drive}/`)) return p;
-  return `C:${p.slice(windowsHost.drive.length).replaceAll('/', '\\')}`;
+  const rest = p.slice(windowsHost.drive.length).replaceAll('/', '\\');
+  return rest.startsWith('\\UNC\\') ? `\\${rest.slice('\\UNC'.length)}` : `C:${rest}`;
 }
 
 type Module = Record<string, unknown>;

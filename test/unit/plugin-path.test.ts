@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { selectFiles } from '../../src/project/file-selection.js';
 import { diskPathOf, pluginNameOf } from '../../src/project/plugin-path.js';
+import { fileFromCwd } from '../../src/report/location.js';
 import { tempDir } from '../helpers/plugin.js';
 
 describe('plugin-relative names from paths on disk, with Windows semantics', () => {
@@ -56,5 +57,23 @@ describe('a name that begins with two dots is inside the plugin', () => {
     const selection = selectFiles(dir, { outputPath: path.join(dir, '..release.zip') });
     expect(selection.files.map((f) => f.path)).toEqual(['manifest.yaml']);
     expect(selection.excluded).toContainEqual({ path: '..release.zip', rule: 'output file' });
+  });
+});
+
+describe('findings name files from the plugin path as typed, with /', () => {
+  it.each([
+    ['C:\\Users\\me\\plugin', 'C:/Users/me/plugin/tools/x.yaml'],
+    ['.\\plugin', 'plugin/tools/x.yaml'],
+    ['plugin\\', 'plugin/tools/x.yaml'],
+    ['..\\plugin', '../plugin/tools/x.yaml'],
+    ['.', 'tools/x.yaml'],
+    ['\\\\server\\share\\plugin', '//server/share/plugin/tools/x.yaml'],
+  ])('%s', (typed, shown) => {
+    expect(fileFromCwd(typed, 'tools/x.yaml', path.win32)).toBe(shown);
+  });
+
+  it('on Linux and macOS too', () => {
+    expect(fileFromCwd('/home/me/plugin', 'tools/x.yaml', path.posix)).toBe('/home/me/plugin/tools/x.yaml');
+    expect(fileFromCwd('./plugin/', 'manifest.yaml', path.posix)).toBe('plugin/manifest.yaml');
   });
 });

@@ -113,6 +113,10 @@ describe('on Windows, paths with \\ and drive letters', () => {
     const text = await onWindows(['plugin', 'package', '--check', 'C:\\Users\\me\\typed'], 'C:\\');
     expect(text.stdout).toContain('C:/Users/me/typed/manifest.yaml:1:10 error manifest/version-not-pep440');
     expect(text.stdout).toContain('C:/Users/me/typed/tools/greet.py:11:15');
+    // On a share: the leading \\ stays.
+    await flawedPlugin(path.join(windowsHost.drive, 'UNC', 'server', 'share', 'typed'));
+    const share = await onWindows(['plugin', 'package', '--check', '\\\\server\\share\\typed'], 'C:\\');
+    expect(share.stdout).toContain('//server/share/typed/manifest.yaml:1:10 error manifest/version-not-pep440');
     const relative = await onWindows(['plugin', 'package', '--check', 'me\\typed', '--format', 'github'], 'C:\\Users');
     expect(relative.stdout).toContain(
       '::error file=me/typed/provider/hello_world.yaml,line=15,col=5,title=file/missing',
