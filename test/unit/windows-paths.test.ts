@@ -81,6 +81,13 @@ describe('on Windows, paths with \\ and drive letters', () => {
       expect(win.stdout).toContain(`checksum ${checksum}`);
       expect(await readFile(path.join(home, written))).toEqual(want);
     }
+    // What remote debugging registers (declarations, icons, the .env settings) is the same too.
+    await writeFile(path.join(home, 'hello', '.env'), 'REMOTE_INSTALL_URL=localhost:5003\nREMOTE_INSTALL_KEY=k\n');
+    const dryRun = ['plugin', 'run', 'hello', '--dry-run', '--format', 'json'];
+    const registration = await runCli(dryRun, { cwd: home });
+    expect(registration.code).toBe(0);
+    expect(await onWindows(dryRun, 'C:\\Users\\me')).toEqual(registration);
+
     // The output path is shown as Windows shows paths.
     expect((await onWindows(['plugin', 'package', 'hello', '-o', 'out\\w7.difypkg'], 'C:\\Users\\me')).stderr).toBe(
       'error: cannot write C:\\Users\\me\\out\\w7.difypkg: the directory C:\\Users\\me\\out does not exist\n' +
