@@ -194,9 +194,9 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
   };
 
   /**
-   * Whether the path can be an entry name (its parents can); if not, the finding that says why. A name
-   * that is not UTF-8 comes out of readdir with U+FFFD in place of its bytes, so that no file
-   * has the name read: only then is the disk asked.
+   * Whether the path can be an entry name (its parents can); if not, the finding that says why.
+   * A name that is not UTF-8 comes out of readdir with U+FFFD in place of its bytes, and then
+   * names no file: the disk is asked about names holding U+FFFD only.
    */
   const packableName = (rel: string, abs: string, shown: string): boolean => {
     const problem =
