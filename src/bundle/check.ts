@@ -2,6 +2,7 @@ import { duplicateKeyFindings } from '../check/rules/duplicate-keys.js';
 import { diagnostic, locateDiagnostics } from '../diagnostics/catalog.js';
 import { isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { validateDeclaration } from '../check/schema.js';
+import { nameProblem } from '../project/entry-name.js';
 import { isObject } from '../project/model.js';
 import { MAX_YAML_BYTES, YamlFile } from '../project/yaml-file.js';
 import { yamlProblemFindings } from '../project/yaml-findings.js';
@@ -78,6 +79,12 @@ export async function checkBundle(
       diagnostics.push(...(await validateDeclaration({ kind: 'bundle', file, at: [], value })));
       diagnostics.push(...(await packageFindings(bundle, file, value, embedded)), ...missingIcon(bundle, file, value));
     }
+  }
+  // Files the archive could hold only under a name its readers refuse (a `\` from Linux).
+  for (const name of [...[...bundle.assets.keys()].map((n) => `_assets/${n}`), ...bundle.extras.keys()]) {
+    const problem = nameProblem(name);
+    if (problem)
+      diagnostics.push(diagnostic('pack/unpackable-name', { file: name }, `${name} ${problem}`, 'rename it'));
   }
   await locateDiagnostics(diagnostics);
   const sorted = sortDiagnostics(diagnostics);

@@ -348,6 +348,13 @@ export const RULE_CATALOG = {
     source: 'this CLI (the Go CLI blocks reading a FIFO)',
     enforced: 'this CLI',
   },
+  'pack/unpackable-name': {
+    severity: 'error',
+    summary:
+      'A file or directory name holds a `\\`, a control character or bytes that are not UTF-8, or begins like a Windows drive (`X:`): no package entry may carry it.',
+    source: 'this CLI (its package reader refuses such entries; the Go CLI packs them)',
+    enforced: 'this CLI',
+  },
   'pack/file-over-4gib': {
     severity: 'error',
     summary: 'A file is larger than 4 GiB, which a package (a ZIP without ZIP64) cannot hold.',

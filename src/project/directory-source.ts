@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { diskPathOf } from './plugin-path.js';
 import { selectFiles, type FileSelection } from './file-selection.js';
 import { SourceError, type EntryType, type PluginSource, type SourceEntry } from './source.js';
 
@@ -51,7 +52,7 @@ export class DirectorySource implements PluginSource {
   }
 
   private resolve(relPath: string): string {
-    return path.join(this.root, ...relPath.split('/'));
+    return diskPathOf(this.root, relPath);
   }
 }
 

@@ -14,7 +14,9 @@ import { diagnostic } from '../diagnostics/catalog.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { specialKind, whyUnreadable } from './file-kind.js';
 import { ZIP32_MAX } from './limits.js';
+import { CONTROL, nameProblem } from './entry-name.js';
 import { compareBytes } from './order.js';
+import { pluginNameOf } from './plugin-path.js';
 import { secretIn } from './secrets.js';
 import { isTempFileName } from './temp-file.js';
 
@@ -98,7 +100,7 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
   const rootAbs = path.resolve(root);
   const rootReal = realpathSync(rootAbs);
   const { ruleSet: user, name: ignoreFile } = readIgnoreFile(rootAbs);
-  const outputRel = options.outputPath ? relativeInside(rootAbs, path.resolve(options.outputPath)) : undefined;
+  const outputRel = options.outputPath ? pluginNameOf(rootAbs, path.resolve(options.outputPath)) : undefined;
 
   const exclusionOf = (relPath: string): string | null => {
     if (relPath === outputRel) return 'output file';
@@ -191,6 +193,22 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
     return true;
   };
 
+  /**
+   * Whether the path can be an entry name (its parents can); if not, the finding that says why.
+   * A name that is not UTF-8 comes out of readdir with U+FFFD in place of its bytes, and then
+   * names no file: the disk is asked about names holding U+FFFD only.
+   */
+  const packableName = (rel: string, abs: string, shown: string): boolean => {
+    const problem =
+      nameProblem(rel) ??
+      (rel.includes('\uFFFD') && !lstatSync(abs, { throwIfNoEntry: false }) ? 'has a name that is not UTF-8' : null);
+    if (!problem) return true;
+    // An ignore file cannot name a file whose name holds a line break.
+    const hint = CONTROL.test(rel) ? 'rename it' : `rename it, or ${ignoreLine(rel)}`;
+    findings.push(diagnostic('pack/unpackable-name', { file: shown }, `${shown} ${problem}`, hint));
+    return false;
+  };
+
   // Synchronous file-system calls: for many small files they are several times faster than
   // promise round trips through the thread pool, and a CLI has nothing else to do meanwhile.
   const visit = (dirRel: string): void => {
@@ -208,15 +226,15 @@ export function selectFiles(root: string, options: { outputPath?: string } = {})
     for (const entry of entries) {
       const rel = dirRel ? `${dirRel}/${entry.name}` : entry.name;
       const abs = path.join(dirAbs, entry.name);
-      if (entry.isDirectory()) {
-        const rule = exclusionOf(`${rel}/`);
-        if (rule) excluded.push({ path: `${rel}/`, rule });
-        else visit(rel);
+      const shown = entry.isDirectory() ? `${rel}/` : rel;
+      const rule = exclusionOf(shown);
+      if (rule) {
+        excluded.push({ path: shown, rule });
         continue;
       }
-      const rule = exclusionOf(rel);
-      if (rule) {
-        excluded.push({ path: rel, rule });
+      if (!packableName(rel, abs, shown)) continue;
+      if (entry.isDirectory()) {
+        visit(rel);
       } else if (entry.isFile()) {
         const { size, mode } = lstatSync(abs);
         if (packable(rel, abs, size, mode, [entry.name], false)) files.push({ path: rel, abs, size });
@@ -347,7 +365,7 @@ function followLink(
     return null;
   }
   const real = realpathSync(abs);
-  const outside = relativeInside(rootReal, real) === undefined;
+  const outside = pluginNameOf(rootReal, real) === undefined;
   if (outside) {
     findings.push(
       diagnostic(
@@ -359,11 +377,4 @@ function followLink(
     );
   }
   return { size: target.size, mode: target.mode, target: real, outside };
-}
-
-/** `target` relative to `root` with `/` separators, or undefined when it lies outside. */
-function relativeInside(root: string, target: string): string | undefined {
-  const rel = path.relative(root, target);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
-  return rel.split(path.sep).join('/');
 }

@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { DirectoryIndex } from './directory-index.js';
+import { CONTROL, DRIVE } from './entry-name.js';
 import { CENTRAL_SIGNATURE, EOCD_SIGNATURE, LOCAL_SIGNATURE } from './zip-magic.js';
 import { UserError } from '../diagnostics/user-error.js';
 
@@ -349,9 +350,6 @@ const toEntry = (c: Central): ZipEntry => ({
   dataOffset: c.dataOffset,
 });
 
-// C0 and C1 controls and DEL: no file name needs them, and they could rewrite a terminal line.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
 /** A name as messages show it: quoted, any control character escaped. */
 function shown(name: string): string {
   return JSON.stringify(name);
@@ -376,7 +374,7 @@ function checkNames(central: Central[], cd: Buffer): void {
     if (name === '') throw new ZipError('an entry has an empty name');
     if (CONTROL.test(name)) throw new ZipError(`${where()} has a control character in its name`);
     if (name.includes('\\')) throw new ZipError(`${where()} uses backslashes; Dify reads only / separators`);
-    if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) throw new ZipError(`${where()} has an absolute path`);
+    if (name.startsWith('/') || DRIVE.test(name)) throw new ZipError(`${where()} has an absolute path`);
     const parts = (name.endsWith('/') ? name.slice(0, -1) : name).split('/');
     if (parts.some((part) => part === '..' || part === '.' || part === ''))
       throw new ZipError(`${where()} is not a clean relative path (it could escape the plugin directory)`);

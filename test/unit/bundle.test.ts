@@ -665,6 +665,20 @@ describe('checkBundle', () => {
     ]);
   });
 
+  it('refuses an asset under a name the bundle reader refuses, as packing a plugin does', async () => {
+    const dir = await newBundle();
+    await writeFile(path.join(dir, '_assets', 'a\\b.svg'), '<svg/>');
+    const r = await withBundle(dir, (b) => checkBundle(b, 'x'));
+    expect(r.ok).toBe(false);
+    expect(r.diagnostics.map((d) => [d.code, d.file, d.message])).toEqual([
+      [
+        'pack/unpackable-name',
+        '_assets/a\\b.svg',
+        '_assets/a\\b.svg has a \\ in its name, which Dify and Windows read as a directory separator',
+      ],
+    ]);
+  });
+
   it('warns when the icon is not in _assets/', async () => {
     const dir = await newBundle();
     await rm(path.join(dir, '_assets', 'icon.svg'));

@@ -110,6 +110,53 @@ describe('built-in exclusions win over the ignore file', () => {
   });
 });
 
+describe('names that no package entry can carry', () => {
+  it('are errors and are not packed; the hint gives the line that leaves them out', async () => {
+    const dir = await tree({ ...base(), 'a\\b.txt': null, 'c:d.py': null, 'tools/e:f.py': null, 'g\\h/i.txt': null });
+    await writeFile(path.join(dir, 'line\nbreak.py'), '');
+    // Bytes that are not UTF-8, which readdir hands over with U+FFFD in their place.
+    await writeFile(Buffer.concat([Buffer.from(`${dir}/latin1-`), Buffer.from([0xe9]), Buffer.from('.txt')]), '');
+    const selection = selectFiles(dir);
+    expect(selection.findings.map((f) => [f.code, f.severity, f.file, f.message, f.hint])).toEqual([
+      [
+        'pack/unpackable-name',
+        'error',
+        'a\\b.txt',
+        'a\\b.txt has a \\ in its name, which Dify and Windows read as a directory separator',
+        'rename it, or add "/a\\\\b.txt" to .difyignore',
+      ],
+      [
+        'pack/unpackable-name',
+        'error',
+        'c:d.py',
+        'c:d.py begins like a Windows drive (X:), which unpacks outside the plugin directory on Windows',
+        'rename it, or add "/c:d.py" to .difyignore',
+      ],
+      ['pack/unpackable-name', 'error', 'g\\h/', expect.stringMatching(/^g\\h\/ has a \\/), expect.anything()],
+      [
+        'pack/unpackable-name',
+        'error',
+        'latin1-\uFFFD.txt',
+        'latin1-\uFFFD.txt has a name that is not UTF-8',
+        expect.anything(),
+      ],
+      [
+        'pack/unpackable-name',
+        'error',
+        'line\nbreak.py',
+        'line\nbreak.py has a control character in its name',
+        'rename it',
+      ],
+    ]);
+    const files = selection.files.map((f) => f.path);
+    expect(files).toContain('tools/e:f.py'); // a drive is only at the start, as the reader has it
+    expect(files.filter((f) => /[\\\n\uFFFD]|^c:/.test(f))).toEqual([]);
+    // With the lines the hints give, those files are simply left out.
+    await writeFile(path.join(dir, '.difyignore'), '/a\\\\b.txt\n/c:d.py\n/g\\\\h/\n/latin1-\uFFFD.txt\n');
+    expect(selectFiles(dir).findings.map((f) => f.file)).toEqual(['line\nbreak.py']);
+  });
+});
+
 describe('the quick test for the built-in exclusions', () => {
   it('lets through every name the rules exclude', () => {
     const rules = ignore().add(DEFAULT_EXCLUDES);
