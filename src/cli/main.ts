@@ -69,8 +69,9 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .option('--check', 'validate only and write nothing')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'github', 'markdown']))
     .option('--strict', 'treat warnings as errors')
+    .option('--report-json <file>', 'also write the --format json document to <file>')
     .option('--list', 'list the files that would be packed (and why others are not); writes nothing')
-    .option('--force', 'overwrite an output file that is not a Dify package')
+    .option('--force', 'overwrite an output or report file that is not a Dify package or report')
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       const { packageCommand } = await import('./commands/package.js');
       done(await packageCommand(paths, opts, io));

@@ -173,6 +173,7 @@ describe('the GitHub Action', () => {
       `dify-plugin-cli@${VERSION}`,
     ]);
     expect(r.stdout).not.toMatch(/^::/m);
+    expect(r.outputs).toMatchObject({ errors: '0', warnings: '0' });
     const packages = r.outputs.packages!.split('\n');
     expect(packages).toEqual([path.join(r.outputs['package-dir']!, 'my plugin.difypkg')]);
     expect(readFileSync(packages[0]!).subarray(0, 4)).toEqual(Buffer.from('PK\x03\x04', 'latin1'));
@@ -196,7 +197,12 @@ describe('the GitHub Action', () => {
     expect(r.stdout).toMatch(/^clean one \(dify-plugin-cli\/hello_world:0\.0\.1, tool\)\n {2}✓ no problems$/m);
     expect(r.summary).toMatch(/\| ✓ \| dify-plugin-cli\/hello\\_world \| 0\.0\.1 \| clean one \| 0 \| 0 \|\n\| ✖ \|/);
     expect(r.summary).toMatch(/\| ✖ error \| broken\/manifest\.yaml:2:1 \| yaml\/syntax \|/);
-    expect(r.outputs).toEqual({ packages: '', 'package-dir': '' });
+    expect(r.outputs).toMatchObject({ errors: '1', warnings: '0', packages: '', 'package-dir': '' });
+    const report = JSON.parse(readFileSync(r.outputs.report!, 'utf8')) as { results: { path: string; ok: boolean }[] };
+    expect(report.results.map((x) => [x.path, x.ok])).toEqual([
+      ['clean one', true],
+      ['broken', false],
+    ]);
   });
 
   it('passes on warnings, and fails on them with strict: true', async () => {
@@ -211,6 +217,7 @@ describe('the GitHub Action', () => {
       strict: 'true',
     });
     expect(strict.code).toBe(1);
+    expect([lenient.outputs.warnings, strict.outputs.warnings, strict.outputs.errors]).toEqual(['1', '1', '0']);
     expect(strict.stdout).toMatch(
       /^::error title=dify plugin package::warned: 1 warning failing because of --strict$/m,
     );

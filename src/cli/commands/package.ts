@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkPlugins, setChecksum, type PluginResult } from '../../pipelines/check-plugin.js';
 import { formatBytes } from '../../pack/plan.js';
@@ -17,6 +17,7 @@ import { startSpinner } from '../spinner.js';
 export interface PackageOptions {
   output_path?: string;
   outputDir?: string;
+  reportJson?: string;
   maxSize?: string;
   check?: boolean;
   format?: 'text' | 'json' | 'github' | 'markdown';
@@ -44,6 +45,8 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
   }
   const maxBytes = parseMaxSize(opts.maxSize, io);
   const outputPaths = writing ? packagePaths(paths, opts, io.cwd) : [];
+  const reportPath = opts.reportJson === undefined ? undefined : path.resolve(io.cwd, opts.reportJson);
+  if (reportPath !== undefined && !opts.force) refuseToReplace(reportPath);
   const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
   const spinner = await startSpinner(
     io,
@@ -59,7 +62,7 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
       compilePython: true,
       // Text-mode checks never show the checksum; computing it means hashing every file, which
       // packing does anyway as it reads them.
-      checksum: !writing && format === 'json',
+      checksum: !writing && (format === 'json' || reportPath !== undefined),
       // Only packing and --list use the generated requirements.txt itself.
       requirements: writing || opts.list ? 'export' : 'validate',
     },
@@ -74,6 +77,7 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
     if (writing && r.ok) extras.set(r, await writePackage(r, outputPaths[i]!, Boolean(opts.force), maxBytes, io));
   }
 
+  if (reportPath !== undefined) writeReport(reportPath, formatJson(results, extras));
   if (format === 'json') {
     io.stdout.write(formatJson(results, extras));
   } else if (format === 'markdown') {
@@ -124,6 +128,35 @@ function packagePaths(paths: string[], opts: PackageOptions, cwd: string): strin
     throw new UserError(`cannot create ${dir}: ${(err as Error).message}`);
   }
   return outputs;
+}
+
+/**
+ * --report-json replaces an earlier report (a run's report is made to be rewritten by the next
+ * run), never another file: whatever else is there is the user's, kept unless --force. A report
+ * is recognised by how formatJson() starts it; a FIFO or device is never opened, which could block.
+ */
+function refuseToReplace(file: string): void {
+  const info = statSync(file, { throwIfNoEntry: false });
+  if (!info) return;
+  const hint = 'choose another --report-json path, or pass --force';
+  if (!info.isFile()) throw new UserError(`${file} is not a regular file; not writing the report to it`, hint);
+  const head = Buffer.alloc(32);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!/^\{\s*"ok": (?:true|false),/.test(head.toString('latin1')))
+    throw new UserError(`${file} exists and is not a report of this CLI; not overwriting it`, hint);
+}
+
+function writeReport(file: string, json: string): void {
+  try {
+    writeFileSync(file, json);
+  } catch (err) {
+    throw new UserError(`cannot write ${file}: ${(err as Error).message}`);
+  }
 }
 
 /**
