@@ -9,6 +9,7 @@ import { cp, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { runCli } from '../helpers/cli.js';
 import { REPO, pluginWith, tempDir } from '../helpers/plugin.js';
 
 interface Step {
@@ -106,11 +107,7 @@ mkdir -p "$prefix/node_modules" && ln -s "$FAKE_NPM_PACKAGE" "$prefix/node_modul
       FAKE_NPM_PACKAGE: REPO,
       ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, evaluate(v)])),
     };
-    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
-      execFile('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], { cwd: workspace, env }, (err, out, e) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout: out, stderr: e }),
-      ),
-    );
+    const { code, stdout, stderr } = await runStep(script, workspace, env);
     run.stdout += stdout;
     run.stderr += stderr;
     run.summary += readFileSync(files.summary, 'utf8');
@@ -123,6 +120,19 @@ mkdir -p "$prefix/node_modules" && ln -s "$FAKE_NPM_PACKAGE" "$prefix/node_modul
   for (const [name, { value }] of Object.entries(ACTION.outputs)) run.outputs[name] = evaluate(value);
   if (existsSync(npmLog)) run.npm = readFileSync(npmLog, 'utf8').trimEnd().split('\n');
   return run;
+}
+
+/** One `run:` step as a runner runs a bash step. */
+function runStep(
+  script: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile('bash', ['--noprofile', '--norc', '-eo', 'pipefail', script], { cwd, env }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    ),
+  );
 }
 
 /** GITHUB_OUTPUT's two forms: `name=value` and `name<<DELIMITER` ... `DELIMITER`. */
@@ -222,6 +232,34 @@ describe('the GitHub Action', () => {
       /^::error title=dify plugin package::warned: 1 warning failing because of --strict$/m,
     );
     expect(strict.summary).toMatch(/\| ✖ \(--strict\) \| dify-plugin-cli\/hello\\_world \|/);
+  });
+
+  it("gives the workflow init writes the report it reads the plugin's name, version and author from", async () => {
+    const cwd = await tempDir();
+    const init = ['plugin', 'init', '--quick', '--name', 'demo', '--author', 'acme', '--description', 'A plugin'];
+    expect((await runCli(init, { cwd })).code).toBe(0);
+    const workspace = path.join(cwd, 'demo');
+    const r = await runAction(workspace, { package: 'true', cli: path.join(REPO, 'bin', 'dify.js') });
+    expect(r.code).toBe(0);
+    expect(r.outputs.packages).toBe(path.join(r.outputs['package-dir']!, 'demo.difypkg'));
+
+    const workflow = parse(
+      readFileSync(path.join(workspace, '.github', 'workflows', 'plugin-publish.yml'), 'utf8'),
+    ) as {
+      jobs: { publish: { steps: Step[] } };
+    };
+    const steps = workflow.jobs.publish.steps;
+    const action = steps.find((s) => s.uses?.includes('/dify-plugin-cli@'))!;
+    const read = steps.find((s) => s.id === 'plugin')!;
+    expect(read.env).toEqual({ REPORT: `\${{ steps.${action.id}.outputs.report }}` });
+    const temp = await tempDir();
+    const script = path.join(temp, 'read.sh');
+    writeFileSync(script, read.run!);
+    const output = path.join(temp, 'output');
+    writeFileSync(output, '');
+    const env = { ...process.env, GITHUB_OUTPUT: output, REPORT: r.outputs.report };
+    expect((await runStep(script, workspace, env)).code).toBe(0);
+    expect(parseOutputs(readFileSync(output, 'utf8'))).toEqual({ name: 'demo', version: '0.0.1', author: 'acme' });
   });
 
   it('refuses a boolean input that is neither true nor false, naming the input and not its value', async () => {
