@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { countBySeverity, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { printable } from '../diagnostics/excerpt.js';
 import { formatBytes } from '../pack/plan.js';
@@ -17,7 +18,7 @@ const SEVERITY = { error: '✖ error', warning: '⚠ warning', info: 'ℹ note' 
 /**
  * The `--format markdown` report (docs/commands.md, Output formats), also what a GitHub job
  * summary shows: one table row per plugin (its verdict, identity, counts and, when one was
- * written, the package and its size), then one row per finding.
+ * written, the package's file name and size), then one row per finding.
  */
 export function formatMarkdown(results: PluginResult[], extras: Map<PluginResult, ResultExtras> = new Map()): string {
   const packed = results.some((r) => extras.get(r)?.output !== undefined);
@@ -38,7 +39,9 @@ export function formatMarkdown(results: PluginResult[], extras: Map<PluginResult
     ];
     if (packed) {
       cells.push(
-        written?.output !== undefined ? text(written.output) : '',
+        // The file name: the path column says whose it is, and a path into a CI runner's
+        // temporary directory would only lengthen every row.
+        written?.output !== undefined ? text(path.basename(written.output)) : '',
         written?.size !== undefined ? formatBytes(written.size) : '',
       );
     }

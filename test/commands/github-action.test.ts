@@ -193,7 +193,7 @@ describe('the GitHub Action', () => {
       'if-no-files-found': 'error',
     });
     expect(r.summary).toMatch(
-      /\| ✓ \| dify-plugin-cli\/hello\\_world \| 0\.0\.1 \| my plugin \| 0 \| 0 \| .*my plugin\.difypkg \| [\d.]+ KB \|/,
+      /\| ✓ \| dify-plugin-cli\/hello\\_world \| 0\.0\.1 \| my plugin \| 0 \| 0 \| my plugin\.difypkg \| [\d.]+ KB \|/,
     );
   });
 
@@ -264,7 +264,11 @@ describe('the GitHub Action', () => {
 
   it('refuses a boolean input that is neither true nor false, naming the input and not its value', async () => {
     const workspace = await workspaceWith('p');
-    const r = await runAction(workspace, { path: 'p', strict: 'yes; rm -rf /' });
+    const r = await runAction(workspace, {
+      path: 'p',
+      strict: 'yes; rm -rf /',
+      cli: path.join(REPO, 'bin', 'dify.js'),
+    });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('::error title=dify-plugin-cli action::the strict input must be true or false\n');
   });

@@ -116,8 +116,8 @@ describe('plugin package --output-dir', () => {
     ]);
     const rows = r.stdout.split('\n').filter((l) => /^\| [✓✖] \|/.test(l));
     expect(rows.map((row) => cells(row).slice(-2))).toEqual([
-      ['out/packages/hello-world.difypkg', expect.stringMatching(/^\d+\.\d KB$/)],
-      ['out/packages/second plugin.difypkg', expect.stringMatching(/^\d+\.\d KB$/)],
+      ['hello-world.difypkg', expect.stringMatching(/^\d+\.\d KB$/)],
+      ['second plugin.difypkg', expect.stringMatching(/^\d+\.\d KB$/)],
       ['', ''],
     ]);
   });
