@@ -70,6 +70,7 @@ describe('plugin package under GitHub Actions', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^::error file=/);
     const markdown = await runCli(['plugin', 'package', '--check', '--format', 'markdown', dir]);
+    expect(markdown.stdout).toMatch(/^### Dify plugin check\n[\s\S]*\n\| ✖ \| dify-plugin-cli\/hello\\_world \|/);
     expect(readFileSync(summary, 'utf8')).toBe('earlier step\n' + markdown.stdout);
   });
 
