@@ -156,6 +156,14 @@ describe('plugin package --report-json', () => {
     expect(again.code).toBe(0);
   });
 
+  it('prints the findings before failing on a report it cannot write', async () => {
+    const cwd = await tempDir();
+    const r = await runCli(['plugin', 'package', '--check', EXAMPLE, '--report-json', 'missing/report.json'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✓ no problems/);
+    expect(r.stderr).toMatch(/cannot write .*missing\/report\.json: ENOENT/);
+  });
+
   it("never overwrites a user's file without --force", async () => {
     const cwd = await tempDir();
     writeFileSync(path.join(cwd, 'notes.json'), '{"mine": true}\n');

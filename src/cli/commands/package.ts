@@ -26,7 +26,10 @@ export interface PackageOptions {
   force?: boolean;
 }
 
-/** `dify plugin package`: validate one or more plugins and, unless --check or --list, pack one. */
+/**
+ * `dify plugin package`: validate one or more plugins and, unless --check or --list, pack them
+ * (one, or with --output-dir each that passes).
+ */
 export async function packageCommand(paths: string[], opts: PackageOptions, io: Io): Promise<ExitCode> {
   const writing = !opts.check && !opts.list;
   if (opts.outputDir !== undefined && !writing)
@@ -77,7 +80,6 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
     if (writing && r.ok) extras.set(r, await writePackage(r, outputPaths[i]!, Boolean(opts.force), maxBytes, io));
   }
 
-  if (reportPath !== undefined) writeReport(reportPath, formatJson(results, extras));
   if (format === 'json') {
     io.stdout.write(formatJson(results, extras));
   } else if (format === 'markdown') {
@@ -102,6 +104,8 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
       }
     }
   }
+  // After the output: a report that cannot be written does not hide the findings.
+  if (reportPath !== undefined) writeReport(reportPath, formatJson(results, extras));
   if (!opts.check) noteRequirements(results, io);
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }
