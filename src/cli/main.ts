@@ -62,17 +62,19 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
   plugin
     .command('package')
     .description('validate a plugin and pack it into a .difypkg (with --check: validate only)')
-    .argument('<plugin_path...>', 'plugin directory (several with --check)')
+    .argument('<plugin_path...>', 'plugin directory (several with --check or --output-dir)')
     .option(
       '-o, --output_path <file>',
       'output file (default: <plugin directory name>.difypkg in the current directory)',
     )
     .option('--max-size <MB>', 'limit on the uncompressed size in MB', DEFAULT_MAX_SIZE_MB)
+    .option('--output-dir <dir>', 'pack each plugin into <dir>/<plugin directory name>.difypkg (several paths)')
     .option('--check', 'validate only and write nothing')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'github']))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'github', 'markdown']))
     .option('--strict', 'treat warnings as errors')
+    .option('--report-json <file>', 'also write the --format json document to <file>')
     .option('--list', 'list the files that would be packed (and why others are not); writes nothing')
-    .option('--force', 'overwrite an output file that is not a Dify package')
+    .option('--force', 'overwrite an output or report file that is not a Dify package or report')
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       const { packageCommand } = await import('./commands/package.js');
       done(await packageCommand(paths, opts, io));

@@ -230,14 +230,20 @@ function runnerLanguage(project: PluginProject): unknown {
  * Checks several plugins, a few at a time so that the asynchronous reads (package archives,
  * checksums) overlap, keeping the order they were given in. Worker threads were measured and
  * lost: on two cores their start-up costs more than checking 100 plugins in one thread saves.
+ * `outputPaths[i]`, when given, is where plugin i will be packed (never packed into itself).
  */
-export async function checkPlugins(locations: string[], options: CheckOptions): Promise<PluginResult[]> {
+export async function checkPlugins(
+  locations: string[],
+  options: CheckOptions,
+  outputPaths: readonly string[] = [],
+): Promise<PluginResult[]> {
   const results: PluginResult[] = new Array(locations.length);
   let next = 0;
   const worker = async () => {
     while (next < locations.length) {
       const i = next++;
-      results[i] = await checkPlugin(locations[i]!, options);
+      const outputPath = outputPaths[i];
+      results[i] = await checkPlugin(locations[i]!, outputPath ? { ...options, outputPath } : options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, locations.length) }, worker));

@@ -86,6 +86,7 @@ function templateVars(a: Answers, ctx: ScaffoldContext): TemplateVars {
     category: a.category,
     schema_base: schemaBase(ctx.cliVersion),
     cli_version: ctx.cliVersion,
+    action_ref: actionRef(ctx.cliVersion),
     dify_plugin_requirement: DIFY_PLUGIN_REQUIREMENT,
     model_type: model?.key ?? '',
     model_type_value: model?.value ?? '',
@@ -103,6 +104,21 @@ function quoted(text: string): string {
 /** Our published JSON Schemas, pinned to this CLI's version so editors see the rules it applies. */
 export function schemaBase(cliVersion: string): string {
   return `https://unpkg.com/dify-plugin-cli@${cliVersion}/schemas`;
+}
+
+/**
+ * The GitHub repository of this CLI, whose action (action.yml at its root) the workflow `init`
+ * writes uses. A placeholder until the repository is published: set it before the first release
+ * (docs/development.md, Releasing).
+ */
+export const ACTION_REPOSITORY = 'dify-plugin-cli/dify-plugin-cli';
+
+/**
+ * `owner/name@v<major>`: the action's major-version tag, as GitHub's own actions are used
+ * (`actions/checkout@v4`), so that a generated workflow gets the fixes of its major version.
+ */
+export function actionRef(cliVersion: string): string {
+  return `${ACTION_REPOSITORY}@v${cliVersion.split('.')[0]}`;
 }
 
 /**

@@ -7,6 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { allDeclarations, get } from '../../src/project/model.js';
 import { DirectorySource } from '../../src/project/directory-source.js';
 import { loadProject } from '../../src/project/load.js';
+import { ACTION_REPOSITORY } from '../../src/scaffold/files.js';
+import { VERSION } from '../../src/version.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { checkDir, REPO, tempDir } from '../helpers/plugin.js';
 
@@ -194,12 +196,12 @@ describe('init options', () => {
     expect(readFileSync(path.join(dir, 'manifest.yaml'), 'utf8')).toContain('repo: https://github.com/acme/demo');
     expect(readdirSync(path.join(dir, 'readme')).sort()).toEqual(['README_ja_JP.md', 'README_zh_Hans.md']);
     const workflow = readFileSync(path.join(dir, '.github', 'workflows', 'plugin-publish.yml'), 'utf8');
-    expect(workflow).toMatch(/DIFY_PLUGIN_CLI: dify-plugin-cli@[\d.]+\n/);
-    expect(workflow).toMatch(/npx --yes "\$DIFY_PLUGIN_CLI" plugin package \. -o/);
-    expect(workflow).not.toMatch(/dify-plugin-linux-amd64|wget|curl -L/);
-    expect(workflow).toMatch(
-      /set -o pipefail[^\n]*\n\s+npx --yes "\$DIFY_PLUGIN_CLI" plugin package --check --format json \. \| tee/,
-    );
+    // The check and the package come from this CLI's action, of this CLI's major version.
+    const major = VERSION.split('.')[0];
+    expect(workflow).toContain(`uses: ${ACTION_REPOSITORY}@v${major}\n        with:\n          package: true\n`);
+    expect(workflow).toMatch(/REPORT: \$\{\{ steps\.dify\.outputs\.report \}\}/);
+    expect(workflow).toMatch(/PACKAGE: \$\{\{ steps\.dify\.outputs\.packages \}\}/);
+    expect(workflow).not.toMatch(/dify-plugin-linux-amd64|wget|curl -L|npx/);
     for (const f of ['.env.example', '.difyignore', 'GUIDE.md', 'requirements.txt', 'pyproject.toml'])
       expect(existsSync(path.join(dir, f)), f).toBe(true);
     expect(readFileSync(path.join(dir, '.env.example'), 'utf8')).toMatch(/REMOTE_INSTALL_URL=/);

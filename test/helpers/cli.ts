@@ -23,6 +23,7 @@ export function cliEnv(extra: CliOptions['env'] = {}): NodeJS.ProcessEnv {
     ...process.env,
     NO_COLOR: '1',
     GITHUB_ACTIONS: undefined,
+    GITHUB_STEP_SUMMARY: undefined,
     FORCE_COLOR: undefined,
     ...extra,
   };

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkPlugins, setChecksum, type PluginResult } from '../../pipelines/check-plugin.js';
 import { formatBytes } from '../../pack/plan.js';
@@ -6,8 +6,9 @@ import { printable } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { formatGithub } from '../../report/github.js';
 import { formatJson, type ResultExtras } from '../../report/json.js';
+import { formatMarkdown } from '../../report/markdown.js';
 import { formatText } from '../../report/text.js';
-import { EXIT, type ExitCode, UsageError } from '../../diagnostics/user-error.js';
+import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
 import { defaultArchiveName, writeArchive, type Written } from '../archive-output.js';
 import { parseMaxSize } from '../max-size.js';
@@ -15,19 +16,28 @@ import { startSpinner } from '../spinner.js';
 
 export interface PackageOptions {
   output_path?: string;
+  outputDir?: string;
+  reportJson?: string;
   maxSize?: string;
   check?: boolean;
-  format?: 'text' | 'json' | 'github';
+  format?: 'text' | 'json' | 'github' | 'markdown';
   strict?: boolean;
   list?: boolean;
   force?: boolean;
 }
 
-/** `dify plugin package`: validate one or more plugins and, unless --check or --list, pack one. */
+/**
+ * `dify plugin package`: validate one or more plugins and, unless --check or --list, pack them
+ * (one, or with --output-dir each that passes).
+ */
 export async function packageCommand(paths: string[], opts: PackageOptions, io: Io): Promise<ExitCode> {
   const writing = !opts.check && !opts.list;
-  if (writing && paths.length > 1)
-    throw new UsageError('packing takes one plugin path; pass several only with --check');
+  if (opts.outputDir !== undefined && !writing)
+    throw new UsageError('--output-dir is where packages are written; it does not go with --check or --list');
+  if (opts.outputDir !== undefined && opts.output_path !== undefined)
+    throw new UsageError('pass -o for one package or --output-dir for several, not both');
+  if (writing && paths.length > 1 && opts.outputDir === undefined)
+    throw new UsageError('packing takes one plugin path; pass several with --check, or with --output-dir');
   const alreadyPacked = writing
     ? paths.find((p) => statSync(path.resolve(io.cwd, p), { throwIfNoEntry: false })?.isFile())
     : undefined;
@@ -37,9 +47,9 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
     );
   }
   const maxBytes = parseMaxSize(opts.maxSize, io);
-  const outputPath = writing
-    ? path.resolve(io.cwd, opts.output_path ?? defaultArchiveName(paths[0]!, io.cwd, '.difypkg'))
-    : undefined;
+  const outputPaths = writing ? packagePaths(paths, opts, io.cwd) : [];
+  const reportPath = opts.reportJson === undefined ? undefined : path.resolve(io.cwd, opts.reportJson);
+  if (reportPath !== undefined && !opts.force) refuseToReplace(reportPath);
   const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
   const spinner = await startSpinner(
     io,
@@ -55,42 +65,117 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
       compilePython: true,
       // Text-mode checks never show the checksum; computing it means hashing every file, which
       // packing does anyway as it reads them.
-      checksum: !writing && format === 'json',
+      checksum: !writing && (format === 'json' || reportPath !== undefined),
       // Only packing and --list use the generated requirements.txt itself.
       requirements: writing || opts.list ? 'export' : 'validate',
-      ...(outputPath ? { outputPath } : {}),
     },
+    outputPaths,
   ).finally(() => spinner.stop());
   results.forEach((r, i) => (r.path = paths[i]!)); // report paths as the user typed them
 
   const extras = new Map<PluginResult, ResultExtras>();
   if (opts.list) for (const r of results) extras.set(r, listing(r));
-  const written =
-    writing && results[0]!.ok
-      ? await writePackage(results[0]!, outputPath!, Boolean(opts.force), maxBytes, io)
-      : undefined;
-  if (written) extras.set(results[0]!, written);
+  // Each plugin that passed is packed, in turn: the spinner and the file writes stay one at a time.
+  for (const [i, r] of results.entries()) {
+    if (writing && r.ok) extras.set(r, await writePackage(r, outputPaths[i]!, Boolean(opts.force), maxBytes, io));
+  }
 
   if (format === 'json') {
     io.stdout.write(formatJson(results, extras));
+  } else if (format === 'markdown') {
+    io.stdout.write(formatMarkdown(results, extras));
   } else {
-    if (format === 'github' || format === 'github+text') io.stdout.write(formatGithub(results));
+    if (format === 'github' || format === 'github+text') {
+      io.stdout.write(formatGithub(results));
+      writeJobSummary(formatMarkdown(results, extras), io);
+    }
     if (format !== 'github') {
       const c = colorFor(io.stdout, io.env);
       if (opts.list) for (const r of results) io.stdout.write(formatListing(r, c.dim));
       io.stdout.write(formatText(results, c));
-      if (written) {
-        const r = results[0]!;
+      for (const r of results) {
+        const written = writing ? extras.get(r) : undefined;
+        if (written?.output === undefined) continue;
         io.stdout.write(
           c.green(
-            `✓ Packaged ${written.output} (${written.files} files, ${formatBytes(written.size)}) checksum ${r.plugin?.checksum}\n`,
+            `✓ Packaged ${written.output} (${written.files} files, ${formatBytes(written.size!)}) checksum ${r.plugin?.checksum}\n`,
           ),
         );
       }
     }
   }
+  // After the output: a report that cannot be written does not hide the findings.
+  if (reportPath !== undefined) writeReport(reportPath, formatJson(results, extras));
   if (!opts.check) noteRequirements(results, io);
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+}
+
+/**
+ * Where each plugin is packed: `-o`, or `<directory name>.difypkg` in --output-dir (created if
+ * missing) or else the current directory. Two plugins whose directories share a name would
+ * overwrite one package with the other: refused before anything is checked.
+ */
+function packagePaths(paths: string[], opts: PackageOptions, cwd: string): string[] {
+  if (opts.outputDir === undefined)
+    return [path.resolve(cwd, opts.output_path ?? defaultArchiveName(paths[0]!, cwd, '.difypkg'))];
+  const dir = path.resolve(cwd, opts.outputDir);
+  const outputs = paths.map((p) => path.join(dir, defaultArchiveName(p, cwd, '.difypkg')));
+  const twice = outputs.find((o, i) => outputs.indexOf(o) !== i);
+  if (twice !== undefined)
+    throw new UsageError(
+      `two plugin directories would both be packed to ${path.relative(cwd, twice) || twice}`,
+      'pack them one at a time with -o',
+    );
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new UserError(`cannot create ${dir}: ${(err as Error).message}`);
+  }
+  return outputs;
+}
+
+/**
+ * --report-json replaces an earlier report (a run's report is made to be rewritten by the next
+ * run), never another file: whatever else is there is the user's, kept unless --force. A report
+ * is recognised by how formatJson() starts it; a FIFO or device is never opened, which could block.
+ */
+function refuseToReplace(file: string): void {
+  const info = statSync(file, { throwIfNoEntry: false });
+  if (!info) return;
+  const hint = 'choose another --report-json path, or pass --force';
+  if (!info.isFile()) throw new UserError(`${file} is not a regular file; not writing the report to it`, hint);
+  const head = Buffer.alloc(32);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!/^\{\s*"ok": (?:true|false),/.test(head.toString('latin1')))
+    throw new UserError(`${file} exists and is not a report of this CLI; not overwriting it`, hint);
+}
+
+function writeReport(file: string, json: string): void {
+  try {
+    writeFileSync(file, json);
+  } catch (err) {
+    throw new UserError(`cannot write ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * In GitHub Actions, the report as a table in the job summary too (the file GitHub names in
+ * GITHUB_STEP_SUMMARY, appended to as its documentation says). A summary that cannot be written
+ * costs the table only, not the check.
+ */
+function writeJobSummary(markdown: string, io: Io): void {
+  const file = io.env.GITHUB_STEP_SUMMARY;
+  if (io.env.GITHUB_ACTIONS !== 'true' || !file) return;
+  try {
+    appendFileSync(file, markdown);
+  } catch (err) {
+    io.stderr.write(`warning: cannot write the job summary ${printable(file)}: ${(err as Error).message}\n`);
+  }
 }
 
 async function writePackage(
