@@ -75,7 +75,7 @@ describe('dify __complete', () => {
 
   it('offers the values of --format, also written --format=', async () => {
     expect(await completeWords('plugin', 'package', '--format', '')).toEqual({
-      values: ['text', 'json', 'github'],
+      values: ['text', 'json', 'github', 'markdown'],
       directive: ':words',
     });
     expect((await completeWords('plugin', 'checksum', '--format', '')).values).toEqual(['text', 'json']);
@@ -111,7 +111,12 @@ describe('dify __complete', () => {
 
   it('takes a last word "" for an empty one (how the PowerShell script passes it)', async () => {
     expect(await completeWords('plugin', '""')).toEqual(await completeWords('plugin', ''));
-    expect((await completeWords('plugin', 'package', '--format', '""')).values).toEqual(['text', 'json', 'github']);
+    expect((await completeWords('plugin', 'package', '--format', '""')).values).toEqual([
+      'text',
+      'json',
+      'github',
+      'markdown',
+    ]);
   });
 
   it('offers nothing, and no file names, where a free value or no argument goes', async () => {
@@ -226,7 +231,13 @@ _dify_complete; printf '%s\\n' "$(IFS=,; echo "\${COMPREPLY[*]}")"`,
     expect(r.stderr).toBe('');
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.shift()).toBe('complete -F _dify_complete dify-plugin');
-    expect(lines).toEqual(['plugin', 'json', 'text,json,github', 'plugins/sub,plugins/a.difypkg', 'plugins/sub']);
+    expect(lines).toEqual([
+      'plugin',
+      'json',
+      'text,json,github,markdown',
+      'plugins/sub,plugins/a.difypkg',
+      'plugins/sub',
+    ]);
   });
 });
 
@@ -257,7 +268,7 @@ describe.skipIf(!has('zsh'))('the zsh script (skipped when zsh is not installed)
     expect(r.stdout.trimEnd().split('\n')).toEqual([
       'compdef _dify dify dify-plugin',
       'describe package:validate a plugin and pack it into a .difypkg (with --check: validate only)',
-      'compadd text,json,github',
+      'compadd text,json,github,markdown',
       'files -/',
       'files -g *.difypkg',
       'files',
@@ -289,7 +300,7 @@ describe.skipIf(!has('fish'))('the fish script (skipped when fish is not install
         .map((l) => l.split('\t')[0]),
     );
     expect(pa).toEqual(['package']);
-    expect(format).toEqual(['text', 'json', 'github']);
+    expect(format).toEqual(['text', 'json', 'github', 'markdown']);
     expect(files?.sort()).toEqual(['plugins/a.difypkg', 'plugins/sub/']);
   });
 });
