@@ -57,6 +57,21 @@ try {
     ],
     ['package --check hello-world, warm', [bin, ...check], () => ({ ...env, XDG_CACHE_HOME: warmCache })],
   ];
+  // npx as a user without the CLI installed runs it, its npm cache holding the package after the
+  // first run (offline: nothing to fetch); npm itself starts with it.
+  const npxCache = path.join(work, 'npm-cache');
+  const npxCli = path.join(path.dirname(process.execPath), 'npx');
+  const viaNpx = [npxCli, '--yes', '--offline', `file:${tarball}`, 'version'];
+  cases.push([
+    'npx dify-plugin-cli version, warm',
+    viaNpx,
+    () => ({
+      ...env,
+      XDG_CACHE_HOME: warmCache,
+      npm_config_cache: npxCache,
+      PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`,
+    }),
+  ]);
   const timeOnce = ([, args, envOf]) => {
     const start = process.hrtime.bigint();
     const r = spawnSync(process.execPath, args, { stdio: 'ignore', env: envOf() });
