@@ -86,7 +86,7 @@ let cachedData;
 if (file) {
   let fd;
   try {
-    if (!ownedPrivately(fs.lstatSync(path.dirname(file)))) throw new Error('not private');
+    if (!ownedPrivately(fs.statSync(path.dirname(file)))) throw new Error('not private');
     fd = fs.openSync(file, 'r');
     if (!ownedPrivately(fs.fstatSync(fd))) throw new Error('not private');
     const data = fs.readFileSync(fd);
@@ -127,10 +127,10 @@ function writeCache(file, commands) {
   let fd;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (!ownedPrivately(fs.lstatSync(dir))) return;
+    if (!ownedPrivately(fs.statSync(dir))) return;
     fd = fs.openSync(tmp, 'wx', 0o600);
-    fs.writeSync(fd, `${MAGIC}${commands.join(',')}\n`);
-    fs.writeSync(fd, script.createCachedData());
+    fs.writeFileSync(fd, `${MAGIC}${commands.join(',')}\n`);
+    fs.writeFileSync(fd, script.createCachedData());
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(tmp, file);

@@ -2,8 +2,8 @@
 // reused, extended by a run of another command, replaced when V8 rejects it, never written into
 // the installed package, and never a reason for a run to fail or to print anything.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, chown, copyFile, mkdir, utimes, writeFile } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmod, chown, copyFile, mkdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { type CliResult, cliEnv } from '../helpers/cli.js';
@@ -99,7 +99,7 @@ it('is made in $XDG_CACHE_HOME by the first run, private, reused, and extended b
   );
 });
 
-it('replaces a cache V8 rejects and removes what other builds left days ago, without a word', async () => {
+it('replaces a cache V8 rejects or a link, and removes what other builds left days ago, without a word', async () => {
   const pkg = await install();
   const env = { XDG_CACHE_HOME: await tempDir() };
   const dir = path.join(env.XDG_CACHE_HOME, 'dify-plugin-cli');
@@ -119,6 +119,15 @@ it('replaces a cache V8 rejects and removes what other builds left days ago, wit
   expect(head(file)).toBe('dify-code-cache 1 version');
   expect(statSync(file).size).toBeGreaterThan(good / 2);
   expect(readdirSync(dir).sort()).toEqual([name, recent].sort());
+
+  // A link where the cache goes is replaced, not written through.
+  const victim = path.join(env.XDG_CACHE_HOME, 'victim');
+  await writeFile(victim, 'keep');
+  await rm(file);
+  await symlink(victim, file);
+  await version(pkg, env);
+  expect(readFileSync(victim, 'utf8')).toBe('keep');
+  expect(lstatSync(file).isFile()).toBe(true);
 });
 
 it('runs from a read-only install, with or without a cache directory it can write to', async () => {
