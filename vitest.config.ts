@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/helpers/global-setup.ts'],
     // The JSON report feeds the plain "N passed, N failed" line of .ci/run.
     reporters: ['default', ['json', { outputFile: '.vitest-report.json' }]],
     // Vitest's default (cores − 1) runs one file at a time on two cores, yet the slow files wait

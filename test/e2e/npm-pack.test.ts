@@ -1,13 +1,13 @@
 // The CLI as npm publishes it: `npm pack` leaves some files out of a package (every `.gitignore`,
 // for one), so what a checkout scaffolds proves nothing about what an installed CLI scaffolds.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { cliEnv } from '../helpers/cli.js';
 import { FakeDaemon } from '../helpers/fake-daemon.js';
-import { REPO, tempDir } from '../helpers/plugin.js';
+import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
 
 const run = promisify(execFile);
 const TYPES = ['tool', 'llm', 'extension', 'agent-strategy', 'datasource', 'trigger', 'bundle'];
@@ -20,7 +20,7 @@ function sdkVersion(dir: string): string {
 /** Stands in for the interpreter of the plugin's .venv: there is no package index to install the SDK from. */
 const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
 
-it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin checks clean, and the quickstart loop works', async () => {
+it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin checks clean, the quickstart loop works, and npx runs the tarball', async () => {
   const work = await tempDir();
   const env = cliEnv();
   // Packing runs no scripts: the tarball holds the dist/ this checkout built.
@@ -28,10 +28,11 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin che
     cwd: REPO,
     env,
   });
-  const [{ filename: tarball, files, size }] = JSON.parse(packed.stdout) as [
-    { filename: string; files: { path: string }[]; size: number },
+  const [{ filename: tarball, files, size, unpackedSize }] = JSON.parse(packed.stdout) as [
+    { filename: string; files: { path: string }[]; size: number; unpackedSize: number },
   ];
-  // What a user needs and nothing else: no tests, no scratch files, no source map (nothing reads it).
+  // What a user needs and nothing else: no tests, no scratch files, no source map (nothing reads
+  // it), no code cache (one is made on the user's machine, in the user's cache directory).
   const tops = new Set(files.map((f) => f.path.split('/')[0]));
   expect([...tops].sort()).toEqual([
     'README.md',
@@ -48,8 +49,10 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin che
       .filter((f) => f.path.startsWith('dist/'))
       .map((f) => f.path)
       .sort(),
-  ).toEqual(['dist/dify.cjs', 'dist/dify.cjs.cache']);
-  expect(size).toBeLessThan(1.5 * 1024 * 1024);
+  ).toEqual(['dist/dify.cjs']);
+  expect(files.filter((f) => /\.(map|cache|v8cache|tgz|difypkg)$/.test(f.path))).toEqual([]);
+  expect(size).toBeLessThan(0.75 * 1024 * 1024); // 0.37 MB when this was written
+  expect(unpackedSize).toBeLessThan(3 * 1024 * 1024); // 1.9 MB
   const prefix = path.join(work, 'prefix');
   await run(
     'npm',
@@ -68,11 +71,38 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin che
   // Every library is bundled into dist/dify.cjs: the install brings the CLI and nothing else.
   expect(readdirSync(path.join(prefix, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['dify-plugin-cli']);
   const bin = path.join(prefix, 'node_modules', '.bin', 'dify');
+  const pkgDir = path.join(prefix, 'node_modules', 'dify-plugin-cli');
+  const installed = tree(pkgDir);
   const dify = (args: string[], cwd = work, extra: NodeJS.ProcessEnv = {}) =>
     run(bin, args, { cwd, env: { ...env, ...extra }, encoding: 'utf8' });
 
-  await Promise.all(
-    TYPES.map(async (type) => {
+  // `npx dify-plugin-cli@<version> plugin package --check <plugin>`, the package being the tarball,
+  // from an empty directory (no npm project), with an npm cache of its own and offline: a package
+  // without dependencies needs no registry. It runs while the plugins below are scaffolded.
+  const empty = path.join(work, 'empty');
+  mkdirSync(empty);
+  const npx = run(
+    'npx',
+    [
+      '--yes',
+      '--offline',
+      `file:${path.join(work, tarball)}`,
+      'plugin',
+      'package',
+      '--check',
+      '--format',
+      'json',
+      EXAMPLE,
+    ],
+    {
+      cwd: empty,
+      env: { ...env, npm_config_cache: path.join(work, 'npm-cache'), npm_config_update_notifier: 'false' },
+      encoding: 'utf8',
+    },
+  );
+  await Promise.all([
+    npx.then((r) => expect(JSON.parse(r.stdout)).toMatchObject({ ok: true })),
+    ...TYPES.map(async (type) => {
       const name = `p_${type.replaceAll('-', '_')}`;
       await dify([
         'plugin',
@@ -98,7 +128,8 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin che
       const check = await dify(['plugin', 'package', '--check', '--format', 'json', dir]);
       expect(JSON.parse(check.stdout), type).toMatchObject({ ok: true });
     }),
-  );
+  ]);
+  expect(readdirSync(empty)).toEqual([]);
 
   // The README's quickstart, from `cd` on: the .venv (its python the fake interpreter), `.env`
   // from `.env.example`, `run` (refused while the SDK is missing, then registered), `package`.
@@ -137,4 +168,17 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin che
   }
   await dify(['plugin', 'package', '.'], dir);
   expect(existsSync(path.join(dir, 'p_tool.difypkg'))).toBe(true);
+
+  // Nothing was written inside the installed package: its code cache is in XDG_CACHE_HOME.
+  expect(tree(pkgDir)).toEqual(installed);
 }, 60_000);
+
+/** Every file and directory below `dir`, with its size and modification time. */
+function tree(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((name) => {
+      const s = statSync(path.join(dir, name));
+      return `${name} ${s.size} ${s.mtimeMs}`;
+    })
+    .sort();
+}

@@ -1,10 +1,11 @@
 // What only a real process shows: bin/dify.js as installed, its exit status, stdout and stderr as
-// separate pipes, signals, terminals, and the launcher itself (Node version check, V8 code cache).
+// separate pipes, signals, terminals, and the launcher's Node version check (its code cache:
+// code-cache.test.ts).
 // Everything else about the commands is tested in-process, in test/commands/.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, statSync, watch, writeFileSync } from 'node:fs';
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, renameSync, watch, writeFileSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
@@ -170,36 +171,6 @@ describe('the built CLI', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe('error: dify-plugin-cli needs Node.js 20.15 or newer; this is v20.14.0\n');
-  });
-
-  it('stores V8 code beside the bundle, reuses it, and replaces a cache it cannot use', async () => {
-    // A copy of the installed layout, so that the shared dist/ is left alone.
-    const root = await tempDir();
-    await Promise.all(['bin', 'dist'].map((d) => mkdir(path.join(root, d))));
-    await Promise.all(
-      ['bin/dify.js', 'bin/package.json', 'dist/dify.cjs', 'package.json'].map((f) =>
-        copyFile(path.join(REPO, f), path.join(root, f)),
-      ),
-    );
-    const cache = path.join(root, 'dist', 'dify.cjs.cache');
-    const version = async () => {
-      const r = await finished(
-        spawn(process.execPath, [path.join(root, 'bin', 'dify.js'), '--version'], {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        }),
-      );
-      expect(r).toMatchObject({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
-    };
-
-    await version();
-    const written = statSync(cache);
-    expect(written.size).toBeGreaterThan(0);
-    await version();
-    expect(statSync(cache).ino).toBe(written.ino); // accepted, so not written again
-
-    await writeFile(cache, 'not V8 code');
-    await version();
-    expect(statSync(cache).size).toBeGreaterThan(written.size / 2); // rejected, then rebuilt
   });
 });
 
