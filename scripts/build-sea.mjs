@@ -2,6 +2,8 @@
 // application (https://nodejs.org/api/single-executable-applications.html) made of a copy of the
 // running `node` with the bundled CLI injected, so that a machine without Node can run dify.
 // Run `npm run build` first: the executable runs the same dist/dify.cjs the npm package runs.
+// `--no-code-cache --out <dir>` builds one without V8's code cache elsewhere, for
+// scripts/bench-sea.mjs to measure what the cache saves.
 //
 // The npm package reads package.json, templates/ and data/ from its directory; an executable has
 // none beside it, so those files are embedded as SEA assets under their package paths and
@@ -15,9 +17,11 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 
 /** What src/package-files.ts reads, and the asset holding their names (its SEA_FILE_LIST). */
 const PACKAGE_FILES = ['package.json', 'data', 'templates'];
@@ -51,7 +55,10 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 20 || (major === 20 && minor < 12)) fail(`needs Node.js 20.12 or newer; this is ${process.version}`);
 if (!existsSync('dist/dify.cjs')) fail('dist/dify.cjs is missing; run `npm run build` first');
 
-const out = path.join('dist', 'sea');
+const { values: flags } = parseArgs({
+  options: { 'no-code-cache': { type: 'boolean' }, out: { type: 'string', default: path.join('dist', 'sea') } },
+});
+const out = flags.out;
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -66,7 +73,7 @@ writeFileSync(
   'latin1',
 );
 
-const names = PACKAGE_FILES.flatMap((p) => (p.includes('.') ? [p] : filesBelow(p))).sort();
+const names = PACKAGE_FILES.flatMap((p) => (statSync(p).isDirectory() ? filesBelow(p) : [p])).sort();
 const fileList = path.join(out, FILE_LIST);
 writeFileSync(fileList, JSON.stringify(names));
 const assets = Object.fromEntries([...names.map((n) => [n, path.resolve(n)]), [FILE_LIST, path.resolve(fileList)]]);
@@ -80,7 +87,7 @@ writeFileSync(
       main,
       output: blob,
       // V8's compiled code for the main script, made here by the same Node the executable runs.
-      useCodeCache: true,
+      useCodeCache: !flags['no-code-cache'],
       // Node 20 and 22 otherwise print an ExperimentalWarning on stderr at every run.
       disableExperimentalSEAWarning: true,
       assets,
@@ -110,4 +117,11 @@ tool(process.execPath, [
 if (process.platform === 'darwin') tool('codesign', ['--sign', '-', exe]);
 
 rmSync(blob);
+
+// A `node` that keeps its code in a shared library (some distributions' packages) has the fuse
+// there, not in the executable, and the copy would run as plain Node: make sure it is the CLI.
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const self = spawnSync(exe, ['version'], { encoding: 'utf8' });
+if (self.stdout !== `${version}\n` || self.stderr !== '')
+  fail(`${exe} version printed ${JSON.stringify(self.stdout + self.stderr)}, not ${version}`);
 process.stdout.write(`build:sea: ${exe} (${names.length} package files embedded)\n`);
