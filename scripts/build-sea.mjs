@@ -34,9 +34,15 @@ function fail(message) {
   process.exit(1);
 }
 
+/**
+ * Without NODE_OPTIONS: V8 options there would go into the code cache, which V8 would then turn
+ * down in every run without them.
+ */
+const CLEAN_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS'));
+
 /** Runs a build tool; its output is shown only when it fails (postject's is noisy on ELF). */
 function tool(command, args) {
-  const r = spawnSync(command, args, { encoding: 'utf8' });
+  const r = spawnSync(command, args, { encoding: 'utf8', env: CLEAN_ENV });
   if (r.error) fail(`${command}: ${r.error.message}`);
   if (r.status !== 0) fail(`${command} ${args.join(' ')} exited ${r.status}\n${r.stdout}${r.stderr}`);
 }
@@ -65,13 +71,18 @@ mkdirSync(out, { recursive: true });
 // The main script is the bundle followed by what bin/dify.js does with it. A SEA's main script is
 // compiled by Node itself (with the code cache below), not through bin/dify.js's vm.Script, and
 // can require built-in modules only, which is all the bundle requires.
+//
+// A V8 option in NODE_OPTIONS (--max-old-space-size, say) changes the flags V8 checks the code cache
+// against: the cache is turned down and Node prints "Warning: Code cache data rejected." (Node's
+// lib/internal/main/embedding.js emits it synchronously, before this script runs, so it cannot be
+// filtered here; docs/development.md says so).
+const START = `module.exports.run(process.argv).then((code) => {
+  process.exitCode = code;
+});
+`;
 const bundle = readFileSync('dist/dify.cjs', 'latin1').replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n');
 const main = path.join(out, 'main.cjs');
-writeFileSync(
-  main,
-  `${bundle}module.exports.run(process.argv).then((code) => {\n  process.exitCode = code;\n});\n`,
-  'latin1',
-);
+writeFileSync(main, `${bundle}${START}`, 'latin1');
 
 const names = PACKAGE_FILES.flatMap((p) => (statSync(p).isDirectory() ? filesBelow(p) : [p])).sort();
 const fileList = path.join(out, FILE_LIST);
@@ -121,7 +132,7 @@ rmSync(blob);
 // A `node` that keeps its code in a shared library (some distributions' packages) has the fuse
 // there, not in the executable, and the copy would run as plain Node: make sure it is the CLI.
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
-const self = spawnSync(exe, ['version'], { encoding: 'utf8' });
+const self = spawnSync(exe, ['version'], { encoding: 'utf8', env: CLEAN_ENV });
 if (self.stdout !== `${version}\n` || self.stderr !== '')
   fail(`${exe} version printed ${JSON.stringify(self.stdout + self.stderr)}, not ${version}`);
 process.stdout.write(`build:sea: ${exe} (${names.length} package files embedded)\n`);

@@ -23,6 +23,8 @@ interface Result {
 /** Runs the executable to completion; never rejects on a failing exit code. */
 function runExe(exe: string, args: string[], cwd: string): Promise<Result> {
   return new Promise((resolve, reject) => {
+    // Without NODE_OPTIONS: a V8 option there makes V8 turn the code cache down, with a warning
+    // from Node before the CLI starts (scripts/build-sea.mjs).
     execFile(exe, args, { cwd, env: cliEnv({ NODE_OPTIONS: undefined }), encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') reject(err);
       else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
