@@ -75,7 +75,7 @@ mkdirSync(out, { recursive: true });
 // A V8 option in NODE_OPTIONS (--max-old-space-size, say) changes the flags V8 checks the code cache
 // against: the cache is turned down and Node prints "Warning: Code cache data rejected." (Node's
 // lib/internal/main/embedding.js emits it synchronously, before this script runs, so it cannot be
-// filtered here; docs/development.md says so).
+// filtered here; docs/performance.md says so).
 const START = `module.exports.run(process.argv).then((code) => {
   process.exitCode = code;
 });
