@@ -11,7 +11,21 @@ import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
 
 const SEA = path.join(REPO, 'dist', 'sea', process.platform === 'win32' ? 'dify.exe' : 'dify');
 const REQUIRED = process.env.DIFY_TEST_SEA === '1';
-const TYPES = ['tool', 'llm', 'extension', 'agent-strategy', 'datasource', 'trigger', 'bundle'];
+/** Every type `init` makes, each from its own templates. */
+const TYPES = [
+  'tool',
+  'llm',
+  'text-embedding',
+  'rerank',
+  'tts',
+  'speech2text',
+  'moderation',
+  'extension',
+  'agent-strategy',
+  'datasource',
+  'trigger',
+  'bundle',
+];
 const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
 interface Result {
@@ -47,7 +61,7 @@ function tree(dir: string): Record<string, string> {
 describe.skipIf(!existsSync(SEA) && !REQUIRED)(
   'the standalone executable (skipped: dist/sea/dify is absent; run `npm run build:sea`)',
   () => {
-    it('runs alone in an empty directory: version, init of every type, check, package, signature verify', async () => {
+    it('runs alone in an empty directory: version, init of every type, module append, check, package, signature verify', async () => {
       const work = await tempDir();
       const exe = path.join(work, path.basename(SEA));
       copyFileSync(SEA, exe);
@@ -79,6 +93,12 @@ describe.skipIf(!existsSync(SEA) && !REQUIRED)(
         }),
       );
       expect(Object.keys(tree(path.join(work, 'p_tool')))).toContain('.gitignore');
+
+      // `module append` renders the module templates, also embedded.
+      const append = ['plugin', 'module', 'append', 'endpoints', 'p_tool'];
+      expect(await sea(append)).toMatchObject({ code: 0, stderr: '' });
+      expect((await runCli(append, { cwd: npmWork })).code).toBe(0);
+      expect(tree(path.join(work, 'p_tool'))).toEqual(tree(path.join(npmWork, 'p_tool')));
 
       // The same package bytes as the npm build (bin/dify.js) makes of the same plugin.
       const packed = await sea(['plugin', 'package', EXAMPLE, '-o', path.join(work, 'sea.difypkg')]);
