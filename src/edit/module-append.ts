@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { writeProject } from '../scaffold/create.js';
 import { className, title } from '../scaffold/answers.js';
 import { validate } from '../project/manifest-fields.js';
-import { DIFY_PLUGIN_REQUIREMENT, schemaBase, TEMPLATES, type ScaffoldFile } from '../scaffold/files.js';
+import { DIFY_PLUGIN_REQUIREMENT, schemaBase, type ScaffoldFile } from '../scaffold/files.js';
+import { listPackageFiles, readPackageFile } from '../package-files.js';
 import { render, type TemplateVars } from '../scaffold/render.js';
 import { get, isObject, type PluginList } from '../project/model.js';
 import { EditError } from './errors.js';
@@ -178,23 +179,12 @@ function moduleVars(
 function renderModule(layers: string[], vars: TemplateVars): ScaffoldFile[] {
   const files = new Map<string, Buffer>();
   for (const layer of layers) {
-    const dir = path.join(TEMPLATES, ...layer.split('/'));
-    for (const rel of listFiles(dir)) {
+    for (const rel of listPackageFiles(`templates/${layer}`)) {
       if (rel.startsWith('_assets/')) continue;
       const where = `${layer}/${rel}`;
-      files.set(render(rel, vars, where), Buffer.from(render(readFileSync(path.join(dir, rel), 'utf8'), vars, where)));
+      const source = readPackageFile(`templates/${where}`).toString('utf8');
+      files.set(render(rel, vars, where), Buffer.from(render(source, vars, where)));
     }
   }
   return [...files].map(([p, data]) => ({ path: p, data }));
-}
-
-function listFiles(dir: string, prefix = ''): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const entry of readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...listFiles(dir, rel));
-    else if (entry.isFile()) out.push(rel);
-  }
-  return out.sort();
 }

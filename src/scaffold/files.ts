@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { stringify } from 'yaml';
 import {
   MIN_DIFY_FOR_CATEGORY,
@@ -12,9 +10,7 @@ import {
 } from './answers.js';
 import type { Permission } from '../project/permissions.js';
 import { render, type TemplateVars } from './render.js';
-import { PACKAGE_ROOT } from '../package-root.js';
-
-export const TEMPLATES = path.join(PACKAGE_ROOT, 'templates');
+import { listPackageFiles, readPackageFile } from '../package-files.js';
 
 /** The Python SDK range new plugins depend on (0.10.x is current: dify-plugin-sdks `pyproject.toml`). */
 export const DIFY_PLUGIN_REQUIREMENT = 'dify_plugin>=0.10.1,<0.11.0';
@@ -57,10 +53,10 @@ export function scaffoldFiles(answers: Answers, ctx: ScaffoldContext): ScaffoldF
       : ['common', ...(MODEL_CATEGORIES[answers.category] ? ['model-provider'] : []), answers.category];
   const files = new Map<string, Buffer>();
   for (const layer of layers) {
-    for (const rel of listTemplates(path.join(TEMPLATES, layer))) {
+    for (const rel of listPackageFiles(`templates/${layer}`)) {
       const target = render(dotted(rel), vars, `${layer}/${rel}`);
       if (isUnwantedReadme(target, answers)) continue;
-      const source = readFileSync(path.join(TEMPLATES, layer, rel));
+      const source = readPackageFile(`templates/${layer}/${rel}`);
       files.set(
         target,
         BINARY.test(rel) ? source : Buffer.from(render(source.toString('utf8'), vars, `${layer}/${rel}`)),
@@ -134,17 +130,6 @@ function dotted(rel: string): string {
 function isUnwantedReadme(target: string, a: Answers): boolean {
   const lang = /^readme\/README_(.+)\.md$/.exec(target)?.[1];
   return lang !== undefined && !(a.readmeLanguages as string[]).includes(lang);
-}
-
-/** Files below `dir`, relative and `/`-separated, sorted. */
-function listTemplates(dir: string, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...listTemplates(dir, rel));
-    else if (entry.isFile()) out.push(rel);
-  }
-  return out.sort();
 }
 
 /**

@@ -9,7 +9,7 @@ import { REPO } from '../helpers/plugin.js';
  * the folder-level import graph free of cycles and tells a reader where any behaviour lives.
  */
 const LAYERS: string[][] = [
-  ['diagnostics', 'generated', 'package-root.ts', 'version.ts'],
+  ['diagnostics', 'generated', 'package-root.ts', 'package-files.ts', 'version.ts'],
   ['project'],
   ['check', 'pack'],
   ['debug', 'scaffold'],

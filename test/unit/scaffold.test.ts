@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { className, distributionName, title } from '../../src/scaffold/answers.js';
 import { validate } from '../../src/project/manifest-fields.js';
 import { render, TemplateError } from '../../src/scaffold/render.js';
-import { scaffoldFiles, TEMPLATES } from '../../src/scaffold/files.js';
+import { scaffoldFiles } from '../../src/scaffold/files.js';
+import { REPO } from '../helpers/plugin.js';
 
 describe('template renderer', () => {
   it('substitutes variables without any escaping', () => {
@@ -76,7 +77,9 @@ describe('templates', () => {
   const DROPPED_BY_NPM = new Set(['.gitignore', '.npmignore', '.npmrc', 'package-lock.json', 'node_modules']);
 
   it('hold no file that npm leaves out of the published package', () => {
-    const names = readdirSync(TEMPLATES, { recursive: true, encoding: 'utf8' }).map((p) => path.basename(p));
+    const names = readdirSync(path.join(REPO, 'templates'), { recursive: true, encoding: 'utf8' }).map((p) =>
+      path.basename(p),
+    );
     expect(names).toContain('gitignore');
     expect(names.filter((n) => DROPPED_BY_NPM.has(n))).toEqual([]);
   });

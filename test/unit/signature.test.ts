@@ -13,6 +13,7 @@ import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkPlugin } from '../../src/pipelines/check-plugin.js';
 import { OFFICIAL_PUBLIC_KEY, signedName } from '../../src/cli/commands/signature.js';
+import { readPackageFile } from '../../src/package-files.js';
 import {
   generateKeyPair,
   KeyError,
@@ -368,7 +369,7 @@ describe('sign and verify', () => {
 
 describe('the official key', () => {
   it('parses as an RSA-4096 PKCS#1 public key; an unsigned package fails with a clear message', async () => {
-    const pem = readFileSync(OFFICIAL_PUBLIC_KEY, 'utf8');
+    const pem = readPackageFile(OFFICIAL_PUBLIC_KEY).toString('utf8');
     expect(pem.startsWith('-----BEGIN RSA PUBLIC KEY-----\n')).toBe(true);
     const official = loadPublicKey(pem, 'official');
     expect(official.asymmetricKeyDetails?.modulusLength).toBe(4096);

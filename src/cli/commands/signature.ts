@@ -1,5 +1,5 @@
 import { closeSync, readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
@@ -30,7 +30,7 @@ import {
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { NotRegularFileError, openRegularFile, specialKind, whyUnreadable } from '../../project/file-kind.js';
 import { ZipError, ZipReader } from '../../project/zip-reader.js';
-import { PACKAGE_ROOT } from '../../package-root.js';
+import { packageFileLocation, readPackageFile } from '../../package-files.js';
 import { printable } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
@@ -38,8 +38,8 @@ import type { Io } from '../io.js';
 import { refuseToClobber } from '../archive-output.js';
 import { startSpinner } from '../spinner.js';
 
-/** The daemon's official marketplace key (pkg/license/public_key/PUBLIC_KEY.pem), shipped verbatim. */
-export const OFFICIAL_PUBLIC_KEY = path.join(PACKAGE_ROOT, 'data', 'official-public-key.pem');
+/** The daemon's official marketplace key (pkg/license/public_key/PUBLIC_KEY.pem), shipped verbatim (a package file). */
+export const OFFICIAL_PUBLIC_KEY = 'data/official-public-key.pem';
 const DEFAULT_KEY_NAME = 'dify_plugin_signing_key';
 
 export interface GenerateOptions {
@@ -208,14 +208,18 @@ async function requirePackageFile(input: string, shown: string): Promise<void> {
 
 /** The bundled official key; its absence means a broken install, not a user mistake. */
 async function officialKey(): Promise<KeyObject> {
-  const pem = await readFile(OFFICIAL_PUBLIC_KEY).catch(() => null);
-  if (!pem)
+  const where = packageFileLocation(OFFICIAL_PUBLIC_KEY);
+  let pem: Buffer;
+  try {
+    pem = readPackageFile(OFFICIAL_PUBLIC_KEY);
+  } catch {
     throw new UserError(
-      `the official Dify public key is missing from this installation (${OFFICIAL_PUBLIC_KEY})`,
+      `the official Dify public key is missing from this installation (${where})`,
       'reinstall dify-plugin-cli, or pass -p <public key>',
     );
+  }
   try {
-    return loadPublicKey(pem, OFFICIAL_PUBLIC_KEY);
+    return loadPublicKey(pem, where);
   } catch (err) {
     if (err instanceof KeyError)
       throw new UserError(`the bundled official key is damaged: ${err.message}`, 'reinstall dify-plugin-cli');
