@@ -126,6 +126,11 @@ function writeCache(file, commands) {
   const tmp = path.join(dir, `.${process.pid}-${Date.now()}.tmp`);
   let fd;
   try {
+    // Directories are made only under one of this user's own: `sudo dify` with the user's HOME
+    // must not leave a root-owned ~/.cache behind that the user's other tools cannot write to.
+    let existing = dir;
+    while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+    if (process.getuid && fs.statSync(existing).uid !== process.getuid()) return;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (!ownedPrivately(fs.statSync(dir))) return;
     fd = fs.openSync(tmp, 'wx', 0o600);

@@ -62,13 +62,16 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
   plugin
     .command('package')
     .description('validate a plugin and pack it into a .difypkg (with --check: validate only)')
-    .argument('<plugin_path...>', 'plugin directory (several with --check or --output-dir)')
+    .argument('<plugin_path...>', 'plugin directory, or with --check a .difypkg (several with --check or --output-dir)')
     .option(
       '-o, --output_path <file>',
       'output file (default: <plugin directory name>.difypkg in the current directory)',
     )
     .option('--max-size <MB>', 'limit on the uncompressed size in MB', DEFAULT_MAX_SIZE_MB)
-    .option('--output-dir <dir>', 'pack each plugin into <dir>/<plugin directory name>.difypkg (several paths)')
+    .option(
+      '--output-dir <dir>',
+      'directory to pack each plugin into, as <plugin directory name>.difypkg (several paths)',
+    )
     .option('--check', 'validate only and write nothing')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'github', 'markdown']))
     .option('--strict', 'treat warnings as errors')

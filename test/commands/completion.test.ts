@@ -91,9 +91,11 @@ describe('dify __complete', () => {
   });
 
   it('asks the shell for directories, packages, bundles or keys where a path goes', async () => {
-    expect((await completeWords('plugin', 'package', '')).directive).toBe(':dirs');
-    expect((await completeWords('plugin', 'package', 'a', 'b', '')).directive).toBe(':dirs'); // variadic
-    expect((await completeWords('plugin', 'package', '-o', 'out.difypkg', '')).directive).toBe(':dirs');
+    // a directory to pack, or with --check a package
+    expect((await completeWords('plugin', 'package', '')).directive).toBe(':files difypkg');
+    expect((await completeWords('plugin', 'package', 'a', 'b', '')).directive).toBe(':files difypkg'); // variadic
+    expect((await completeWords('plugin', 'package', '-o', 'out.difypkg', '')).directive).toBe(':files difypkg');
+    expect((await completeWords('plugin', 'package', '--output-dir', '')).directive).toBe(':dirs');
     expect((await completeWords('plugin', 'package', '-o', '')).directive).toBe(':files difypkg');
     expect((await completeWords('plugin', 'package', '--output_path=x')).directive).toBe(':files difypkg');
     expect((await completeWords('plugin', 'checksum', '')).directive).toBe(':files difypkg');
@@ -106,7 +108,7 @@ describe('dify __complete', () => {
     expect((await completeWords('plugin', 'run', '--python', '')).directive).toBe(':files');
     expect((await completeWords('--config', '')).directive).toBe(':files');
     // after -- every word is a path, even one starting with -
-    expect(await completeWords('plugin', 'package', '--', '-')).toEqual({ values: [], directive: ':dirs' });
+    expect(await completeWords('plugin', 'package', '--', '-')).toEqual({ values: [], directive: ':files difypkg' });
   });
 
   it('takes a last word "" for an empty one (how the PowerShell script passes it)', async () => {
@@ -210,7 +212,7 @@ describe('the bash script, in bash', () => {
       [['dify', 'plugin', 'package', '--format', '=', 'j'], 5],
       [['dify', 'plugin', 'package', '--format', '='], 4],
       [['dify', 'plugin', 'checksum', 'plugins/'], 3],
-      [['dify', 'plugin', 'package', 'plugins/'], 3],
+      [['dify', 'plugin', 'package', '--output-dir', 'plugins/'], 4],
     ];
     const quote = (w: string) => `'${w}'`;
     const body = cases
@@ -255,7 +257,7 @@ describe.skipIf(!has('zsh'))('the zsh script (skipped when zsh is not installed)
     const cases = [
       ['dify', 'plugin', 'pa'],
       ['dify-plugin', 'plugin', 'package', '--format', ''],
-      ['dify', 'plugin', 'package', ''],
+      ['dify', 'plugin', 'package', '--output-dir', ''],
       ['dify', 'plugin', 'checksum', ''],
       ['dify', 'plugin', 'run', '--python', ''],
     ].map((words) => `words=(${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length}; _dify`);

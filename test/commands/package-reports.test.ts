@@ -1,7 +1,7 @@
 // What `plugin package` writes besides its output on stdout, for CI: the Markdown report (and the
 // GitHub job summary made of it), the JSON report file, and the packages of several plugins.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -141,6 +141,32 @@ describe('plugin package --output-dir', () => {
     const several = await runCli(['plugin', 'package', a, b], { cwd });
     expect(several.stderr).toMatch(/pass several with --check, or with --output-dir/);
   });
+
+  it('refuses names that differ only by case, which macOS and Windows pack to one file', async () => {
+    const a = await copyPlugin(EXAMPLE);
+    const b = path.join(await tempDir(), 'Hello-World');
+    await cp(a, b, { recursive: true });
+    const cwd = await tempDir();
+    const r = await runCli(['plugin', 'package', a, b, '--output-dir', 'out'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/both be packed to out\/hello-world\.difypkg/i);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it("checks every output before checking a plugin: a user's file in the way stops nothing midway", async () => {
+    const first = await copyPlugin(EXAMPLE);
+    const second = path.join(await tempDir(), 'second');
+    await cp(first, second, { recursive: true });
+    const cwd = await tempDir();
+    await mkdir(path.join(cwd, 'out'));
+    writeFileSync(path.join(cwd, 'out', 'second.difypkg'), 'mine\n');
+    const r = await runCli(['plugin', 'package', first, second, '--output-dir', 'out'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/second\.difypkg exists and is not a Dify package or bundle/);
+    expect(r.stderr).toMatch(/hint: choose another --output-dir, or pass --force/);
+    expect(readdirSync(path.join(cwd, 'out'))).toEqual(['second.difypkg']);
+    expect(readFileSync(path.join(cwd, 'out', 'second.difypkg'), 'utf8')).toBe('mine\n');
+  });
 });
 
 describe('plugin package --report-json', () => {
@@ -162,6 +188,15 @@ describe('plugin package --report-json', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/✓ no problems/);
     expect(r.stderr).toMatch(/cannot write .*missing\/report\.json: ENOENT/);
+  });
+
+  it('says in one line why it cannot look at what is at the report path', async () => {
+    const cwd = await tempDir();
+    writeFileSync(path.join(cwd, 'b.txt'), 'a file, not a directory\n');
+    const r = await runCli(['plugin', 'package', '--check', EXAMPLE, '--report-json', 'b.txt/r.json'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: cannot write the report to .*b\.txt\/r\.json: ENOTDIR/);
+    expect(r.stderr).not.toMatch(/internal error/);
   });
 
   it("never overwrites a user's file without --force", async () => {

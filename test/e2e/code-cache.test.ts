@@ -177,3 +177,13 @@ it('leaves alone a cache directory others can write to, and is off with DIFY_PLU
   expect(readdirSync(off)).toEqual([]);
   expect(tree(pkg)).toEqual(installed);
 });
+
+// As root (tests and CI run as root), a home that belongs to someone else: what `sudo dify` with
+// the user's HOME kept sees.
+it.skipIf(!ROOT)("makes no directory in another user's home", async () => {
+  const pkg = await install();
+  const home = await tempDir();
+  await chown(home, NOBODY, NOBODY);
+  await version(pkg, { HOME: home, XDG_CACHE_HOME: '' });
+  expect(readdirSync(home)).toEqual([]);
+});

@@ -10,7 +10,13 @@ import { formatMarkdown } from '../../report/markdown.js';
 import { formatText } from '../../report/text.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
-import { defaultArchiveName, writeArchive, type Written } from '../archive-output.js';
+import {
+  defaultArchiveName,
+  refuseToClobber,
+  writeArchive,
+  type OutputHints,
+  type Written,
+} from '../archive-output.js';
 import { parseMaxSize } from '../max-size.js';
 import { startSpinner } from '../spinner.js';
 
@@ -48,6 +54,10 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
   }
   const maxBytes = parseMaxSize(opts.maxSize, io);
   const outputPaths = writing ? packagePaths(paths, opts, io.cwd) : [];
+  // Before any check: a user's file in the way of one package must not stop the run midway, with
+  // the findings, the other packages and the reports unwritten.
+  const hints = opts.outputDir === undefined ? undefined : OUTPUT_DIR_HINTS;
+  for (const output of outputPaths) await refuseToClobber(output, Boolean(opts.force), hints);
   const reportPath = opts.reportJson === undefined ? undefined : path.resolve(io.cwd, opts.reportJson);
   if (reportPath !== undefined && !opts.force) refuseToReplace(reportPath);
   const format = opts.format ?? (io.env.GITHUB_ACTIONS === 'true' ? 'github+text' : 'text');
@@ -120,7 +130,10 @@ function packagePaths(paths: string[], opts: PackageOptions, cwd: string): strin
     return [path.resolve(cwd, opts.output_path ?? defaultArchiveName(paths[0]!, cwd, '.difypkg'))];
   const dir = path.resolve(cwd, opts.outputDir);
   const outputs = paths.map((p) => path.join(dir, defaultArchiveName(p, cwd, '.difypkg')));
-  const twice = outputs.find((o, i) => outputs.indexOf(o) !== i);
+  // Compared as a case-insensitive, normalising file system (macOS, Windows) would: there
+  // `a/plugin` and `b/Plugin` are packed to one file.
+  const keys = outputs.map((o) => o.normalize('NFC').toLowerCase());
+  const twice = outputs.find((_, i) => keys.indexOf(keys[i]!) !== i);
   if (twice !== undefined)
     throw new UsageError(
       `two plugin directories would both be packed to ${path.relative(cwd, twice) || twice}`,
@@ -134,22 +147,32 @@ function packagePaths(paths: string[], opts: PackageOptions, cwd: string): strin
   return outputs;
 }
 
+const OUTPUT_DIR_HINTS: OutputHints = {
+  elsewhere: 'choose another --output-dir, or move that out of the way',
+  replace: 'choose another --output-dir, or pass --force',
+};
+
 /**
  * --report-json replaces an earlier report (a run's report is made to be rewritten by the next
  * run), never another file: whatever else is there is the user's, kept unless --force. A report
  * is recognised by how formatJson() starts it; a FIFO or device is never opened, which could block.
  */
 function refuseToReplace(file: string): void {
-  const info = statSync(file, { throwIfNoEntry: false });
-  if (!info) return;
   const hint = 'choose another --report-json path, or pass --force';
-  if (!info.isFile()) throw new UserError(`${file} is not a regular file; not writing the report to it`, hint);
   const head = Buffer.alloc(32);
-  const fd = openSync(file, 'r');
   try {
-    readSync(fd, head, 0, head.length, 0);
-  } finally {
-    closeSync(fd);
+    const info = statSync(file, { throwIfNoEntry: false });
+    if (!info) return;
+    if (!info.isFile()) throw new UserError(`${file} is not a regular file; not writing the report to it`, hint);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`cannot write the report to ${file}: ${(err as Error).message}`, hint);
   }
   if (!/^\{\s*"ok": (?:true|false),/.test(head.toString('latin1')))
     throw new UserError(`${file} exists and is not a report of this CLI; not overwriting it`, hint);

@@ -134,7 +134,7 @@ function subcommandsOf(command: Command, partial: string): Completion {
 
 /**
  * The values of an option or argument: its declared values, else file names when it names a path
- * (`<plugin_path>`, `<file>`, `<path>`: the name says so), narrowed by what its help text names.
+ * (`<plugin_path>`, `<file>`, `<path>`, `<dir>`: the name says so), narrowed by what its help text names.
  */
 function valuesFor(item: Option | Argument, partial: string): Completion {
   const declared = 'flags' in item ? valuesOf(item) : item.argChoices;
@@ -144,6 +144,7 @@ function valuesFor(item: Option | Argument, partial: string): Completion {
       partial,
     );
   const name = 'flags' in item ? (/[<[]([^>\]]+)[>\]]/.exec(item.flags)?.[1] ?? '') : item.name();
+  if (/(^|_)dir$/.test(name)) return { candidates: [], directive: { kind: 'dirs' } };
   if (!/(^|_)(path|file)$/.test(name)) return { candidates: [], directive: WORDS };
   const text = item.description;
   const extensions = FILE_EXTENSIONS.filter((e) => new RegExp(`\\.${e}\\b`).test(text));
