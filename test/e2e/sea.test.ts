@@ -8,24 +8,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, dify, runCli } from '../helpers/cli.js';
 import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
+import { CATEGORIES } from '../../src/scaffold/answers.js';
 
 const SEA = path.join(REPO, 'dist', 'sea', process.platform === 'win32' ? 'dify.exe' : 'dify');
 const REQUIRED = process.env.DIFY_TEST_SEA === '1';
-/** Every type `init` makes, each from its own templates. */
-const TYPES = [
-  'tool',
-  'llm',
-  'text-embedding',
-  'rerank',
-  'tts',
-  'speech2text',
-  'moderation',
-  'extension',
-  'agent-strategy',
-  'datasource',
-  'trigger',
-  'bundle',
-];
+
 const VERSION = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 
 interface Result {
@@ -79,7 +66,7 @@ describe.skipIf(!existsSync(SEA) && !REQUIRED)(
       // build's (in-process here), and each plugin checks clean.
       const npmWork = await tempDir();
       await Promise.all(
-        TYPES.map(async (type) => {
+        CATEGORIES.map(async (type) => {
           const args = ['plugin', 'init', '--quick', '--type', type, '--name', `p_${type.replaceAll('-', '_')}`];
           args.push('--author', 'acme', '--description', 'x');
           const made = await sea(args);
