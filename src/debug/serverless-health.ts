@@ -90,7 +90,7 @@ export async function startServerless(o: ServerlessStartOptions): Promise<Server
     if ((await health(`${url}/health`)) === 200) return plugin;
     if (failure !== undefined) break;
     if (Date.now() >= deadline) {
-      failure = `did not answer GET /health with 200 within ${Math.round((o.timeoutMs ?? 20_000) / 1000)} s`;
+      failure = `did not answer GET /health with 200 within ${(o.timeoutMs ?? 20_000) / 1000} s`;
       break;
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 100));

@@ -1,7 +1,7 @@
 // `plugin package --check --marketplace`: the Marketplace's pull-request pre-check run locally
 // (langgenius/dify-plugins .github/workflows/pre-check-plugin.yaml), on fixtures built here from
 // the example plugin, each breaking one rule.
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { requirementOf } from '../../src/check/marketplace-requirements.js';
 import { versionPublished } from '../../src/pipelines/marketplace.js';
 import { runCli } from '../helpers/cli.js';
-import { EXAMPLE, pluginWith, tempDir, type Overrides } from '../helpers/plugin.js';
+import { EXAMPLE, pluginWith, REPO, tempDir, type Overrides } from '../helpers/plugin.js';
 
 const MANIFEST = readFileSync(path.join(EXAMPLE, 'manifest.yaml'), 'utf8');
 
@@ -98,6 +98,17 @@ describe('plugin package --check --marketplace: static rules', () => {
     ]);
   });
 
+  it('gives every template icon of dify plugin init the placeholder marker', () => {
+    const icons = readdirSync(path.join(REPO, 'templates'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      /(^|\/)_assets\/[^/]+\.svg$/.test(f.split(path.sep).join('/')),
+    );
+    expect(icons.length).toBeGreaterThan(10);
+    for (const icon of icons)
+      expect(readFileSync(path.join(REPO, 'templates', icon), 'utf8'), icon).toContain(
+        'DIFY_MARKETPLACE_TEMPLATE_ICON_DO_NOT_USE',
+      );
+  });
+
   it('an init-ed project checks clean without --marketplace and fails it on the template icon only', async () => {
     const cwd = await tempDir();
     const init = await runCli(
@@ -143,6 +154,45 @@ describe('plugin package --check --marketplace: static rules', () => {
     expect(found[0]!.message).toContain('dify-plugin==0.4.2');
     const absent = await cleanPlugin({ 'requirements.txt': 'requests>=2\n' });
     expect(codes((await check(absent, '--marketplace')).findings)).toEqual(['marketplace/sdk-too-old']);
+  });
+
+  it('reads the requirements.txt generated from uv.lock when the plugin has none', async () => {
+    const lock = (version: string) => `version = 1
+requires-python = ">=3.12"
+
+[[package]]
+name = "demo"
+version = "0.1.0"
+source = { virtual = "." }
+dependencies = [{ name = "dify-plugin" }]
+
+[package.metadata]
+requires-dist = [{ name = "dify-plugin", specifier = ">=0.4.0" }]
+
+[[package]]
+name = "dify-plugin"
+version = "${version}"
+source = { registry = "https://pypi.org/simple" }
+`;
+    const pyproject = '[project]\nname = "demo"\nversion = "0.1.0"\ndependencies = ["dify-plugin>=0.4.0"]\n';
+    // The native export (no uv): UV_PATH names nothing.
+    const env = { UV_PATH: path.join(await tempDir(), 'no-uv') };
+    for (const [version, expected] of [
+      ['0.4.2', ['marketplace/sdk-too-old']],
+      ['0.9.1', []],
+    ] as const) {
+      const dir = await cleanPlugin({
+        'requirements.txt': null,
+        'pyproject.toml': pyproject,
+        'uv.lock': lock(version),
+      });
+      const r = await runCli(['plugin', 'package', '--check', '--marketplace', '--format', 'json', dir], { env });
+      const found = marketplaceOnly(
+        (JSON.parse(r.stdout) as { results: { diagnostics: Finding[] }[] }).results[0]!.diagnostics,
+      );
+      expect(found.map((f) => [f.code, f.file])).toEqual(expected.map((c) => [c, 'pyproject.toml']));
+      if (found[0]) expect(found[0].message).toContain('generated from uv.lock requires dify-plugin==0.4.2');
+    }
   });
 
   it.each([
@@ -361,6 +411,21 @@ describe.skipIf(process.platform === 'win32')('plugin package --check --marketpl
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(readFileSync(log, 'utf8')).toMatch(/^-m pip install -r .*\/requirements\.txt\n$/);
+    // A .difypkg: its files are unpacked and started the same way.
+    const pkg = path.join(await tempDir(), 'p.difypkg');
+    expect((await runCli(['plugin', 'package', dir, '-o', pkg])).code).toBe(0);
+    const packed = await runCli([
+      'plugin',
+      'package',
+      '--check',
+      '--marketplace',
+      '--install-test',
+      '--python',
+      python,
+      pkg,
+    ]);
+    expect(packed.stderr).toBe('');
+    expect(packed.code).toBe(0);
   });
 
   it('names the failed step and prints the plugin output', async () => {
