@@ -2,14 +2,15 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { diagnostic } from '../diagnostics/catalog.js';
+import { diagnostic, locateDiagnostics } from '../diagnostics/catalog.js';
+import { at } from '../check/rules/context.js';
 import { isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { UserError } from '../diagnostics/user-error.js';
 import { separateSubmission } from '../check/marketplace.js';
 import { startServerless, ServerlessStartError } from '../debug/serverless-health.js';
 import { extractPackage } from '../pack/extract.js';
 import { findUv } from '../pack/requirements.js';
-import { get } from '../project/model.js';
+import { get, type Declaration } from '../project/model.js';
 import type { PluginResult } from './check-plugin.js';
 
 export const DEFAULT_MARKETPLACE_URL = 'https://marketplace.dify.ai';
@@ -43,7 +44,9 @@ export async function marketplaceChecks(results: PluginResult[], o: MarketplaceO
     }
     const p = r.plugin;
     if (o.online && p?.author && p.name && p.version) {
-      r.diagnostics.push(...(await versionPublished(p.author, p.name, p.version, o.env)));
+      r.diagnostics.push(
+        ...(await versionPublished(p.author, p.name, p.version, o.env, undefined, r.project?.manifest)),
+      );
     } else skipped.push('Version not yet published');
     if (o.installTest && r.ok && r.project) {
       r.diagnostics.push(...(await installTest(r, o)));
@@ -86,6 +89,7 @@ export async function versionPublished(
   version: string,
   env: NodeJS.ProcessEnv,
   timeoutMs = 10_000,
+  manifest?: Declaration,
 ): Promise<Diagnostic[]> {
   const base = marketplaceBase(env);
   const url = new URL(
@@ -122,14 +126,12 @@ export async function versionPublished(
     return unavailable('the answer is not JSON');
   }
   if (String(code) !== '0') return [];
-  return [
-    diagnostic(
-      'marketplace/version-published',
-      { file: 'manifest.yaml' },
-      `${author}/${name} ${version} is already published on the Marketplace`,
-      'raise `version` in manifest.yaml, then package again',
-    ),
-  ];
+  const message = `${author}/${name} ${version} is already published on the Marketplace`;
+  const hint = 'raise `version` in manifest.yaml, then package again';
+  if (!manifest) return [diagnostic('marketplace/version-published', { file: 'manifest.yaml' }, message, hint)];
+  const found = [at('marketplace/version-published', manifest, ['version'], message, hint)];
+  await locateDiagnostics(found);
+  return found;
 }
 
 async function boundedText(res: Response): Promise<string> {

@@ -317,7 +317,10 @@ describe('plugin package --check --marketplace --online', () => {
     });
     expect(r.code).toBe(1);
     expect(market.paths).toEqual(['/api/v1/plugins/acme/hello_world/0.0.1']);
-    expect(r.stdout).toContain('marketplace/version-published');
+    const found = (JSON.parse(r.stdout) as { results: { diagnostics: Finding[] }[] }).results[0]!.diagnostics;
+    expect(found).toMatchObject([
+      { code: 'marketplace/version-published', file: 'manifest.yaml', line: 1, column: 10 },
+    ]);
   });
 
   it.each([
@@ -426,6 +429,32 @@ describe.skipIf(process.platform === 'win32')('plugin package --check --marketpl
     ]);
     expect(packed.stderr).toBe('');
     expect(packed.code).toBe(0);
+  });
+
+  it('uses uv when it is found (UV_PATH, or PATH)', async () => {
+    const { python } = await fakePython();
+    const dir = await tempDir();
+    const uv = path.join(dir, 'uv');
+    const log = path.join(dir, 'uv.log');
+    writeFileSync(
+      uv,
+      `#!/bin/sh
+echo "$@" >> "${log}"
+if [ "$1" = "venv" ]; then mkdir -p "$4/bin" && ln -s "$3" "$4/bin/python"; fi
+`,
+    );
+    chmodSync(uv, 0o755);
+    const plugin = await cleanPlugin({ 'main.py': SERVERLESS_MAIN });
+    const r = await runCli(
+      ['plugin', 'package', '--check', '--marketplace', '--install-test', '--python', python, plugin],
+      {
+        env: { UV_PATH: uv },
+      },
+    );
+    expect(r.code).toBe(0);
+    const [venv, install] = readFileSync(log, 'utf8').trim().split('\n');
+    expect(venv).toMatch(new RegExp(`^venv --python ${python} .*/venv$`));
+    expect(install).toMatch(/^pip install --python .*\/venv\/bin\/python -r .*\/requirements\.txt$/);
   });
 
   it('names the failed step and prints the plugin output', async () => {
