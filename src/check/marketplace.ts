@@ -40,12 +40,12 @@ export interface PackedRequirements {
 
 /**
  * The static checks, on a plugin directory or a package. `requirements` is the requirements.txt
- * the package holds (null when it holds none): for a directory, the pack plan knows whether it is
- * written or generated from uv.lock.
+ * the package holds (null when it holds none; undefined when that is unknown, the export from
+ * uv.lock having failed): for a directory, the pack plan knows whether it is written or generated.
  */
 export async function marketplaceFindings(
   project: PluginProject,
-  requirements: PackedRequirements | null,
+  requirements: PackedRequirements | null | undefined,
 ): Promise<Diagnostic[]> {
   const manifest = project.manifest;
   if (!manifest) return []; // manifest/missing says it
@@ -66,7 +66,7 @@ export async function marketplaceFindings(
       );
   }
   found.push(...(await iconFindings(project)));
-  found.push(...requirementFindings(project, requirements));
+  if (requirements !== undefined) found.push(...requirementFindings(project, requirements));
   found.push(...(await privacyFindings(project)));
   found.push(...(await readmeFindings(project)));
   await locateDiagnostics(found);

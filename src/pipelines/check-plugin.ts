@@ -111,7 +111,6 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
     const tooLarge = sizeFinding(plan, options.maxBytes, source.selection.ignoreFile, referencedFiles(project));
     if (tooLarge) diagnostics.push(tooLarge);
     if (options.checksum) checksum = await planChecksum(plan);
-    if (options.marketplace) diagnostics.push(...(await marketplaceFindings(project, await plannedRequirements(plan))));
   } catch (err) {
     if (!(err instanceof RequirementsError)) throw err;
     diagnostics.push(
@@ -123,6 +122,9 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
       ),
     );
   }
+  // Without a plan (uv.lock could not be exported), what requirements.txt would hold is unknown.
+  if (options.marketplace)
+    diagnostics.push(...(await marketplaceFindings(project, plan ? await plannedRequirements(plan) : undefined)));
   const result = finish(location, project, diagnostics, checksum, options);
   if (plan) result.plan = plan;
   result.source = source;

@@ -193,6 +193,18 @@ source = { registry = "https://pypi.org/simple" }
       expect(found.map((f) => [f.code, f.file])).toEqual(expected.map((c) => [c, 'pyproject.toml']));
       if (found[0]) expect(found[0].message).toContain('generated from uv.lock requires dify-plugin==0.4.2');
     }
+    // A uv.lock that cannot be exported: that is the finding, and the other rules still run.
+    const broken = await pluginWith({
+      'manifest.yaml': manifest((t) => t.replace('author: acme', 'author: difyfan')),
+      'requirements.txt': null,
+      'pyproject.toml': pyproject,
+      'uv.lock': 'version = [\n',
+    });
+    const r = await check(broken, '--marketplace');
+    expect(r.findings.filter((f) => f.severity === 'error').map((f) => f.code)).toEqual([
+      'marketplace/author-reserved',
+      'pack/requirements-failed',
+    ]);
   });
 
   it.each([
