@@ -31,16 +31,18 @@ export interface MarketplaceOptions {
 
 /**
  * What `--marketplace` adds once the plugins are checked: the one-package-per-PR note, then the
- * checks that need the network or a Python (`--online`, `--install-test`), on each plugin with no
- * blocking finding so far. Each result records which checks did not run (the report shows them
- * as skipped).
+ * checks that need the network or a Python: `--online` for each plugin with an identity,
+ * `--install-test` for each with no blocking finding so far. Each result records which checks did
+ * not run (the report shows them as skipped).
  */
 export async function marketplaceChecks(results: PluginResult[], o: MarketplaceOptions): Promise<void> {
   for (const [i, r] of results.entries()) {
     const skipped: string[] = [];
     if (results.length > 1) {
+      // A few names: with many plugins, each message would otherwise list all the others.
       const others = results.filter((_, j) => j !== i).map((x) => x.path);
-      r.diagnostics.push(separateSubmission(i, results.length, others));
+      const named = others.length > 3 ? [...others.slice(0, 3), `${others.length - 3} more`] : others;
+      r.diagnostics.push(separateSubmission(i, results.length, named));
     }
     const p = r.plugin;
     if (o.online && p?.author && p.name && p.version) {

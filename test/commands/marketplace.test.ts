@@ -278,6 +278,11 @@ source = { registry = "https://pypi.org/simple" }
       [['marketplace/separate-submission', 'info']],
     ]);
     expect(report.results[1]!.diagnostics[0]!.message).toContain(a);
+    // With many plugins, each message names three others and counts the rest.
+    const many = await runCli(['plugin', 'package', '--check', '--marketplace', '--format', 'json', a, b, a, b, a]);
+    const first = (JSON.parse(many.stdout) as typeof report).results[0]!.diagnostics[0]!.message;
+    expect(first).toContain('plugin 1 of 5');
+    expect(first).toMatch(/, 1 more$/);
     const refused = await cleanPlugin({ 'PRIVACY.md': null });
     expect((await runCli(['plugin', 'package', '--check', '--marketplace', '--strict', refused])).code).toBe(1);
   });
