@@ -78,6 +78,16 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .option('--report-json <file>', 'also write the --format json document to <file>')
     .option('--list', 'list the files that would be packed (and why others are not); writes nothing')
     .option('--force', 'overwrite an output or report file that is not a Dify package or report')
+    .option(
+      '--marketplace',
+      "also run the Marketplace's pull-request pre-check (author, icon, requirements, privacy, README)",
+    )
+    .option('--online', 'with --marketplace: ask the Marketplace whether this version is already published')
+    .option('--install-test', 'with --marketplace: install the requirements in a new venv and start the plugin')
+    .option(
+      '--python <path>',
+      'with --install-test: the Python that creates the venv (default: PYTHON_INTERPRETER_PATH, python3)',
+    )
     .action(async (paths: string[], opts: Record<string, unknown>) => {
       const { packageCommand } = await import('./commands/package.js');
       done(await packageCommand(paths, opts, io));

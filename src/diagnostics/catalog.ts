@@ -433,6 +433,96 @@ export const RULE_CATALOG = {
     source: 'accepted; daemon and SDK load only the listed tools, so this one never appears',
     enforced: 'nowhere (never loaded)',
   },
+  // Marketplace profile (`package --check --marketplace`): off by default. What the pull-request
+  // pre-check of the Marketplace repository refuses (langgenius/dify-plugins .github/workflows/pre-check-plugin.yaml, and the
+  // langgenius/dify-marketplace-toolkit scripts it runs).
+  'marketplace/author-reserved': {
+    severity: 'error',
+    summary: 'manifest `author` contains `langgenius` or `dify` (a substring, so `difyfan` is refused too).',
+    source: 'pre-check workflow, step "Check Plugin Manifest" (greps the author for both words)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/icon-missing': {
+    severity: 'error',
+    summary: 'The manifest icon is not a file in `_assets/`.',
+    source: 'pre-check workflow, step "Check Plugin Icon" (looks for _assets/<icon>)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/icon-placeholder': {
+    severity: 'error',
+    summary:
+      'The icon still holds the template marker `DIFY_MARKETPLACE_TEMPLATE_ICON_DO_NOT_USE` (the Go CLI and `dify plugin init` icons carry it).',
+    source: 'pre-check workflow, step "Check Plugin Icon" (greps the icon for the marker)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/icon-default': {
+    severity: 'error',
+    summary: "The icon is the Go CLI's default icon (compared with whitespace removed, as the workflow does).",
+    source: 'pre-check workflow, step "Check Plugin Icon" (compares with the default icon)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/requirements-missing': {
+    severity: 'error',
+    summary: 'The package would hold no requirements.txt (written, or generated from pyproject.toml and uv.lock).',
+    source:
+      'pre-check workflow, steps "Check Plugin Deps" and "Check Plugin Install" (install from requirements.txt; without it the dify_plugin version check fails)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/sdk-too-old': {
+    severity: 'error',
+    summary:
+      'requirements.txt does not require `dify_plugin` (or `dify-plugin`) with a lower bound of at least 0.5.0 (absent, unpinned, or allowing an older version).',
+    source:
+      'Marketplace review helper (dify_plugin must be installed and >= 0.5.0); toolkit checks/dependencies.py (a dify-plugin requirement needs a >= or == bound)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/privacy-missing': {
+    severity: 'error',
+    summary: 'The package has no PRIVACY.md, or it is empty.',
+    source: 'Marketplace review helper and toolkit checks/manifest.py (PRIVACY.md is a required file)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/privacy-unlinked': {
+    severity: 'error',
+    summary: 'manifest `privacy` is missing, or names another file than PRIVACY.md.',
+    source: 'toolkit checks/manifest.py (privacy is a required field, a URL or a file in the package)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/readme-cjk': {
+    severity: 'error',
+    summary:
+      'README.md (the English one) holds CJK text outside code blocks; translations belong in readme/README_<lang>.md.',
+    source: 'Marketplace review helper and toolkit checks/readme.py (README language: no CJK characters)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/separate-submission': {
+    severity: 'info',
+    summary: 'Several plugins were checked: each is its own pull request (one .difypkg per submission).',
+    source:
+      'pre-check workflow, step "Get PR Path" (toolkit validator/check-pkg-paths.py: one changed file, a .difypkg)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/version-published': {
+    severity: 'error',
+    summary: 'With --online: this author/name/version is already on the Marketplace.',
+    source:
+      'pre-check workflow, step "Check If Version Exists" (GET /api/v1/plugins/<author>/<name>/<version>, code 0)',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
+  'marketplace/online-unavailable': {
+    severity: 'warning',
+    summary:
+      'With --online: the Marketplace could not be asked (network, timeout, unexpected answer); nothing is known.',
+    source: 'this CLI (a failed lookup is never reported as a published version)',
+    enforced: 'nowhere (the check is skipped)',
+  },
+  'marketplace/install-failed': {
+    severity: 'error',
+    summary:
+      'With --install-test: a virtual environment, the requirements install, or the plugin started in serverless mode (GET /health) failed.',
+    source: 'pre-check workflow, steps "Check Plugin Deps" and "Check Plugin Install"',
+    enforced: 'Marketplace review (pre-check workflow)',
+  },
 } as const satisfies Record<string, RuleInfo>;
 
 export type RuleCode = keyof typeof RULE_CATALOG;

@@ -3,6 +3,7 @@ import { diagnostic } from '../diagnostics/catalog.js';
 import { forRemoteDebugging, isBlocking, sortDiagnostics, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkProject, type ProjectCheckOptions } from '../check/check-project.js';
 import { startPython } from '../check/python-syntax.js';
+import { marketplaceFindings, type PackedRequirements } from '../check/marketplace.js';
 import { planChecksum, planPackage, sizeFinding, type PackPlan } from '../pack/plan.js';
 import { RequirementsError } from '../pack/requirements.js';
 import { specialKind } from '../project/file-kind.js';
@@ -35,6 +36,8 @@ export interface PluginResult {
   source?: DirectorySource;
   /** For a package: the files it holds (what `--list` shows). */
   contents?: { path: string; size: number }[];
+  /** With the `marketplace` profile: the checks of the pre-check that did not run. */
+  marketplace?: { skipped: string[] };
 }
 
 export interface CheckOptions {
@@ -62,6 +65,11 @@ export interface CheckOptions {
    * `checksum`, which needs every byte of the package.
    */
   requirements?: 'export' | 'validate';
+  /**
+   * The `marketplace` profile (`--marketplace`): the Marketplace pre-check's static rules too.
+   * They read the requirements.txt the package would hold, so one is generated if need be.
+   */
+  marketplace?: boolean;
 }
 
 /**
@@ -97,7 +105,7 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
     plan = await planPackage(location, source.selection, {
       language: runnerLanguage(project),
       env: options.env,
-      requirements: options.checksum ? 'export' : (options.requirements ?? 'export'),
+      requirements: options.checksum || options.marketplace ? 'export' : (options.requirements ?? 'export'),
       maxBytes: options.maxBytes,
     });
     const tooLarge = sizeFinding(plan, options.maxBytes, source.selection.ignoreFile, referencedFiles(project));
@@ -114,6 +122,9 @@ export async function checkPlugin(location: string, options: CheckOptions): Prom
       ),
     );
   }
+  // Without a plan (uv.lock could not be exported), what requirements.txt would hold is unknown.
+  if (options.marketplace)
+    diagnostics.push(...(await marketplaceFindings(project, plan ? await plannedRequirements(plan) : undefined)));
   const result = finish(location, project, diagnostics, checksum, options);
   if (plan) result.plan = plan;
   result.source = source;
@@ -138,6 +149,13 @@ async function checkPackageFile(location: string, options: CheckOptions): Promis
     await warmPython(source, options);
     const project = await loadProject(source);
     const diagnostics = await checkProject(project, projectOptions(options));
+    if (options.marketplace) {
+      const written = (await source.statPath('requirements.txt')) === 'file';
+      const requirements = written
+        ? { text: (await source.readFile('requirements.txt')).toString('utf8'), generated: false }
+        : null;
+      diagnostics.push(...(await marketplaceFindings(project, requirements)));
+    }
     const verifications = source.zip.contents.entries.filter((e) => e.name === VERIFICATION_FILE).length;
     if (verifications > 1)
       diagnostics.push(
@@ -220,6 +238,12 @@ function referencedFiles(project: PluginProject): Set<string> {
   const privacyPath = typeof privacy === 'string' ? resolveRef(privacy).path : undefined;
   if (privacyPath) referenced.add(privacyPath);
   return referenced;
+}
+
+/** The requirements.txt a package of this plan holds: written, generated from uv.lock, or none. */
+async function plannedRequirements(plan: PackPlan): Promise<PackedRequirements | null> {
+  const entry = plan.entries.find((e) => e.name === 'requirements.txt');
+  return entry ? { text: (await entry.read()).toString('utf8'), generated: entry.generated } : null;
 }
 
 function runnerLanguage(project: PluginProject): unknown {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { countBySeverity, type Diagnostic } from '../diagnostics/diagnostic.js';
 import { printable } from '../diagnostics/excerpt.js';
+import { MARKETPLACE_CHECKS } from '../check/marketplace.js';
 import { formatBytes } from '../pack/plan.js';
 import type { PluginResult } from '../pipelines/check-plugin.js';
 import type { ResultExtras } from './json.js';
@@ -55,7 +56,28 @@ export function formatMarkdown(results: PluginResult[], extras: Map<PluginResult
     if (findings.length > FINDINGS_LIMIT)
       lines.push('', `${findings.length - FINDINGS_LIMIT} more findings are in the job log.`);
   }
+  for (const r of results) if (r.marketplace) lines.push('', ...marketplaceTable(r, r.marketplace.skipped));
   return lines.join('\n') + '\n\n';
+}
+
+/**
+ * With `--marketplace`: the checks of the Marketplace pre-check for one plugin, passed, failed or
+ * skipped, as the workflow's step summary shows its "CI Steps Status" table.
+ */
+function marketplaceTable(r: PluginResult, skipped: readonly string[]): string[] {
+  const lines = [`#### Marketplace pre-check: ${text(r.path)}`, '', row(['Check', 'Status']), row(['---', '---'])];
+  lines.push(row(['**Overall Status**', r.ok ? '✅ **Passed**' : '❌ **Failed**']));
+  for (const check of MARKETPLACE_CHECKS) {
+    const codes: readonly string[] = check.codes;
+    const found = r.diagnostics.filter((d) => codes.includes(d.code));
+    let status: string;
+    if (found.some((d) => d.severity === 'error')) status = '❌ Failed';
+    else if (skipped.includes(check.name)) status = '⏭️ Skipped';
+    else if (found.length > 0) status = '⚠️ Skipped (could not run)';
+    else status = '✅ Passed';
+    lines.push(row([check.name, status]));
+  }
+  return lines;
 }
 
 function verdict(r: PluginResult): string {

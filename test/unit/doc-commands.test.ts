@@ -34,6 +34,8 @@ function parseOnlyBecause(argv: string[]): string | undefined {
   if (group === 'plugin' && sub === 'permission' && !rest.some((a) => a.startsWith('--'))) return 'asks on a terminal';
   if (group === 'bundle' && sub === 'regenerate' && !rest.includes('--quick')) return 'asks on a terminal';
   if (group === 'signature' && sub === 'verify' && !rest.includes('-p')) return 'needs a package signed by Dify';
+  if (rest.includes('--online')) return 'asks the Marketplace (the network)';
+  if (rest.includes('--install-test')) return 'installs from a package index';
   return undefined;
 }
 
@@ -41,6 +43,9 @@ function parseOnlyBecause(argv: string[]): string | undefined {
 const EXPECTED_EXIT: Record<string, number> = {
   // The scaffolded plugins still hold template text in README.md and PRIVACY.md: warnings.
   'plugin package --check --strict --format github my_tool my_llm': 1,
+  // The example plugin's author, dify-plugin-cli, contains "dify": the Marketplace refuses it.
+  'plugin package --check --marketplace my_plugin': 1,
+  'plugin package --check --marketplace --format markdown my_plugin': 1,
 };
 
 /** Copies of the example plugin in the scratch directory, for the examples that act on a plugin they did not create. */

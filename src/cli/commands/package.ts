@@ -19,6 +19,7 @@ import {
 } from '../archive-output.js';
 import { parseMaxSize } from '../max-size.js';
 import { startSpinner } from '../spinner.js';
+import { commandPath } from '../../debug/settings.js';
 
 export interface PackageOptions {
   output_path?: string;
@@ -30,6 +31,10 @@ export interface PackageOptions {
   strict?: boolean;
   list?: boolean;
   force?: boolean;
+  marketplace?: boolean;
+  online?: boolean;
+  installTest?: boolean;
+  python?: string;
 }
 
 /**
@@ -52,6 +57,10 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
       `${alreadyPacked} is a package already: pass --check to validate it, or the plugin directory to pack it`,
     );
   }
+  if ((opts.online || opts.installTest || opts.python !== undefined) && !opts.marketplace)
+    throw new UsageError('--online, --install-test and --python go with --marketplace');
+  if (opts.python !== undefined && !opts.installTest)
+    throw new UsageError('--python is the interpreter of --install-test; it does nothing without it');
   const maxBytes = parseMaxSize(opts.maxSize, io);
   const outputPaths = writing ? packagePaths(paths, opts, io.cwd) : [];
   // Before any check: a user's file in the way of one package must not stop the run midway, with
@@ -78,10 +87,12 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
       checksum: !writing && (format === 'json' || reportPath !== undefined),
       // Only packing and --list use the generated requirements.txt itself.
       requirements: writing || opts.list ? 'export' : 'validate',
+      marketplace: Boolean(opts.marketplace),
     },
     outputPaths,
   ).finally(() => spinner.stop());
   results.forEach((r, i) => (r.path = paths[i]!)); // report paths as the user typed them
+  if (opts.marketplace) await runMarketplaceChecks(results, opts, maxBytes, io);
 
   const extras = new Map<PluginResult, ResultExtras>();
   if (opts.list) for (const r of results) extras.set(r, listing(r));
@@ -118,6 +129,28 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
   if (reportPath !== undefined) writeReport(reportPath, formatJson(results, extras));
   if (!opts.check) noteRequirements(results, io);
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+}
+
+/** The checks of the `marketplace` profile that need the network or a Python. */
+async function runMarketplaceChecks(results: PluginResult[], opts: PackageOptions, maxBytes: number, io: Io) {
+  const { marketplaceChecks } = await import('../../pipelines/marketplace.js');
+  const spinner = await startSpinner(
+    io,
+    opts.format === 'json' || !(opts.online || opts.installTest) ? undefined : 'Running the Marketplace pre-check',
+  );
+  try {
+    await marketplaceChecks(results, {
+      strict: Boolean(opts.strict),
+      env: io.env,
+      online: Boolean(opts.online),
+      installTest: Boolean(opts.installTest),
+      python: commandPath(opts.python ?? io.env.PYTHON_INTERPRETER_PATH ?? 'python3', io.cwd, io.env),
+      maxBytes,
+      log: (text) => io.stderr.write(text.split('\n').map(printable).join('\n')),
+    });
+  } finally {
+    spinner.stop();
+  }
 }
 
 /**

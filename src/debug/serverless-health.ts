@@ -1,0 +1,123 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+
+/**
+ * A plugin started in the Python SDK's serverless mode (`INSTALL_METHOD=serverless`: an HTTP
+ * server on SERVERLESS_HOST:SERVERLESS_PORT answering `GET /health`, dify-plugin-sdks
+ * src/dify_plugin/core/server/serverless/), and the wait for it to be ready.
+ */
+export interface ServerlessStartOptions {
+  /** The interpreter: the plugin runs as `<python> -m <entrypoint>` in `cwd`. */
+  python: string;
+  entrypoint: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  host?: string;
+  /** Default: a free port. */
+  port?: number;
+  /** How long the plugin has to answer `/health` with 200. */
+  timeoutMs?: number;
+  /** Between two `/health` requests. */
+  pollMs?: number;
+}
+
+export interface ServerlessPlugin {
+  url: string;
+  /** What the plugin printed so far (stdout and stderr, interleaved; its last 64 KiB). */
+  output(): string;
+  /** Stops it: SIGTERM, then SIGKILL after 2 s. */
+  stop(): Promise<void>;
+}
+
+export class ServerlessStartError extends Error {
+  constructor(
+    message: string,
+    /** What the plugin printed before it failed. */
+    readonly output: string,
+  ) {
+    super(message);
+  }
+}
+
+const OUTPUT_LIMIT = 64 * 1024;
+
+/** A TCP port nothing listens on now (the kernel's choice), on `host`. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the plugin in serverless mode and resolves once `GET /health` answers 200; rejects with
+ * a ServerlessStartError (and stops the plugin) if it exits first or the time runs out.
+ */
+export async function startServerless(o: ServerlessStartOptions): Promise<ServerlessPlugin> {
+  const host = o.host ?? '127.0.0.1';
+  const port = o.port ?? (await freePort(host));
+  const child = spawn(o.python, ['-m', o.entrypoint], {
+    cwd: o.cwd,
+    env: { ...o.env, INSTALL_METHOD: 'serverless', SERVERLESS_HOST: host, SERVERLESS_PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (output.length > OUTPUT_LIMIT) output = output.slice(-OUTPUT_LIMIT);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<string>((resolve) => {
+    child.once('error', (err) => resolve(`could not be started: ${err.message}`));
+    child.once('exit', (code, signal) => resolve(`exited (${signal ?? `code ${code}`}) before /health answered`));
+  });
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  let gone = false;
+  const plugin: ServerlessPlugin = { url, output: () => output, stop: () => (gone ? Promise.resolve() : stop(child)) };
+  const deadline = Date.now() + (o.timeoutMs ?? 20_000);
+  let failure: string | undefined;
+  void exited.then((reason) => {
+    gone = true;
+    failure ??= reason;
+  });
+  while (failure === undefined) {
+    if ((await health(`${url}/health`)) === 200) return plugin;
+    if (failure !== undefined) break;
+    if (Date.now() >= deadline) {
+      failure = `did not answer GET /health with 200 within ${(o.timeoutMs ?? 20_000) / 1000} s`;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 100));
+  }
+  await plugin.stop();
+  throw new ServerlessStartError(failure, output);
+}
+
+/** The status of one `GET`, or 0 when nothing answered (within a second). */
+function health(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 1000 }, (res) => {
+      res.resume(); // the body is not needed
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(0));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
