@@ -102,8 +102,9 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .addOption(new Option('-m, --mode <mode>', 'local run: stdio or tcp').choices(['stdio', 'tcp']))
     .addOption(new Option('-r, --response-format <format>', 'local run: text or json').choices(['text', 'json']))
     .option('-l, --enable-logs', "local run: show the plugin's log lines")
-    .option('--host <host>', 'local run with -m tcp: address to listen on', '127.0.0.1')
-    .option('--port <port>', 'local run with -m tcp: port to listen on (0: any free port)')
+    .option('--serverless', "serve the SDK's serverless HTTP protocol here (POST /invoke, GET /health)")
+    .option('--host <host>', 'local run with -m tcp, or --serverless: address to listen on', '127.0.0.1')
+    .option('--port <port>', 'local run with -m tcp, or --serverless: port to listen on (0: any free port)')
     .action(async (target: string, opts: Record<string, unknown>) => {
       const { runCommand } = await import('./commands/run.js');
       done(await runCommand(target, opts, io));
