@@ -75,7 +75,29 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .option('--report-json <file>', 'also write the --format json document to <file>')
     .option('--list', 'list the files that would be packed (and why others are not); writes nothing')
     .option('--force', 'overwrite an output or report file that is not a Dify package or report')
+    .option(
+      '--serverless',
+      "write a deployment for the SDK's serverless mode: <name>.serverless.zip for AWS Lambda; --serverless=container: a Docker build context <name>.serverless/",
+    )
+    // `--serverless=<target>` arrives as this (see serverlessTargetArgs).
+    .addOption(new Option('--serverless-target <target>').choices(['lambda', 'container']).hideHelp())
+    .addOption(
+      offering(new Option('--arch <arch>', 'with --serverless: x86_64 or arm64 (default: from meta.arch)'), [
+        'x86_64',
+        'arm64',
+      ]),
+    )
+    .option('--python-version <X.Y>', 'with --serverless: Python version (default: meta.runner.version, else 3.12)')
+    .option(
+      '--find-links <dir>',
+      'with --serverless: a directory of wheels to install from (repeatable)',
+      (dir: string, dirs: string[] = []) => [...dirs, dir],
+    )
     .action(async (paths: string[], opts: Record<string, unknown>) => {
+      if (opts.serverless || opts.serverlessTarget !== undefined) {
+        const { serverlessPackageCommand } = await import('./commands/serverless-package.js');
+        return done(await serverlessPackageCommand(paths, opts, io));
+      }
       const { packageCommand } = await import('./commands/package.js');
       done(await packageCommand(paths, opts, io));
     });
@@ -192,11 +214,26 @@ export async function run(argv: string[], io: Io = processIo): Promise<ExitCode>
       const { completeCommand } = await import('./commands/completion.js');
       return completeCommand(program, argv.slice(3), io);
     }
-    await program.parseAsync(argv);
+    await program.parseAsync(serverlessTargetArgs(argv));
     return code;
   } catch (err) {
     return handleError(err, io);
   }
+}
+
+/**
+ * `plugin package --serverless[=lambda|container]`: the target is only ever attached with `=`, as
+ * a word after a bare `--serverless` is the plugin path (commander would take it for the
+ * option's value). So the flag stays a plain switch, and `--serverless=<target>` becomes the
+ * switch and a hidden `--serverless-target <target>` before commander parses.
+ */
+function serverlessTargetArgs(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.flatMap((arg, i) =>
+    arg.startsWith('--serverless=') && (end < 0 || i < end)
+      ? ['--serverless', `--serverless-target=${arg.slice('--serverless='.length)}`]
+      : [arg],
+  );
 }
 
 function handleError(err: unknown, io: Io): ExitCode {
