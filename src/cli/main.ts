@@ -19,7 +19,7 @@ import { VERSION } from '../version.js';
  * documented command lines without running them.
  */
 export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
-  const program = new Command('dify')
+  const program = new DifyProgram('dify')
     .description('Build, check, package and debug Dify plugins')
     .version(VERSION, '-v, --version', 'print the version')
     .option('--config <file>', 'accepted for compatibility with the Go CLI; has no effect')
@@ -203,6 +203,13 @@ function commandPath(command: Command): string[] {
   return names;
 }
 
+/** The root command: the one place `--serverless=<target>` is taken apart (serverlessTargetArgs). */
+class DifyProgram extends Command {
+  override parseAsync(argv?: readonly string[], options?: Parameters<Command['parseAsync']>[1]) {
+    return super.parseAsync(argv && serverlessTargetArgs(argv), options);
+  }
+}
+
 /** Runs the CLI with `argv` (as process.argv) and returns the exit code; never throws. */
 export async function run(argv: string[], io: Io = processIo): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
@@ -214,7 +221,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<ExitCode>
       const { completeCommand } = await import('./commands/completion.js');
       return completeCommand(program, argv.slice(3), io);
     }
-    await program.parseAsync(serverlessTargetArgs(argv));
+    await program.parseAsync(argv);
     return code;
   } catch (err) {
     return handleError(err, io);
@@ -227,7 +234,7 @@ export async function run(argv: string[], io: Io = processIo): Promise<ExitCode>
  * option's value). So the flag stays a plain switch, and `--serverless=<target>` becomes the
  * switch and a hidden `--serverless-target <target>` before commander parses.
  */
-function serverlessTargetArgs(argv: string[]): string[] {
+function serverlessTargetArgs(argv: readonly string[]): string[] {
   const end = argv.indexOf('--');
   return argv.flatMap((arg, i) =>
     arg.startsWith('--serverless=') && (end < 0 || i < end)

@@ -223,7 +223,7 @@ describe('plugin package --serverless', () => {
 
       // As the Lambda Web Adapter starts it: PORT set, from any directory; /health is its readiness check.
       const port = await freePort('127.0.0.1');
-      const env = { ...process.env, PORT: String(port), FAKE_IMPORT: 'tinydep' };
+      const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), FAKE_IMPORT: 'tinydep' };
       delete env.PYTHONPATH;
       const child = spawn('sh', [path.join(tree, 'run.sh')], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
@@ -332,6 +332,20 @@ fi
     const refused = await runCli(['plugin', 'package', '--serverless=container', source, '-o', mine]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('is not a build context written by this command; not replacing it');
+  });
+
+  it('never packs an earlier deployment written into the plugin directory', async () => {
+    const plugin = await copyPlugin(source);
+    const name = path.basename(plugin);
+    await writeFile(path.join(plugin, `${name}.serverless.zip`), 'an earlier Lambda package');
+    for (let i = 0; i < 2; i++)
+      expect((await runCli(['plugin', 'package', '--serverless=container', '.'], { cwd: plugin })).code).toBe(0);
+    const context = path.join(plugin, `${name}.serverless`);
+    expect(existsSync(path.join(context, 'main.py'))).toBe(true);
+    expect(existsSync(path.join(context, `${name}.serverless`))).toBe(false);
+    expect(existsSync(path.join(context, `${name}.serverless.zip`))).toBe(false);
+    const listed = await runCli(['plugin', 'package', '--list', '.'], { cwd: plugin });
+    expect(listed.stdout).not.toContain('.serverless');
   });
 
   it('refuses what it cannot do (exit 2)', async () => {
