@@ -42,7 +42,7 @@ export class ServerlessStartError extends UserError {
         ? `the plugin did not answer ${url}/health within ${timeoutMs / 1000} s, so it was stopped`
         : exit.killedFor
           ? `the plugin was killed before it served: ${exit.killedFor}`
-          : `the plugin exited (code ${exit.code ?? exit.signal}) before ${url}/health answered`;
+          : `the plugin ${ended(exit)} before ${url}/health answered`;
     super(
       what + outputTail(exit),
       timeoutMs !== undefined
@@ -56,9 +56,14 @@ export class ServerlessStartError extends UserError {
 export class ServerlessExitError extends UserError {
   constructor(exit: PluginExit) {
     super(
-      `the plugin ${exit.killedFor ? `was killed: ${exit.killedFor}` : `exited (code ${exit.code ?? exit.signal}) while serving`}${outputTail(exit)}`,
+      `the plugin ${exit.killedFor ? `was killed: ${exit.killedFor}` : `${ended(exit)} while serving`}${outputTail(exit)}`,
     );
   }
+}
+
+/** `exited (code 1)`, or `was killed by SIGKILL`. */
+function ended(exit: PluginExit): string {
+  return exit.code !== null ? `exited (code ${exit.code})` : `was killed by ${exit.signal}`;
 }
 
 function outputTail(exit: PluginExit): string {

@@ -202,9 +202,10 @@ export function runInstall(
         .filter(Boolean)
         .slice(-8);
       const how = signal ? `was killed by ${signal}` : `failed (exit ${code})`;
+      const who = cmd.args[0] === '-m' ? cmd.args[1] : path.basename(cmd.command); // pip, or uv
       reject(
         new DependencyInstallError(
-          `${path.basename(cmd.command)} ${how} installing ${o.what}${last.length ? `:\n  ${last.join('\n  ')}` : ''}`,
+          `${who} ${how} installing ${o.what}${last.length ? `:\n  ${last.join('\n  ')}` : ''}`,
           /No module named pip/.test(tail)
             ? 'this Python has no pip: install uv, or set PYTHON_INTERPRETER_PATH to a Python with pip'
             : hint,
