@@ -59,7 +59,7 @@ exec "\${PYTHON:-python3}" -m ${target.entrypoint}
 export function lambdaEntries(target: ServerlessTarget, plugin: readonly PackEntry[], depsRoot: string): ZipInput[] {
   const script = Buffer.from(lambdaRunScript(target), 'utf8');
   const entries: ZipInput[] = [{ name: 'run.sh', size: script.length, read: async () => script, mode: 0o755 }];
-  for (const e of plugin) if (e.name !== 'run.sh') entries.push({ ...e, mode: 0o644 });
+  for (const e of plugin) entries.push({ ...e, mode: 0o644 });
   for (const file of filesUnder(depsRoot)) {
     entries.push({
       name: `${DEPENDENCY_DIR}/${file.name}`,

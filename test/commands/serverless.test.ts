@@ -311,6 +311,12 @@ fi
       '--python-platform aarch64-manylinux2014 --python-version 3.11 --only-binary :all:',
     );
     expect(args.at(-2)).toBe('-r');
+    // Without pip too: run.sh comes first and is executable once unpacked.
+    expect(execFileSync('unzip', ['-Z1', out], { encoding: 'utf8' }).split('\n')[0]).toBe('run.sh');
+    const tree = await tempDir();
+    execFileSync('unzip', ['-q', out, '-d', tree]);
+    expect(statSync(path.join(tree, 'run.sh')).mode & 0o777).toBe(0o755);
+    expect(readFileSync(path.join(tree, 'run.sh'), 'utf8')).toContain('exec "${PYTHON:-python3}" -m main\n');
   });
 
   it('takes the architecture and the Python version from the manifest', async () => {
