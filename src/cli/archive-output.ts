@@ -62,7 +62,12 @@ const OUTPUT_HINTS: OutputHints = {
  * manifest.yaml at its root. A FIFO, socket or device is never written to, even with --force:
  * replacing /dev/null, or blocking on a pipe, is never what was meant.
  */
-export async function refuseToClobber(outputPath: string, force: boolean, hints = OUTPUT_HINTS): Promise<void> {
+export async function refuseToClobber(
+  outputPath: string,
+  force: boolean,
+  hints = OUTPUT_HINTS,
+  isEarlierOutput: (file: string) => Promise<boolean> = isDifyArchive,
+): Promise<void> {
   const dir = path.dirname(outputPath);
   if (!statOrNull(dir)?.isDirectory()) {
     throw new UserError(
@@ -75,7 +80,7 @@ export async function refuseToClobber(outputPath: string, force: boolean, hints 
   if (info.isDirectory()) throw new UserError(`${outputPath} is a directory`, hints.elsewhere);
   const special = specialKind(info);
   if (special) throw new UserError(`${outputPath} is ${special}; not writing to it`, hints.elsewhere);
-  if (force || (await isDifyArchive(outputPath))) return;
+  if (force || (await isEarlierOutput(outputPath))) return;
   throw new UserError(
     `${outputPath} exists and is not a Dify package or bundle (a .difypkg or .difybndl); not overwriting it`,
     hints.replace,
@@ -88,7 +93,11 @@ export async function refuseToClobber(outputPath: string, force: boolean, hints 
  * `backup.zip` made by zipping the plugin directory holds a manifest as well, and is the user's.
  */
 async function isDifyArchive(file: string): Promise<boolean> {
-  if (!/\.(?:difypkg|difybndl)$/i.test(file)) return false;
+  return /\.(?:difypkg|difybndl)$/i.test(file) && holdsManifest(file);
+}
+
+/** A readable ZIP with manifest.yaml at its root. */
+export async function holdsManifest(file: string): Promise<boolean> {
   const { ZipReader } = await import('../project/zip-reader.js'); // loaded only when a file is there
   let zip;
   try {

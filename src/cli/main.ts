@@ -19,7 +19,7 @@ import { VERSION } from '../version.js';
  * documented command lines without running them.
  */
 export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
-  const program = new Command('dify')
+  const program = new DifyProgram('dify')
     .description('Build, check, package and debug Dify plugins')
     .version(VERSION, '-v, --version', 'print the version')
     .option('--config <file>', 'accepted for compatibility with the Go CLI; has no effect')
@@ -88,7 +88,29 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
       '--python <path>',
       'with --install-test: the Python that creates the venv (default: PYTHON_INTERPRETER_PATH, python3)',
     )
+    .option(
+      '--serverless',
+      "write a deployment for the SDK's serverless mode: <name>.serverless.zip for AWS Lambda; --serverless=container: a Docker build context <name>.serverless/",
+    )
+    // `--serverless=<target>` arrives as this (see serverlessTargetArgs).
+    .addOption(new Option('--serverless-target <target>').choices(['lambda', 'container']).hideHelp())
+    .addOption(
+      offering(new Option('--arch <arch>', 'with --serverless: x86_64 or arm64 (default: from meta.arch)'), [
+        'x86_64',
+        'arm64',
+      ]),
+    )
+    .option('--python-version <X.Y>', 'with --serverless: Python version (default: meta.runner.version, else 3.12)')
+    .option(
+      '--find-links <dir>',
+      'with --serverless: a directory of wheels to install from (repeatable)',
+      (dir: string, dirs: string[] = []) => [...dirs, dir],
+    )
     .action(async (paths: string[], opts: Record<string, unknown>) => {
+      if (opts.serverless || opts.serverlessTarget !== undefined) {
+        const { serverlessPackageCommand } = await import('./commands/serverless-package.js');
+        return done(await serverlessPackageCommand(paths, opts, io));
+      }
       const { packageCommand } = await import('./commands/package.js');
       done(await packageCommand(paths, opts, io));
     });
@@ -115,8 +137,9 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
     .addOption(new Option('-m, --mode <mode>', 'local run: stdio or tcp').choices(['stdio', 'tcp']))
     .addOption(new Option('-r, --response-format <format>', 'local run: text or json').choices(['text', 'json']))
     .option('-l, --enable-logs', "local run: show the plugin's log lines")
-    .option('--host <host>', 'local run with -m tcp: address to listen on', '127.0.0.1')
-    .option('--port <port>', 'local run with -m tcp: port to listen on (0: any free port)')
+    .option('--serverless', "serve the SDK's serverless HTTP protocol here (POST /invoke, GET /health)")
+    .option('--host <host>', 'local run with -m tcp, or --serverless: address to listen on', '127.0.0.1')
+    .option('--port <port>', 'local run with -m tcp, or --serverless: port to listen on (0: any free port)')
     .action(async (target: string, opts: Record<string, unknown>) => {
       const { runCommand } = await import('./commands/run.js');
       done(await runCommand(target, opts, io));
@@ -193,6 +216,13 @@ function commandPath(command: Command): string[] {
   return names;
 }
 
+/** The root command: the one place `--serverless=<target>` is taken apart (serverlessTargetArgs). */
+class DifyProgram extends Command {
+  override parseAsync(argv?: readonly string[], options?: Parameters<Command['parseAsync']>[1]) {
+    return super.parseAsync(argv && serverlessTargetArgs(argv), options);
+  }
+}
+
 /** Runs the CLI with `argv` (as process.argv) and returns the exit code; never throws. */
 export async function run(argv: string[], io: Io = processIo): Promise<ExitCode> {
   let code: ExitCode = EXIT.ok;
@@ -209,6 +239,21 @@ export async function run(argv: string[], io: Io = processIo): Promise<ExitCode>
   } catch (err) {
     return handleError(err, io);
   }
+}
+
+/**
+ * `plugin package --serverless[=lambda|container]`: the target is only ever attached with `=`, as
+ * a word after a bare `--serverless` is the plugin path (commander would take it for the
+ * option's value). So the flag stays a plain switch, and `--serverless=<target>` becomes the
+ * switch and a hidden `--serverless-target <target>` before commander parses.
+ */
+function serverlessTargetArgs(argv: readonly string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.flatMap((arg, i) =>
+    arg.startsWith('--serverless=') && (end < 0 || i < end)
+      ? ['--serverless', `--serverless-target=${arg.slice('--serverless='.length)}`]
+      : [arg],
+  );
 }
 
 function handleError(err: unknown, io: Io): ExitCode {

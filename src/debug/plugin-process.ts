@@ -29,6 +29,11 @@ export interface PluginProcessOptions {
   env: NodeJS.ProcessEnv;
   /** How many of the last stderr lines to keep for the report when it exits. */
   stderrLines?: number;
+  /**
+   * The SDK's `INSTALL_METHOD`: `local` (stdio, the default) or `serverless` (an HTTP server,
+   * serverless-run.ts), whose stdout carries log lines only, no manifest line to skip.
+   */
+  installMethod?: 'local' | 'serverless';
 }
 
 export interface PluginExit {
@@ -95,16 +100,16 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; stderr: [strin
 
   start(): void {
     if (this.child) return;
-    const { python, entrypoint, cwd, env } = this.options;
+    const { python, entrypoint, cwd, env, installMethod = 'local' } = this.options;
     const child = spawn(python, ['-m', entrypoint], {
       cwd,
-      env: { ...env, INSTALL_METHOD: 'local', PYTHONUNBUFFERED: '1' },
+      env: { ...env, INSTALL_METHOD: installMethod, PYTHONUNBUFFERED: '1' },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child = child;
     if (child.pid !== undefined) this.guard = guardGroup(child.pid);
-    this.sawManifest = false;
+    this.sawManifest = installMethod !== 'local';
     this.stderrTail = [];
     let killedFor: string | undefined;
     const stdoutLines = new LineSplitter(MAX_PLUGIN_LINE_BYTES);

@@ -22,7 +22,7 @@ import { isTempFileName } from './temp-file.js';
 
 /**
  * Never packed, whatever the ignore file says: version control, virtual environments, caches,
- * earlier packages, and secrets (`.env` holds the remote-debug key; `.env.example` is kept).
+ * earlier packages and deployments, and secrets (`.env` holds the remote-debug key; `.env.example` is kept).
  */
 export const DEFAULT_EXCLUDES = [
   '.git/',
@@ -34,6 +34,9 @@ export const DEFAULT_EXCLUDES = [
   'node_modules/',
   '*.difypkg',
   '*.difybndl',
+  // What `package --serverless` writes (a Lambda package, a container build context).
+  '*.serverless.zip',
+  '*.serverless/',
   '.env',
   '.env.*',
   '!.env.example',
@@ -46,7 +49,7 @@ export const DEFAULT_EXCLUDES = [
  * against the matcher in test/unit/select.test.ts.
  */
 const MAYBE_DEFAULT_EXCLUDED =
-  /^(?:\.git|\.venv|venv|__pycache__|node_modules|\.ds_store|\.env(?:\..*)?)\/?$|\.(?:pyc|difypkg|difybndl)\/?$/i;
+  /^(?:\.git|\.venv|venv|__pycache__|node_modules|\.ds_store|\.env(?:\..*)?)\/?$|\.(?:pyc|difypkg|difybndl|serverless|serverless\.zip)\/?$/i;
 const ENV_EXAMPLE = /^\.env\.example$/i;
 
 /** Whether the default rules could exclude `relPath` (a directory ends in `/`), its parents being packed. */

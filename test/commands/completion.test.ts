@@ -69,7 +69,7 @@ describe('dify __complete', () => {
       '-h',
     ])
       expect(values).toContain(flag);
-    expect((await completeWords('plugin', 'package', '--f')).values).toEqual(['--format', '--force']);
+    expect((await completeWords('plugin', 'package', '--f')).values).toEqual(['--format', '--force', '--find-links']);
     expect((await completeWords('plugin', 'package', '--')).values).not.toContain('-o');
   });
 

@@ -25,7 +25,8 @@ const PLACEHOLDERS: Record<string, string> = { '<key>': 'doc-test-key' };
 
 /**
  * What only parses: commands that need a terminal (questions), a Dify daemon, a plugin's Python
- * environment, or a file that cannot be made here (a package signed by Dify).
+ * environment, a package index (a Lambda package installs the dependencies), or a file that
+ * cannot be made here (a package signed by Dify).
  */
 function parseOnlyBecause(argv: string[]): string | undefined {
   const [group, sub, ...rest] = argv;
@@ -36,6 +37,7 @@ function parseOnlyBecause(argv: string[]): string | undefined {
   if (group === 'signature' && sub === 'verify' && !rest.includes('-p')) return 'needs a package signed by Dify';
   if (rest.includes('--online')) return 'asks the Marketplace (the network)';
   if (rest.includes('--install-test')) return 'installs from a package index';
+  if (group === 'plugin' && sub === 'package' && rest.includes('--serverless')) return 'needs a package index';
   return undefined;
 }
 

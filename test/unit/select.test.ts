@@ -161,7 +161,10 @@ describe('the quick test for the built-in exclusions', () => {
   it('lets through every name the rules exclude', () => {
     const rules = ignore().add(DEFAULT_EXCLUDES);
     const stems = ['.git', '.venv', 'venv', '__pycache__', 'node_modules', '.DS_Store', '.env', 'main', 'env', 'git'];
-    const suffixes = ['', '.pyc', '.difypkg', '.difybndl', '.example', '.local', '.py', '.PYC', 'x', '.'];
+    const suffixes = [
+      ...['', '.pyc', '.difypkg', '.difybndl', '.serverless', '.serverless.zip', '.example', '.local', '.py'],
+      ...['.PYC', 'x', '.'],
+    ];
     let excluded = 0;
     for (const stem of stems) {
       for (const suffix of suffixes) {

@@ -141,7 +141,7 @@ export async function localRunCommand(
   }
 }
 
-interface StopSignals {
+export interface StopSignals {
   /** Resolves at the first SIGINT, SIGTERM or SIGHUP. */
   readonly signalled: Promise<void>;
   readonly received: boolean;
@@ -152,7 +152,7 @@ interface StopSignals {
  * SIGINT/SIGTERM/SIGHUP end the run with exit 0 (docs/local-run.md#lifecycle). The first starts an orderly stop;
  * another one during it (a plugin ignoring SIGTERM) calls `hurry` instead of waiting out the grace.
  */
-function stopSignals(source: SignalSource, hurry: () => void): StopSignals {
+export function stopSignals(source: SignalSource, hurry: () => void): StopSignals {
   let received = false;
   let resolve!: () => void;
   const signalled = new Promise<void>((r) => (resolve = r));
@@ -228,13 +228,19 @@ function serveStdio(
   });
 }
 
-interface ListenAddress {
+export interface ListenAddress {
   host: string;
   port: number;
 }
 
 /** `--host`/`--port` for `-m tcp`, checked up front (exit 2); undefined for stdio. */
 function listenAddress(opts: LocalRunOptions): ListenAddress | undefined {
+  const address = parseListenAddress(opts);
+  return opts.mode === 'tcp' ? address : undefined;
+}
+
+/** `--host` (default 127.0.0.1, brackets of an IPv6 address dropped) and `--port` (default 0: any free port), or a UsageError. */
+export function parseListenAddress(opts: { host?: string; port?: string }): ListenAddress {
   let port = 0;
   if (opts.port !== undefined) {
     port = /^\d{1,5}$/.test(opts.port) ? Number(opts.port) : NaN;
@@ -244,7 +250,7 @@ function listenAddress(opts: LocalRunOptions): ListenAddress | undefined {
   const host = (opts.host ?? '127.0.0.1').replace(/^\[(.*)\]$/, '$1');
   if (net.isIP(host) === 0 && !HOSTNAME.test(host))
     throw new UsageError(`--host "${opts.host}" is not an IP address or a host name`);
-  return opts.mode === 'tcp' ? { host, port } : undefined;
+  return { host, port };
 }
 
 /** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens. */

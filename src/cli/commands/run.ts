@@ -12,7 +12,7 @@ import { printable, printableJson } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { jsonEmitter, jsonEvents, jsonRunEnd, setIdentity, textEvents } from '../../report/run-events.js';
 import { pluginIdentity } from '../../project/identity.js';
-import { EXIT, type ExitCode, UserError } from '../../diagnostics/user-error.js';
+import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import { type Io, type SignalSource, STOP_SIGNALS } from '../io.js';
 import type { LocalRunOptions } from './local-run.js';
 import { reportCheck, startWatch } from './run-watch.js';
@@ -30,6 +30,8 @@ export interface RunOptions extends LocalRunOptions {
   format?: 'text' | 'json';
   /** `--no-preflight` sets it false: start the plugin without checking its interpreter first. */
   preflight?: boolean;
+  /** Serve the SDK's serverless HTTP protocol here (serverless-run.ts). */
+  serverless?: boolean;
 }
 
 /** A UserError with machine-readable details for the `--format json` error event. */
@@ -55,6 +57,11 @@ export async function runCommand(
   io: Io,
   timers: RunTimers = DEFAULT_TIMERS,
 ): Promise<ExitCode> {
+  if (opts.serverless) {
+    refuseWithServerless(opts);
+    const { serverlessRunCommand } = await import('./serverless-run.js');
+    return serverlessRunCommand(target ?? '.', opts, io);
+  }
   const dir = path.resolve(io.cwd, target ?? '.');
   const localFlags = opts.local || opts.mode !== undefined || opts.responseFormat !== undefined || opts.enableLogs;
   if (!opts.dryRun && (localFlags || dir.endsWith('.difypkg'))) {
@@ -82,6 +89,24 @@ export async function runCommand(
     end.stopped(exitCode);
     throw err;
   }
+}
+
+/** --serverless runs the plugin as an HTTP server here: no daemon, no invoke_id protocol. */
+function refuseWithServerless(opts: RunOptions): void {
+  const other: [unknown, string][] = [
+    [opts.dryRun, '--dry-run'],
+    [opts.showKey, '--show-key'],
+    [opts.key, '--key'],
+    [opts.url, '--url'],
+    [opts.watch, '--watch'],
+    [opts.format, '--format'],
+    [opts.local, '--local'],
+    [opts.mode, '--mode'],
+    [opts.responseFormat, '--response-format'],
+    [opts.enableLogs, '--enable-logs'],
+  ];
+  const flag = other.find(([value]) => value !== undefined && value !== false)?.[1];
+  if (flag) throw new UsageError(`--serverless does not go with ${flag}`, 'docs/serverless.md says what it does');
 }
 
 async function remoteDebug(
