@@ -185,7 +185,7 @@ describe('the commands in README.md and docs/', () => {
   for (const doc of DOCS) {
     const mine = examples.filter((e) => e.doc === doc);
     if (!mine.some((e) => e.kind === 'dify' && !parseOnlyBecause(e.argv))) continue;
-    it(`run in order in ${doc}`, { timeout: 20_000 }, async () => {
+    it(`run in order in ${doc}`, async () => {
       // A scratch directory holding a plugin at its root, for the examples that act on `.`.
       const root = await tempDir('dify-doc-');
       await cp(EXAMPLE, root, { recursive: true });
