@@ -78,7 +78,7 @@ function readSources(root: string): { lock: string; pyproject: string } {
 /** Where uv is, looked up once per search path (checking many plugins asks many times). */
 const uvLookups = new Map<string, string | undefined>();
 
-function findUv(env: NodeJS.ProcessEnv): string | undefined {
+export function findUv(env: NodeJS.ProcessEnv): string | undefined {
   const key = `${env.UV_PATH ?? ''}\u0000${env.PATH ?? ''}`;
   if (!uvLookups.has(key)) {
     const candidates = env.UV_PATH
