@@ -60,8 +60,9 @@ export async function diagnose(o: DoctorOptions): Promise<Check[]> {
   const plugin = findPlugin(o.dir);
   checks.push(plugin.check);
   if (!plugin.found) {
-    const python = resolvePython(o.dir, {}, o.env, o.cwd);
-    checks.push(await pythonAlone(python, o));
+    // Without a directory to look in, the interpreter is the one `run` would find from here.
+    const base = plugin.check.status === 'error' ? o.cwd : o.dir;
+    checks.push(await pythonAlone(base, o));
     checks.push(uvCheck(o.env, undefined));
     return checks;
   }
@@ -88,7 +89,12 @@ interface FoundPlugin {
 
 /** A plugin directory is one with a manifest.yaml; its runner version is all that is read here. */
 function findPlugin(dir: string): FoundPlugin {
-  const info = statSync(dir, { throwIfNoEntry: false });
+  let info;
+  try {
+    info = statSync(dir, { throwIfNoEntry: false });
+  } catch (err) {
+    return { found: false, check: { id: 'plugin', status: 'error', message: (err as Error).message } };
+  }
   if (!info?.isDirectory())
     return {
       found: false,
@@ -111,8 +117,12 @@ function findPlugin(dir: string): FoundPlugin {
         hint: 'run it in a plugin directory, or pass one: `dify plugin doctor path/to/plugin`',
       },
     };
-  const yaml =
-    manifest.size <= MAX_YAML_BYTES ? new YamlFile('manifest.yaml', readFileSync(manifestPath, 'utf8')) : null;
+  let yaml: YamlFile | null = null;
+  try {
+    if (manifest.size <= MAX_YAML_BYTES) yaml = new YamlFile('manifest.yaml', readFileSync(manifestPath, 'utf8'));
+  } catch {
+    // unreadable: reported below as not read
+  }
   const value = yaml?.parsed ? yaml.value : undefined;
   const name = get(value, 'name');
   const version = get(value, 'version');
@@ -127,15 +137,21 @@ function findPlugin(dir: string): FoundPlugin {
   if (!yaml?.parsed)
     Object.assign(check, {
       status: 'warning',
-      message: `manifest.yaml in ${dir} cannot be read as YAML`,
+      message: `manifest.yaml in ${dir} cannot be read`,
       hint: '`dify plugin package --check .` shows what is wrong',
     });
   return { found: true, check, runnerVersion: get(value, 'meta', 'runner', 'version') };
 }
 
-/** Outside a plugin: which Python a plugin created here would get, and its version. */
-async function pythonAlone(python: Setting<string>, o: DoctorOptions): Promise<Check> {
-  const probe = await probeInterpreter(python.value, { cwd: o.dir, env: o.env, timeoutMs: o.probeTimeoutMs });
+/** Outside a plugin: which Python a plugin created in `dir` would get, and its version. */
+async function pythonAlone(dir: string, o: DoctorOptions): Promise<Check> {
+  let python: Setting<string>;
+  try {
+    python = resolvePython(dir, {}, o.env, o.cwd);
+  } catch (err) {
+    return { id: 'python', status: 'error', message: `cannot read .env: ${(err as Error).message}` };
+  }
+  const probe = await probeInterpreter(python.value, { cwd: dir, env: o.env, timeoutMs: o.probeTimeoutMs });
   const who = `${python.value} ${describeSource(python)}`;
   if (!probe.ok)
     return {
@@ -250,7 +266,8 @@ function venvCheck(python: Setting<string>, fixes: PythonFixes, o: DoctorOptions
       hint: fixes.unusable(),
     };
   }
-  const inVenv = !path.relative(venv, path.resolve(o.dir, python.value)).startsWith('..');
+  const fromVenv = path.relative(venv, path.resolve(o.dir, python.value));
+  const inVenv = !fromVenv.startsWith('..') && !path.isAbsolute(fromVenv);
   if (inVenv) return { id: 'venv', status: 'ok', message: `.venv is the interpreter's (${python.value})` };
   if (python.source === 'default')
     return {

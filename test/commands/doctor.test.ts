@@ -219,6 +219,17 @@ describe('dify plugin doctor', () => {
     });
   });
 
+  it('warns about a .venv without an interpreter, which is not used', async () => {
+    const dir = await plugin({ '.venv/pyvenv.cfg': 'home = /nowhere\n' }, false);
+    const r = await checksOf(dir);
+    expect(r.get('venv')).toMatchObject({
+      status: 'warning',
+      message: expect.stringMatching(/^\.venv has no Python interpreter/),
+      hint: expect.stringContaining('python3.12 -m venv .venv'),
+    });
+    expect(r.get('python')!.message).toMatch(/^python3 \(default\)/);
+  });
+
   it('says which interpreter is used instead of the .venv', async () => {
     const dir = await plugin({ '.env': dotenv({ PYTHON_INTERPRETER_PATH: '/usr/bin/python3-other' }) });
     const r = await checksOf(dir);
@@ -357,5 +368,7 @@ describe('dify plugin doctor', () => {
     const r = await doctor(path.join(EXAMPLE, 'nowhere'));
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^error +plugin +.*nowhere does not exist$/m);
+    // the interpreter is still found, from the current directory
+    expect(r.stdout).toMatch(/^ok +Python +python3 \(default\) is Python 3\.12\.4/m);
   });
 });
