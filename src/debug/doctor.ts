@@ -309,7 +309,7 @@ function settingsChecks(o: DoctorOptions): SettingsChecks {
     return { checks };
   }
   const example = lstatSync(path.join(o.dir, '.env.example'), { throwIfNoEntry: false })?.isFile();
-  if (info) checks.push({ id: 'env', status: 'ok', message: '.env found' });
+  if (info) checks.push(envFileCheck(envFile));
   else if (key?.source === 'environment')
     checks.push({ id: 'env', status: 'ok', message: 'no .env; the settings come from the environment' });
   else
@@ -336,6 +336,39 @@ function settingsChecks(o: DoctorOptions): SettingsChecks {
   }
   checks.push(keyCheck(key));
   return { checks, python, address };
+}
+
+/** An assignment as dotenv reads one: `NAME=value`, `export NAME=value`, or `NAME: value`. */
+const ASSIGNMENT = /^\s*(?:export\s+)?[\w.-]+(?:\s*=|:\s)/;
+
+/** `.env` with each line that dotenv (and the SDK) would silently skip pointed out. */
+function envFileCheck(file: string): Check {
+  const skipped: number[] = [];
+  let openQuote: string | undefined;
+  readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .forEach((line, i) => {
+      if (openQuote) {
+        // inside a quoted value that spans lines
+        if (line.includes(openQuote)) openQuote = undefined;
+        return;
+      }
+      const text = line.trim();
+      if (text === '' || text.startsWith('#')) return;
+      const m = ASSIGNMENT.exec(line);
+      // By number only: the line may be a key written without its name or its `=`.
+      if (!m) return skipped.push(i + 1);
+      const value = line.slice(m[0].length).trimStart();
+      const quote = value[0];
+      if ((quote === '"' || quote === "'" || quote === '`') && !value.slice(1).includes(quote)) openQuote = quote;
+    });
+  if (skipped.length === 0) return { id: 'env', status: 'ok', message: '.env found' };
+  return {
+    id: 'env',
+    status: 'warning',
+    message: `.env has ${skipped.length === 1 ? 'a line' : 'lines'} that ${skipped.length === 1 ? 'is' : 'are'} not NAME=value, and ignored: line ${skipped.join(', ')}`,
+    hint: 'write each setting as NAME=value, e.g. REMOTE_INSTALL_URL=localhost:5003',
+  };
 }
 
 function urlCheck(host: Setting<string>, port: Setting<number>): Check {

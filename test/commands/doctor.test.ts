@@ -260,6 +260,21 @@ describe('dify plugin doctor', () => {
     });
   });
 
+  it('points out the lines of .env that are not NAME=value, which dotenv skips without a word', async () => {
+    const dir = await plugin({
+      '.env': `# remote debugging\nREMOTE_INSTALL_URL: localhost:5003\nNOTE="two\nlines"\nREMOTE_INSTALL_KEY ${KEY}\n`,
+    });
+    const r = await checksOf(dir);
+    expect(r.get('env')).toMatchObject({
+      status: 'warning',
+      message: '.env has a line that is not NAME=value, and ignored: line 5',
+    });
+    // `NAME: value` is an assignment too; the line skipped is named by its number, as it holds the key
+    expect(r.get('url')).toMatchObject({ status: 'ok', message: 'localhost:5003 (REMOTE_INSTALL_URL in .env)' });
+    expect(r.get('key')!.status).toBe('error');
+    expect(r.stdout).not.toContain(KEY.slice(4, -2));
+  });
+
   it('reports an address that is not host:port, and then tries no connection', async () => {
     const dir = await plugin({
       '.env': dotenv({ REMOTE_INSTALL_URL: 'https://your-dify-instance.com', REMOTE_INSTALL_KEY: KEY }),
