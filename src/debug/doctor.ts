@@ -41,7 +41,6 @@ export interface DoctorOptions {
   /** The interpreter's one start, and the TCP connect to the daemon: each bounded. */
   probeTimeoutMs: number;
   connectTimeoutMs: number;
-  platform?: NodeJS.Platform;
 }
 
 /** Where the remote-debugging address and key come from. */
@@ -70,7 +69,7 @@ export async function diagnose(o: DoctorOptions): Promise<Check[]> {
   const needs = pythonNeedsOf(o.dir, plugin.runnerVersion);
   const settings = settingsChecks(o);
   if (settings.python) {
-    const fixes = new PythonFixes({ python: settings.python, pluginDir: o.dir, needs, platform: o.platform });
+    const fixes = new PythonFixes({ python: settings.python, pluginDir: o.dir, needs });
     checks.push(...(await interpreterChecks(settings.python, needs, fixes, o)));
     checks.push(venvCheck(settings.python, fixes, o));
   }
@@ -87,7 +86,7 @@ interface FoundPlugin {
   runnerVersion?: unknown;
 }
 
-/** A plugin directory is one with a manifest.yaml; its runner version is all that is read here. */
+/** A plugin directory is one with a manifest.yaml; of it, only the name, version and runner version are read here. */
 function findPlugin(dir: string): FoundPlugin {
   let info;
   try {
@@ -293,8 +292,14 @@ interface SettingsChecks {
 /** `.env` and the remote-debugging settings, as `run` reads them (src/debug/settings.ts). */
 function settingsChecks(o: DoctorOptions): SettingsChecks {
   const envFile = path.join(o.dir, '.env');
-  const info = lstatSync(envFile, { throwIfNoEntry: false });
   const checks: Check[] = [];
+  let info;
+  try {
+    info = statSync(envFile, { throwIfNoEntry: false }); // a link followed, as `run` reads it
+  } catch (err) {
+    checks.push({ id: 'env', status: 'error', message: `cannot read .env: ${(err as Error).message}` });
+    return { checks };
+  }
   if (info && !info.isFile()) {
     checks.push({ id: 'env', status: 'error', message: '.env is not a regular file', hint: 'replace it with a file' });
     return { checks };

@@ -275,6 +275,22 @@ describe('dify plugin doctor', () => {
     expect(r.stdout).not.toContain(KEY.slice(4, -2));
   });
 
+  it('reads a .env that is a link, as run does, and reports one that is a directory', async () => {
+    const daemon = await listening();
+    const elsewhere = path.join(await tempDir(), 'debug.env');
+    writeFileSync(elsewhere, dotenv({ REMOTE_INSTALL_URL: `127.0.0.1:${daemon.port}`, REMOTE_INSTALL_KEY: KEY }));
+    const linked = await plugin();
+    symlinkSync(elsewhere, path.join(linked, '.env'));
+    const r = await checksOf(linked);
+    expect(r.get('env')).toMatchObject({ status: 'ok', message: '.env found' });
+    expect(r.code).toBe(0);
+
+    const directory = await plugin({ '.env/x': '' });
+    const bad = await checksOf(directory);
+    expect(bad.code).toBe(1);
+    expect(bad.get('env')).toMatchObject({ status: 'error', message: '.env is not a regular file' });
+  });
+
   it('reports an address that is not host:port, and then tries no connection', async () => {
     const dir = await plugin({
       '.env': dotenv({ REMOTE_INSTALL_URL: 'https://your-dify-instance.com', REMOTE_INSTALL_KEY: KEY }),
