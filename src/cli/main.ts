@@ -155,6 +155,16 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
       done(await checksumCommand(target, opts, io));
     });
 
+  plugin
+    .command('doctor')
+    .description('check the set-up a plugin needs: Node.js, Python, dify_plugin, .venv, .env, the daemon, uv')
+    .argument('[plugin_path]', 'plugin directory', '.')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']))
+    .action(async (target: string, opts: Record<string, unknown>) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      done(await doctorCommand(target, opts, io));
+    });
+
   registerPluginTools(plugin, io, done);
   registerBundle(program, io, done);
   registerBundle(plugin, io, done); // the plugin guide writes `dify plugin bundle ...`

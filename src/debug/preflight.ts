@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { UserError } from '../diagnostics/user-error.js';
 import { satisfiesSpecifiers } from '../project/pep440.js';
-import { probeInterpreter, type InterpreterFacts } from './interpreter-probe.js';
-import type { PythonNeeds } from './python-needs.js';
+import { probeInterpreter, type InterpreterFacts, type ProbeResult } from './interpreter-probe.js';
+import type { PythonNeeds, Stated } from './python-needs.js';
 import { describeSource, type Setting } from './settings.js';
 
 /** The interpreter cannot run the plugin; the hint has the commands that fix it. */
@@ -45,17 +45,10 @@ export interface PreflightResult {
  */
 export async function preflight(o: PreflightOptions): Promise<PreflightResult> {
   const probe = await probeInterpreter(o.python.value, { cwd: o.pluginDir, env: o.env, timeoutMs: o.timeoutMs });
-  const fix = new Fixes(o);
+  const fix = new PythonFixes(o);
   const who = `${o.python.value} ${describeSource(o.python)}`;
   if (!probe.ok) {
-    const what =
-      probe.problem === 'not-found'
-        ? 'was not found'
-        : probe.problem === 'not-executable'
-          ? 'is not executable'
-          : probe.problem === 'timeout'
-            ? `did not answer (${probe.detail})`
-            : `did not run (${probe.detail})`;
+    const what = probeFailure(probe);
     throw new PreflightError(`the Python interpreter ${who} ${what}`, fix.unusable(), {
       python: o.python.value,
       problems: [what],
@@ -63,29 +56,23 @@ export async function preflight(o: PreflightOptions): Promise<PreflightResult> {
   }
   const { facts } = probe;
   const { needs } = o;
+  const found = assessInterpreter(facts, needs);
   const problems: string[] = [];
-  let wrongPython = false;
-  if (needs.requiresPython && satisfiesSpecifiers(facts.version, needs.requiresPython.specifiers) === false) {
-    wrongPython = true;
+  if (found.refusedPython)
     problems.push(
-      `it is Python ${facts.version}, and the plugin requires Python ${needs.requiresPython.specifiers} (${needs.requiresPython.from})`,
+      `it is Python ${facts.version}, and the plugin requires Python ${found.refusedPython.specifiers} (${found.refusedPython.from})`,
     );
-  }
-  if (!facts.sdk) {
+  if (found.sdk === 'missing') {
     problems.push(`dify_plugin (the Dify plugin SDK) is not installed for it (Python ${facts.version})`);
-  } else if (
-    facts.sdk.version !== null &&
-    needs.sdk?.specifiers &&
-    satisfiesSpecifiers(facts.sdk.version, needs.sdk.specifiers) === false
-  ) {
+  } else if (found.sdk === 'refused') {
     problems.push(
-      `it has dify_plugin ${facts.sdk.version}, and the plugin requires dify_plugin${needs.sdk.specifiers} (${needs.sdk.from})`,
+      `it has dify_plugin ${facts.sdk!.version}, and the plugin requires dify_plugin${needs.sdk!.specifiers} (${needs.sdk!.from})`,
     );
   }
   if (problems.length > 0) {
     throw new PreflightError(
       `the Python interpreter ${who} cannot run this plugin: ${problems.join('\n  ')}`,
-      wrongPython ? fix.wrongPython() : fix.missingPackages(),
+      found.refusedPython ? fix.wrongPython() : fix.missingPackages(),
       {
         python: o.python.value,
         python_version: facts.version,
@@ -95,19 +82,57 @@ export async function preflight(o: PreflightOptions): Promise<PreflightResult> {
     );
   }
   const warnings: string[] = [];
-  const runner = needs.runnerVersion;
-  if (runner && /^\d+(\.\d+)*$/.test(runner) && satisfiesSpecifiers(facts.version, `==${runner}.*`) === false)
+  if (found.otherRunner)
     warnings.push(
-      `manifest.yaml has meta.runner.version "${runner}", but ${o.python.value} is Python ${facts.version}: the plugin may behave differently once installed in Dify`,
+      `manifest.yaml has meta.runner.version "${found.otherRunner}", but ${o.python.value} is Python ${facts.version}: the plugin may behave differently once installed in Dify`,
     );
   return { facts, warnings };
 }
 
+/** What the interpreter's facts say against the plugin's needs; each field present only when there is a problem. */
+export interface Assessment {
+  /** `requires-python` refuses the interpreter's version. */
+  refusedPython?: Stated;
+  /** The SDK is not installed, or its version is one the plugin's requirement refuses. */
+  sdk?: 'missing' | 'refused';
+  /** `meta.runner.version`, when the interpreter is another Python (a warning only: see preflight). */
+  otherRunner?: string;
+}
+
+/** The comparisons preflight() refuses or warns on, for `doctor` to report one by one. */
+export function assessInterpreter(facts: InterpreterFacts, needs: PythonNeeds): Assessment {
+  const found: Assessment = {};
+  if (needs.requiresPython && satisfiesSpecifiers(facts.version, needs.requiresPython.specifiers) === false)
+    found.refusedPython = needs.requiresPython;
+  if (!facts.sdk) found.sdk = 'missing';
+  else if (
+    facts.sdk.version !== null &&
+    needs.sdk?.specifiers &&
+    satisfiesSpecifiers(facts.sdk.version, needs.sdk.specifiers) === false
+  )
+    found.sdk = 'refused';
+  const runner = needs.runnerVersion;
+  if (runner && /^\d+(\.\d+)*$/.test(runner) && satisfiesSpecifiers(facts.version, `==${runner}.*`) === false)
+    found.otherRunner = runner;
+  return found;
+}
+
+/** Why a probe got no answer: "was not found", "did not answer (...)", ... */
+export function probeFailure(probe: Extract<ProbeResult, { ok: false }>): string {
+  return probe.problem === 'not-found'
+    ? 'was not found'
+    : probe.problem === 'not-executable'
+      ? 'is not executable'
+      : probe.problem === 'timeout'
+        ? `did not answer (${probe.detail})`
+        : `did not run (${probe.detail})`;
+}
+
 /** The commands that fix each kind of problem, for this plugin's files and this interpreter. */
-class Fixes {
+export class PythonFixes {
   private readonly windows: boolean;
 
-  constructor(private readonly o: PreflightOptions) {
+  constructor(private readonly o: Pick<PreflightOptions, 'python' | 'pluginDir' | 'needs' | 'platform'>) {
     this.windows = (o.platform ?? process.platform) === 'win32';
   }
 

@@ -46,9 +46,42 @@ export function resolveSettings(
   env: NodeJS.ProcessEnv,
   cwd: string = process.cwd(),
 ): DebugSettings {
+  const lookup = lookupFor(pluginDir, env);
+  const { host, port } = address(flags, lookup);
+  return { host, port, key: debugKey(flags, lookup), python: interpreter(pluginDir, flags, lookup, env, cwd) };
+}
+
+/**
+ * The interpreter resolveSettings() would choose, alone: `doctor` reports it even when the
+ * daemon's address in the same settings cannot be used.
+ */
+export function resolvePython(
+  pluginDir: string,
+  flags: DebugFlags,
+  env: NodeJS.ProcessEnv,
+  cwd: string = process.cwd(),
+): Setting<string> {
+  return interpreter(pluginDir, flags, lookupFor(pluginDir, env), env, cwd);
+}
+
+/** The debug key resolveSettings() would use, alone (see resolvePython). */
+export function resolveKey(pluginDir: string, flags: DebugFlags, env: NodeJS.ProcessEnv): Setting<string> | undefined {
+  return debugKey(flags, lookupFor(pluginDir, env));
+}
+
+function debugKey(flags: DebugFlags, lookup: Lookup): Setting<string> | undefined {
+  return flags.key !== undefined
+    ? { value: flags.key, source: 'flag', name: '--key' }
+    : lookup(['REMOTE_INSTALL_KEY', 'DIFY_DEBUG_KEY']);
+}
+
+type Lookup = (names: string[]) => Setting<string> | undefined;
+
+/** The first of `names` set (non-empty) in the environment, else in `<plugin>/.env`. */
+function lookupFor(pluginDir: string, env: NodeJS.ProcessEnv): Lookup {
   const dotenvPath = path.join(pluginDir, '.env');
   const fileVars = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
-  const lookup = (names: string[]): Setting<string> | undefined => {
+  return (names) => {
     for (const [vars, source] of [
       [env, 'environment'],
       [fileVars, '.env'],
@@ -60,19 +93,9 @@ export function resolveSettings(
     }
     return undefined;
   };
-
-  const { host, port } = address(flags, lookup);
-  const key =
-    flags.key !== undefined
-      ? { value: flags.key, source: 'flag' as const, name: '--key' }
-      : lookup(['REMOTE_INSTALL_KEY', 'DIFY_DEBUG_KEY']);
-  return { host, port, key, python: interpreter(pluginDir, flags, lookup, env, cwd) };
 }
 
-function address(
-  flags: DebugFlags,
-  lookup: (names: string[]) => Setting<string> | undefined,
-): { host: Setting<string>; port: Setting<number> } {
+function address(flags: DebugFlags, lookup: Lookup): { host: Setting<string>; port: Setting<number> } {
   const url: Setting<string> | undefined =
     flags.url !== undefined
       ? { value: flags.url, source: 'flag', name: '--url' }
@@ -125,7 +148,7 @@ export function parseAddress(text: string): { host: string; port: number } | und
 function interpreter(
   pluginDir: string,
   flags: DebugFlags,
-  lookup: (names: string[]) => Setting<string> | undefined,
+  lookup: Lookup,
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): Setting<string> {

@@ -52,7 +52,18 @@ describe('dify __complete', () => {
     const r = await runCli(['__complete', 'plugin', '']);
     expect(r.stdout).toContain('package\tvalidate a plugin and pack it into a .difypkg');
     const { values } = await completeWords('plugin', '');
-    expect(values).toEqual(['init', 'package', 'run', 'checksum', 'module', 'readme', 'permission', 'bundle', 'help']);
+    expect(values).toEqual([
+      'init',
+      'package',
+      'run',
+      'checksum',
+      'doctor',
+      'module',
+      'readme',
+      'permission',
+      'bundle',
+      'help',
+    ]);
   });
 
   it('offers the flags of plugin package once a word starts with -', async () => {
@@ -101,6 +112,7 @@ describe('dify __complete', () => {
     expect((await completeWords('plugin', 'checksum', '')).directive).toBe(':files difypkg');
     expect((await completeWords('plugin', 'run', '')).directive).toBe(':files difypkg');
     expect((await completeWords('plugin', 'permission', '')).directive).toBe(':dirs');
+    expect((await completeWords('plugin', 'doctor', '')).directive).toBe(':dirs');
     expect((await completeWords('bundle', 'package', '')).directive).toBe(':files difybndl');
     expect((await completeWords('bundle', 'append', 'package', 'b', '-p', '')).directive).toBe(':files difypkg');
     expect((await completeWords('signature', 'sign', '')).directive).toBe(':files difypkg');
