@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { UserError } from '../diagnostics/user-error.js';
+import { openRegularFile, whyUnreadable } from '../project/file-kind.js';
 import { findOnPath, getIgnoringCase, isExecutable } from '../project/executables.js';
 
 /** Where a setting's value came from, for the "using ..." lines `run` prints. */
@@ -77,10 +78,23 @@ function debugKey(flags: DebugFlags, lookup: Lookup): Setting<string> | undefine
 
 type Lookup = (names: string[]) => Setting<string> | undefined;
 
+/** `.env` as bytes; a directory, FIFO or unreadable file there is the user's to fix, said in one line. */
+function readDotenv(file: string): Buffer {
+  let fd: number | undefined;
+  try {
+    fd = openRegularFile(file).fd;
+    return readFileSync(fd);
+  } catch (err) {
+    throw new UserError(`cannot read ${file}: ${whyUnreadable(err)}`, 'make .env a readable file of NAME=value lines');
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** The first of `names` set (non-empty) in the environment, else in `<plugin>/.env`. */
 function lookupFor(pluginDir: string, env: NodeJS.ProcessEnv): Lookup {
   const dotenvPath = path.join(pluginDir, '.env');
-  const fileVars = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  const fileVars = existsSync(dotenvPath) ? parseDotenv(readDotenv(dotenvPath)) : {};
   return (names) => {
     for (const [vars, source] of [
       [env, 'environment'],

@@ -362,6 +362,17 @@ describe('files that change, cannot be read, or are too large', () => {
   }, 10_000);
 });
 
+describe('.env', () => {
+  it('a directory or FIFO where .env goes is one line with a hint, not an internal error', async () => {
+    const dir = await copyPlugin(EXAMPLE);
+    await mkdir(path.join(dir, '.env'));
+    const r = await runCli(['plugin', 'run', dir, '--dry-run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: cannot read .*\.env: it is a directory\nhint: make \.env a readable file/);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+});
+
 describe('secrets', () => {
   const PRIVATE = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIB\n-----END EC PRIVATE KEY-----\n';
   const SECRETS = {
