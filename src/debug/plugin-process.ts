@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { debugpyArguments, type DebugpyOptions } from './debugpy.js';
 import { guardGroup, type GroupGuard } from './group-guard.js';
 import { LineSplitter, LineTooLongError } from './line-splitter.js';
 
@@ -29,6 +30,8 @@ export interface PluginProcessOptions {
   env: NodeJS.ProcessEnv;
   /** How many of the last stderr lines to keep for the report when it exits. */
   stderrLines?: number;
+  /** `run --debugpy`: started under debugpy instead, on every (re)start. */
+  debugpy?: DebugpyOptions;
 }
 
 export interface PluginExit {
@@ -65,6 +68,9 @@ export interface PluginExit {
  *   `src/dify_plugin/core/server/io_server.py`) does not fire under a subreaper such as
  *   `systemd --user`, and the SDK ignores the end of its stdin.
  *
+ * `run --debugpy` is the one exception, for local development only: the module then runs under
+ * debugpy's command line (debugpy.ts), which runs it in the same process.
+ *
  * On Windows there are no process groups to signal and no guard: only the process itself is
  * killed, and a plugin whose CLI was killed outright keeps running
  * (docs/remote-debugging.md#stdio-mode).
@@ -95,10 +101,14 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; stderr: [strin
 
   start(): void {
     if (this.child) return;
-    const { python, entrypoint, cwd, env } = this.options;
-    const child = spawn(python, ['-m', entrypoint], {
+    const { python, entrypoint, cwd, env, debugpy } = this.options;
+    const args = debugpy ? debugpyArguments(debugpy, entrypoint) : ['-m', entrypoint];
+    // The SDK patches the standard library with gevent at import; debugpy's tracer follows
+    // greenlets only when told to (GEVENT_SUPPORT, read by pydevd's `pydevd_constants.py`).
+    const debugEnv = debugpy ? { GEVENT_SUPPORT: env.GEVENT_SUPPORT ?? 'True' } : {};
+    const child = spawn(python, args, {
       cwd,
-      env: { ...env, INSTALL_METHOD: 'local', PYTHONUNBUFFERED: '1' },
+      env: { ...env, ...debugEnv, INSTALL_METHOD: 'local', PYTHONUNBUFFERED: '1' },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
