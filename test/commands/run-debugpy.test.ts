@@ -125,7 +125,7 @@ describe('dify plugin run --debugpy (remote debugging)', () => {
     const timers = { ...TIMERS, heartbeatMs: 20 };
     const d = await daemon();
     const ws = await workspace();
-    const cli = run(d, ws.dir, { debugpy: String(await port()) }, { ...WITH_DEBUGPY, ...quiet }, timers);
+    run(d, ws.dir, { debugpy: String(await port()) }, { ...WITH_DEBUGPY, ...quiet }, timers);
     const conn = await d.nextRegistered();
     await until(() => conn.heartbeats >= 5); // every 20 ms: the CLI's
 
