@@ -104,8 +104,15 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; stderr: [strin
     const { python, entrypoint, cwd, env, debugpy } = this.options;
     const args = debugpy ? debugpyArguments(debugpy, entrypoint) : ['-m', entrypoint];
     // The SDK patches the standard library with gevent at import; debugpy's tracer follows
-    // greenlets only when told to (GEVENT_SUPPORT, read by pydevd's `pydevd_constants.py`).
-    const debugEnv = debugpy ? { GEVENT_SUPPORT: env.GEVENT_SUPPORT ?? 'True' } : {};
+    // greenlets only when told to (GEVENT_SUPPORT, read by pydevd's `pydevd_constants.py`). Its
+    // warning about Python 3.11's frozen standard modules, four stderr lines at every start,
+    // concerns breakpoints in those modules only (PYDEVD_DISABLE_FILE_VALIDATION silences it).
+    const debugEnv = debugpy
+      ? {
+          GEVENT_SUPPORT: env.GEVENT_SUPPORT ?? 'True',
+          PYDEVD_DISABLE_FILE_VALIDATION: env.PYDEVD_DISABLE_FILE_VALIDATION ?? '1',
+        }
+      : {};
     const child = spawn(python, args, {
       cwd,
       env: { ...env, ...debugEnv, INSTALL_METHOD: 'local', PYTHONUNBUFFERED: '1' },
