@@ -11,6 +11,7 @@ import { registerSignature } from './register/signature.js';
 import { processIo, type Io } from './io.js';
 import { DEFAULT_MAX_SIZE_MB } from './max-size.js';
 import { CATEGORIES } from '../scaffold/answers.js';
+import { DEBUGPY_DEFAULT_PORT, DEBUGPY_HOST } from '../debug/debugpy-defaults.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -132,6 +133,11 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
       "start the plugin without first checking its interpreter's Python and dify_plugin versions",
     )
     .option('--watch', 'restart the plugin when its files change, and register again when its declarations do')
+    .option(
+      '--debugpy [port]',
+      `start the plugin under debugpy, listening on ${DEBUGPY_HOST}:PORT for a debugger (default ${DEBUGPY_DEFAULT_PORT}; write --debugpy=PORT)`,
+    )
+    .option('--debugpy-wait', 'with --debugpy: run the plugin only once a debugger has attached')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']))
     .option('--local', 'run here without Dify, speaking the invoke_id protocol (the default for a .difypkg)')
     .addOption(new Option('-m, --mode <mode>', 'local run: stdio or tcp').choices(['stdio', 'tcp']))

@@ -8,6 +8,8 @@ export interface InterpreterFacts {
   executable: string;
   /** The installed `dify_plugin`: its version, or null when its metadata does not say; undefined when it cannot be imported. */
   sdk: { version: string | null } | undefined;
+  /** The installed debugpy (for `run --debugpy`), found as `dify_plugin` is. */
+  debugpy: { version: string | null } | undefined;
 }
 
 export type ProbeResult =
@@ -35,6 +37,16 @@ if found:
         r["sdk"] = version("dify_plugin")
     except Exception:
         r["sdk"] = None
+try:
+    found = importlib.util.find_spec("debugpy") is not None
+except Exception:
+    found = False
+if found:
+    try:
+        from importlib.metadata import version
+        r["debugpy"] = version("debugpy")
+    except Exception:
+        r["debugpy"] = None
 sys.stdout.write(json.dumps(r) + "\\n")
 `;
 
@@ -45,7 +57,7 @@ const MAX_STDERR_BYTES = 4 * 1024;
 
 /**
  * Starts `python` once, as the plugin would be started (same directory and environment), and
- * reads its version and that of its `dify_plugin`. Bounded: killed after `timeoutMs`, its output
+ * reads its version and those of its `dify_plugin` and debugpy. Bounded: killed after `timeoutMs`, its output
  * capped. Never rejects.
  */
 export function probeInterpreter(
@@ -102,8 +114,14 @@ function parseFacts(text: string): InterpreterFacts | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const r = value as Record<string, unknown>;
   if (typeof r.version !== 'string' || !/^\d+\.\d+\.\d+$/.test(r.version)) return undefined;
-  const sdk = !('sdk' in r) ? undefined : { version: typeof r.sdk === 'string' ? r.sdk : null };
-  return { version: r.version, executable: typeof r.executable === 'string' ? r.executable : '', sdk };
+  const installed = (field: string) =>
+    !(field in r) ? undefined : { version: typeof r[field] === 'string' ? r[field] : null };
+  return {
+    version: r.version,
+    executable: typeof r.executable === 'string' ? r.executable : '',
+    sdk: installed('sdk'),
+    debugpy: installed('debugpy'),
+  };
 }
 
 /** The last few non-empty lines of what it wrote, on one line (its error, usually). */

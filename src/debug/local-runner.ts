@@ -107,11 +107,13 @@ export class LocalRunner {
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.whenReady = { resolve, reject };
-      this.startTimer = setTimeout(() => {
-        // Stopping it is what ends the wait: its exit then rejects with the stderr it left.
-        this.startTimedOut = true;
-        void this.plugin.stop(this.o.stopGraceMs);
-      }, this.o.startTimeoutMs);
+      // Under `--debugpy-wait` nothing runs until a debugger attaches, whenever that is.
+      if (!this.o.plugin.debugpy?.waitForClient)
+        this.startTimer = setTimeout(() => {
+          // Stopping it is what ends the wait: its exit then rejects with the stderr it left.
+          this.startTimedOut = true;
+          void this.plugin.stop(this.o.stopGraceMs);
+        }, this.o.startTimeoutMs);
       this.startPlugin();
     });
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { debugpyArguments, type DebugpyOptions } from './debugpy.js';
 import { guardGroup, type GroupGuard } from './group-guard.js';
 import { LineSplitter, LineTooLongError } from './line-splitter.js';
 
@@ -34,6 +35,8 @@ export interface PluginProcessOptions {
    * serverless-run.ts), whose stdout carries log lines only, no manifest line to skip.
    */
   installMethod?: 'local' | 'serverless';
+  /** `run --debugpy`: started under debugpy instead, on every (re)start. */
+  debugpy?: DebugpyOptions;
 }
 
 export interface PluginExit {
@@ -70,6 +73,9 @@ export interface PluginExit {
  *   `src/dify_plugin/core/server/io_server.py`) does not fire under a subreaper such as
  *   `systemd --user`, and the SDK ignores the end of its stdin.
  *
+ * `run --debugpy` is the one exception, for local development only: the module then runs under
+ * debugpy's command line (debugpy.ts), which runs it in the same process.
+ *
  * On Windows there are no process groups to signal and no guard: only the process itself is
  * killed, and a plugin whose CLI was killed outright keeps running
  * (docs/remote-debugging.md#stdio-mode).
@@ -100,10 +106,21 @@ export class PluginProcess extends EventEmitter<{ line: [Buffer]; stderr: [strin
 
   start(): void {
     if (this.child) return;
-    const { python, entrypoint, cwd, env, installMethod = 'local' } = this.options;
-    const child = spawn(python, ['-m', entrypoint], {
+    const { python, entrypoint, cwd, env, debugpy, installMethod = 'local' } = this.options;
+    const args = debugpy ? debugpyArguments(debugpy, entrypoint) : ['-m', entrypoint];
+    // The SDK patches the standard library with gevent at import; debugpy's tracer follows
+    // greenlets only when told to (GEVENT_SUPPORT, read by pydevd's `pydevd_constants.py`). Its
+    // warning about Python 3.11's frozen standard modules, four stderr lines at every start,
+    // concerns breakpoints in those modules only (PYDEVD_DISABLE_FILE_VALIDATION silences it).
+    const debugEnv = debugpy
+      ? {
+          GEVENT_SUPPORT: env.GEVENT_SUPPORT ?? 'True',
+          PYDEVD_DISABLE_FILE_VALIDATION: env.PYDEVD_DISABLE_FILE_VALIDATION ?? '1',
+        }
+      : {};
+    const child = spawn(python, args, {
       cwd,
-      env: { ...env, INSTALL_METHOD: installMethod, PYTHONUNBUFFERED: '1' },
+      env: { ...env, ...debugEnv, INSTALL_METHOD: installMethod, PYTHONUNBUFFERED: '1' },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -25,6 +25,8 @@ export interface PreflightOptions {
   timeoutMs: number;
   /** For the commands in hints (tests ask for either). */
   platform?: NodeJS.Platform;
+  /** `run --debugpy`: debugpy must be installed for it too. */
+  debugpy?: boolean;
 }
 
 export interface PreflightResult {
@@ -44,17 +46,7 @@ export interface PreflightResult {
  * `internal/core/local_runtime/setup_python_environment.go`), so nothing refuses a mismatch.
  */
 export async function preflight(o: PreflightOptions): Promise<PreflightResult> {
-  const probe = await probeInterpreter(o.python.value, { cwd: o.pluginDir, env: o.env, timeoutMs: o.timeoutMs });
-  const fix = new PythonFixes(o);
-  const who = `${o.python.value} ${describeSource(o.python)}`;
-  if (!probe.ok) {
-    const what = probeFailure(probe);
-    throw new PreflightError(`the Python interpreter ${who} ${what}`, fix.unusable(), {
-      python: o.python.value,
-      problems: [what],
-    });
-  }
-  const { facts } = probe;
+  const { facts, fix, who } = await probe(o);
   const { needs } = o;
   const found = assessInterpreter(facts, needs);
   const problems: string[] = [];
@@ -69,14 +61,23 @@ export async function preflight(o: PreflightOptions): Promise<PreflightResult> {
       `it has dify_plugin ${facts.sdk!.version}, and the plugin requires dify_plugin${needs.sdk!.specifiers} (${needs.sdk!.from})`,
     );
   }
+  const hints: string[] = [];
+  const otherFix = problems.length > 0;
+  if (otherFix) hints.push(found.refusedPython ? fix.wrongPython() : fix.missingPackages());
+  // A new environment made by the first hint has no debugpy either: its command comes after.
+  if (o.debugpy && (!facts.debugpy || found.refusedPython)) {
+    if (!facts.debugpy) problems.push(`debugpy is not installed for it (for --debugpy)`);
+    hints.push(fix.debugpy(otherFix));
+  }
   if (problems.length > 0) {
     throw new PreflightError(
       `the Python interpreter ${who} cannot run this plugin: ${problems.join('\n  ')}`,
-      found.refusedPython ? fix.wrongPython() : fix.missingPackages(),
+      hints.join('; then '),
       {
         python: o.python.value,
         python_version: facts.version,
         sdk_version: facts.sdk?.version ?? null,
+        ...(o.debugpy ? { debugpy_version: facts.debugpy?.version ?? null } : {}),
         problems,
       },
     );
@@ -87,6 +88,36 @@ export async function preflight(o: PreflightOptions): Promise<PreflightResult> {
       `manifest.yaml has meta.runner.version "${found.otherRunner}", but ${o.python.value} is Python ${facts.version}: the plugin may behave differently once installed in Dify`,
     );
   return { facts, warnings };
+}
+
+/**
+ * `run --debugpy` of a package or in local mode, which check nothing else of the interpreter (the
+ * plugin's own start says what is missing): it runs, and has debugpy.
+ */
+export async function checkDebugpy(o: PreflightOptions): Promise<InterpreterFacts> {
+  const { facts, fix, who } = await probe(o);
+  if (!facts.debugpy)
+    throw new PreflightError(
+      `the Python interpreter ${who} cannot run this plugin under debugpy: debugpy is not installed for it`,
+      fix.debugpy(),
+      { python: o.python.value, python_version: facts.version, debugpy_version: null, problems: ['debugpy'] },
+    );
+  return facts;
+}
+
+/** One start of the interpreter; throws when it does not run or answer. */
+async function probe(o: PreflightOptions): Promise<{ facts: InterpreterFacts; fix: PythonFixes; who: string }> {
+  const probed = await probeInterpreter(o.python.value, { cwd: o.pluginDir, env: o.env, timeoutMs: o.timeoutMs });
+  const fix = new PythonFixes(o);
+  const who = `${o.python.value} ${describeSource(o.python)}`;
+  if (!probed.ok) {
+    const what = probeFailure(probed);
+    throw new PreflightError(`the Python interpreter ${who} ${what}`, fix.unusable(), {
+      python: o.python.value,
+      problems: [what],
+    });
+  }
+  return { facts: probed.facts, fix, who };
 }
 
 /** What the interpreter's facts say against the plugin's needs; each field present only when there is a problem. */
@@ -161,6 +192,22 @@ export class PythonFixes {
     return `install the plugin's requirements for it: ${this.install(python.value)}`;
   }
 
+  /**
+   * debugpy for `run --debugpy`, into the interpreter that runs the plugin: the plugin's .venv
+   * when the other hint creates one (`createdVenv`).
+   */
+  debugpy(createdVenv = false): string {
+    const { python } = this.o;
+    const venv = isVenv(python) || (createdVenv && python.source === 'default');
+    if (this.usesUv && venv) return 'install debugpy into it: `uv pip install debugpy`';
+    if (venv) {
+      const venvPython = this.windows ? '.venv\\Scripts\\python' : '.venv/bin/python';
+      return `install debugpy into it: \`${venvPython} -m pip install debugpy\``;
+    }
+    if (this.usesUv) return `install debugpy for it: \`uv pip install --python ${quote(python.value)} debugpy\``;
+    return `install debugpy for it: \`${quote(this.shown(python.value))} -m pip install debugpy\``;
+  }
+
   private changeInterpreter(): string {
     const { python } = this.o;
     if (python.source === 'flag') return 'pass another --python';
@@ -187,9 +234,13 @@ export class PythonFixes {
     if (this.usesUv) {
       return isVenv(this.o.python) ? '`uv sync`' : `\`uv pip install --python ${quote(python)} -r pyproject.toml\``;
     }
+    return `\`${this.installWith(this.shown(python))}\``;
+  }
+
+  /** An interpreter inside the plugin's directory (its .venv) by its relative path, as the user types it. */
+  private shown(python: string): string {
     const relative = path.relative(this.o.pluginDir, python);
-    const shown = relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : python;
-    return `\`${this.installWith(shown)}\``;
+    return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : python;
   }
 
   private installWith(python: string): string {

@@ -458,9 +458,13 @@ export class RunSession {
     this.restartTimer = setTimeout(() => this.startPlugin(), delay);
   }
 
-  /** While the plugin is down, the daemon still has to hear from us. */
+  /**
+   * While the plugin is down, the daemon still has to hear from us. So it does while a plugin
+   * under debugpy may be paused at a breakpoint, heartbeats included: the daemon drops a
+   * debugging connection silent for 60 s (dify-plugin-daemon `lifetime.go`, HeartbeatMonitor).
+   */
   private keepAlive(): void {
-    if (!this.plugin.running) this.link?.write(HEARTBEAT);
+    if (!this.plugin.running || this.o.plugin.debugpy) this.link?.write(HEARTBEAT);
   }
 
   private fromDaemon(line: Buffer, link: DaemonLink): void {

@@ -1,9 +1,14 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import ignore from 'ignore';
+import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEBUGPY_DEFAULT_PORT, DEBUGPY_HOST, VSCODE_ATTACH_NAME } from '../../src/debug/debugpy-defaults.js';
+import { validate } from '../../src/generated/validators/invoke-case.js';
+import type { Validate } from '../../src/check/validators.js';
 import { allDeclarations, get } from '../../src/project/model.js';
 import { DirectorySource } from '../../src/project/directory-source.js';
 import { loadProject } from '../../src/project/load.js';
@@ -167,6 +172,106 @@ describe.each(CATEGORIES)('dify plugin init --quick --category %s', (category) =
       ).toHaveLength(1);
     }
   });
+});
+
+/** schemas/invoke-case.schema.json, compiled by the build as the other schemas are. */
+const validateInvokeCase = validate as Validate;
+
+/** Whether `python3` here can import `module`. */
+function pythonHas(module: string): boolean {
+  try {
+    execFileSync('python3', ['-c', `import ${module}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('init writes a debugger configuration and unit tests', () => {
+  it.each(CATEGORIES)(
+    "%s: .vscode/launch.json attaches to run --debugpy's default port, is committed, not packed",
+    async (category) => {
+      const { dir } = byCategory.get(`${category} no permissions`)!;
+      const launch = JSON.parse(readFileSync(path.join(dir, '.vscode', 'launch.json'), 'utf8')) as {
+        configurations: Record<string, unknown>[];
+      };
+      expect(launch.configurations).toEqual([
+        {
+          name: VSCODE_ATTACH_NAME,
+          type: 'debugpy',
+          request: 'attach',
+          connect: { host: DEBUGPY_HOST, port: DEBUGPY_DEFAULT_PORT },
+          pathMappings: [{ localRoot: '${workspaceFolder}', remoteRoot: '.' }],
+        },
+      ]);
+      const gitignore = ignore().add(readFileSync(path.join(dir, '.gitignore'), 'utf8'));
+      expect(gitignore.ignores('.vscode/launch.json')).toBe(false);
+      expect(gitignore.ignores('.vscode/settings.json')).toBe(true);
+      const packed = (await checkDir(dir)).source!.selection.files.map((f) => f.path);
+      expect(packed.length).toBeGreaterThan(0);
+      expect(packed.filter((f) => f.startsWith('.vscode/'))).toEqual([]);
+      // Unit tests only for a tool, whose class can be called without Dify; packed, as the
+      // official plugins' CI runs them from the unpacked package.
+      const tests = category === 'tool' ? ['tests/my_tool.invoke.yaml', 'tests/test_my_tool.py'] : [];
+      expect(packed.filter((f) => f.startsWith('tests/')).sort()).toEqual(tests);
+    },
+  );
+
+  it("a tool's invoke case is valid and names the generated tool", () => {
+    for (const { dir } of [byCategory.get('tool no permissions')!, byClassName.get('-lead')!]) {
+      const name = path.basename(dir);
+      const text = readFileSync(path.join(dir, 'tests', `${name}.invoke.yaml`), 'utf8');
+      const doc = parse(text) as { invoke: { tool: string } };
+      expect(validateInvokeCase(doc), JSON.stringify(validateInvokeCase.errors)).toBe(true);
+      const provider = parse(readFileSync(path.join(dir, 'provider', `${name}.yaml`), 'utf8')) as {
+        identity: { name: string };
+      };
+      const tool = parse(readFileSync(path.join(dir, 'tools', `${name}.yaml`), 'utf8')) as {
+        identity: { name: string };
+      };
+      expect(doc.invoke.tool).toBe(`${provider.identity.name}/${tool.identity.name}`);
+      // Not any document passes: the schema is strict.
+      expect(validateInvokeCase({ ...doc, expect: { exit: 0, text_contain: 'x' } })).toBe(false);
+      expect(validateInvokeCase({ invoke: { tool: 'no-slash' } })).toBe(false);
+    }
+  });
+
+  it("a tool's unit test compiles, whatever the plugin's name", () => {
+    for (const { dir } of [byCategory.get('tool no permissions')!, ...byClassName.values(), ...byOddName.values()]) {
+      const file = `tests/test_${path.basename(dir)}.py`;
+      expect(python[dir]!.python[file], `${dir}/${file}`).toEqual(expect.objectContaining({ classes: [] }));
+    }
+  });
+
+  it.skipIf(!pythonHas('pytest'))(
+    "a tool's unit test runs with pytest: skipped without the SDK, passing with its tool API",
+    async () => {
+      const pytest = (dir: string, sdk?: string) =>
+        promisify(execFile)('python3', ['-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider', 'tests'], {
+          cwd: dir,
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1',
+            PYTHONDONTWRITEBYTECODE: '1',
+            PYTHONPATH: sdk ?? '',
+          },
+        }).catch((err: { stdout: string; stderr: string }) => err);
+      // The SDK needs Python 3.12; where it cannot be imported, the tool API as the SDK has it
+      // (test/helpers/stub-sdk) stands in.
+      const sdk = pythonHas('dify_plugin') ? undefined : path.join(REPO, 'test', 'helpers', 'stub-sdk');
+      const dirs = [byCategory.get('tool no permissions')!.dir, byClassName.get('-lead')!.dir];
+      const [skipped, ...passed] = await Promise.all([
+        ...(sdk ? [pytest(dirs[0]!)] : []),
+        ...dirs.map((dir) => pytest(dir, sdk)),
+      ]);
+      if (sdk)
+        expect(skipped!.stdout).toMatch(
+          /SKIPPED \[1\] .*the Dify plugin SDK is not installed: pip install -r requirements\.txt\n.*1 skipped/s,
+        );
+      for (const run of sdk ? passed : [skipped, ...passed]) expect(run!.stdout).toMatch(/^2 passed/m);
+    },
+  );
 });
 
 describe('every generated YAML points editors at its schema', () => {

@@ -21,10 +21,11 @@
 //                          (a restart) finds it and crashes as FAKE_CRASH_AT_START does
 //   FAKE_PRINT_FIRST       a line printed on stdout before anything else (a print() at import time),
 //                          and on stderr too, with "(stderr)" after it
-//   FAKE_SPY_FILE          write {"pid", "cwd", "argv"} to this file (whole: through a rename),
+//   FAKE_SPY_FILE          write {"pid", "cwd", "argv", "gevent_support"} to this file (whole: through a rename),
 //                          before its first line (after the stderr with FAKE_NEVER_READY), so a
 //                          test knows where it runs and how the interpreter was started (argv:
-//                          the interpreter as called, then its arguments)
+//                          the interpreter as called, then its arguments; gevent_support: its
+//                          GEVENT_SUPPORT, which debugpy reads)
 //
 // Tool behaviours (request `data.tool`): default echo, `backwards`, `crash`, `big`, `burst`, `error`,
 // `stall` (stops reading stdin, then exits with code 4 after FAKE_STALL_MS).
@@ -147,7 +148,12 @@ function writeSpyFile() {
   if (!SPY_FILE) return;
   writeFileSync(
     `${SPY_FILE}.tmp`,
-    JSON.stringify({ pid: process.pid, cwd: process.cwd(), argv: process.argv.slice(2) }),
+    JSON.stringify({
+      pid: process.pid,
+      cwd: process.cwd(),
+      argv: process.argv.slice(2),
+      gevent_support: process.env.GEVENT_SUPPORT ?? null,
+    }),
   );
   renameSync(`${SPY_FILE}.tmp`, SPY_FILE);
 }

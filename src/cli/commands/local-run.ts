@@ -10,6 +10,9 @@ import { LocalRunner, type RunnerClient, type RunnerMessage } from '../../debug/
 import { RESTART_DEFAULTS } from '../../debug/restart-backoff.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { resolveSettings } from '../../debug/settings.js';
+import { attachInstructions, debugpyOptions, ensurePortFree } from '../../debug/debugpy.js';
+import { checkDebugpy } from '../../debug/preflight.js';
+import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { makeRunDirectory } from '../../project/temp-file.js';
 import { extractPackage } from '../../pack/extract.js';
@@ -26,6 +29,11 @@ export interface LocalRunOptions {
   host?: string;
   port?: string;
   python?: string;
+  /** `--debugpy[=PORT]`: true, or the port as typed. */
+  debugpy?: string | boolean;
+  debugpyWait?: boolean;
+  /** `--no-preflight` sets it false: with --debugpy, start without checking for debugpy. */
+  preflight?: boolean;
 }
 
 /** Time limits of a local run; tests pass shorter ones (there is no flag for them). */
@@ -65,6 +73,7 @@ export async function localRunCommand(
 ): Promise<ExitCode> {
   // Bad flags are reported before anything is unpacked or started.
   const listen = listenAddress(opts);
+  const debugpy = debugpyOptions(opts.debugpy, opts.debugpyWait);
   const format: Format = opts.responseFormat ?? 'text';
   const file = path.resolve(io.cwd, target);
   const isPackage = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
@@ -77,7 +86,8 @@ export async function localRunCommand(
     io.stderr.write(formatText([checked], colorFor(io.stderr, io.env)));
     throw new UserError('the plugin has errors; fix them before running it');
   }
-  const entrypoint = String(get(checked.project.manifest?.value, 'meta', 'runner', 'entrypoint') ?? 'main');
+  const runnerMeta = get(checked.project.manifest?.value, 'meta', 'runner');
+  const entrypoint = String(get(runnerMeta, 'entrypoint') ?? 'main');
 
   // From here on a signal must not kill the CLI outright, or the temporary copy and the plugin
   // would outlive it: the handlers go in before either exists.
@@ -100,10 +110,31 @@ export async function localRunCommand(
       await extractPackage(file, dir, MAX_PACKAGE_BYTES);
       if (stop.received) return EXIT.ok;
     }
-    const python = resolveSettings(dir, opts.python !== undefined ? { python: opts.python } : {}, io.env, io.cwd).python
-      .value;
+    const python = resolveSettings(
+      dir,
+      opts.python !== undefined ? { python: opts.python } : {},
+      io.env,
+      io.cwd,
+    ).python;
+    if (debugpy) {
+      if (opts.preflight !== false) {
+        const needs = pythonNeedsOf(dir, get(runnerMeta, 'version'));
+        await checkDebugpy({
+          python,
+          pluginDir: dir,
+          env: io.env,
+          needs,
+          timeoutMs: DEFAULT_TIMERS.preflightTimeoutMs,
+        });
+      }
+      await ensurePortFree(debugpy);
+      // On stderr: stdout carries the protocol's messages.
+      const { listening, ides } = attachInstructions(debugpy);
+      io.stderr.write(`debugpy listening on ${listening}\n${ides.map((line) => `  ${line}\n`).join('')}`);
+      if (stop.received) return EXIT.ok;
+    }
     runner = new LocalRunner({
-      plugin: { python, entrypoint, cwd: dir, env: io.env },
+      plugin: { python: python.value, entrypoint, cwd: dir, env: io.env, ...(debugpy ? { debugpy } : {}) },
       onLog: (level, message) => opts.enableLogs && system(`[${level}] ${message}`),
       onExit: (exit, inMs) =>
         system(

@@ -4,6 +4,13 @@ import { buildRegistration, type RegistrationMessage } from '../../debug/registr
 import { describeSource, maskKey, resolveSettings, type DebugSettings } from '../../debug/settings.js';
 import { preflight, PreflightError, type PreflightResult } from '../../debug/preflight.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
+import {
+  attachInstructions,
+  debugpyOptions,
+  ensurePortFree,
+  VSCODE_ATTACH_NAME,
+  type DebugpyOptions,
+} from '../../debug/debugpy.js';
 import { CrashLoopError } from '../../debug/crash-loop.js';
 import { DEFAULT_TIMERS, RejectedError, RunSession, type RunTimers, type SessionEvents } from '../../debug/session.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
@@ -63,17 +70,19 @@ export async function runCommand(
     return serverlessRunCommand(target ?? '.', opts, io);
   }
   const dir = path.resolve(io.cwd, target ?? '.');
+  // Bad flags are reported before anything is checked or started (exit 2).
+  const debugpy = debugpyOptions(opts.debugpy, opts.debugpyWait);
   const localFlags = opts.local || opts.mode !== undefined || opts.responseFormat !== undefined || opts.enableLogs;
   if (!opts.dryRun && (localFlags || dir.endsWith('.difypkg'))) {
     const { localRunCommand } = await import('./local-run.js');
     return localRunCommand(target ?? '.', opts, io);
   }
-  if (opts.format !== 'json' || opts.dryRun) return remoteDebug(target, dir, opts, io, timers);
+  if (opts.format !== 'json' || opts.dryRun) return remoteDebug(target, dir, opts, io, timers, debugpy);
   // With --format json stdout carries only JSON events, so what ends the run is an event too
   // (stderr still gets the usual error and hint).
   const end = jsonRunEnd(io.stdout);
   try {
-    const code = await remoteDebug(target, dir, opts, io, timers);
+    const code = await remoteDebug(target, dir, opts, io, timers, debugpy);
     end.stopped(code);
     return code;
   } catch (err) {
@@ -115,6 +124,7 @@ async function remoteDebug(
   opts: RunOptions,
   io: Io,
   timers: RunTimers,
+  debugpy: DebugpyOptions | undefined,
 ): Promise<ExitCode> {
   const json = opts.format === 'json';
   const checked = await checkPlugin(dir, {
@@ -168,7 +178,9 @@ async function remoteDebug(
           env: io.env,
           needs: pythonNeedsOf(dir, get(runner, 'version')),
           timeoutMs: timers.preflightTimeoutMs,
+          debugpy: debugpy !== undefined,
         });
+  if (debugpy) await ensurePortFree(debugpy);
 
   const c = colorFor(io.stdout, io.env);
   const summary = checked.plugin!;
@@ -179,9 +191,11 @@ async function remoteDebug(
     : textEvents(io.stdout, c, spinner.live ? { onConnecting: spinner.show, onSettled: spinner.stop } : {});
   if (json) {
     if (python) jsonEmitter(io.stdout)('interpreter', interpreterEvent(settings, python));
+    if (debugpy) jsonEmitter(io.stdout)('debugpy', debugpyEvent(debugpy));
   } else {
     printSettings(io, settings, c.dim, python);
     for (const warning of python?.warnings ?? []) io.stdout.write(c.yellow(`! ${printable(warning)}`) + '\n');
+    if (debugpy) printAttach(io, debugpy, c.dim);
   }
 
   const entrypoint = String(get(runner, 'entrypoint') ?? 'main');
@@ -189,7 +203,7 @@ async function remoteDebug(
     host: settings.host.value,
     port: settings.port.value,
     registration: async () => registration,
-    plugin: { python: settings.python.value, entrypoint, cwd: dir, env: io.env },
+    plugin: { python: settings.python.value, entrypoint, cwd: dir, env: io.env, ...(debugpy ? { debugpy } : {}) },
     timers,
     events,
     waitForChange: Boolean(opts.watch),
@@ -242,10 +256,22 @@ function printSettings(io: Io, s: DebugSettings, dim: (t: string) => string, pyt
   io.stdout.write(`Python  ${p(s.python.value)} ${dim(p(describeSource(s.python)))}${facts}\n`);
 }
 
-/** `Python 3.12.4, dify_plugin 0.9.1` */
+/** `Python 3.12.4, dify_plugin 0.9.1` (`, debugpy 1.8.14` when it is installed) */
 function interpreterText({ facts }: PreflightResult): string {
   const sdk = facts.sdk?.version ? `, dify_plugin ${facts.sdk.version}` : ', dify_plugin';
-  return `Python ${facts.version}${sdk}`;
+  const debugpy = !facts.debugpy ? '' : facts.debugpy.version ? `, debugpy ${facts.debugpy.version}` : ', debugpy';
+  return `Python ${facts.version}${sdk}${debugpy}`;
+}
+
+/** Where debugpy listens and how to attach, under the settings. */
+function printAttach(io: Io, debugpy: DebugpyOptions, dim: (t: string) => string): void {
+  const { listening, ides } = attachInstructions(debugpy);
+  io.stdout.write(`Debugpy ${listening}\n`);
+  for (const line of ides) io.stdout.write(`        ${dim(line)}\n`);
+}
+
+function debugpyEvent(o: DebugpyOptions): Record<string, unknown> {
+  return { host: o.host, port: o.port, wait_for_client: o.waitForClient, vscode_configuration: VSCODE_ATTACH_NAME };
 }
 
 function interpreterEvent(s: DebugSettings, { facts, warnings }: PreflightResult): Record<string, unknown> {
@@ -254,6 +280,7 @@ function interpreterEvent(s: DebugSettings, { facts, warnings }: PreflightResult
     executable: facts.executable,
     python_version: facts.version,
     sdk_version: facts.sdk?.version ?? null,
+    debugpy_version: facts.debugpy?.version ?? null,
     warnings,
   };
 }
