@@ -363,7 +363,7 @@ describe('files that change, cannot be read, or are too large', () => {
 });
 
 describe('.env', () => {
-  it('a directory or FIFO where .env goes is one line with a hint, not an internal error', async () => {
+  it('a directory where .env goes is one line with a hint, not an internal error', async () => {
     const dir = await copyPlugin(EXAMPLE);
     await mkdir(path.join(dir, '.env'));
     const r = await runCli(['plugin', 'run', dir, '--dry-run']);
