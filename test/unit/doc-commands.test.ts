@@ -31,6 +31,7 @@ function parseOnlyBecause(argv: string[]): string | undefined {
   const [group, sub, ...rest] = argv;
   if (group === 'plugin' && sub === 'init' && !rest.includes('--quick')) return 'asks on a terminal';
   if (group === 'plugin' && sub === 'run' && !rest.includes('--dry-run')) return 'needs a daemon or the plugin Python';
+  if (group === 'plugin' && sub === 'invoke') return 'needs the plugin Python';
   if (group === 'plugin' && sub === 'permission' && !rest.some((a) => a.startsWith('--'))) return 'asks on a terminal';
   if (group === 'bundle' && sub === 'regenerate' && !rest.includes('--quick')) return 'asks on a terminal';
   if (group === 'signature' && sub === 'verify' && !rest.includes('-p')) return 'needs a package signed by Dify';
