@@ -85,8 +85,14 @@ export class Invoker {
     });
   }
 
+  /** Stops the plugin; requests still running end with an error (the runner reports no exit it caused). */
   async stop(graceMs: number): Promise<void> {
     await this.runner.stop(graceMs);
+    this.ended ??= { message: 'the plugin was stopped before it answered' };
+    for (const [id, p] of this.pending) {
+      p.error = this.ended;
+      this.finish(id);
+    }
   }
 
   killNow(): void {

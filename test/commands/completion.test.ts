@@ -52,7 +52,18 @@ describe('dify __complete', () => {
     const r = await runCli(['__complete', 'plugin', '']);
     expect(r.stdout).toContain('package\tvalidate a plugin and pack it into a .difypkg');
     const { values } = await completeWords('plugin', '');
-    expect(values).toEqual(['init', 'package', 'run', 'checksum', 'invoke', 'module', 'readme', 'permission', 'bundle', 'help']);
+    expect(values).toEqual([
+      'init',
+      'package',
+      'run',
+      'checksum',
+      'invoke',
+      'module',
+      'readme',
+      'permission',
+      'bundle',
+      'help',
+    ]);
   });
 
   it('offers the flags of plugin package once a word starts with -', async () => {

@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { INVOKE_DEPS, invokeCommand } from '../../src/cli/commands/invoke.js';
 import type { Io } from '../../src/cli/io.js';
 import { PassThrough } from 'node:stream';
-import { cliEnv, runCli } from '../helpers/cli.js';
+import { cliEnv, isAlive, runCli } from '../helpers/cli.js';
 import { copyPlugin, pluginWith, REAL_FIXTURES, REPO, tempDir } from '../helpers/plugin.js';
 
 const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
@@ -62,6 +63,8 @@ tools:
   - tools/storage.yaml
   - tools/error.yaml
   - tools/ask_llm.yaml
+  - tools/crash.yaml
+  - tools/stall.yaml
 extra:
   python:
     source: provider/hello_world.py
@@ -81,6 +84,8 @@ beforeAll(async () => {
     ...tool('storage', param('key', 'string') + param('value', 'string') + param('delete', 'string')),
     ...tool('error', param('detail', 'string')),
     ...tool('ask_llm'),
+    ...tool('crash'),
+    ...tool('stall'),
   });
 });
 
@@ -167,6 +172,44 @@ describe('dify plugin invoke tool', () => {
     const r = await invoke(['tool', 'hello_world/error']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error: the plugin failed: ValueError: boom');
+  });
+});
+
+describe('dify plugin invoke: the plugin process', () => {
+  it('exits 1 with its last stderr lines when it dies mid-request', async () => {
+    const r = await invoke(['tool', 'hello_world/crash']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('RuntimeError: fake plugin crashed on purpose');
+    expect(r.stderr).toContain('error: the plugin failed: the plugin process exited (code 3)');
+  });
+
+  it('is stopped by Ctrl-C while a request runs (exit 130), leaving nothing behind', async () => {
+    const work = await tempDir();
+    const log = path.join(work, 'received');
+    const spy = path.join(work, 'spy.json');
+    const signals = new EventEmitter();
+    const io: Io = {
+      stdin: Object.assign(new PassThrough(), { isTTY: false }),
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      env: cliEnv({
+        FAKE_HEARTBEAT_MS: '200',
+        FAKE_STALL_MS: '60000',
+        FAKE_LOG_FILE: log,
+        FAKE_SPY_FILE: spy,
+        TMPDIR: work,
+      }),
+      cwd: work,
+      signals: signals as unknown as Io['signals'],
+    };
+    const ended = invokeCommand([plugin, 'tool', 'hello_world/stall'], { python: FAKE_PYTHON }, io);
+    // once the plugin has the request, Ctrl-C
+    await vi.waitFor(() => expect(existsSync(log)).toBe(true), { timeout: 5000, interval: 20 });
+    signals.emit('SIGINT');
+    await expect(ended).resolves.toBe(130);
+    expect(signals.listenerCount('SIGINT')).toBe(0);
+    const { pid } = JSON.parse(readFileSync(spy, 'utf8')) as { pid: number };
+    expect(isAlive(pid)).toBe(false);
   });
 });
 

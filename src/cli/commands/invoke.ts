@@ -223,6 +223,7 @@ export async function invokeCommand(
         });
         if (!json) for (const w of checkedPython.warnings) err(`warning: ${printableLines(w)}\n`);
       }
+      if (stopped) return EXIT.interrupted;
       invoker = new Invoker({
         python: python.value,
         entrypoint,
@@ -235,11 +236,13 @@ export async function invokeCommand(
       });
       await invoker.start();
       if (stopped) return EXIT.interrupted;
-      const code =
-        repeat > 1 || opts.repeat !== undefined
-          ? await repeated(invoker, request, repeat, concurrency)
-          : await once(invoker, request, saveDir);
-      return stopped ? EXIT.interrupted : code;
+      return repeat > 1 || opts.repeat !== undefined
+        ? await repeated(invoker, request, repeat, concurrency)
+        : await once(invoker, request, saveDir);
+    } catch (e) {
+      // Stopped by a signal: a start or the requests it cut short are not the plugin's failures.
+      if (stopped) return EXIT.interrupted;
+      throw e;
     } finally {
       await invoker?.stop(deps.stopGraceMs);
       cleanUp();
