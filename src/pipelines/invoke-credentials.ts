@@ -16,22 +16,27 @@ export interface Credentials {
   source: string;
 }
 
-/** The credential names a tool or model provider declares (its form's fields). */
-export function declaredCredentialNames(provider: Declaration | undefined): string[] {
+/** A credential a tool or model provider declares (a field of its form). */
+export interface DeclaredCredential {
+  name: string;
+  required: boolean;
+}
+
+/** The credentials a tool or model provider declares. */
+export function declaredCredentials(provider: Declaration | undefined): DeclaredCredential[] {
   if (!provider) return [];
-  const names = new Set<string>();
+  const found = new Map<string, boolean>();
+  const add = (name: unknown, field: Record<string, unknown>) => {
+    if (typeof name === 'string' && !found.has(name)) found.set(name, field.required === true);
+  };
   // tools: `credentials_for_provider` (a mapping, or a list the daemon also accepts)
   const forProvider = get(provider.value, 'credentials_for_provider');
-  if (isObject(forProvider)) for (const k of Object.keys(forProvider)) names.add(k);
-  if (Array.isArray(forProvider))
-    for (const c of forProvider) if (isObject(c) && typeof c.name === 'string') names.add(c.name);
-  // models: `provider_credential_schema` / `model_credential_schema` form fields, named `variable`
-  for (const schema of ['provider_credential_schema', 'model_credential_schema']) {
-    const fields = get(provider.value, schema, 'credential_form_schemas');
-    if (Array.isArray(fields))
-      for (const f of fields) if (isObject(f) && typeof f.variable === 'string') names.add(f.variable);
-  }
-  return [...names];
+  if (isObject(forProvider)) for (const [k, v] of Object.entries(forProvider)) add(k, isObject(v) ? v : {});
+  if (Array.isArray(forProvider)) for (const c of forProvider) if (isObject(c)) add(c.name, c);
+  // models: `provider_credential_schema` form fields, named `variable`
+  const fields = get(provider.value, 'provider_credential_schema', 'credential_form_schemas');
+  if (Array.isArray(fields)) for (const f of fields) if (isObject(f)) add(f.variable, f);
+  return [...found].map(([name, required]) => ({ name, required }));
 }
 
 /**

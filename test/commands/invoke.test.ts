@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -101,24 +101,28 @@ async function invoke(args: string[], env: Record<string, string> = {}, cwd?: st
 
 describe('dify plugin invoke tool', () => {
   it('sends the tool request and renders each kind of message, saving the image', async () => {
-    const r = await invoke([
-      'tool',
-      'hello_world/rich',
-      '--param',
-      'name=Ada',
-      '--param',
-      'count=3',
-      '--param',
-      'loud=true',
-    ]);
+    const r = await invoke(
+      ['tool', 'hello_world/rich', '--param', 'name=Ada', '--param', 'count=3', '--param', 'loud=true'],
+      { DIFY_CREDENTIAL_API_KEY: SECRET },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    // --param values converted to the declared types before sending
-    expect(r.stdout).toContain('echo: {"name":"Ada","count":3,"loud":true}');
-    expect(r.stdout).toContain('"credentials": {}'); // pretty-printed JSON
-    expect(r.stdout).toContain('link: https://example.com/result');
-    expect(r.stdout).toContain('variable answer = 42');
-    expect(r.stdout).toContain('log [success] lookup');
+    // --param values converted to the declared types before sending; JSON pretty-printed
+    expect(r.stdout).toBe(
+      [
+        'echo: {"name":"Ada","count":3,"loud":true}',
+        '{',
+        '  "credentials": {',
+        '    "api_key": "****"',
+        '  }',
+        '}',
+        'link: https://example.com/result',
+        'variable answer = 42',
+        'log [success] lookup',
+        `saved ${path.join('invoke-output', 'blob-1.png')} (70 bytes)`,
+        '',
+      ].join('\n'),
+    );
     const saved = /saved (\S+) \((\d+) bytes\)/.exec(r.stdout);
     expect(saved?.[1]).toBe(path.join('invoke-output', 'blob-1.png'));
     const png = readFileSync(path.join(r.cwd, saved![1]!));
@@ -251,6 +255,23 @@ describe('dify plugin invoke: credentials', () => {
       expect(r.stdout).toContain('api_key');
       expect(r.stdout).toContain('****');
       expect(r.stdout + r.stderr).not.toContain(SECRET);
+    }
+  });
+
+  it('takes them from the plugin .env, and warns about a required one missing', async () => {
+    const missing = await invoke(['tool', 'hello_world/greet', '--param', 'name=A']);
+    expect(missing.code).toBe(0);
+    expect(missing.stderr).toContain(
+      'warning: the provider requires the credential "api_key", which is not given (set DIFY_CREDENTIAL_API_KEY',
+    );
+    await writeFile(path.join(plugin, '.env'), `dify_credential_api_key=${SECRET}\n`);
+    try {
+      const r = await invoke(['tool', 'hello_world/rich', '--param', 'name=A']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('"api_key": "****"');
+      expect(r.stdout).not.toContain(SECRET);
+    } finally {
+      await rm(path.join(plugin, '.env'));
     }
   });
 

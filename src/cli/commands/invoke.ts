@@ -15,7 +15,7 @@ import { get, isObject, type Declaration } from '../../project/model.js';
 import { makeRunDirectory } from '../../project/temp-file.js';
 import { checkPlugin, type PluginResult } from '../../pipelines/check-plugin.js';
 import { Invoker, type InvokeOutcome, type PluginRequest } from '../../pipelines/invoke.js';
-import { declaredCredentialNames, loadCredentials, Masker } from '../../pipelines/invoke-credentials.js';
+import { declaredCredentials, loadCredentials, Masker } from '../../pipelines/invoke-credentials.js';
 import { checkToolParameters, findTool } from '../../pipelines/invoke-parameters.js';
 import { repeatStats, runRepeated } from '../../pipelines/invoke-stats.js';
 import { colorFor } from '../../report/color.js';
@@ -163,17 +163,24 @@ export async function invokeCommand(
 
   // Credentials: masked in everything printed from here on, errors included.
   const pluginDir = isPackage ? io.cwd : file;
+  const declared = declaredCredentials(provider);
   const credentials = loadCredentials({
     ...(opts.credentials !== undefined ? { file: opts.credentials } : {}),
     cwd: io.cwd,
     pluginDir,
     env: io.env,
-    declared: declaredCredentialNames(provider),
+    declared: declared.map((c) => c.name),
   });
   request.request.credentials = credentials.values;
   const masker = new Masker([...Object.values(credentials.values), ...secretParams]);
   const out = (text: string) => io.stdout.write(masker.mask(text));
   const err = (text: string) => io.stderr.write(masker.mask(text));
+  // Dify would not invoke without them; the plugin may fail in a less clear way.
+  for (const c of declared)
+    if (c.required && (credentials.values[c.name] ?? '') === '')
+      err(
+        `warning: the provider requires the credential "${printableLines(c.name)}", which is not given (${opts.credentials !== undefined ? `not in ${printableLines(opts.credentials)}` : `set DIFY_CREDENTIAL_${printableLines(c.name.toUpperCase())} in .env, or pass --credentials`})\n`,
+      );
   try {
     return await invokeStarted();
   } catch (e) {
