@@ -22,7 +22,7 @@ export interface DeclaredCredential {
   required: boolean;
 }
 
-/** The credentials a tool or model provider declares. */
+/** The credentials a tool or model provider declares (for an endpoint group: its settings). */
 export function declaredCredentials(provider: Declaration | undefined): DeclaredCredential[] {
   if (!provider) return [];
   const found = new Map<string, boolean>();
@@ -36,6 +36,9 @@ export function declaredCredentials(provider: Declaration | undefined): Declared
   // models: `provider_credential_schema` form fields, named `variable`
   const fields = get(provider.value, 'provider_credential_schema', 'credential_form_schemas');
   if (Array.isArray(fields)) for (const f of fields) if (isObject(f)) add(f.variable, f);
+  // endpoint groups: `settings`, a list of named fields
+  const settings = get(provider.value, 'settings');
+  if (Array.isArray(settings)) for (const f of settings) if (isObject(f)) add(f.name, f);
   return [...found].map(([name, required]) => ({ name, required }));
 }
 

@@ -388,6 +388,50 @@ describe('dify plugin invoke model llm', () => {
   });
 });
 
+describe('dify plugin invoke endpoint', () => {
+  it('sends the raw HTTP request with the settings, and prints the response', async () => {
+    const work = await tempDir();
+    const init = ['plugin', 'init', '--quick', '--name', 'hook', '--author', 'acme', '--description', 'x'];
+    expect((await runCli([...init, '--category', 'extension'], { cwd: work })).code).toBe(0);
+    const r = await runCli(
+      [
+        'plugin',
+        'invoke',
+        'endpoint',
+        'post',
+        '/hook?x=1',
+        '-H',
+        'X-Test: yes',
+        '--data',
+        '{"a":1}',
+        '--python',
+        FAKE_PYTHON,
+      ],
+      {
+        cwd: path.join(work, 'hook'),
+        env: { FAKE_HEARTBEAT_MS: '200', FAKE_SDK_VERSION: '0.10.1', TMPDIR: work, DIFY_CREDENTIAL_API_KEY: SECRET },
+      },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        'HTTP 200',
+        'Content-Type: text/plain',
+        '',
+        'POST /hook?x=1 HTTP/1.1',
+        'Host: localhost',
+        'X-Test: yes',
+        'Content-Length: 7',
+        '',
+        '{"a":1}',
+        'settings: {"api_key":"****"}',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
 describe('dify plugin invoke --repeat', () => {
   it('prints count, errors, percentiles and throughput as JSON', async () => {
     const r = await invoke([

@@ -31,7 +31,8 @@
 // a json message with the credentials it got, a link, a variable, a log and a PNG as SDK blob
 // chunks), `storage` (sets, reads, checks and deletes tool_parameters.key through storage
 // backwards calls, streaming each answer), `ask_llm` (an LLM backwards call; its error streamed).
-// `invoke_llm` requests (`data.action`) stream the prompt back as three LLM result chunks.
+// `invoke_llm` requests (`data.action`) stream the prompt back as three LLM result chunks;
+// `invoke_endpoint` ones answer 200 with the raw HTTP request and the settings as the body, in two pieces.
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
@@ -261,6 +262,7 @@ async function handleRequest(sid, data) {
   }
 
   if (data.action === 'invoke_llm') return llm(sid, data);
+  if (data.action === 'invoke_endpoint') return endpoint(sid, data);
 
   switch (behaviour) {
     case 'rich':
@@ -432,5 +434,14 @@ async function llm(sid, data) {
       },
     });
   }
+  return end(sid);
+}
+
+/** An endpoint's response as the SDK streams it: status and headers, then the body in hex pieces. */
+async function endpoint(sid, data) {
+  const raw = Buffer.from(String(data.raw_http_request ?? ''), 'hex').toString('utf8');
+  await stream(sid, { status: 200, headers: { 'Content-Type': 'text/plain' } });
+  await stream(sid, { result: Buffer.from(raw.replaceAll('\r\n', '\n')).toString('hex') });
+  await stream(sid, { result: Buffer.from(`\nsettings: ${JSON.stringify(data.settings ?? {})}`).toString('hex') });
   return end(sid);
 }

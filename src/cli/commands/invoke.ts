@@ -35,6 +35,8 @@ export interface InvokeOptions {
   repeat?: string;
   concurrency?: string;
   enableLogs?: boolean;
+  header?: string[];
+  data?: string;
 }
 
 /** What tests replace: the clock of --repeat, and the time limits. */
@@ -56,23 +58,33 @@ export const INVOKE_DEPS: InvokeDeps = {
 const MAX_PARAMS_BYTES = 4 * 1024 * 1024;
 
 /** What is invoked: parsed from the words after `invoke`. */
-type Target = { kind: 'tool'; provider: string; name: string } | { kind: 'llm'; provider: string; name: string };
+type Target =
+  | { kind: 'tool'; provider: string; name: string }
+  | { kind: 'llm'; provider: string; name: string }
+  | { kind: 'endpoint'; method: string; path: string };
 
 const KINDS: Record<string, number> = { tool: 2, model: 3, endpoint: 3, agent_strategy: 2, datasource: 2 };
 
 /** `[plugin] tool <provider>/<tool>` or `[plugin] model llm <provider>/<model>`. */
 function parseWords(words: string[]): { plugin: string; target: Target } {
   // The plugin path is optional: the words are the invocation alone when their count says so.
-  const implicit = KINDS[words[0] ?? ''] === words.length - 1;
+  const implicit = KINDS[words[0] ?? ''] === words.length;
   const plugin = implicit ? '.' : (words[0] ?? '.');
   const rest = implicit ? words : words.slice(1);
   const [kind, ...args] = rest;
-  const usage = 'dify plugin invoke [plugin] tool <provider>/<tool>, or model llm <provider>/<model>';
-  if (kind === 'endpoint' || kind === 'agent_strategy' || kind === 'datasource')
-    throw new UsageError(
-      `invoking ${kind === 'endpoint' ? 'endpoints' : `${kind.replace('_', ' ')}s`} is not supported yet`,
-      `supported: ${usage}`,
-    );
+  const usage =
+    'dify plugin invoke [plugin] tool <provider>/<tool>, model llm <provider>/<model>, or endpoint <METHOD> </path>';
+  if (kind === 'agent_strategy' || kind === 'datasource')
+    throw new UsageError(`invoking ${kind.replace('_', ' ')}s is not supported yet`, `supported: ${usage}`);
+  if (kind === 'endpoint' && args.length === 2) {
+    const [method, where] = args as [string, string];
+    if (!/^[A-Za-z]+$/.test(method) || !where.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(where))
+      throw new UsageError(
+        `expected endpoint <METHOD> </path>, got ${JSON.stringify(args.join(' '))}`,
+        `usage: ${usage}`,
+      );
+    return { plugin, target: { kind: 'endpoint', method: method.toUpperCase(), path: where } };
+  }
   const split = (ref: string | undefined, what: string) => {
     const m = /^([^/\s]+)\/([^/\s]+)$/.exec(ref ?? '');
     if (!m) throw new UsageError(`expected <provider>/<${what}>, got ${JSON.stringify(ref ?? '')}`, `usage: ${usage}`);
@@ -135,6 +147,15 @@ export async function invokeCommand(
         tool_parameters: checkedParams!.parameters,
       },
     };
+  } else if (target.kind === 'endpoint') {
+    // The endpoint group's `settings` are its credentials; the SDK routes the path itself (404 when none matches).
+    provider = project.providers.endpoints[0];
+    if (!provider) throw new UserError('the plugin declares no endpoints');
+    request = {
+      type: 'endpoint',
+      action: 'invoke_endpoint',
+      request: { settings: {}, raw_http_request: rawHttpRequest(target.method, target.path, opts) },
+    };
   } else {
     provider = project.providers.models.find((p) => get(p.value, 'provider') === target.provider);
     if (!provider) {
@@ -171,7 +192,7 @@ export async function invokeCommand(
     env: io.env,
     declared: declared.map((c) => c.name),
   });
-  request.request.credentials = credentials.values;
+  request.request[target.kind === 'endpoint' ? 'settings' : 'credentials'] = credentials.values;
   const masker = new Masker([...Object.values(credentials.values), ...secretParams]);
   const out = (text: string) => io.stdout.write(masker.mask(text));
   const err = (text: string) => io.stderr.write(masker.mask(text));
@@ -266,6 +287,7 @@ export async function invokeCommand(
     const onMessage = (m: Record<string, unknown>) => {
       if (json) return out(printableJson(m) + '\n');
       if (target.kind === 'tool') return renderer.message(m);
+      if (target.kind === 'endpoint') return endpointResponse(m);
       const text = printableLines(chunkText(m));
       if (text) {
         out(text);
@@ -273,12 +295,28 @@ export async function invokeCommand(
       }
       usage = chunkUsage(m) ?? usage;
     };
+    let bodyOpen = false;
+    /** The SDK's endpoint response: `{status, headers}` first, then `{result: <hex>}` pieces of the body. */
+    const endpointResponse = (m: Record<string, unknown>) => {
+      if (typeof m.status === 'number') {
+        out(`HTTP ${m.status}\n`);
+        if (isObject(m.headers))
+          for (const [k, v] of Object.entries(m.headers)) out(`${printableLines(k)}: ${printableLines(String(v))}\n`);
+        out('\n');
+      }
+      if (typeof m.result === 'string' && /^(?:[0-9a-f]{2})*$/i.test(m.result)) {
+        const text = printableLines(Buffer.from(m.result, 'hex').toString('utf8'));
+        out(text);
+        bodyOpen = text !== '' && !text.endsWith('\n');
+      }
+    };
     let outcome: InvokeOutcome;
     try {
       outcome = await invoker.invoke(req, onMessage);
     } finally {
       if (!json) renderer.finish();
     }
+    if (bodyOpen) out('\n');
     if (!json && target.kind === 'llm') {
       if (llmText) out('\n');
       if (usage) err(`${usage}\n`);
@@ -329,6 +367,27 @@ async function refuse(checked: PluginResult, diagnostics: PluginResult['diagnost
     "the invocation does not match the tool's declared parameters; nothing was started",
     'see the findings above',
   );
+}
+
+/**
+ * The HTTP/1.1 request the daemon forwards to an endpoint, hex-encoded as `raw_http_request`
+ * (dify-plugin-sdks `src/dify_plugin/core/plugin_executor.py` unhexlifies it and parses it with
+ * werkzeug): the request line, `-H` headers, then `--data` as the body with its length.
+ */
+function rawHttpRequest(method: string, where: string, opts: InvokeOptions): string {
+  const headers = (opts.header ?? []).map((h) => {
+    const colon = h.indexOf(':');
+    if (colon <= 0 || /[\r\n]/.test(h)) throw new UsageError(`-H ${JSON.stringify(h)} is not "Name: value"`);
+    return [h.slice(0, colon).trim(), h.slice(colon + 1).trim()] as const;
+  });
+  const has = (name: string) => headers.some(([k]) => k.toLowerCase() === name);
+  const body = Buffer.from(opts.data ?? '', 'utf8');
+  const lines = [`${method} ${where} HTTP/1.1`];
+  if (!has('host')) lines.push('Host: localhost');
+  for (const [k, v] of headers) lines.push(`${k}: ${v}`);
+  if (!has('content-length') && (body.length > 0 || opts.data !== undefined))
+    lines.push(`Content-Length: ${body.length}`);
+  return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'utf8'), body]).toString('hex');
 }
 
 function count(value: string | undefined, flag: string, fallback: number): number {

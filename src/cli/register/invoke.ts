@@ -8,15 +8,17 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function registerInvoke(plugin: Command, io: Io, done: (code: ExitCode) => void): void {
   plugin
     .command('invoke')
-    .description('run the plugin here without Dify and invoke one tool or LLM, showing what it returns')
+    .description('run the plugin here without Dify and invoke one tool, LLM or endpoint, showing what it returns')
     .argument(
       '<invocation...>',
-      '[plugin_path] tool <provider>/<tool>, or [plugin_path] model llm <provider>/<model> (plugin_path: a directory or .difypkg, default .)',
+      '[plugin_path] tool <provider>/<tool>, [plugin_path] model llm <provider>/<model>, or [plugin_path] endpoint <METHOD> </path> (plugin_path: a directory or .difypkg, default .)',
     )
     .option('--param <name=value>', 'a parameter (repeatable); converted to its declared type', collect)
     .option('--params <file>', 'parameters from a JSON or YAML file, or - for standard input')
     .option('--credentials <file>', 'credentials from a YAML file (default: DIFY_CREDENTIAL_<NAME> variables)')
     .option('--prompt <text>', 'model llm: the user message')
+    .option('-H, --header <header>', 'endpoint: a request header "Name: value" (repeatable)', collect)
+    .option('--data <body>', 'endpoint: the request body')
     .option('--save-dir <dir>', 'where images and files the tool returns are saved', 'invoke-output')
     .addOption(new Option('--format <format>', 'text for people, json: one message per line').choices(['text', 'json']))
     .option('--python <path>', "Python interpreter (default: PYTHON_INTERPRETER_PATH, the plugin's .venv, python3)")
