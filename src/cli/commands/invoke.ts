@@ -151,6 +151,8 @@ export async function invokeCommand(
     // The endpoint group's `settings` are its credentials; the SDK routes the path itself (404 when none matches).
     provider = project.providers.endpoints[0];
     if (!provider) throw new UserError('the plugin declares no endpoints');
+    if (Object.keys(given).length)
+      throw new UsageError('an endpoint takes no --param or --params', 'send a body with --data');
     request = {
       type: 'endpoint',
       action: 'invoke_endpoint',
