@@ -5,6 +5,7 @@ import { EXIT, type ExitCode, UsageError, UserError } from '../diagnostics/user-
 import { INSTALL_HELP, SHELLS, type Shell } from './completion/scripts.js';
 import { offering } from './completion/values.js';
 import { registerBundle } from './register/bundle.js';
+import { registerInvoke } from './register/invoke.js';
 import { registerPluginTools } from './register/plugin-tools.js';
 import { addPermissionFlags } from './register/permission-flags.js';
 import { registerSignature } from './register/signature.js';
@@ -171,6 +172,7 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
       done(await doctorCommand(target, opts, io));
     });
 
+  registerInvoke(plugin, io, done);
   registerPluginTools(plugin, io, done);
   registerBundle(program, io, done);
   registerBundle(plugin, io, done); // the plugin guide writes `dify plugin bundle ...`

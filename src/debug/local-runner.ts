@@ -69,7 +69,15 @@ export interface LocalRunnerOptions {
   /** A plugin exiting within `crashLoopRunMs` of its start `crashLoopCount` times in a row is given up on. */
   crashLoopRunMs: number;
   crashLoopCount: number;
+  /**
+   * Answers the plugin's backwards invocations (`invoke` session messages) in place of the echo
+   * mock: `dify plugin invoke` emulates storage and refuses the rest by name.
+   */
+  backwards?(invoke: Record<string, unknown>, reply: BackwardsReply): void;
 }
+
+/** One `backwards_response` to the plugin (`message` is the error text of an `error` event). */
+export type BackwardsReply = (event: 'response' | 'error' | 'end', data: unknown, message?: string) => void;
 
 /** What the mock says it is in every answer to a backwards invocation. */
 const MOCK_NOTE = 'dify-plugin-cli local run: there is no Dify here, so this mock echoes the request';
@@ -249,19 +257,20 @@ export class LocalRunner {
     }
   }
 
-  /** No Dify to call: answer with one labelled echo of the request, then the end. */
+  /** No Dify to call: answer with one labelled echo of the request, then the end (unless `backwards` is given). */
   private answerBackwards(session: string, invoke: Record<string, unknown>): void {
     const id = invoke.backwards_request_id;
-    const reply = (event: string, data: unknown) =>
+    const reply: BackwardsReply = (event, data, message = '') =>
       this.plugin.write(
         Buffer.from(
           JSON.stringify({
             session_id: session,
             event: 'backwards_response',
-            data: { backwards_request_id: id, event, message: '', data },
+            data: { backwards_request_id: id, event, message, data },
           }),
         ),
       );
+    if (this.o.backwards) return this.o.backwards(invoke, reply);
     reply('response', { mock: MOCK_NOTE, type: invoke.type, request: invoke.request });
     reply('end', null);
   }

@@ -523,6 +523,37 @@ export const RULE_CATALOG = {
     source: 'pre-check workflow, steps "Check Plugin Deps" and "Check Plugin Install"',
     enforced: 'Marketplace review (pre-check workflow)',
   },
+  'invoke/unknown-tool': {
+    severity: 'error',
+    summary: '`dify plugin invoke` names a tool provider or tool the plugin does not declare.',
+    source: 'the SDK finds no such tool and the invocation fails',
+    enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
+  },
+  'invoke/unknown-parameter': {
+    severity: 'error',
+    summary: '`dify plugin invoke` gives a parameter the tool does not declare.',
+    source: "Dify's form offers only the declared parameters",
+    enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
+  },
+  'invoke/missing-parameter': {
+    severity: 'error',
+    summary: '`dify plugin invoke` leaves out a required parameter that has no default.',
+    source: 'Dify refuses to run a tool whose required parameter is empty',
+    enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
+  },
+  'invoke/wrong-type': {
+    severity: 'error',
+    summary:
+      "`dify plugin invoke` gives a value that is not of the parameter's declared type (number, boolean, string).",
+    source: 'Dify converts form values to the declared type before invoking the tool',
+    enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
+  },
+  'invoke/not-an-option': {
+    severity: 'error',
+    summary: '`dify plugin invoke` gives a select parameter a value that is not one of its options.',
+    source: "Dify's form offers only the declared options",
+    enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
+  },
 } as const satisfies Record<string, RuleInfo>;
 
 export type RuleCode = keyof typeof RULE_CATALOG;

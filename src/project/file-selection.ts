@@ -22,7 +22,9 @@ import { isTempFileName } from './temp-file.js';
 
 /**
  * Never packed, whatever the ignore file says: version control, virtual environments, caches,
- * earlier packages and deployments, and secrets (`.env` holds the remote-debug key; `.env.example` is kept).
+ * earlier packages and deployments, and secrets (`.env` holds the remote-debug key; `.env.example` is kept;
+ * `credentials.yaml` is what `dify plugin invoke --credentials` reads). `.dify/` is the CLI's own
+ * working folder in a plugin (the storage `dify plugin invoke` emulates).
  */
 export const DEFAULT_EXCLUDES = [
   '.git/',
@@ -40,6 +42,8 @@ export const DEFAULT_EXCLUDES = [
   '.env',
   '.env.*',
   '!.env.example',
+  'credentials.yaml',
+  '.dify/',
 ];
 
 /**
@@ -49,7 +53,7 @@ export const DEFAULT_EXCLUDES = [
  * against the matcher in test/unit/select.test.ts.
  */
 const MAYBE_DEFAULT_EXCLUDED =
-  /^(?:\.git|\.venv|venv|__pycache__|node_modules|\.ds_store|\.env(?:\..*)?)\/?$|\.(?:pyc|difypkg|difybndl|serverless|serverless\.zip)\/?$/i;
+  /^(?:\.git|\.venv|venv|__pycache__|node_modules|\.ds_store|\.env(?:\..*)?|credentials\.yaml|\.dify)\/?$|\.(?:pyc|difypkg|difybndl|serverless|serverless\.zip)\/?$/i;
 const ENV_EXAMPLE = /^\.env\.example$/i;
 
 /** Whether the default rules could exclude `relPath` (a directory ends in `/`), its parents being packed. */

@@ -28,7 +28,12 @@
 //                          GEVENT_SUPPORT, which debugpy reads)
 //
 // Tool behaviours (request `data.tool`): default echo, `backwards`, `crash`, `big`, `burst`, `error`,
-// `stall` (stops reading stdin, then exits with code 4 after FAKE_STALL_MS).
+// `stall` (stops reading stdin, then exits with code 4 after FAKE_STALL_MS), `rich` (the echo, then
+// a json message with the credentials it got, a link, a variable, a log and a PNG as SDK blob
+// chunks), `storage` (sets, reads, checks and deletes tool_parameters.key through storage
+// backwards calls, streaming each answer), `ask_llm` (an LLM backwards call; its error streamed).
+// `invoke_llm` requests (`data.action`) stream the prompt back as three LLM result chunks;
+// `invoke_endpoint` ones answer 200 with the raw HTTP request and the settings as the body, in two pieces.
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
@@ -262,7 +267,19 @@ async function handleRequest(sid, data) {
     return end(sid);
   }
 
+  if (data.action === 'invoke_llm') return llm(sid, data);
+  if (data.action === 'invoke_endpoint') return endpoint(sid, data);
+
   switch (behaviour) {
+    case 'rich':
+      return rich(sid, data);
+    case 'storage':
+      return storage(sid, data);
+    case 'ask_llm': {
+      const reply = await callDify(sid, 'llm', { provider: 'openai', model: 'gpt-4o', prompt_messages: [] });
+      await stream(sid, textMessage(reply.ok ? 'llm answered' : `llm failed: ${reply.message}`));
+      return end(sid);
+    }
     case 'backwards':
       return backwards(sid, data);
     case 'crash':
@@ -284,9 +301,13 @@ async function handleRequest(sid, data) {
       for (let i = 0; i < BURST; i++) await stream(sid, textMessage(`${i} ${pad}`));
       return end(sid);
     }
-    case 'error':
-      await session(sid, 'error', { error_type: 'ValueError', message: 'boom', args: {} });
+    case 'error': {
+      // tool_parameters.detail, when given, ends the message (a plugin quoting its input)
+      const detail = data.tool_parameters?.detail;
+      const message = detail === undefined ? 'boom' : `boom: ${detail}`;
+      await session(sid, 'error', { error_type: 'ValueError', message, args: {} });
       return end(sid);
+    }
     default:
       await stream(sid, textMessage(`echo: ${JSON.stringify(data.tool_parameters ?? {})}`));
       return end(sid);
@@ -327,5 +348,106 @@ async function backwards(sid, data) {
     return end(sid);
   }
   await stream(sid, { type: 'json', message: { json_object: { backwards_request_id: id, responses } }, meta: null });
+  return end(sid);
+}
+
+/** A 1×1 PNG: the bytes of the `rich` tool's image. */
+const PNG_BASE64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+async function rich(sid, data) {
+  await stream(sid, textMessage(`echo: ${JSON.stringify(data.tool_parameters ?? {})}`));
+  await stream(sid, { type: 'json', message: { json_object: { credentials: data.credentials ?? {} } }, meta: null });
+  await stream(sid, { type: 'link', message: { text: 'https://example.com/result' }, meta: null });
+  await stream(sid, {
+    type: 'variable',
+    message: { variable_name: 'answer', variable_value: 42, stream: false },
+    meta: null,
+  });
+  await stream(sid, {
+    type: 'log',
+    message: { id: 'l1', label: 'lookup', parent_id: null, error: null, status: 'success', data: {} },
+    meta: null,
+  });
+  // As the SDK sends a blob (dify-plugin-sdks `src/dify_plugin/plugin.py`): chunks, then an end.
+  const png = Buffer.from(PNG_BASE64, 'base64');
+  const meta = { mime_type: 'image/png' };
+  const chunk = (sequence, blob, endFlag) => ({
+    type: 'blob_chunk',
+    message: { id: 'blob1', sequence, total_length: png.length, blob: blob.toString('base64'), end: endFlag },
+    meta,
+  });
+  await stream(sid, chunk(0, png.subarray(0, 20), false));
+  await stream(sid, chunk(1, png.subarray(20), false));
+  await stream(sid, chunk(2, Buffer.alloc(0), true));
+  return end(sid);
+}
+
+/** One backwards call; resolves with its first response's data, or its error message. */
+async function callDify(sid, type, request) {
+  const id = randomBytes(16).toString('hex');
+  const outcome = new Promise((resolve) => {
+    backwardsWaiters.set(id, (reply) => {
+      if (reply.event === 'response') resolve({ ok: true, data: reply.data });
+      else if (reply.event === 'error') resolve({ ok: false, message: reply.message });
+      else resolve({ ok: true, data: null });
+    });
+  });
+  await session(sid, 'invoke', { type, backwards_request_id: id, request });
+  const result = await outcome;
+  backwardsWaiters.delete(id);
+  return result;
+}
+
+/** Storage as dify-plugin-sdks `src/dify_plugin/invocations/storage.py` uses it (values in hex). */
+async function storage(sid, data) {
+  const params = data.tool_parameters ?? {};
+  const key = String(params.key ?? 'k');
+  const answers = [];
+  if (params.value !== undefined) {
+    const set = await callDify(sid, 'storage', {
+      opt: 'set',
+      key,
+      value: Buffer.from(String(params.value)).toString('hex'),
+    });
+    answers.push(['set', set.ok ? set.data.data : `error: ${set.message}`]);
+  }
+  const got = await callDify(sid, 'storage', { opt: 'get', key });
+  answers.push(['get', got.ok ? Buffer.from(got.data.data, 'hex').toString('utf8') : `error: ${got.message}`]);
+  const exist = await callDify(sid, 'storage', { opt: 'exist', key });
+  answers.push(['exist', exist.ok ? exist.data.data : `error: ${exist.message}`]);
+  if (params.delete === 'yes') {
+    const del = await callDify(sid, 'storage', { opt: 'del', key });
+    answers.push(['del', del.ok ? del.data.data : `error: ${del.message}`]);
+  }
+  await stream(sid, { type: 'json', message: { json_object: Object.fromEntries(answers) }, meta: null });
+  return end(sid);
+}
+
+/** An LLM stream: the prompt back in three chunks (dify-plugin-sdks `LLMResultChunk`), usage on the last. */
+async function llm(sid, data) {
+  const prompt = String(data.prompt_messages?.[0]?.content ?? '');
+  const words = ['You said: ', prompt, '.'];
+  for (let i = 0; i < words.length; i++) {
+    await stream(sid, {
+      model: data.model,
+      prompt_messages: [],
+      system_fingerprint: null,
+      delta: {
+        index: i,
+        message: { role: 'assistant', content: words[i], name: null, tool_calls: [] },
+        usage: i === words.length - 1 ? { prompt_tokens: 3, completion_tokens: 5 } : null,
+        finish_reason: i === words.length - 1 ? 'stop' : null,
+      },
+    });
+  }
+  return end(sid);
+}
+
+/** An endpoint's response as the SDK streams it: status and headers, then the body in hex pieces. */
+async function endpoint(sid, data) {
+  const raw = Buffer.from(String(data.raw_http_request ?? ''), 'hex').toString('utf8');
+  await stream(sid, { status: 200, headers: { 'Content-Type': 'text/plain' } });
+  await stream(sid, { result: Buffer.from(raw.replaceAll('\r\n', '\n')).toString('hex') });
+  await stream(sid, { result: Buffer.from(`\nsettings: ${JSON.stringify(data.settings ?? {})}`).toString('hex') });
   return end(sid);
 }

@@ -1,0 +1,445 @@
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { printableJson, printableLines } from '../../diagnostics/excerpt.js';
+import { locateDiagnostics } from '../../diagnostics/catalog.js';
+import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
+import { preflight } from '../../debug/preflight.js';
+import { pythonNeedsOf } from '../../debug/python-needs.js';
+import { DEFAULT_TIMERS } from '../../debug/session.js';
+import { resolveSettings } from '../../debug/settings.js';
+import { extractPackage } from '../../pack/extract.js';
+import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
+import { get, isObject, type Declaration } from '../../project/model.js';
+import { makeRunDirectory } from '../../project/temp-file.js';
+import { checkPlugin, type PluginResult } from '../../pipelines/check-plugin.js';
+import { Invoker, type InvokeOutcome, type PluginRequest } from '../../pipelines/invoke.js';
+import { declaredCredentials, loadCredentials, Masker } from '../../pipelines/invoke-credentials.js';
+import { checkToolParameters, findTool } from '../../pipelines/invoke-parameters.js';
+import { repeatStats, runRepeated } from '../../pipelines/invoke-stats.js';
+import { colorFor } from '../../report/color.js';
+import { formatText } from '../../report/text.js';
+import { type Io, STOP_SIGNALS } from '../io.js';
+import { checkSaveDir, chunkText, chunkUsage, ToolMessageRenderer } from '../invoke/render.js';
+
+export interface InvokeOptions {
+  param?: string[];
+  params?: string;
+  credentials?: string;
+  prompt?: string;
+  saveDir?: string;
+  format?: 'text' | 'json';
+  python?: string;
+  preflight?: boolean;
+  repeat?: string;
+  concurrency?: string;
+  enableLogs?: boolean;
+  header?: string[];
+  data?: string;
+}
+
+/** What tests replace: the clock of --repeat, and the time limits. */
+export interface InvokeDeps {
+  now(): number;
+  startTimeoutMs: number;
+  stopGraceMs: number;
+  preflightTimeoutMs: number;
+}
+
+export const INVOKE_DEPS: InvokeDeps = {
+  now: () => performance.now(),
+  startTimeoutMs: 60_000,
+  stopGraceMs: DEFAULT_TIMERS.stopGraceMs,
+  preflightTimeoutMs: DEFAULT_TIMERS.preflightTimeoutMs,
+};
+
+/** The largest --params file (or standard input) read. */
+const MAX_PARAMS_BYTES = 4 * 1024 * 1024;
+
+/** What is invoked: parsed from the words after `invoke`. */
+type Target =
+  | { kind: 'tool'; provider: string; name: string }
+  | { kind: 'llm'; provider: string; name: string }
+  | { kind: 'endpoint'; method: string; path: string };
+
+const KINDS: Record<string, number> = { tool: 2, model: 3, endpoint: 3, agent_strategy: 2, datasource: 2 };
+
+/** `[plugin] tool <provider>/<tool>` or `[plugin] model llm <provider>/<model>`. */
+function parseWords(words: string[]): { plugin: string; target: Target } {
+  // The plugin path is optional: the words are the invocation alone when their count says so.
+  const implicit = KINDS[words[0] ?? ''] === words.length;
+  const plugin = implicit ? '.' : (words[0] ?? '.');
+  const rest = implicit ? words : words.slice(1);
+  const [kind, ...args] = rest;
+  const usage =
+    'dify plugin invoke [plugin] tool <provider>/<tool>, model llm <provider>/<model>, or endpoint <METHOD> </path>';
+  if (kind === 'agent_strategy' || kind === 'datasource')
+    throw new UsageError(`invoking ${kind.replace('_', ' ')}s is not supported yet`, `supported: ${usage}`);
+  if (kind === 'endpoint' && args.length === 2) {
+    const [method, where] = args as [string, string];
+    if (!/^[A-Za-z]+$/.test(method) || !where.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(where))
+      throw new UsageError(
+        `expected endpoint <METHOD> </path>, got ${JSON.stringify(args.join(' '))}`,
+        `usage: ${usage}`,
+      );
+    return { plugin, target: { kind: 'endpoint', method: method.toUpperCase(), path: where } };
+  }
+  const split = (ref: string | undefined, what: string) => {
+    const m = /^([^/\s]+)\/([^/\s]+)$/.exec(ref ?? '');
+    if (!m) throw new UsageError(`expected <provider>/<${what}>, got ${JSON.stringify(ref ?? '')}`, `usage: ${usage}`);
+    return { provider: m[1]!, name: m[2]! };
+  };
+  if (kind === 'tool' && args.length === 1) return { plugin, target: { kind: 'tool', ...split(args[0], 'tool') } };
+  if (kind === 'model' && args.length === 2) {
+    if (args[0] !== 'llm')
+      throw new UsageError(`invoking ${args[0]} models is not supported yet`, 'supported model type: llm');
+    return { plugin, target: { kind: 'llm', ...split(args[1], 'model') } };
+  }
+  throw new UsageError(`cannot read the invocation from: ${words.join(' ')}`, `usage: ${usage}`);
+}
+
+/**
+ * `dify plugin invoke`: starts the plugin without Dify (the local runner, stdio mode), sends one
+ * invocation (or `--repeat` many), shows what it streams, stops it (docs/invoke.md).
+ */
+export async function invokeCommand(
+  words: string[],
+  opts: InvokeOptions,
+  io: Io,
+  deps: InvokeDeps = INVOKE_DEPS,
+): Promise<ExitCode> {
+  const { plugin, target } = parseWords(words);
+  const json = opts.format === 'json';
+  const repeat = count(opts.repeat, '--repeat', 1);
+  const concurrency = count(opts.concurrency, '--concurrency', 1);
+  if (target.kind === 'llm' && opts.prompt === undefined) throw new UsageError('model llm needs --prompt "<text>"');
+  const given = await givenParameters(opts, io);
+
+  const file = path.resolve(io.cwd, plugin);
+  const isPackage = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  const checked = await checkPlugin(file, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
+  checked.path = plugin;
+  if (!checked.ok || !checked.project) {
+    io.stderr.write(formatText([checked], colorFor(io.stderr, io.env)));
+    throw new UserError('the plugin has errors; fix them before invoking it');
+  }
+  const project = checked.project;
+
+  // What is sent, checked against the declarations before anything starts.
+  let provider: Declaration | undefined;
+  let request: PluginRequest;
+  let secretParams: unknown[] = [];
+  if (target.kind === 'tool') {
+    const found = findTool(project, target.provider, target.name);
+    provider = found.provider;
+    const checkedParams = found.tool ? checkToolParameters(found.tool, given) : undefined;
+    const diagnostics = [...found.diagnostics, ...(checkedParams?.diagnostics ?? [])];
+    if (diagnostics.length) return refuse(checked, diagnostics, io);
+    secretParams = checkedParams!.secretNames.map((n) => checkedParams!.parameters[n]);
+    request = {
+      type: 'tool',
+      action: 'invoke_tool',
+      request: {
+        provider: target.provider,
+        tool: target.name,
+        credentials: {},
+        tool_parameters: checkedParams!.parameters,
+      },
+    };
+  } else if (target.kind === 'endpoint') {
+    // The endpoint group's `settings` are its credentials; the SDK routes the path itself (404 when none matches).
+    provider = project.providers.endpoints[0];
+    if (!provider) throw new UserError('the plugin declares no endpoints');
+    if (Object.keys(given).length)
+      throw new UsageError('an endpoint takes no --param or --params', 'send a body with --data');
+    request = {
+      type: 'endpoint',
+      action: 'invoke_endpoint',
+      request: { settings: {}, raw_http_request: rawHttpRequest(target.method, target.path, opts) },
+    };
+  } else {
+    provider = project.providers.models.find((p) => get(p.value, 'provider') === target.provider);
+    if (!provider) {
+      const names = project.providers.models.map((p) => String(get(p.value, 'provider')));
+      throw new UserError(
+        `the plugin has no model provider "${target.provider}"`,
+        names.length ? `its model providers: ${names.join(', ')}` : 'the plugin declares no models',
+      );
+    }
+    request = {
+      type: 'model',
+      action: 'invoke_llm',
+      request: {
+        provider: target.provider,
+        model_type: 'llm',
+        model: target.name,
+        credentials: {},
+        prompt_messages: [{ role: 'user', content: opts.prompt }],
+        model_parameters: given,
+        stop: null,
+        tools: null,
+        stream: true,
+      },
+    };
+  }
+
+  // Credentials: masked in everything printed from here on, errors included.
+  const pluginDir = isPackage ? io.cwd : file;
+  const declared = declaredCredentials(provider);
+  const credentials = loadCredentials({
+    ...(opts.credentials !== undefined ? { file: opts.credentials } : {}),
+    cwd: io.cwd,
+    pluginDir,
+    env: io.env,
+    declared: declared.map((c) => c.name),
+  });
+  request.request[target.kind === 'endpoint' ? 'settings' : 'credentials'] = credentials.values;
+  const masker = new Masker([...Object.values(credentials.values), ...secretParams]);
+  const out = (text: string) => io.stdout.write(masker.mask(text));
+  const err = (text: string) => io.stderr.write(masker.mask(text));
+  // Dify would not invoke without them; the plugin may fail in a less clear way.
+  for (const c of declared)
+    if (c.required && (credentials.values[c.name] ?? '') === '')
+      err(
+        `warning: the provider requires the credential "${printableLines(c.name)}", which is not given (${opts.credentials !== undefined ? `not in ${printableLines(opts.credentials)}` : `set DIFY_CREDENTIAL_${printableLines(c.name.toUpperCase())} in .env, or pass --credentials`})\n`,
+      );
+  try {
+    return await invokeStarted();
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(masker.mask(e.message), e.hint && masker.mask(e.hint), e.exitCode);
+    throw e;
+  }
+
+  async function invokeStarted(): Promise<ExitCode> {
+    const saveDir = path.resolve(io.cwd, opts.saveDir ?? 'invoke-output');
+    checkSaveDir(saveDir, opts.saveDir ?? 'invoke-output');
+    const runner = get(project.manifest?.value, 'meta', 'runner');
+    const entrypoint = String(get(runner, 'entrypoint') ?? 'main');
+    let temp: string | undefined;
+    let invoker: Invoker | undefined;
+    let stopped = false;
+    const onSignal = () => {
+      if (stopped) invoker?.killNow();
+      stopped = true;
+      void invoker?.stop(deps.stopGraceMs);
+    };
+    const signals = io.signals ?? process;
+    for (const s of STOP_SIGNALS) signals.on(s, onSignal);
+    const cleanUp = () => {
+      invoker?.killNow();
+      if (temp) rmSync(temp, { recursive: true, force: true });
+    };
+    process.once('exit', cleanUp);
+    try {
+      let dir = file;
+      if (isPackage) {
+        dir = temp = makeRunDirectory(io.env.TMPDIR || tmpdir());
+        await extractPackage(file, dir, MAX_PACKAGE_BYTES);
+      }
+      const python = resolveSettings(
+        dir,
+        opts.python !== undefined ? { python: opts.python } : {},
+        io.env,
+        io.cwd,
+      ).python;
+      if (opts.preflight !== false) {
+        const checkedPython = await preflight({
+          python,
+          pluginDir: dir,
+          env: io.env,
+          needs: pythonNeedsOf(dir, get(runner, 'version')),
+          timeoutMs: deps.preflightTimeoutMs,
+        });
+        if (!json) for (const w of checkedPython.warnings) err(`warning: ${printableLines(w)}\n`);
+      }
+      if (stopped) return EXIT.interrupted;
+      invoker = new Invoker({
+        python: python.value,
+        entrypoint,
+        dir,
+        env: io.env,
+        storageDir: path.join(pluginDir, '.dify', 'storage'),
+        startTimeoutMs: deps.startTimeoutMs,
+        stopGraceMs: deps.stopGraceMs,
+        onLog: (level, message) => opts.enableLogs && err(`[${printableLines(level)}] ${printableLines(message)}\n`),
+      });
+      await invoker.start();
+      if (stopped) return EXIT.interrupted;
+      return repeat > 1 || opts.repeat !== undefined
+        ? await repeated(invoker, request, repeat, concurrency)
+        : await once(invoker, request, saveDir);
+    } catch (e) {
+      // Stopped by a signal: a start or the requests it cut short are not the plugin's failures.
+      if (stopped) return EXIT.interrupted;
+      throw e;
+    } finally {
+      await invoker?.stop(deps.stopGraceMs);
+      cleanUp();
+      process.off('exit', cleanUp);
+      for (const s of STOP_SIGNALS) signals.off(s, onSignal);
+    }
+  }
+
+  async function once(invoker: Invoker, req: PluginRequest, saveDir: string): Promise<ExitCode> {
+    const shown = (f: string) => path.relative(io.cwd, f) || f;
+    const renderer = new ToolMessageRenderer(out, saveDir, shown);
+    let usage: string | undefined;
+    let llmText = false;
+    const onMessage = (m: Record<string, unknown>) => {
+      if (json) return out(printableJson(m) + '\n');
+      if (target.kind === 'tool') return renderer.message(m);
+      if (target.kind === 'endpoint') return endpointResponse(m);
+      const text = printableLines(chunkText(m));
+      if (text) {
+        out(text);
+        llmText = !text.endsWith('\n');
+      }
+      usage = chunkUsage(m) ?? usage;
+    };
+    let bodyOpen = false;
+    /** The SDK's endpoint response: `{status, headers}` first, then `{result: <hex>}` pieces of the body. */
+    const endpointResponse = (m: Record<string, unknown>) => {
+      if (typeof m.status === 'number') {
+        out(`HTTP ${m.status}\n`);
+        if (isObject(m.headers))
+          for (const [k, v] of Object.entries(m.headers)) out(`${printableLines(k)}: ${printableLines(String(v))}\n`);
+        out('\n');
+      }
+      if (typeof m.result === 'string' && /^(?:[0-9a-f]{2})*$/i.test(m.result)) {
+        const text = printableLines(Buffer.from(m.result, 'hex').toString('utf8'));
+        out(text);
+        bodyOpen = text !== '' && !text.endsWith('\n');
+      }
+    };
+    let outcome: InvokeOutcome;
+    try {
+      outcome = await invoker.invoke(req, onMessage);
+    } finally {
+      if (!json) renderer.finish();
+    }
+    if (bodyOpen) out('\n');
+    if (!json && target.kind === 'llm') {
+      if (llmText) out('\n');
+      if (usage) err(`${usage}\n`);
+    }
+    if (outcome.error) throw pluginError(outcome.error);
+    return EXIT.ok;
+  }
+
+  async function repeated(invoker: Invoker, req: PluginRequest, n: number, c: number): Promise<ExitCode> {
+    let firstError: InvokeOutcome['error'];
+    const run = await runRepeated(
+      n,
+      c,
+      async () => {
+        const outcome = await invoker.invoke(req, () => undefined);
+        firstError ??= outcome.error;
+        return !outcome.error;
+      },
+      deps.now,
+    );
+    const stats = repeatStats(run.latencies, run.errors, c, run.durationMs);
+    if (json) out(JSON.stringify(stats) + '\n');
+    else {
+      const l = stats.latency_ms;
+      out(`${stats.count} invocations, ${stats.errors} errors (concurrency ${stats.concurrency})\n`);
+      out(`latency ms: p50 ${l.p50}  p95 ${l.p95}  p99 ${l.p99}  max ${l.max}\n`);
+      out(`throughput: ${stats.throughput_per_s} invocations/s over ${stats.duration_ms} ms\n`);
+    }
+    if (firstError) {
+      err(`first error: ${printableLines(firstError.message)}\n`);
+      throw new UserError(`${stats.errors} of ${stats.count} invocations failed`);
+    }
+    return EXIT.ok;
+  }
+
+  function pluginError(e: NonNullable<InvokeOutcome['error']>): UserError {
+    if (e.traceback && !json) err(`${printableLines(e.traceback.trimEnd(), '  ')}\n`);
+    return new UserError(`the plugin failed: ${e.type ? `${e.type}: ` : ''}${e.message}`);
+  }
+}
+
+/** Parameter findings, shown as `package --check` shows findings; exit 1 with nothing started. */
+async function refuse(checked: PluginResult, diagnostics: PluginResult['diagnostics'], io: Io): Promise<ExitCode> {
+  await locateDiagnostics(diagnostics);
+  const result: PluginResult = { ...checked, ok: false, diagnostics };
+  io.stderr.write(formatText([result], colorFor(io.stderr, io.env)));
+  throw new UserError(
+    "the invocation does not match the tool's declared parameters; nothing was started",
+    'see the findings above',
+  );
+}
+
+/**
+ * The HTTP/1.1 request the daemon forwards to an endpoint, hex-encoded as `raw_http_request`
+ * (dify-plugin-sdks `src/dify_plugin/core/plugin_executor.py` unhexlifies it and parses it with
+ * werkzeug): the request line, `-H` headers, then `--data` as the body with its length.
+ */
+function rawHttpRequest(method: string, where: string, opts: InvokeOptions): string {
+  const headers = (opts.header ?? []).map((h) => {
+    const colon = h.indexOf(':');
+    if (colon <= 0 || /[\r\n]/.test(h)) throw new UsageError(`-H ${JSON.stringify(h)} is not "Name: value"`);
+    return [h.slice(0, colon).trim(), h.slice(colon + 1).trim()] as const;
+  });
+  const has = (name: string) => headers.some(([k]) => k.toLowerCase() === name);
+  const body = Buffer.from(opts.data ?? '', 'utf8');
+  const lines = [`${method} ${where} HTTP/1.1`];
+  if (!has('host')) lines.push('Host: localhost');
+  for (const [k, v] of headers) lines.push(`${k}: ${v}`);
+  if (!has('content-length') && (body.length > 0 || opts.data !== undefined))
+    lines.push(`Content-Length: ${body.length}`);
+  return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'utf8'), body]).toString('hex');
+}
+
+function count(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d{1,7}$/.test(value) || Number(value) < 1)
+    throw new UsageError(`${flag} must be a whole number from 1, got "${value}"`);
+  return Number(value);
+}
+
+/** `--params <file|->` (JSON or YAML mapping), then each `--param name=value` over it. */
+async function givenParameters(opts: InvokeOptions, io: Io): Promise<Record<string, unknown>> {
+  let values: Record<string, unknown> = {};
+  if (opts.params !== undefined) {
+    const text =
+      opts.params === '-' ? await readStdin(io) : readParamsFile(path.resolve(io.cwd, opts.params), opts.params);
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(text); // YAML reads JSON too
+    } catch (e) {
+      throw new UserError(`--params ${opts.params}: not valid JSON or YAML: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (parsed !== null && parsed !== undefined && !isObject(parsed))
+      throw new UserError(`--params ${opts.params}: not a mapping of parameter names to values`);
+    values = { ...(parsed ?? {}) };
+  }
+  for (const p of opts.param ?? []) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--param ${JSON.stringify(p)} is not name=value`);
+    values[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return values;
+}
+
+function readParamsFile(file: string, shown: string): string {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (!stat?.isFile()) throw new UserError(`--params ${shown}: no such file`);
+  if (stat.size > MAX_PARAMS_BYTES)
+    throw new UserError(`--params ${shown}: larger than ${MAX_PARAMS_BYTES / 1024 / 1024} MiB`);
+  return readFileSync(file, 'utf8');
+}
+
+async function readStdin(io: Io): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of io.stdin) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += b.length;
+    if (size > MAX_PARAMS_BYTES)
+      throw new UserError(`--params -: more than ${MAX_PARAMS_BYTES / 1024 / 1024} MiB on standard input`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,132 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { parse as parseYaml } from 'yaml';
+import { UserError } from '../diagnostics/user-error.js';
+import { get, isObject, type Declaration } from '../project/model.js';
+
+/** `DIFY_CREDENTIAL_<NAME>`: a credential from the environment or the plugin's `.env`. */
+const PREFIX = 'DIFY_CREDENTIAL_';
+/** A credentials file is a few lines; a bigger one is not what was meant. */
+const MAX_CREDENTIALS_FILE_BYTES = 1024 * 1024;
+
+export interface Credentials {
+  values: Record<string, unknown>;
+  /** Where they came from, for the "using ..." line (never the values). */
+  source: string;
+}
+
+/** A credential a tool or model provider declares (a field of its form). */
+export interface DeclaredCredential {
+  name: string;
+  required: boolean;
+}
+
+/** The credentials a tool or model provider declares (for an endpoint group: its settings). */
+export function declaredCredentials(provider: Declaration | undefined): DeclaredCredential[] {
+  if (!provider) return [];
+  const found = new Map<string, boolean>();
+  const add = (name: unknown, field: Record<string, unknown>) => {
+    if (typeof name === 'string' && !found.has(name)) found.set(name, field.required === true);
+  };
+  // tools: `credentials_for_provider` (a mapping, or a list the daemon also accepts)
+  const forProvider = get(provider.value, 'credentials_for_provider');
+  if (isObject(forProvider)) for (const [k, v] of Object.entries(forProvider)) add(k, isObject(v) ? v : {});
+  if (Array.isArray(forProvider)) for (const c of forProvider) if (isObject(c)) add(c.name, c);
+  // models: `provider_credential_schema` form fields, named `variable`
+  const fields = get(provider.value, 'provider_credential_schema', 'credential_form_schemas');
+  if (Array.isArray(fields)) for (const f of fields) if (isObject(f)) add(f.variable, f);
+  // endpoint groups: `settings`, a list of named fields
+  const settings = get(provider.value, 'settings');
+  if (Array.isArray(settings)) for (const f of settings) if (isObject(f)) add(f.name, f);
+  return [...found].map(([name, required]) => ({ name, required }));
+}
+
+/**
+ * The credentials of an invocation, from `--credentials <file>` (a YAML or JSON mapping of name →
+ * value) or else from `DIFY_CREDENTIAL_<NAME>` variables, the environment winning over the
+ * plugin's `.env` as for every setting. A variable matches a declared name upper-cased; one that
+ * matches none is passed on under its name lower-cased. Never from the command line, where values
+ * end up in the shell's history.
+ */
+export function loadCredentials(o: {
+  file?: string;
+  cwd: string;
+  pluginDir: string;
+  env: NodeJS.ProcessEnv;
+  declared: string[];
+}): Credentials {
+  if (o.file !== undefined) {
+    const file = path.resolve(o.cwd, o.file);
+    const stat = statSync(file, { throwIfNoEntry: false });
+    if (!stat?.isFile()) throw new UserError(`--credentials ${o.file}: no such file`);
+    if (stat.size > MAX_CREDENTIALS_FILE_BYTES)
+      throw new UserError(`--credentials ${o.file}: larger than ${MAX_CREDENTIALS_FILE_BYTES / 1024} KiB`);
+    let values: unknown;
+    try {
+      values = parseYaml(readFileSync(file, 'utf8'));
+    } catch (err) {
+      // The parser's message quotes the file's text, which may be a secret: only its position.
+      const where = /at line (\d+), column (\d+)/.exec((err as Error).message);
+      throw new UserError(
+        `--credentials ${o.file}: not valid YAML${where ? ` (line ${where[1]}, column ${where[2]})` : ''}`,
+        'write one `name: value` line per credential',
+      );
+    }
+    if (values === null || values === undefined) values = {};
+    if (!isObject(values))
+      throw new UserError(`--credentials ${o.file}: not a mapping`, 'write one `name: value` line per credential');
+    return { values, source: o.file };
+  }
+  const dotenvPath = path.join(o.pluginDir, '.env');
+  const fileVars = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  const values: Record<string, unknown> = {};
+  const from = new Set<string>();
+  for (const [vars, source] of [
+    [fileVars, '.env'],
+    [o.env, 'the environment'],
+  ] as const) {
+    for (const [key, value] of Object.entries(vars)) {
+      if (!key.toUpperCase().startsWith(PREFIX) || value === undefined) continue;
+      const upper = key.slice(PREFIX.length).toUpperCase();
+      if (!upper) continue;
+      const name = o.declared.find((d) => d.toUpperCase() === upper) ?? upper.toLowerCase();
+      values[name] = value;
+      from.add(source);
+    }
+  }
+  return {
+    values,
+    source: from.size ? `${PREFIX}* variables (${[...from].join(', ')})` : 'none',
+  };
+}
+
+/**
+ * Replaces every secret in a text with `****`: credential values and secret parameters, also
+ * as they read inside a JSON string. Values shorter than MIN_MASKED_LENGTH are left alone (masking
+ * every "1" or "a" in the output would hide more than it protects).
+ */
+export class Masker {
+  private readonly needles: string[];
+
+  constructor(secrets: unknown[]) {
+    const texts = new Set<string>();
+    for (const s of secrets) {
+      if (typeof s !== 'string' && typeof s !== 'number') continue;
+      const text = String(s);
+      if (text.length < MIN_MASKED_LENGTH) continue;
+      texts.add(text);
+      texts.add(JSON.stringify(text).slice(1, -1)); // as it appears inside a JSON string
+    }
+    // Longest first, so a secret containing another is masked whole.
+    this.needles = [...texts].sort((a, b) => b.length - a.length);
+  }
+
+  mask(text: string): string {
+    let out = text;
+    for (const n of this.needles) out = out.replaceAll(n, '****');
+    return out;
+  }
+}
+
+export const MIN_MASKED_LENGTH = 3;
