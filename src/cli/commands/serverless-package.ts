@@ -17,6 +17,7 @@ import {
   type ServerlessTarget,
 } from '../../pack/serverless-package.js';
 import { get } from '../../project/model.js';
+import { isPythonModuleName } from '../../project/identity.js';
 import { printable } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
@@ -94,6 +95,9 @@ export async function serverlessPackageCommand(
     pythonVersion: opts.pythonVersion ?? pythonFromManifest(get(runner, 'version')),
     entrypoint: String(get(runner, 'entrypoint') ?? 'main'),
   };
+  // The check reports such an entrypoint (manifest/entrypoint-invalid); it goes into run.sh and the Dockerfile.
+  if (!isPythonModuleName(target.entrypoint))
+    throw new UserError(`meta.runner.entrypoint "${printable(target.entrypoint)}" is not a Python module name`);
   if (explicitArch && !manifestArches(get(manifest, 'meta', 'arch')).includes(explicitArch))
     io.stderr.write(
       `warning: manifest.yaml meta.arch does not list ${explicitArch === 'x86_64' ? 'amd64' : 'arm64'}; packing for ${explicitArch} as --arch says\n`,
