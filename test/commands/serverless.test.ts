@@ -316,7 +316,7 @@ fi
     const tree = await tempDir();
     execFileSync('unzip', ['-q', out, '-d', tree]);
     expect(statSync(path.join(tree, 'run.sh')).mode & 0o777).toBe(0o755);
-    expect(readFileSync(path.join(tree, 'run.sh'), 'utf8')).toContain('exec "${PYTHON:-python3}" -m main\n');
+    expect(readFileSync(path.join(tree, 'run.sh'), 'utf8')).toContain(`exec "\${PYTHON:-python3}" -m 'main'\n`);
   });
 
   it('takes the architecture and the Python version from the manifest', async () => {
