@@ -370,9 +370,33 @@ fi
     // An earlier context is replaced; any other directory is the user's.
     expect((await runCli(['plugin', 'package', '--serverless=container', source, '-o', out])).code).toBe(0);
     const mine = await tempDir();
-    const refused = await runCli(['plugin', 'package', '--serverless=container', source, '-o', mine]);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('is not a build context written by this command; not replacing it');
+    await writeFile(path.join(mine, 'notes.txt'), 'mine');
+    for (const force of [[], ['--force']]) {
+      const refused = await runCli(['plugin', 'package', '--serverless=container', source, '-o', mine, ...force]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('is not a build context written by this command; not replacing it');
+    }
+    expect(readFileSync(path.join(mine, 'notes.txt'), 'utf8')).toBe('mine');
+    // An empty directory only with --force.
+    const empty = await tempDir();
+    expect((await runCli(['plugin', 'package', '--serverless=container', source, '-o', empty])).code).toBe(1);
+    expect((await runCli(['plugin', 'package', '--serverless=container', source, '-o', empty, '--force'])).code).toBe(
+      0,
+    );
+    expect(existsSync(path.join(empty, 'Dockerfile'))).toBe(true);
+  });
+
+  it('never replaces the plugin directory or one that holds it, even with --force (exit 2)', async () => {
+    const plugin = await copyPlugin(source);
+    for (const [out, says] of [
+      [plugin, 'is the plugin directory'],
+      [path.dirname(plugin), 'holds the plugin directory'],
+    ] as const) {
+      const r = await runCli(['plugin', 'package', '--serverless=container', plugin, '-o', out, '--force']);
+      expect(r.stderr).toContain(says);
+      expect(r.code).toBe(2);
+      expect(existsSync(path.join(plugin, 'manifest.yaml'))).toBe(true);
+    }
   });
 
   it('never packs an earlier deployment written into the plugin directory', async () => {

@@ -1,4 +1,14 @@
-import { mkdtempSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkPlugins, type PluginResult } from '../../pipelines/check-plugin.js';
@@ -67,7 +77,7 @@ export async function serverlessPackageCommand(
   const name = path.basename(dir);
   const output = path.resolve(io.cwd, opts.output_path ?? `${name}.serverless${kind === 'lambda' ? '.zip' : ''}`);
   if (kind === 'lambda') await refuseToClobber(output, Boolean(opts.force), LAMBDA_HINTS, isLambdaPackage);
-  else refuseDirectory(output, Boolean(opts.force));
+  else refuseDirectory(output, dir, Boolean(opts.force));
 
   const spinner = await startSpinner(io, `Checking ${paths[0]}`);
   const [result] = await checkPlugins(
@@ -168,16 +178,31 @@ async function isLambdaPackage(file: string): Promise<boolean> {
   return file.endsWith('.serverless.zip') && holdsManifest(file);
 }
 
-/** The build context directory is replaced only when it is an earlier one (its Dockerfile says so), or with --force. */
-function refuseDirectory(output: string, force: boolean): void {
+/**
+ * The build context replaces only an earlier one (its Dockerfile says so) or, with --force, an
+ * empty directory: anything else at the output is the user's, and never the plugin directory
+ * itself or a directory holding it, which replacing would delete.
+ */
+function refuseDirectory(output: string, dir: string, force: boolean): void {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const [out, plugin] = [real(output), real(dir)];
+  if (out === plugin || plugin.startsWith(out.endsWith(path.sep) ? out : out + path.sep))
+    throw new UsageError(
+      `-o ${output} ${out === plugin ? 'is' : 'holds'} the plugin directory; the build context would replace it`,
+    );
   const info = statSync(output, { throwIfNoEntry: false });
   if (!info) {
     if (!statSync(path.dirname(output), { throwIfNoEntry: false })?.isDirectory())
       throw new UserError(`cannot write ${output}: the directory ${path.dirname(output)} does not exist`);
     return;
   }
-  if (force) return;
-  const hint = 'choose another -o path, or pass --force';
+  const hint = 'choose another -o path, or remove it first';
   if (!info.isDirectory()) throw new UserError(`${output} exists and is not a directory; not replacing it`, hint);
   let dockerfile = '';
   try {
@@ -185,8 +210,12 @@ function refuseDirectory(output: string, force: boolean): void {
   } catch {
     // not ours
   }
-  if (!dockerfile.includes('dify plugin package --serverless=container'))
-    throw new UserError(`${output} exists and is not a build context written by this command; not replacing it`, hint);
+  if (dockerfile.includes('dify plugin package --serverless=container')) return;
+  if (readdirSync(output).length === 0) {
+    if (force) return;
+    throw new UserError(`${output} exists; not replacing it`, 'pass --force to write the build context there');
+  }
+  throw new UserError(`${output} exists and is not a build context written by this command; not replacing it`, hint);
 }
 
 async function writeContainerContext(r: PluginResult, target: ServerlessTarget, output: string): Promise<number> {
