@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { killOnAbort, OWN_GROUP } from './process-group.js';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../diagnostics/user-error.js';
@@ -173,10 +174,16 @@ export class DependencyInstallError extends UserError {}
 /** Runs the install; resolves when it succeeded, else throws a DependencyInstallError. */
 export function runInstall(
   cmd: { command: string; args: string[] },
-  o: { cwd: string; env: NodeJS.ProcessEnv; what: string },
+  o: { cwd: string; env: NodeJS.ProcessEnv; what: string; signal?: AbortSignal },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd.command, cmd.args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd.command, cmd.args, {
+      cwd: o.cwd,
+      env: o.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: OWN_GROUP,
+    });
+    const undo = killOnAbort(child, o.signal);
     let tail = '';
     const keep = (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-MAX_OUTPUT_TAIL);
@@ -195,6 +202,7 @@ export function runInstall(
       ),
     );
     child.on('close', (code, signal) => {
+      undo();
       if (code === 0) return resolve();
       const last = tail
         .split(/\r?\n/)

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { run } from '../../src/cli/main.js';
 import { freePort, healthy } from '../../src/debug/serverless-run.js';
 import { isAlive, runCli } from '../helpers/cli.js';
 import { copyPlugin, EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
+import { gone } from '../helpers/processes.js';
 import { craftZip } from '../helpers/zip-craft.js';
 import { startCommand, within, type RunningCommand } from './run-harness.js';
 
@@ -318,6 +319,32 @@ fi
     expect(statSync(path.join(tree, 'run.sh')).mode & 0o777).toBe(0o755);
     expect(readFileSync(path.join(tree, 'run.sh'), 'utf8')).toContain(`exec "\${PYTHON:-python3}" -m 'main'\n`);
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'stops the installer and all it started on Ctrl-C, removes its work directory, writes nothing (exit 130)',
+    async () => {
+      const dir = await tempDir();
+      const [uv, pids, tmp] = [path.join(dir, 'uv'), path.join(dir, 'pids'), path.join(dir, 'tmp')];
+      await mkdir(tmp);
+      // An installer that has started a process of its own (as pip's builds) and takes its time.
+      await writeFile(uv, `#!/bin/sh\nsleep 20 &\necho "$$ $!" > '${pids}.part'\nmv '${pids}.part' '${pids}'\nwait\n`, {
+        mode: 0o755,
+      });
+      const out = path.join(dir, 'x.serverless.zip');
+      const command = startCommand(
+        (io) => run(['node', 'dify', 'plugin', 'package', '--serverless', source, '-o', out], io),
+        { env: { UV_PATH: uv, TMPDIR: tmp } },
+      );
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(pids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const [shell, sleeper] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+      command.signal('SIGINT');
+      expect((await within(command.ended, 5000, 'the command to end after Ctrl-C')).code).toBe(130);
+      expect([await gone(shell!), await gone(sleeper!)]).toEqual([true, true]);
+      expect(readdirSync(tmp)).toEqual([]);
+      expect(existsSync(out)).toBe(false);
+    },
+  );
 
   it('takes the architecture and the Python version from the manifest', async () => {
     const plugin = await copyPlugin(source);

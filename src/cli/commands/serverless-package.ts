@@ -35,6 +35,7 @@ import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/us
 import type { Io } from '../io.js';
 import { holdsManifest, refuseToClobber, writeArchive } from '../archive-output.js';
 import { parseMaxSize } from '../max-size.js';
+import { stopSignals } from './local-run.js';
 import { startSpinner } from '../spinner.js';
 import type { PackageOptions } from './package.js';
 
@@ -120,7 +121,21 @@ export async function serverlessPackageCommand(
     io.stdout.write(`  docker build -t ${printable(name)} ${shown}   (docs/serverless.md: the container)\n`);
     return EXIT.ok;
   }
-  const written = await writeLambdaPackage(dir, r, target, output, opts, io, maxBytes);
+  // Ctrl-C while pip or uv installs: their process group is killed, the work directory removed
+  // (writeLambdaPackage's finally), and the command ends as interrupted.
+  const abort = new AbortController();
+  const stop = stopSignals(io.signals ?? process, () => {});
+  void stop.signalled.then(() => abort.abort());
+  let written: Awaited<ReturnType<typeof writeLambdaPackage>>;
+  try {
+    written = await writeLambdaPackage(dir, r, target, output, opts, io, maxBytes, abort.signal);
+  } catch (err) {
+    if (stop.received) return EXIT.interrupted;
+    throw err;
+  } finally {
+    stop.dispose();
+  }
+  if (stop.received) return EXIT.interrupted;
   io.stdout.write(
     c.green(
       `✓ Packaged ${printable(written.output)} for AWS Lambda (${written.files} files, ${formatBytes(written.size)}, ${where})`,
@@ -255,6 +270,7 @@ async function writeLambdaPackage(
   opts: ServerlessPackageOptions,
   io: Io,
   maxBytes: number,
+  signal: AbortSignal,
 ) {
   const entries = r.plan!.entries;
   const clash = entries.find((e) => e.name === 'run.sh' || e.name.startsWith(`${DEPENDENCY_DIR}/`));
@@ -285,11 +301,13 @@ async function writeLambdaPackage(
           cwd: work,
           env: io.env,
           what: `requirements.txt for AWS Lambda (Python ${target.pythonVersion}, ${target.arch})`,
+          signal,
         });
       } finally {
         spinner.stop();
       }
     }
+    if (signal.aborted) throw new UserError('interrupted'); // the caller ends as interrupted, writing nothing
     return await writeArchive(output, true, io, 'Packing for AWS Lambda', async () => {
       const { writeZip } = await import('../../pack/zip-writer.js');
       const zipped = lambdaEntries(target, entries, deps);
