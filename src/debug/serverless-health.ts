@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { killGroup, killOnAbort, OWN_GROUP } from '../pack/process-group.js';
 
 /**
  * A plugin started in the Python SDK's serverless mode (`INSTALL_METHOD=serverless`: an HTTP
@@ -20,6 +21,8 @@ export interface ServerlessStartOptions {
   timeoutMs?: number;
   /** Between two `/health` requests. */
   pollMs?: number;
+  /** Aborted (Ctrl-C): the plugin's process group is killed and the start fails at once. */
+  signal?: AbortSignal;
 }
 
 export interface ServerlessPlugin {
@@ -65,7 +68,9 @@ export async function startServerless(o: ServerlessStartOptions): Promise<Server
     cwd: o.cwd,
     env: { ...o.env, INSTALL_METHOD: 'serverless', SERVERLESS_HOST: host, SERVERLESS_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: OWN_GROUP,
   });
+  const undo = killOnAbort(child, o.signal);
   let output = '';
   const keep = (chunk: Buffer) => {
     output += chunk.toString('utf8');
@@ -86,7 +91,12 @@ export async function startServerless(o: ServerlessStartOptions): Promise<Server
     gone = true;
     failure ??= reason;
   });
+  void exited.then(undo);
   while (failure === undefined) {
+    if (o.signal?.aborted) {
+      failure = 'was interrupted';
+      break;
+    }
     if ((await health(`${url}/health`)) === 200) return plugin;
     if (failure !== undefined) break;
     if (Date.now() >= deadline) {
@@ -113,7 +123,7 @@ function health(url: string): Promise<number> {
 
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+    const timer = setTimeout(() => killGroup(child), 2000);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();

@@ -10,6 +10,7 @@ import { separateSubmission } from '../check/marketplace.js';
 import { startServerless, ServerlessStartError } from '../debug/serverless-health.js';
 import { extractPackage } from '../pack/extract.js';
 import { findUv } from '../pack/requirements.js';
+import { killGroup, killOnAbort, OWN_GROUP } from '../pack/process-group.js';
 import { get, type Declaration } from '../project/model.js';
 import type { PluginResult } from './check-plugin.js';
 
@@ -27,6 +28,8 @@ export interface MarketplaceOptions {
   maxBytes: number;
   /** Where the plugin's output goes when the install test fails. */
   log: (text: string) => void;
+  /** Aborted (Ctrl-C): the running step's process group is killed and no further check runs. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -37,6 +40,7 @@ export interface MarketplaceOptions {
  */
 export async function marketplaceChecks(results: PluginResult[], o: MarketplaceOptions): Promise<void> {
   for (const [i, r] of results.entries()) {
+    if (o.signal?.aborted) return;
     const skipped: string[] = [];
     if (results.length > 1) {
       // A few names: with many plugins, each message would otherwise list all the others.
@@ -168,22 +172,32 @@ interface StepOutcome {
 
 const STEP_OUTPUT_LIMIT = 64 * 1024;
 
-function runStep(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number) {
+function runStep(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+) {
   return new Promise<StepOutcome>((resolve) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: OWN_GROUP });
+    const undo = killOnAbort(child, signal);
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-STEP_OUTPUT_LIMIT);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => killGroup(child), timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
+      undo();
       resolve({ ok: false, output, why: `could not be started: ${err.message}` });
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      undo();
       resolve({
         ok: code === 0,
         output,
@@ -201,8 +215,9 @@ function runStep(command: string, args: string[], cwd: string, env: NodeJS.Proce
  * serverless server has a health route, which says more.
  */
 async function installTest(r: PluginResult, o: MarketplaceOptions): Promise<Diagnostic[]> {
-  const work = mkdtempSync(path.join(tmpdir(), 'dify-install-test-'));
+  const work = mkdtempSync(path.join(o.env.TMPDIR || tmpdir(), 'dify-install-test-'));
   const failed = (step: string, outcome: { why: string; output: string }) => {
+    if (o.signal?.aborted) return []; // stopped by the user: nothing failed
     if (outcome.output.trim() !== '')
       o.log(`--- ${r.path}: output of "${step}" ---\n${outcome.output.trimEnd()}\n---\n`);
     return [
@@ -224,13 +239,20 @@ async function installTest(r: PluginResult, o: MarketplaceOptions): Promise<Diag
     const venvPython = path.join(bin, process.platform === 'win32' ? 'python.exe' : 'python');
     const uv = findUv(o.env);
     const make = uv
-      ? await runStep(uv, ['venv', '--python', o.python, venv], work, o.env, 120_000)
-      : await runStep(o.python, ['-m', 'venv', venv], work, o.env, 120_000);
+      ? await runStep(uv, ['venv', '--python', o.python, venv], work, o.env, 120_000, o.signal)
+      : await runStep(o.python, ['-m', 'venv', venv], work, o.env, 120_000, o.signal);
     if (!make.ok) return failed('create the virtual environment', make);
     const requirements = path.join(files, 'requirements.txt');
     const install = uv
-      ? await runStep(uv, ['pip', 'install', '--python', venvPython, '-r', requirements], files, o.env, 600_000)
-      : await runStep(venvPython, ['-m', 'pip', 'install', '-r', requirements], files, o.env, 600_000);
+      ? await runStep(
+          uv,
+          ['pip', 'install', '--python', venvPython, '-r', requirements],
+          files,
+          o.env,
+          600_000,
+          o.signal,
+        )
+      : await runStep(venvPython, ['-m', 'pip', 'install', '-r', requirements], files, o.env, 600_000, o.signal);
     if (!install.ok) return failed('install requirements.txt', install);
     const entrypoint = get(r.project!.manifest?.value, 'meta', 'runner', 'entrypoint');
     const env = { ...o.env, VIRTUAL_ENV: venv, PATH: `${bin}${path.delimiter}${o.env.PATH ?? ''}` };
@@ -240,6 +262,7 @@ async function installTest(r: PluginResult, o: MarketplaceOptions): Promise<Diag
         entrypoint: typeof entrypoint === 'string' ? entrypoint : 'main',
         cwd: files,
         env,
+        signal: o.signal,
       });
       await plugin.stop();
     } catch (err) {

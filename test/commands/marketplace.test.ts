@@ -1,14 +1,17 @@
 // `plugin package --check --marketplace`: the Marketplace's pull-request pre-check run locally
 // (langgenius/dify-plugins .github/workflows/pre-check-plugin.yaml), on fixtures built here from
 // the example plugin, each breaking one rule.
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirementOf } from '../../src/check/marketplace-requirements.js';
 import { versionPublished } from '../../src/pipelines/marketplace.js';
+import { run } from '../../src/cli/main.js';
 import { runCli } from '../helpers/cli.js';
+import { gone } from '../helpers/processes.js';
+import { startCommand, within } from './run-harness.js';
 import { EXAMPLE, pluginWith, REPO, tempDir, type Overrides } from '../helpers/plugin.js';
 
 const MANIFEST = readFileSync(path.join(EXAMPLE, 'manifest.yaml'), 'utf8');
@@ -388,6 +391,7 @@ async function fakePython(): Promise<{ python: string; log: string }> {
     python,
     `#!/bin/sh
 if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin" && ln -s "${python}" "$3/bin/python"; exit $?; fi
+if [ "$1" = "-m" ] && [ "$2" = "pip" ] && [ -n "$FAKE_PIP_HANG" ]; then sleep 20 & echo "$$ $!" > "$FAKE_PIP_HANG.part"; mv "$FAKE_PIP_HANG.part" "$FAKE_PIP_HANG"; wait; fi
 if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then echo "$@" >> "${log}"; [ -z "$FAKE_PIP_FAIL" ] || { echo "no matching distribution" >&2; exit 1; }; exit 0; fi
 exec python3 "$@"
 `,
@@ -503,6 +507,55 @@ if [ "$1" = "venv" ]; then mkdir -p "$4/bin" && ln -s "$3" "$4/bin/python"; fi
     expect(pip.code).toBe(1);
     expect(pip.stdout).toContain('step "install requirements.txt"');
     expect(pip.stderr).toContain('no matching distribution');
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('plugin package --marketplace --install-test stopped by Ctrl-C', () => {
+  /** Runs the install test in-process until `pids` names the processes to stop; then Ctrl-C. */
+  async function interrupt(plugin: string, env: Record<string, string>, pids: string) {
+    const { python } = await fakePython();
+    const tmp = await tempDir();
+    const command = startCommand(
+      (io) =>
+        run(
+          [
+            'node',
+            'dify',
+            'plugin',
+            'package',
+            '--check',
+            '--marketplace',
+            '--install-test',
+            '--python',
+            python,
+            plugin,
+          ],
+          io,
+        ),
+      { env: { ...env, TMPDIR: tmp } },
+    );
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(pids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const started = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    command.signal('SIGINT');
+    const ended = await within(command.ended, 5000, 'the command to end after Ctrl-C');
+    for (const pid of started) expect(await gone(pid)).toBe(true);
+    expect(readdirSync(tmp)).toEqual([]);
+    return { ended, command };
+  }
+
+  it('kills pip and what it started, removes the work directory, exit 130', async () => {
+    const pids = path.join(await tempDir(), 'pids');
+    const { ended, command } = await interrupt(await cleanPlugin(), { FAKE_PIP_HANG: pids }, pids);
+    expect(ended.code).toBe(130);
+    expect(command.stdout()).not.toContain('marketplace/install-failed');
+  });
+
+  it('kills the plugin and what it started while waiting for /health', async () => {
+    const pids = path.join(await tempDir(), 'pids');
+    const main = `import os, subprocess, time\nchild = subprocess.Popen(["sleep", "20"])\nopen(${JSON.stringify(pids + '.part')}, "w").write(f"{os.getpid()} {child.pid}")\nos.rename(${JSON.stringify(pids + '.part')}, ${JSON.stringify(pids)})\ntime.sleep(20)\n`;
+    const { ended } = await interrupt(await cleanPlugin({ 'main.py': main }), {}, pids);
+    expect(ended.code).toBe(130);
   });
 });
 
