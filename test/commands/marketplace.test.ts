@@ -228,6 +228,21 @@ source = { registry = "https://pypi.org/simple" }
     expect(requirementOf(`-r base.txt\n${line}\n`)).toMatchObject({ line: 2, accepted });
   });
 
+  it('reads a hashed requirements.txt (pip-compile --generate-hashes): continued lines, --hash options', () => {
+    const hashed =
+      'anyio==4.4.0 \\\n    --hash=sha256:aaaa\n' +
+      'dify-plugin==0.9.1 \\\n    --hash=sha256:bbbb \\\n    --hash=sha256:cccc\n    # via -r requirements.in\n' +
+      'httpx==0.27.0 --hash=sha256:dddd\n';
+    expect(requirementOf(hashed)).toMatchObject({
+      text: 'dify-plugin==0.9.1',
+      line: 3,
+      column: 1,
+      lowest: '0.9.1',
+      accepted: true,
+    });
+    expect(requirementOf('dify_plugin>=0.9 --config-settings=x=y\n')).toMatchObject({ lowest: '0.9', accepted: true });
+  });
+
   it('asks for PRIVACY.md and a manifest privacy field naming it', async () => {
     const missing = await cleanPlugin({ 'PRIVACY.md': null });
     expect(codes((await check(missing, '--marketplace')).findings)).toEqual(['marketplace/privacy-missing']);
