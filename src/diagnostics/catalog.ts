@@ -516,7 +516,7 @@ export const RULE_CATALOG = {
     enforced: 'Marketplace review (pre-check workflow)',
   },
   'marketplace/online-unavailable': {
-    severity: 'warning',
+    severity: 'info',
     summary:
       'With --online: the Marketplace could not be asked (network, timeout, unexpected answer); nothing is known.',
     source: 'this CLI (a failed lookup is never reported as a published version)',

@@ -85,9 +85,10 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * The workflow's "Check If Version Exists" step: `GET <base>/api/v1/plugins/<author>/<name>/<version>`
- * answering 200 with `{"code": 0, ...}` means the version is published; any other status means it
- * is not. What cannot be answered (network, timeout, a server error, an unreadable body) is a
- * warning: the check did not run, which is never reported as a published version.
+ * answering 200 with `{"code": 0, ...}` means the version is published; a 404, or 200 with
+ * another code, means it is not. What cannot be answered (network, timeout, any other status, an
+ * unreadable body) is a note, never failing the run, --strict or not: the check did not run,
+ * which is never reported as a published version.
  */
 export async function versionPublished(
   author: string,
@@ -118,7 +119,9 @@ export async function versionPublished(
     status = res.status;
     if (status !== 200) {
       await res.body?.cancel();
-      return status >= 500 ? unavailable(`HTTP ${status}`) : [];
+      // Only "not found" says the version is not published: a 403 (refused), a 429 (rate limited)
+      // or a 5xx says nothing about it.
+      return status === 404 ? [] : unavailable(`HTTP ${status}`);
     }
     body = await boundedText(res);
   } catch (err) {
