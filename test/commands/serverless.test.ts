@@ -1,6 +1,8 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serverlessRunCommand, SERVERLESS_RUN_LIMITS } from '../../src/cli/commands/serverless-run.js';
@@ -130,6 +132,22 @@ describe('plugin run --serverless', () => {
     await command.waitFor('✓ Serving at');
     expect(servingUrl(command)).toBe(`http://127.0.0.1:${port}`);
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+  });
+
+  it('refuses a --port another process listens on, starting nothing', async () => {
+    const other = http.createServer((_, res) => res.end('not the plugin'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (other.address() as AddressInfo).port;
+      const command = serve([plugin, '--port', String(port)]);
+      const ended = await within(command.ended, 10_000, 'the command to refuse the port');
+      expect(ended.code).toBe(1);
+      expect(command.stderr()).toContain(`cannot listen on 127.0.0.1:${port}: another process uses that port`);
+      expect(command.output()).not.toContain('Serving');
+      expect(command.output()).not.toContain('fake serverless plugin');
+    } finally {
+      other.close();
+    }
   });
 
   it('serves a .difypkg from a temporary copy, removed when it stops', async () => {

@@ -6,7 +6,7 @@ import { get } from '../../project/model.js';
 import { preflight } from '../../debug/preflight.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
-import { ServerlessExitError, ServerlessPlugin, freePort } from '../../debug/serverless-run.js';
+import { ensureBindable, ServerlessExitError, ServerlessPlugin, freePort } from '../../debug/serverless-run.js';
 import { describeSource, resolveSettings } from '../../debug/settings.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { makeRunDirectory } from '../../project/temp-file.js';
@@ -105,6 +105,7 @@ export async function serverlessRunCommand(
       );
       for (const warning of checkedPython.warnings) io.stdout.write(c.yellow(`! ${printable(warning)}`) + '\n');
     }
+    if (listen.port) await ensureBindable(listen.host, listen.port);
     const port = listen.port || (await freePort(listen.host));
     plugin = new ServerlessPlugin({
       python: python.value,
