@@ -274,6 +274,9 @@ source = { registry = "https://pypi.org/simple" }
     // Only in the fence, or only in a translation: accepted.
     const fenced = await cleanPlugin({ 'README.md': readme('All English.'), 'readme/README_zh_Hans.md': '# 你好\n' });
     expect(codes((await check(fenced, '--marketplace')).findings)).toEqual([]);
+    const inList = '# Hello\n\n1. Send:\n\n        ```json\n        {"greeting": "你好"}\n        ```\n\n2. Done.\n';
+    const listed = await cleanPlugin({ 'README.md': inList });
+    expect(codes((await check(listed, '--marketplace')).findings)).toEqual([]);
   });
 
   it('checks a .difypkg the same way', async () => {
