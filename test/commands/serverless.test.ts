@@ -461,6 +461,10 @@ fi
   it('refuses what it cannot do (exit 2)', async () => {
     const cases: [string[], string][] = [
       [['--serverless', '--check', source], '--serverless does not go with --check'],
+      [['--serverless', '--marketplace', source], '--serverless does not go with --marketplace'],
+      [['--serverless', '--online', source], '--serverless does not go with --online'],
+      [['--serverless=container', '--install-test', source], '--serverless does not go with --install-test'],
+      [['--serverless', '--python', 'python3', source], '--serverless does not go with --python'],
       [['--serverless=function', source], "argument 'function' is invalid"],
       [['--serverless', '--arch', 'mips', source], '--arch "mips" is not x86_64 or arm64'],
       [['--serverless', '--python-version', '2.7', source], '--python-version "2.7" is not a Python 3 version'],

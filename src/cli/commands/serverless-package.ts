@@ -145,7 +145,7 @@ export async function serverlessPackageCommand(
   return EXIT.ok;
 }
 
-/** --serverless writes one artifact of one plugin; the report flags belong to `package` itself. */
+/** --serverless writes one artifact of one plugin; the report and pre-check flags belong to `package` itself. */
 function refuseOtherFlags(opts: ServerlessPackageOptions): void {
   const other: [unknown, string][] = [
     [opts.check, '--check'],
@@ -153,6 +153,10 @@ function refuseOtherFlags(opts: ServerlessPackageOptions): void {
     [opts.outputDir, '--output-dir'],
     [opts.reportJson, '--report-json'],
     [opts.format, '--format'],
+    [opts.marketplace, '--marketplace'],
+    [opts.online, '--online'],
+    [opts.installTest, '--install-test'],
+    [opts.python, '--python'],
   ];
   const flag = other.find(([value]) => value !== undefined && value !== false)?.[1];
   if (flag) throw new UsageError(`--serverless does not go with ${flag}`);
