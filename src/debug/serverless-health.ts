@@ -17,7 +17,7 @@ export interface ServerlessStartOptions {
   host?: string;
   /** Default: a free port. */
   port?: number;
-  /** How long the plugin has to answer `/health` with 200. */
+  /** How long the plugin has to answer `/health` with 200 (default HEALTH_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Between two `/health` requests. */
   pollMs?: number;
@@ -44,6 +44,12 @@ export class ServerlessStartError extends Error {
 }
 
 const OUTPUT_LIMIT = 64 * 1024;
+
+/**
+ * How long a plugin has to become healthy, in the install test as in `run --serverless`: the SDK
+ * imports every provider before it listens, which takes tens of seconds for a large plugin.
+ */
+export const HEALTH_TIMEOUT_MS = 60_000;
 
 /** A TCP port nothing listens on now (the kernel's choice), on `host`. */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -85,7 +91,7 @@ export async function startServerless(o: ServerlessStartOptions): Promise<Server
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let gone = false;
   const plugin: ServerlessPlugin = { url, output: () => output, stop: () => (gone ? Promise.resolve() : stop(child)) };
-  const deadline = Date.now() + (o.timeoutMs ?? 20_000);
+  const deadline = Date.now() + (o.timeoutMs ?? HEALTH_TIMEOUT_MS);
   let failure: string | undefined;
   void exited.then((reason) => {
     gone = true;
@@ -100,7 +106,7 @@ export async function startServerless(o: ServerlessStartOptions): Promise<Server
     if ((await health(`${url}/health`)) === 200) return plugin;
     if (failure !== undefined) break;
     if (Date.now() >= deadline) {
-      failure = `did not answer GET /health with 200 within ${(o.timeoutMs ?? 20_000) / 1000} s`;
+      failure = `did not answer GET /health with 200 within ${(o.timeoutMs ?? HEALTH_TIMEOUT_MS) / 1000} s`;
       break;
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 100));

@@ -6,6 +6,7 @@ import { get } from '../../project/model.js';
 import { preflight } from '../../debug/preflight.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
+import { HEALTH_TIMEOUT_MS } from '../../debug/serverless-health.js';
 import { ensureBindable, ServerlessExitError, ServerlessPlugin, freePort } from '../../debug/serverless-run.js';
 import { describeSource, resolveSettings } from '../../debug/settings.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
@@ -36,7 +37,7 @@ export interface ServerlessRunLimits {
 }
 
 export const SERVERLESS_RUN_LIMITS: ServerlessRunLimits = {
-  healthTimeoutMs: 60_000,
+  healthTimeoutMs: HEALTH_TIMEOUT_MS,
   healthIntervalMs: 200,
   stopGraceMs: DEFAULT_TIMERS.stopGraceMs,
   preflightTimeoutMs: DEFAULT_TIMERS.preflightTimeoutMs,
