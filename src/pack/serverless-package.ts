@@ -257,6 +257,25 @@ Dockerfile
 `;
 
 /** One POSIX shell word, whatever it holds: the check refuses such entrypoints first, this is the second layer. */
-function shellQuote(word: string): string {
+export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A word as a shell command shows it: as it is when nothing in it is special to the shell. */
+export function shellWord(word: string): string {
+  return /^[\w./:@%+=-]+$/.test(word) ? word : shellQuote(word);
+}
+
+/**
+ * A Docker image name from a directory name: lowercase letters, digits and `._-`, starting with
+ * a letter or digit (the reference grammar of distribution/reference, which `docker build -t` applies).
+ */
+export function imageName(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '')
+      .slice(0, 128) || 'dify-plugin'
+  );
 }

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -431,6 +431,15 @@ fi
     expect(existsSync(path.join(empty, 'Dockerfile'))).toBe(true);
   });
 
+  it('shows a docker build command that works for any directory name', async () => {
+    const parent = await tempDir();
+    const plugin = path.join(parent, "Bob's Plugin");
+    await rename(await copyPlugin(source), plugin);
+    const r = await runCli(['plugin', 'package', '--serverless=container', plugin], { cwd: parent });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`  docker build -t bob-s-plugin 'Bob'\\''s Plugin.serverless'   (`);
+  });
+
   it('never replaces the plugin directory or one that holds it, even with --force (exit 2)', async () => {
     const plugin = await copyPlugin(source);
     for (const [out, says] of [
@@ -465,7 +474,10 @@ fi
       [['--serverless', '--online', source], '--serverless does not go with --online'],
       [['--serverless=container', '--install-test', source], '--serverless does not go with --install-test'],
       [['--serverless', '--python', 'python3', source], '--serverless does not go with --python'],
-      [['--serverless=function', source], "argument 'function' is invalid"],
+      [
+        ['--serverless=function', source],
+        '--serverless="function" is not a target: use --serverless=lambda or --serverless=container',
+      ],
       [['--serverless', '--arch', 'mips', source], '--arch "mips" is not x86_64 or arm64'],
       [['--serverless', '--python-version', '2.7', source], '--python-version "2.7" is not a Python 3 version'],
     ];

@@ -19,9 +19,11 @@ import {
   CONTAINER_DOCKERIGNORE,
   containerDockerfile,
   DEPENDENCY_DIR,
+  imageName,
   installCommand,
   lambdaEntries,
   runInstall,
+  shellWord,
   type Installer,
   type LambdaArch,
   type ServerlessTarget,
@@ -118,7 +120,7 @@ export async function serverlessPackageCommand(
     const files = await writeContainerContext(r, target, output);
     const shown = printable(path.relative(io.cwd, output) || output);
     io.stdout.write(c.green(`✓ Wrote the container build context ${shown}/ (${files} files, ${where})`) + '\n');
-    io.stdout.write(`  docker build -t ${printable(name)} ${shown}   (docs/serverless.md: the container)\n`);
+    io.stdout.write(`  docker build -t ${imageName(name)} ${shellWord(shown)}   (docs/serverless.md: the container)\n`);
     return EXIT.ok;
   }
   // Ctrl-C while pip or uv installs: their process group is killed, the work directory removed
