@@ -48,6 +48,8 @@ export async function marketplaceChecks(results: PluginResult[], o: MarketplaceO
       const named = others.length > 3 ? [...others.slice(0, 3), `${others.length - 3} more`] : others;
       r.diagnostics.push(separateSubmission(i, results.length, named));
     }
+    // uv.lock could not be exported: what requirements.txt the package would hold is unknown.
+    if (r.diagnostics.some((d) => d.code === 'pack/requirements-failed')) skipped.push('requirements.txt');
     const p = r.plugin;
     if (o.online && p?.author && p.name && p.version) {
       r.diagnostics.push(

@@ -208,6 +208,9 @@ source = { registry = "https://pypi.org/simple" }
       'marketplace/author-reserved',
       'pack/requirements-failed',
     ]);
+    // In the pre-check table, the requirements.txt check did not run.
+    const md = await runCli(['plugin', 'package', '--check', '--marketplace', '--format', 'markdown', broken]);
+    expect(md.stdout).toContain('| requirements.txt | ⏭️ Skipped |');
   });
 
   it.each([
