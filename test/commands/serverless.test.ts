@@ -467,6 +467,17 @@ fi
     expect(listed.stdout).not.toContain('.serverless');
   });
 
+  it('keeps a file at the output that is not an earlier Lambda package, saying what it replaces', async () => {
+    const out = path.join(await tempDir(), 'x.serverless.zip');
+    await writeFile(out, 'notes');
+    const r = await runCli(['plugin', 'package', '--serverless', source, '-o', out], { env: offline });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'exists and is not a Lambda package written by package --serverless (a .serverless.zip holding a plugin); not overwriting it',
+    );
+    expect(readFileSync(out, 'utf8')).toBe('notes');
+  });
+
   it('refuses what it cannot do (exit 2)', async () => {
     const cases: [string[], string][] = [
       [['--serverless', '--check', source], '--serverless does not go with --check'],

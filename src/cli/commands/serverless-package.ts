@@ -192,7 +192,11 @@ function pythonFromManifest(value: unknown): string {
   return match ? match[1]! : DEFAULT_PYTHON;
 }
 
-const LAMBDA_HINTS = { elsewhere: 'pass -o with a file name', replace: 'choose another -o path, or pass --force' };
+const LAMBDA_HINTS = {
+  elsewhere: 'pass -o with a file name',
+  replace: 'choose another -o path, or pass --force',
+  earlier: 'a Lambda package written by package --serverless (a .serverless.zip holding a plugin)',
+};
 
 /** An earlier Lambda package: named .serverless.zip, holding a plugin. Anything else there is the user's. */
 async function isLambdaPackage(file: string): Promise<boolean> {
