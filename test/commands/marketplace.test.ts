@@ -573,6 +573,8 @@ describe.skipIf(process.platform === 'win32')('plugin package --marketplace --in
     const deadline = Date.now() + 10_000;
     while (!existsSync(pids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const started = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    // Its work directory is under TMPDIR, as every temporary directory of the CLI.
+    expect(readdirSync(tmp)).toEqual([expect.stringMatching(/^dify-install-test-/)]);
     command.signal('SIGINT');
     const ended = await within(command.ended, 5000, 'the command to end after Ctrl-C');
     for (const pid of started) expect(await gone(pid)).toBe(true);
