@@ -28,8 +28,10 @@ const SPECIFIER = /^(===|~=|==|!=|<=|>=|<|>)\s*(\S+)$/;
  * Pip options (`-r`, `-e`, `--index-url`) and comments are skipped.
  */
 export function requirementOf(requirements: string): SdkRequirement | null {
-  for (const [i, raw] of requirements.split(/\r?\n/).entries()) {
-    const line = raw.replace(/(^|\s)#.*$/, '');
+  for (const [i, raw] of logicalLines(requirements)) {
+    // Per-requirement options (`--hash=sha256:…` of a hashed, `pip-compile --generate-hashes` file,
+    // `--config-settings`) follow the requirement and its marker, as pip's req_file.py splits them.
+    const line = raw.replace(/(^|\s)#.*$/, '').replace(/\s--.*$/, '');
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('-')) continue;
     const m = NAME.exec(trimmed);
@@ -42,13 +44,33 @@ export function requirementOf(requirements: string): SdkRequirement | null {
     const lowest = specifiers.startsWith('@') ? null : lowerBound(specifiers);
     return {
       text,
-      line: i + 1,
+      line: i,
       column: line.indexOf(m[1]!) + 1,
       lowest,
       accepted: lowest !== null && atLeastMinimum(lowest),
     };
   }
   return null;
+}
+
+/**
+ * The lines of a requirements file as pip reads them (pip `req/req_file.py`): a line ending in a
+ * backslash goes on with the next one. Each with the 1-based number of its first line.
+ */
+function logicalLines(text: string): [number, string][] {
+  const lines: [number, string][] = [];
+  let start = 0;
+  let pending = '';
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    if (pending === '') start = i + 1;
+    if (raw.endsWith('\\')) pending += raw.slice(0, -1);
+    else {
+      lines.push([start, pending + raw]);
+      pending = '';
+    }
+  }
+  if (pending !== '') lines.push([start, pending]);
+  return lines;
 }
 
 /** The highest lower bound of a specifier set (`>=`, `>`, `~=`, `==`, `===`), or null. */

@@ -226,7 +226,8 @@ async function readmeFindings(project: PluginProject): Promise<Diagnostic[]> {
   let fence: string | null = null;
   for (const [i, line] of lines.entries()) {
     // Text inside ``` fences is skipped, as the toolkit does: sample payloads may hold any language.
-    const opener = /^\s{0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    // A fence may be indented any depth (inside a list item), as the toolkit's strip() allows.
+    const opener = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
     if (fence === null && opener) {
       fence = opener;
       continue;

@@ -48,6 +48,8 @@ export async function writeArchive(
 export interface OutputHints {
   elsewhere: string;
   replace: string;
+  /** What may be replaced without --force (default: a Dify package or bundle). */
+  earlier?: string;
 }
 
 const OUTPUT_HINTS: OutputHints = {
@@ -82,7 +84,7 @@ export async function refuseToClobber(
   if (special) throw new UserError(`${outputPath} is ${special}; not writing to it`, hints.elsewhere);
   if (force || (await isEarlierOutput(outputPath))) return;
   throw new UserError(
-    `${outputPath} exists and is not a Dify package or bundle (a .difypkg or .difybndl); not overwriting it`,
+    `${outputPath} exists and is not ${hints.earlier ?? 'a Dify package or bundle (a .difypkg or .difybndl)'}; not overwriting it`,
     hints.replace,
   );
 }

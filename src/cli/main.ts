@@ -1,5 +1,5 @@
 import { Argument, Command, CommanderError, Option } from 'commander';
-import { printableLines } from '../diagnostics/excerpt.js';
+import { printable, printableLines } from '../diagnostics/excerpt.js';
 import { didYouMean } from '../diagnostics/suggest.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../diagnostics/user-error.js';
 import { INSTALL_HELP, SHELLS, type Shell } from './completion/scripts.js';
@@ -267,11 +267,16 @@ export async function run(argv: string[], io: Io = processIo): Promise<ExitCode>
  */
 function serverlessTargetArgs(argv: readonly string[]): string[] {
   const end = argv.indexOf('--');
-  return argv.flatMap((arg, i) =>
-    arg.startsWith('--serverless=') && (end < 0 || i < end)
-      ? ['--serverless', `--serverless-target=${arg.slice('--serverless='.length)}`]
-      : [arg],
-  );
+  return argv.flatMap((arg, i) => {
+    if (!arg.startsWith('--serverless=') || (end >= 0 && i > end)) return [arg];
+    const target = arg.slice('--serverless='.length);
+    // Said here, in the user's words: commander would name the hidden option.
+    if (target !== 'lambda' && target !== 'container')
+      throw new UsageError(
+        `--serverless="${printable(target)}" is not a target: use --serverless=lambda or --serverless=container`,
+      );
+    return ['--serverless', `--serverless-target=${target}`];
+  });
 }
 
 function handleError(err: unknown, io: Io): ExitCode {

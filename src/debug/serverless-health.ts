@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { killGroup, killOnAbort, OWN_GROUP } from '../pack/process-group.js';
 
 /**
  * A plugin started in the Python SDK's serverless mode (`INSTALL_METHOD=serverless`: an HTTP
@@ -16,10 +17,12 @@ export interface ServerlessStartOptions {
   host?: string;
   /** Default: a free port. */
   port?: number;
-  /** How long the plugin has to answer `/health` with 200. */
+  /** How long the plugin has to answer `/health` with 200 (default HEALTH_TIMEOUT_MS). */
   timeoutMs?: number;
   /** Between two `/health` requests. */
   pollMs?: number;
+  /** Aborted (Ctrl-C): the plugin's process group is killed and the start fails at once. */
+  signal?: AbortSignal;
 }
 
 export interface ServerlessPlugin {
@@ -41,6 +44,12 @@ export class ServerlessStartError extends Error {
 }
 
 const OUTPUT_LIMIT = 64 * 1024;
+
+/**
+ * How long a plugin has to become healthy, in the install test as in `run --serverless`: the SDK
+ * imports every provider before it listens, which takes tens of seconds for a large plugin.
+ */
+export const HEALTH_TIMEOUT_MS = 60_000;
 
 /** A TCP port nothing listens on now (the kernel's choice), on `host`. */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -65,7 +74,9 @@ export async function startServerless(o: ServerlessStartOptions): Promise<Server
     cwd: o.cwd,
     env: { ...o.env, INSTALL_METHOD: 'serverless', SERVERLESS_HOST: host, SERVERLESS_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: OWN_GROUP,
   });
+  const undo = killOnAbort(child, o.signal);
   let output = '';
   const keep = (chunk: Buffer) => {
     output += chunk.toString('utf8');
@@ -80,17 +91,22 @@ export async function startServerless(o: ServerlessStartOptions): Promise<Server
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let gone = false;
   const plugin: ServerlessPlugin = { url, output: () => output, stop: () => (gone ? Promise.resolve() : stop(child)) };
-  const deadline = Date.now() + (o.timeoutMs ?? 20_000);
+  const deadline = Date.now() + (o.timeoutMs ?? HEALTH_TIMEOUT_MS);
   let failure: string | undefined;
   void exited.then((reason) => {
     gone = true;
     failure ??= reason;
   });
+  void exited.then(undo);
   while (failure === undefined) {
+    if (o.signal?.aborted) {
+      failure = 'was interrupted';
+      break;
+    }
     if ((await health(`${url}/health`)) === 200) return plugin;
     if (failure !== undefined) break;
     if (Date.now() >= deadline) {
-      failure = `did not answer GET /health with 200 within ${(o.timeoutMs ?? 20_000) / 1000} s`;
+      failure = `did not answer GET /health with 200 within ${(o.timeoutMs ?? HEALTH_TIMEOUT_MS) / 1000} s`;
       break;
     }
     await new Promise((r) => setTimeout(r, o.pollMs ?? 100));
@@ -113,7 +129,7 @@ function health(url: string): Promise<number> {
 
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
+    const timer = setTimeout(() => killGroup(child), 2000);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();

@@ -171,6 +171,26 @@ export function freePort(host: string): Promise<number> {
   });
 }
 
+/**
+ * Refuses a port the plugin could not listen on (another process has it, or it needs privileges):
+ * the plugin would fail to bind while `/health` is answered by whatever holds the port, and the
+ * CLI would report serving.
+ */
+export function ensureBindable(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new UserError(
+          `cannot listen on ${host}:${port}: ${err.code === 'EADDRINUSE' ? 'another process uses that port' : (err.code ?? err.message)}`,
+          'choose another --port, or leave --port out for a free one',
+        ),
+      ),
+    );
+    server.listen(port, host, () => server.close(() => resolve()));
+  });
+}
+
 /** An address that listens everywhere is asked on the loopback one. */
 function reachable(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';

@@ -68,6 +68,12 @@ export const RULE_CATALOG = {
     source: 'SDK PluginConfiguration (packaging.Version)',
     enforced: 'SDK start',
   },
+  'manifest/entrypoint-invalid': {
+    severity: 'error',
+    summary: 'meta.runner.entrypoint is not a Python module name (dotted identifiers such as `main` or `app.main`).',
+    source: 'daemon runs `python -m <entrypoint>`',
+    enforced: 'plugin start (`python -m`)',
+  },
   'manifest/privacy-missing': {
     severity: 'warning',
     summary: 'manifest `privacy` names a file that does not exist.',
@@ -510,7 +516,7 @@ export const RULE_CATALOG = {
     enforced: 'Marketplace review (pre-check workflow)',
   },
   'marketplace/online-unavailable': {
-    severity: 'warning',
+    severity: 'info',
     summary:
       'With --online: the Marketplace could not be asked (network, timeout, unexpected answer); nothing is known.',
     source: 'this CLI (a failed lookup is never reported as a published version)',

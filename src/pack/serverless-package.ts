@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { killOnAbort, OWN_GROUP } from './process-group.js';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../diagnostics/user-error.js';
@@ -47,7 +48,7 @@ export SERVERLESS_PORT="\${AWS_LWA_PORT:-\${PORT:-8080}}"
 export PYTHONPATH="$PWD/${DEPENDENCY_DIR}\${PYTHONPATH:+:$PYTHONPATH}"
 # The package is read-only once deployed: no bytecode files to write.
 export PYTHONDONTWRITEBYTECODE=1
-exec "\${PYTHON:-python3}" -m ${target.entrypoint}
+exec "\${PYTHON:-python3}" -m ${shellQuote(target.entrypoint)}
 `;
 }
 
@@ -173,10 +174,16 @@ export class DependencyInstallError extends UserError {}
 /** Runs the install; resolves when it succeeded, else throws a DependencyInstallError. */
 export function runInstall(
   cmd: { command: string; args: string[] },
-  o: { cwd: string; env: NodeJS.ProcessEnv; what: string },
+  o: { cwd: string; env: NodeJS.ProcessEnv; what: string; signal?: AbortSignal },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd.command, cmd.args, { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd.command, cmd.args, {
+      cwd: o.cwd,
+      env: o.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: OWN_GROUP,
+    });
+    const undo = killOnAbort(child, o.signal);
     let tail = '';
     const keep = (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-MAX_OUTPUT_TAIL);
@@ -195,6 +202,7 @@ export function runInstall(
       ),
     );
     child.on('close', (code, signal) => {
+      undo();
       if (code === 0) return resolve();
       const last = tail
         .split(/\r?\n/)
@@ -234,7 +242,7 @@ ENV INSTALL_METHOD=serverless \\
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \\
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=4).status != 200)"]
-CMD ["python", "-m", "${target.entrypoint}"]
+CMD ["python", "-m", ${JSON.stringify(target.entrypoint)}]
 `;
 }
 
@@ -247,3 +255,27 @@ __pycache__
 Dockerfile
 .dockerignore
 `;
+
+/** One POSIX shell word, whatever it holds: the check refuses such entrypoints first, this is the second layer. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A word as a shell command shows it: as it is when nothing in it is special to the shell. */
+export function shellWord(word: string): string {
+  return /^[\w./:@%+=-]+$/.test(word) ? word : shellQuote(word);
+}
+
+/**
+ * A Docker image name from a directory name: lowercase letters, digits and `._-`, starting with
+ * a letter or digit (the reference grammar of distribution/reference, which `docker build -t` applies).
+ */
+export function imageName(name: string): string {
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '')
+      .slice(0, 128) || 'dify-plugin'
+  );
+}

@@ -10,6 +10,7 @@ import { separateSubmission } from '../check/marketplace.js';
 import { startServerless, ServerlessStartError } from '../debug/serverless-health.js';
 import { extractPackage } from '../pack/extract.js';
 import { findUv } from '../pack/requirements.js';
+import { killGroup, killOnAbort, OWN_GROUP } from '../pack/process-group.js';
 import { get, type Declaration } from '../project/model.js';
 import type { PluginResult } from './check-plugin.js';
 
@@ -27,6 +28,8 @@ export interface MarketplaceOptions {
   maxBytes: number;
   /** Where the plugin's output goes when the install test fails. */
   log: (text: string) => void;
+  /** Aborted (Ctrl-C): the running step's process group is killed and no further check runs. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -37,6 +40,7 @@ export interface MarketplaceOptions {
  */
 export async function marketplaceChecks(results: PluginResult[], o: MarketplaceOptions): Promise<void> {
   for (const [i, r] of results.entries()) {
+    if (o.signal?.aborted) return;
     const skipped: string[] = [];
     if (results.length > 1) {
       // A few names: with many plugins, each message would otherwise list all the others.
@@ -44,6 +48,8 @@ export async function marketplaceChecks(results: PluginResult[], o: MarketplaceO
       const named = others.length > 3 ? [...others.slice(0, 3), `${others.length - 3} more`] : others;
       r.diagnostics.push(separateSubmission(i, results.length, named));
     }
+    // uv.lock could not be exported: what requirements.txt the package would hold is unknown.
+    if (r.diagnostics.some((d) => d.code === 'pack/requirements-failed')) skipped.push('requirements.txt');
     const p = r.plugin;
     if (o.online && p?.author && p.name && p.version) {
       r.diagnostics.push(
@@ -81,9 +87,10 @@ const MAX_BODY_BYTES = 1024 * 1024;
 
 /**
  * The workflow's "Check If Version Exists" step: `GET <base>/api/v1/plugins/<author>/<name>/<version>`
- * answering 200 with `{"code": 0, ...}` means the version is published; any other status means it
- * is not. What cannot be answered (network, timeout, a server error, an unreadable body) is a
- * warning: the check did not run, which is never reported as a published version.
+ * answering 200 with `{"code": 0, ...}` means the version is published; a 404, or 200 with
+ * another code, means it is not. What cannot be answered (network, timeout, any other status, an
+ * unreadable body) is a note, never failing the run, --strict or not: the check did not run,
+ * which is never reported as a published version.
  */
 export async function versionPublished(
   author: string,
@@ -114,7 +121,9 @@ export async function versionPublished(
     status = res.status;
     if (status !== 200) {
       await res.body?.cancel();
-      return status >= 500 ? unavailable(`HTTP ${status}`) : [];
+      // Only "not found" says the version is not published: a 403 (refused), a 429 (rate limited)
+      // or a 5xx says nothing about it.
+      return status === 404 ? [] : unavailable(`HTTP ${status}`);
     }
     body = await boundedText(res);
   } catch (err) {
@@ -168,22 +177,32 @@ interface StepOutcome {
 
 const STEP_OUTPUT_LIMIT = 64 * 1024;
 
-function runStep(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number) {
+function runStep(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+) {
   return new Promise<StepOutcome>((resolve) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: OWN_GROUP });
+    const undo = killOnAbort(child, signal);
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-STEP_OUTPUT_LIMIT);
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => killGroup(child), timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
+      undo();
       resolve({ ok: false, output, why: `could not be started: ${err.message}` });
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      undo();
       resolve({
         ok: code === 0,
         output,
@@ -201,8 +220,9 @@ function runStep(command: string, args: string[], cwd: string, env: NodeJS.Proce
  * serverless server has a health route, which says more.
  */
 async function installTest(r: PluginResult, o: MarketplaceOptions): Promise<Diagnostic[]> {
-  const work = mkdtempSync(path.join(tmpdir(), 'dify-install-test-'));
+  const work = mkdtempSync(path.join(o.env.TMPDIR || tmpdir(), 'dify-install-test-'));
   const failed = (step: string, outcome: { why: string; output: string }) => {
+    if (o.signal?.aborted) return []; // stopped by the user: nothing failed
     if (outcome.output.trim() !== '')
       o.log(`--- ${r.path}: output of "${step}" ---\n${outcome.output.trimEnd()}\n---\n`);
     return [
@@ -224,13 +244,20 @@ async function installTest(r: PluginResult, o: MarketplaceOptions): Promise<Diag
     const venvPython = path.join(bin, process.platform === 'win32' ? 'python.exe' : 'python');
     const uv = findUv(o.env);
     const make = uv
-      ? await runStep(uv, ['venv', '--python', o.python, venv], work, o.env, 120_000)
-      : await runStep(o.python, ['-m', 'venv', venv], work, o.env, 120_000);
+      ? await runStep(uv, ['venv', '--python', o.python, venv], work, o.env, 120_000, o.signal)
+      : await runStep(o.python, ['-m', 'venv', venv], work, o.env, 120_000, o.signal);
     if (!make.ok) return failed('create the virtual environment', make);
     const requirements = path.join(files, 'requirements.txt');
     const install = uv
-      ? await runStep(uv, ['pip', 'install', '--python', venvPython, '-r', requirements], files, o.env, 600_000)
-      : await runStep(venvPython, ['-m', 'pip', 'install', '-r', requirements], files, o.env, 600_000);
+      ? await runStep(
+          uv,
+          ['pip', 'install', '--python', venvPython, '-r', requirements],
+          files,
+          o.env,
+          600_000,
+          o.signal,
+        )
+      : await runStep(venvPython, ['-m', 'pip', 'install', '-r', requirements], files, o.env, 600_000, o.signal);
     if (!install.ok) return failed('install requirements.txt', install);
     const entrypoint = get(r.project!.manifest?.value, 'meta', 'runner', 'entrypoint');
     const env = { ...o.env, VIRTUAL_ENV: venv, PATH: `${bin}${path.delimiter}${o.env.PATH ?? ''}` };
@@ -240,6 +267,7 @@ async function installTest(r: PluginResult, o: MarketplaceOptions): Promise<Diag
         entrypoint: typeof entrypoint === 'string' ? entrypoint : 'main',
         cwd: files,
         env,
+        signal: o.signal,
       });
       await plugin.stop();
     } catch (err) {

@@ -17,3 +17,12 @@ export function uniqueIdentifier(author: string | null, name: string, version: s
 export function isValidUniqueIdentifier(identifier: string): boolean {
   return UNIQUE_IDENTIFIER.test(identifier);
 }
+
+/**
+ * What `python -m` accepts as `meta.runner.entrypoint` (the daemon runs `python -m <entrypoint>`,
+ * dify-plugin-daemon `internal/core/local_runtime/subprocess.go`): dotted identifiers. Anything else would also
+ * reach a shell script or a Dockerfile that `package --serverless` writes.
+ */
+export function isPythonModuleName(name: string): boolean {
+  return /^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$/.test(name);
+}

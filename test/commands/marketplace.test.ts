@@ -1,14 +1,17 @@
 // `plugin package --check --marketplace`: the Marketplace's pull-request pre-check run locally
 // (langgenius/dify-plugins .github/workflows/pre-check-plugin.yaml), on fixtures built here from
 // the example plugin, each breaking one rule.
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requirementOf } from '../../src/check/marketplace-requirements.js';
 import { versionPublished } from '../../src/pipelines/marketplace.js';
+import { run } from '../../src/cli/main.js';
 import { runCli } from '../helpers/cli.js';
+import { gone } from '../helpers/processes.js';
+import { startCommand, within } from './run-harness.js';
 import { EXAMPLE, pluginWith, REPO, tempDir, type Overrides } from '../helpers/plugin.js';
 
 const MANIFEST = readFileSync(path.join(EXAMPLE, 'manifest.yaml'), 'utf8');
@@ -205,6 +208,9 @@ source = { registry = "https://pypi.org/simple" }
       'marketplace/author-reserved',
       'pack/requirements-failed',
     ]);
+    // In the pre-check table, the requirements.txt check did not run.
+    const md = await runCli(['plugin', 'package', '--check', '--marketplace', '--format', 'markdown', broken]);
+    expect(md.stdout).toContain('| requirements.txt | ⏭️ Skipped |');
   });
 
   it.each([
@@ -223,6 +229,21 @@ source = { registry = "https://pypi.org/simple" }
     ['dify_plugin @ https://example.com/dify_plugin-0.9.0.whl', false],
   ])('requirement %s accepted: %s', (line, accepted) => {
     expect(requirementOf(`-r base.txt\n${line}\n`)).toMatchObject({ line: 2, accepted });
+  });
+
+  it('reads a hashed requirements.txt (pip-compile --generate-hashes): continued lines, --hash options', () => {
+    const hashed =
+      'anyio==4.4.0 \\\n    --hash=sha256:aaaa\n' +
+      'dify-plugin==0.9.1 \\\n    --hash=sha256:bbbb \\\n    --hash=sha256:cccc\n    # via -r requirements.in\n' +
+      'httpx==0.27.0 --hash=sha256:dddd\n';
+    expect(requirementOf(hashed)).toMatchObject({
+      text: 'dify-plugin==0.9.1',
+      line: 3,
+      column: 1,
+      lowest: '0.9.1',
+      accepted: true,
+    });
+    expect(requirementOf('dify_plugin>=0.9 --config-settings=x=y\n')).toMatchObject({ lowest: '0.9', accepted: true });
   });
 
   it('asks for PRIVACY.md and a manifest privacy field naming it', async () => {
@@ -256,6 +277,9 @@ source = { registry = "https://pypi.org/simple" }
     // Only in the fence, or only in a translation: accepted.
     const fenced = await cleanPlugin({ 'README.md': readme('All English.'), 'readme/README_zh_Hans.md': '# 你好\n' });
     expect(codes((await check(fenced, '--marketplace')).findings)).toEqual([]);
+    const inList = '# Hello\n\n1. Send:\n\n        ```json\n        {"greeting": "你好"}\n        ```\n\n2. Done.\n';
+    const listed = await cleanPlugin({ 'README.md': inList });
+    expect(codes((await check(listed, '--marketplace')).findings)).toEqual([]);
   });
 
   it('checks a .difypkg the same way', async () => {
@@ -344,6 +368,8 @@ describe('plugin package --check --marketplace --online', () => {
     ['404', json(404, { code: -1 }), []],
     ['200 with another code', json(200, { code: 404, msg: 'not found' }), []],
     ['500', json(500, {}), ['marketplace/online-unavailable']],
+    ['403', json(403, { code: -1 }), ['marketplace/online-unavailable']],
+    ['429', json(429, {}), ['marketplace/online-unavailable']],
     ['not JSON', (res: http.ServerResponse) => res.end('<html>'), ['marketplace/online-unavailable']],
     ['a dropped connection', (res: http.ServerResponse) => res.destroy(), ['marketplace/online-unavailable']],
     [
@@ -355,14 +381,27 @@ describe('plugin package --check --marketplace --online', () => {
     const market = await fakeMarketplace(reply);
     servers.push(market);
     const found = await versionPublished('acme', 'hello_world', '0.0.1', { DIFY_MARKETPLACE_URL: market.url });
-    expect(found.map((d) => [d.code, d.severity])).toEqual(expected.map((c) => [c, 'warning']));
+    expect(found.map((d) => [d.code, d.severity])).toEqual(expected.map((c) => [c, 'info']));
   });
 
-  it('gives up after the time limit with a warning, never a false error', async () => {
+  it('never fails a run when the Marketplace cannot be asked, --strict included', async () => {
+    const market = await fakeMarketplace(json(503, {}));
+    servers.push(market);
+    const r = await runCli(
+      ['plugin', 'package', '--check', '--strict', '--marketplace', '--online', await cleanPlugin()],
+      {
+        env: { DIFY_MARKETPLACE_URL: market.url },
+      },
+    );
+    expect(r.stdout).toContain('marketplace/online-unavailable');
+    expect(r.code).toBe(0);
+  });
+
+  it('gives up after the time limit with a note, never a false error', async () => {
     const market = await fakeMarketplace(() => {}); // never answers
     servers.push(market);
     const found = await versionPublished('acme', 'x', '1.0.0', { DIFY_MARKETPLACE_URL: market.url }, 200);
-    expect(found).toMatchObject([{ code: 'marketplace/online-unavailable', severity: 'warning' }]);
+    expect(found).toMatchObject([{ code: 'marketplace/online-unavailable', severity: 'info' }]);
     expect(found[0]!.message).toContain('no answer within 0.2 s');
   });
 
@@ -388,6 +427,7 @@ async function fakePython(): Promise<{ python: string; log: string }> {
     python,
     `#!/bin/sh
 if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then mkdir -p "$3/bin" && ln -s "${python}" "$3/bin/python"; exit $?; fi
+if [ "$1" = "-m" ] && [ "$2" = "pip" ] && [ -n "$FAKE_PIP_HANG" ]; then sleep 20 & echo "$$ $!" > "$FAKE_PIP_HANG.part"; mv "$FAKE_PIP_HANG.part" "$FAKE_PIP_HANG"; wait; fi
 if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then echo "$@" >> "${log}"; [ -z "$FAKE_PIP_FAIL" ] || { echo "no matching distribution" >&2; exit 1; }; exit 0; fi
 exec python3 "$@"
 `,
@@ -503,6 +543,57 @@ if [ "$1" = "venv" ]; then mkdir -p "$4/bin" && ln -s "$3" "$4/bin/python"; fi
     expect(pip.code).toBe(1);
     expect(pip.stdout).toContain('step "install requirements.txt"');
     expect(pip.stderr).toContain('no matching distribution');
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('plugin package --marketplace --install-test stopped by Ctrl-C', () => {
+  /** Runs the install test in-process until `pids` names the processes to stop; then Ctrl-C. */
+  async function interrupt(plugin: string, env: Record<string, string>, pids: string) {
+    const { python } = await fakePython();
+    const tmp = await tempDir();
+    const command = startCommand(
+      (io) =>
+        run(
+          [
+            'node',
+            'dify',
+            'plugin',
+            'package',
+            '--check',
+            '--marketplace',
+            '--install-test',
+            '--python',
+            python,
+            plugin,
+          ],
+          io,
+        ),
+      { env: { ...env, TMPDIR: tmp } },
+    );
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(pids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const started = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+    // Its work directory is under TMPDIR, as every temporary directory of the CLI.
+    expect(readdirSync(tmp)).toEqual([expect.stringMatching(/^dify-install-test-/)]);
+    command.signal('SIGINT');
+    const ended = await within(command.ended, 5000, 'the command to end after Ctrl-C');
+    for (const pid of started) expect(await gone(pid)).toBe(true);
+    expect(readdirSync(tmp)).toEqual([]);
+    return { ended, command };
+  }
+
+  it('kills pip and what it started, removes the work directory, exit 130', async () => {
+    const pids = path.join(await tempDir(), 'pids');
+    const { ended, command } = await interrupt(await cleanPlugin(), { FAKE_PIP_HANG: pids }, pids);
+    expect(ended.code).toBe(130);
+    expect(command.stdout()).not.toContain('marketplace/install-failed');
+  });
+
+  it('kills the plugin and what it started while waiting for /health', async () => {
+    const pids = path.join(await tempDir(), 'pids');
+    const main = `import os, subprocess, time\nchild = subprocess.Popen(["sleep", "20"])\nopen(${JSON.stringify(pids + '.part')}, "w").write(f"{os.getpid()} {child.pid}")\nos.rename(${JSON.stringify(pids + '.part')}, ${JSON.stringify(pids)})\ntime.sleep(20)\n`;
+    const { ended } = await interrupt(await cleanPlugin({ 'main.py': main }), {}, pids);
+    expect(ended.code).toBe(130);
   });
 });
 

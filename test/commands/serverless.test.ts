@@ -1,6 +1,8 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serverlessRunCommand, SERVERLESS_RUN_LIMITS } from '../../src/cli/commands/serverless-run.js';
@@ -8,6 +10,7 @@ import { run } from '../../src/cli/main.js';
 import { freePort, healthy } from '../../src/debug/serverless-run.js';
 import { isAlive, runCli } from '../helpers/cli.js';
 import { copyPlugin, EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
+import { gone } from '../helpers/processes.js';
 import { craftZip } from '../helpers/zip-craft.js';
 import { startCommand, within, type RunningCommand } from './run-harness.js';
 
@@ -129,6 +132,22 @@ describe('plugin run --serverless', () => {
     await command.waitFor('✓ Serving at');
     expect(servingUrl(command)).toBe(`http://127.0.0.1:${port}`);
     expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+  });
+
+  it('refuses a --port another process listens on, starting nothing', async () => {
+    const other = http.createServer((_, res) => res.end('not the plugin'));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (other.address() as AddressInfo).port;
+      const command = serve([plugin, '--port', String(port)]);
+      const ended = await within(command.ended, 10_000, 'the command to refuse the port');
+      expect(ended.code).toBe(1);
+      expect(command.stderr()).toContain(`cannot listen on 127.0.0.1:${port}: another process uses that port`);
+      expect(command.output()).not.toContain('Serving');
+      expect(command.output()).not.toContain('fake serverless plugin');
+    } finally {
+      other.close();
+    }
   });
 
   it('serves a .difypkg from a temporary copy, removed when it stops', async () => {
@@ -316,8 +335,34 @@ fi
     const tree = await tempDir();
     execFileSync('unzip', ['-q', out, '-d', tree]);
     expect(statSync(path.join(tree, 'run.sh')).mode & 0o777).toBe(0o755);
-    expect(readFileSync(path.join(tree, 'run.sh'), 'utf8')).toContain('exec "${PYTHON:-python3}" -m main\n');
+    expect(readFileSync(path.join(tree, 'run.sh'), 'utf8')).toContain(`exec "\${PYTHON:-python3}" -m 'main'\n`);
   });
+
+  it.skipIf(process.platform === 'win32')(
+    'stops the installer and all it started on Ctrl-C, removes its work directory, writes nothing (exit 130)',
+    async () => {
+      const dir = await tempDir();
+      const [uv, pids, tmp] = [path.join(dir, 'uv'), path.join(dir, 'pids'), path.join(dir, 'tmp')];
+      await mkdir(tmp);
+      // An installer that has started a process of its own (as pip's builds) and takes its time.
+      await writeFile(uv, `#!/bin/sh\nsleep 20 &\necho "$$ $!" > '${pids}.part'\nmv '${pids}.part' '${pids}'\nwait\n`, {
+        mode: 0o755,
+      });
+      const out = path.join(dir, 'x.serverless.zip');
+      const command = startCommand(
+        (io) => run(['node', 'dify', 'plugin', 'package', '--serverless', source, '-o', out], io),
+        { env: { UV_PATH: uv, TMPDIR: tmp } },
+      );
+      const deadline = Date.now() + 10_000;
+      while (!existsSync(pids) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const [shell, sleeper] = readFileSync(pids, 'utf8').trim().split(' ').map(Number);
+      command.signal('SIGINT');
+      expect((await within(command.ended, 5000, 'the command to end after Ctrl-C')).code).toBe(130);
+      expect([await gone(shell!), await gone(sleeper!)]).toEqual([true, true]);
+      expect(readdirSync(tmp)).toEqual([]);
+      expect(existsSync(out)).toBe(false);
+    },
+  );
 
   it('takes the architecture and the Python version from the manifest', async () => {
     const plugin = await copyPlugin(source);
@@ -370,9 +415,42 @@ fi
     // An earlier context is replaced; any other directory is the user's.
     expect((await runCli(['plugin', 'package', '--serverless=container', source, '-o', out])).code).toBe(0);
     const mine = await tempDir();
-    const refused = await runCli(['plugin', 'package', '--serverless=container', source, '-o', mine]);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('is not a build context written by this command; not replacing it');
+    await writeFile(path.join(mine, 'notes.txt'), 'mine');
+    for (const force of [[], ['--force']]) {
+      const refused = await runCli(['plugin', 'package', '--serverless=container', source, '-o', mine, ...force]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('is not a build context written by this command; not replacing it');
+    }
+    expect(readFileSync(path.join(mine, 'notes.txt'), 'utf8')).toBe('mine');
+    // An empty directory only with --force.
+    const empty = await tempDir();
+    expect((await runCli(['plugin', 'package', '--serverless=container', source, '-o', empty])).code).toBe(1);
+    expect((await runCli(['plugin', 'package', '--serverless=container', source, '-o', empty, '--force'])).code).toBe(
+      0,
+    );
+    expect(existsSync(path.join(empty, 'Dockerfile'))).toBe(true);
+  });
+
+  it('shows a docker build command that works for any directory name', async () => {
+    const parent = await tempDir();
+    const plugin = path.join(parent, "Bob's Plugin");
+    await rename(await copyPlugin(source), plugin);
+    const r = await runCli(['plugin', 'package', '--serverless=container', plugin], { cwd: parent });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`  docker build -t bob-s-plugin 'Bob'\\''s Plugin.serverless'   (`);
+  });
+
+  it('never replaces the plugin directory or one that holds it, even with --force (exit 2)', async () => {
+    const plugin = await copyPlugin(source);
+    for (const [out, says] of [
+      [plugin, 'is the plugin directory'],
+      [path.dirname(plugin), 'holds the plugin directory'],
+    ] as const) {
+      const r = await runCli(['plugin', 'package', '--serverless=container', plugin, '-o', out, '--force']);
+      expect(r.stderr).toContain(says);
+      expect(r.code).toBe(2);
+      expect(existsSync(path.join(plugin, 'manifest.yaml'))).toBe(true);
+    }
   });
 
   it('never packs an earlier deployment written into the plugin directory', async () => {
@@ -389,10 +467,28 @@ fi
     expect(listed.stdout).not.toContain('.serverless');
   });
 
+  it('keeps a file at the output that is not an earlier Lambda package, saying what it replaces', async () => {
+    const out = path.join(await tempDir(), 'x.serverless.zip');
+    await writeFile(out, 'notes');
+    const r = await runCli(['plugin', 'package', '--serverless', source, '-o', out], { env: offline });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'exists and is not a Lambda package written by package --serverless (a .serverless.zip holding a plugin); not overwriting it',
+    );
+    expect(readFileSync(out, 'utf8')).toBe('notes');
+  });
+
   it('refuses what it cannot do (exit 2)', async () => {
     const cases: [string[], string][] = [
       [['--serverless', '--check', source], '--serverless does not go with --check'],
-      [['--serverless=function', source], "argument 'function' is invalid"],
+      [['--serverless', '--marketplace', source], '--serverless does not go with --marketplace'],
+      [['--serverless', '--online', source], '--serverless does not go with --online'],
+      [['--serverless=container', '--install-test', source], '--serverless does not go with --install-test'],
+      [['--serverless', '--python', 'python3', source], '--serverless does not go with --python'],
+      [
+        ['--serverless=function', source],
+        '--serverless="function" is not a target: use --serverless=lambda or --serverless=container',
+      ],
       [['--serverless', '--arch', 'mips', source], '--arch "mips" is not x86_64 or arm64'],
       [['--serverless', '--python-version', '2.7', source], '--python-version "2.7" is not a Python 3 version'],
     ];

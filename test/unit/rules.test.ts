@@ -74,6 +74,11 @@ const cases: Case[] = [
     expect: { code: 'reference/entrypoint-missing', file: 'manifest.yaml', line: at(MANIFEST, 'entrypoint:') },
   },
   {
+    name: 'entrypoint that is not a module name',
+    files: manifest(['entrypoint: main', 'entrypoint: "main; rm -rf ~"']),
+    expect: { code: 'manifest/entrypoint-invalid', file: 'manifest.yaml', line: at(MANIFEST, 'entrypoint:') },
+  },
+  {
     name: 'provider file missing',
     files: { 'provider/hello_world.yaml': null },
     expect: { code: 'file/missing', file: 'manifest.yaml', line: at(MANIFEST, '- provider/hello_world.yaml') },

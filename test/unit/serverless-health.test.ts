@@ -2,7 +2,7 @@
 // stand-in plugin in Python: what it is started with, and each way the wait ends.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ServerlessStartError, startServerless } from '../../src/debug/serverless-health.js';
 import { tempDir } from '../helpers/plugin.js';
 
@@ -34,6 +34,35 @@ describe.skipIf(process.platform === 'win32')('startServerless', () => {
     await plugin.stop();
     expect(plugin.output()).toContain('mode serverless 127.0.0.1');
     await expect(fetch(`${plugin.url}/health`)).rejects.toThrow();
+  });
+
+  it('waits 60 s by default, as run --serverless does (the clock moved on, not waited for)', async () => {
+    const cwd = await pluginDir(PLUGIN(503));
+    const start = Date.now();
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+    try {
+      const started = startServerless({
+        python: 'python3',
+        entrypoint: 'main',
+        cwd,
+        env: process.env,
+        pollMs: 20,
+      }).then(
+        () => new Error('started'),
+        (err: Error) => err,
+      );
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+      await settle();
+      vi.setSystemTime(start + 59_000);
+      await settle();
+      expect(await Promise.race([started, 'still waiting'])).toBe('still waiting');
+      vi.setSystemTime(start + 61_000);
+      const err = await started;
+      expect(err).toBeInstanceOf(ServerlessStartError);
+      expect(err.message).toBe('did not answer GET /health with 200 within 60 s');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('gives up after the time limit when /health never answers 200', async () => {

@@ -1,7 +1,8 @@
 import type { Diagnostic } from '../../diagnostics/diagnostic.js';
 import { at, type CheckContext } from './context.js';
+import { printable } from '../../diagnostics/excerpt.js';
 import { closestPath } from '../../diagnostics/suggest.js';
-import { isValidUniqueIdentifier, uniqueIdentifier } from '../../project/identity.js';
+import { isPythonModuleName, isValidUniqueIdentifier, uniqueIdentifier } from '../../project/identity.js';
 import { get, isObject, PLUGIN_LISTS, type PluginList } from '../../project/model.js';
 import { isPep440 } from '../../project/pep440.js';
 import { resolveRef } from '../../project/references.js';
@@ -146,7 +147,17 @@ export async function privacyFile({ project, files }: CheckContext): Promise<Dia
 export async function entrypoint({ project, files }: CheckContext): Promise<Diagnostic[]> {
   const manifest = project.manifest;
   const entry = get(manifest?.value, 'meta', 'runner', 'entrypoint');
-  if (!manifest || typeof entry !== 'string' || !/^[A-Za-z_][\w.]*$/.test(entry)) return [];
+  if (!manifest || typeof entry !== 'string') return [];
+  if (!isPythonModuleName(entry))
+    return [
+      at(
+        'manifest/entrypoint-invalid',
+        manifest,
+        ['meta', 'runner', 'entrypoint'],
+        `meta.runner.entrypoint is "${printable(entry)}", which is not a Python module name`,
+        'name the module to run with python -m, dotted identifiers such as main or app.main',
+      ),
+    ];
   const base = entry.split('.').join('/');
   for (const candidate of [`${base}.py`, `${base}/__init__.py`, `${base}/__main__.py`]) {
     if ((await project.source.statPath(candidate)) === 'file') return [];

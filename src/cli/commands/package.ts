@@ -92,7 +92,7 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
     outputPaths,
   ).finally(() => spinner.stop());
   results.forEach((r, i) => (r.path = paths[i]!)); // report paths as the user typed them
-  if (opts.marketplace) await runMarketplaceChecks(results, opts, maxBytes, io);
+  if (opts.marketplace && !(await runMarketplaceChecks(results, opts, maxBytes, io))) return EXIT.interrupted;
 
   const extras = new Map<PluginResult, ResultExtras>();
   if (opts.list) for (const r of results) extras.set(r, listing(r));
@@ -131,13 +131,26 @@ export async function packageCommand(paths: string[], opts: PackageOptions, io: 
   return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
 }
 
-/** The checks of the `marketplace` profile that need the network or a Python. */
-async function runMarketplaceChecks(results: PluginResult[], opts: PackageOptions, maxBytes: number, io: Io) {
+/**
+ * The checks of the `marketplace` profile that need the network or a Python; false when Ctrl-C
+ * (or SIGTERM, SIGHUP) stopped them: the install test's process group is killed and its
+ * temporary directory removed before this returns.
+ */
+async function runMarketplaceChecks(
+  results: PluginResult[],
+  opts: PackageOptions,
+  maxBytes: number,
+  io: Io,
+): Promise<boolean> {
   const { marketplaceChecks } = await import('../../pipelines/marketplace.js');
+  const { stopSignals } = await import('./local-run.js');
   const spinner = await startSpinner(
     io,
     opts.format === 'json' || !(opts.online || opts.installTest) ? undefined : 'Running the Marketplace pre-check',
   );
+  const abort = new AbortController();
+  const stop = stopSignals(io.signals ?? process, () => {});
+  void stop.signalled.then(() => abort.abort());
   try {
     await marketplaceChecks(results, {
       strict: Boolean(opts.strict),
@@ -147,10 +160,13 @@ async function runMarketplaceChecks(results: PluginResult[], opts: PackageOption
       python: commandPath(opts.python ?? io.env.PYTHON_INTERPRETER_PATH ?? 'python3', io.cwd, io.env),
       maxBytes,
       log: (text) => io.stderr.write(text.split('\n').map(printable).join('\n')),
+      signal: abort.signal,
     });
   } finally {
+    stop.dispose();
     spinner.stop();
   }
+  return !stop.received;
 }
 
 /**

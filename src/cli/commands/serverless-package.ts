@@ -1,4 +1,14 @@
-import { mkdtempSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkPlugins, type PluginResult } from '../../pipelines/check-plugin.js';
@@ -9,14 +19,17 @@ import {
   CONTAINER_DOCKERIGNORE,
   containerDockerfile,
   DEPENDENCY_DIR,
+  imageName,
   installCommand,
   lambdaEntries,
   runInstall,
+  shellWord,
   type Installer,
   type LambdaArch,
   type ServerlessTarget,
 } from '../../pack/serverless-package.js';
 import { get } from '../../project/model.js';
+import { isPythonModuleName } from '../../project/identity.js';
 import { printable } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
@@ -24,6 +37,7 @@ import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/us
 import type { Io } from '../io.js';
 import { holdsManifest, refuseToClobber, writeArchive } from '../archive-output.js';
 import { parseMaxSize } from '../max-size.js';
+import { stopSignals } from './local-run.js';
 import { startSpinner } from '../spinner.js';
 import type { PackageOptions } from './package.js';
 
@@ -66,7 +80,7 @@ export async function serverlessPackageCommand(
   const name = path.basename(dir);
   const output = path.resolve(io.cwd, opts.output_path ?? `${name}.serverless${kind === 'lambda' ? '.zip' : ''}`);
   if (kind === 'lambda') await refuseToClobber(output, Boolean(opts.force), LAMBDA_HINTS, isLambdaPackage);
-  else refuseDirectory(output, Boolean(opts.force));
+  else refuseDirectory(output, dir, Boolean(opts.force));
 
   const spinner = await startSpinner(io, `Checking ${paths[0]}`);
   const [result] = await checkPlugins(
@@ -94,6 +108,9 @@ export async function serverlessPackageCommand(
     pythonVersion: opts.pythonVersion ?? pythonFromManifest(get(runner, 'version')),
     entrypoint: String(get(runner, 'entrypoint') ?? 'main'),
   };
+  // The check reports such an entrypoint (manifest/entrypoint-invalid); it goes into run.sh and the Dockerfile.
+  if (!isPythonModuleName(target.entrypoint))
+    throw new UserError(`meta.runner.entrypoint "${printable(target.entrypoint)}" is not a Python module name`);
   if (explicitArch && !manifestArches(get(manifest, 'meta', 'arch')).includes(explicitArch))
     io.stderr.write(
       `warning: manifest.yaml meta.arch does not list ${explicitArch === 'x86_64' ? 'amd64' : 'arm64'}; packing for ${explicitArch} as --arch says\n`,
@@ -103,10 +120,24 @@ export async function serverlessPackageCommand(
     const files = await writeContainerContext(r, target, output);
     const shown = printable(path.relative(io.cwd, output) || output);
     io.stdout.write(c.green(`✓ Wrote the container build context ${shown}/ (${files} files, ${where})`) + '\n');
-    io.stdout.write(`  docker build -t ${printable(name)} ${shown}   (docs/serverless.md: the container)\n`);
+    io.stdout.write(`  docker build -t ${imageName(name)} ${shellWord(shown)}   (docs/serverless.md: the container)\n`);
     return EXIT.ok;
   }
-  const written = await writeLambdaPackage(dir, r, target, output, opts, io, maxBytes);
+  // Ctrl-C while pip or uv installs: their process group is killed, the work directory removed
+  // (writeLambdaPackage's finally), and the command ends as interrupted.
+  const abort = new AbortController();
+  const stop = stopSignals(io.signals ?? process, () => {});
+  void stop.signalled.then(() => abort.abort());
+  let written: Awaited<ReturnType<typeof writeLambdaPackage>>;
+  try {
+    written = await writeLambdaPackage(dir, r, target, output, opts, io, maxBytes, abort.signal);
+  } catch (err) {
+    if (stop.received) return EXIT.interrupted;
+    throw err;
+  } finally {
+    stop.dispose();
+  }
+  if (stop.received) return EXIT.interrupted;
   io.stdout.write(
     c.green(
       `✓ Packaged ${printable(written.output)} for AWS Lambda (${written.files} files, ${formatBytes(written.size)}, ${where})`,
@@ -116,7 +147,7 @@ export async function serverlessPackageCommand(
   return EXIT.ok;
 }
 
-/** --serverless writes one artifact of one plugin; the report flags belong to `package` itself. */
+/** --serverless writes one artifact of one plugin; the report and pre-check flags belong to `package` itself. */
 function refuseOtherFlags(opts: ServerlessPackageOptions): void {
   const other: [unknown, string][] = [
     [opts.check, '--check'],
@@ -124,6 +155,10 @@ function refuseOtherFlags(opts: ServerlessPackageOptions): void {
     [opts.outputDir, '--output-dir'],
     [opts.reportJson, '--report-json'],
     [opts.format, '--format'],
+    [opts.marketplace, '--marketplace'],
+    [opts.online, '--online'],
+    [opts.installTest, '--install-test'],
+    [opts.python, '--python'],
   ];
   const flag = other.find(([value]) => value !== undefined && value !== false)?.[1];
   if (flag) throw new UsageError(`--serverless does not go with ${flag}`);
@@ -157,23 +192,42 @@ function pythonFromManifest(value: unknown): string {
   return match ? match[1]! : DEFAULT_PYTHON;
 }
 
-const LAMBDA_HINTS = { elsewhere: 'pass -o with a file name', replace: 'choose another -o path, or pass --force' };
+const LAMBDA_HINTS = {
+  elsewhere: 'pass -o with a file name',
+  replace: 'choose another -o path, or pass --force',
+  earlier: 'a Lambda package written by package --serverless (a .serverless.zip holding a plugin)',
+};
 
 /** An earlier Lambda package: named .serverless.zip, holding a plugin. Anything else there is the user's. */
 async function isLambdaPackage(file: string): Promise<boolean> {
   return file.endsWith('.serverless.zip') && holdsManifest(file);
 }
 
-/** The build context directory is replaced only when it is an earlier one (its Dockerfile says so), or with --force. */
-function refuseDirectory(output: string, force: boolean): void {
+/**
+ * The build context replaces only an earlier one (its Dockerfile says so) or, with --force, an
+ * empty directory: anything else at the output is the user's, and never the plugin directory
+ * itself or a directory holding it, which replacing would delete.
+ */
+function refuseDirectory(output: string, dir: string, force: boolean): void {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const [out, plugin] = [real(output), real(dir)];
+  if (out === plugin || plugin.startsWith(out.endsWith(path.sep) ? out : out + path.sep))
+    throw new UsageError(
+      `-o ${output} ${out === plugin ? 'is' : 'holds'} the plugin directory; the build context would replace it`,
+    );
   const info = statSync(output, { throwIfNoEntry: false });
   if (!info) {
     if (!statSync(path.dirname(output), { throwIfNoEntry: false })?.isDirectory())
       throw new UserError(`cannot write ${output}: the directory ${path.dirname(output)} does not exist`);
     return;
   }
-  if (force) return;
-  const hint = 'choose another -o path, or pass --force';
+  const hint = 'choose another -o path, or remove it first';
   if (!info.isDirectory()) throw new UserError(`${output} exists and is not a directory; not replacing it`, hint);
   let dockerfile = '';
   try {
@@ -181,8 +235,12 @@ function refuseDirectory(output: string, force: boolean): void {
   } catch {
     // not ours
   }
-  if (!dockerfile.includes('dify plugin package --serverless=container'))
-    throw new UserError(`${output} exists and is not a build context written by this command; not replacing it`, hint);
+  if (dockerfile.includes('dify plugin package --serverless=container')) return;
+  if (readdirSync(output).length === 0) {
+    if (force) return;
+    throw new UserError(`${output} exists; not replacing it`, 'pass --force to write the build context there');
+  }
+  throw new UserError(`${output} exists and is not a build context written by this command; not replacing it`, hint);
 }
 
 async function writeContainerContext(r: PluginResult, target: ServerlessTarget, output: string): Promise<number> {
@@ -222,6 +280,7 @@ async function writeLambdaPackage(
   opts: ServerlessPackageOptions,
   io: Io,
   maxBytes: number,
+  signal: AbortSignal,
 ) {
   const entries = r.plan!.entries;
   const clash = entries.find((e) => e.name === 'run.sh' || e.name.startsWith(`${DEPENDENCY_DIR}/`));
@@ -252,11 +311,13 @@ async function writeLambdaPackage(
           cwd: work,
           env: io.env,
           what: `requirements.txt for AWS Lambda (Python ${target.pythonVersion}, ${target.arch})`,
+          signal,
         });
       } finally {
         spinner.stop();
       }
     }
+    if (signal.aborted) throw new UserError('interrupted'); // the caller ends as interrupted, writing nothing
     return await writeArchive(output, true, io, 'Packing for AWS Lambda', async () => {
       const { writeZip } = await import('../../pack/zip-writer.js');
       const zipped = lambdaEntries(target, entries, deps);

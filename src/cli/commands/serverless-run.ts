@@ -6,7 +6,8 @@ import { get } from '../../project/model.js';
 import { preflight } from '../../debug/preflight.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
-import { ServerlessExitError, ServerlessPlugin, freePort } from '../../debug/serverless-run.js';
+import { HEALTH_TIMEOUT_MS } from '../../debug/serverless-health.js';
+import { ensureBindable, ServerlessExitError, ServerlessPlugin, freePort } from '../../debug/serverless-run.js';
 import { describeSource, resolveSettings } from '../../debug/settings.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { makeRunDirectory } from '../../project/temp-file.js';
@@ -36,7 +37,7 @@ export interface ServerlessRunLimits {
 }
 
 export const SERVERLESS_RUN_LIMITS: ServerlessRunLimits = {
-  healthTimeoutMs: 60_000,
+  healthTimeoutMs: HEALTH_TIMEOUT_MS,
   healthIntervalMs: 200,
   stopGraceMs: DEFAULT_TIMERS.stopGraceMs,
   preflightTimeoutMs: DEFAULT_TIMERS.preflightTimeoutMs,
@@ -105,6 +106,7 @@ export async function serverlessRunCommand(
       );
       for (const warning of checkedPython.warnings) io.stdout.write(c.yellow(`! ${printable(warning)}`) + '\n');
     }
+    if (listen.port) await ensureBindable(listen.host, listen.port);
     const port = listen.port || (await freePort(listen.host));
     plugin = new ServerlessPlugin({
       python: python.value,
