@@ -672,13 +672,13 @@ describe('dify plugin run against a broken or hostile daemon', () => {
     writeFileSync(
       script,
       `process.stdout.write('{}\\n' + JSON.stringify({ event: 'heartbeat', session_id: null, data: {} }) + '\\n');
-process.stderr.write('before\\n' + 'e'.repeat(3 * 1024 * 1024) + '\\nafter\\n');
 const chunk = 'x'.repeat(1024 * 1024);
 let sent = 0;
 const more = () => {
   while (sent < 70) if (sent++, !process.stdout.write(chunk)) return void process.stdout.once('drain', more);
 };
-setTimeout(more, 50);
+// The flood starts once stderr is written, and a while later, for the CLI to show it first.
+process.stderr.write('before\\n' + 'e'.repeat(3 * 1024 * 1024) + '\\nafter\\n', () => setTimeout(more, 200));
 setInterval(() => undefined, 1000);
 `,
     );
