@@ -1,5 +1,5 @@
-import { readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { PluginWorkspace, pluginPython } from '../plugin-workspace.js';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { printableJson, printableLines } from '../../diagnostics/excerpt.js';
@@ -8,11 +8,8 @@ import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/us
 import { preflight } from '../../debug/preflight.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
-import { resolveSettings } from '../../debug/settings.js';
-import { extractPackage } from '../../pack/extract.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { get, isObject, type Declaration } from '../../project/model.js';
-import { makeRunDirectory } from '../../project/temp-file.js';
 import { checkPlugin, type PluginResult } from '../../pipelines/check-plugin.js';
 import { Invoker, type InvokeOutcome, type PluginRequest } from '../../pipelines/invoke.js';
 import { declaredCredentials, loadCredentials, Masker } from '../../pipelines/invoke-credentials.js';
@@ -216,7 +213,6 @@ export async function invokeCommand(
     checkSaveDir(saveDir, opts.saveDir ?? 'invoke-output');
     const runner = get(project.manifest?.value, 'meta', 'runner');
     const entrypoint = String(get(runner, 'entrypoint') ?? 'main');
-    let temp: string | undefined;
     let invoker: Invoker | undefined;
     let stopped = false;
     const onSignal = () => {
@@ -226,23 +222,10 @@ export async function invokeCommand(
     };
     const signals = io.signals ?? process;
     for (const s of STOP_SIGNALS) signals.on(s, onSignal);
-    const cleanUp = () => {
-      invoker?.killNow();
-      if (temp) rmSync(temp, { recursive: true, force: true });
-    };
-    process.once('exit', cleanUp);
+    const workspace = new PluginWorkspace(() => invoker?.killNow());
     try {
-      let dir = file;
-      if (isPackage) {
-        dir = temp = makeRunDirectory(io.env.TMPDIR || tmpdir());
-        await extractPackage(file, dir, MAX_PACKAGE_BYTES);
-      }
-      const python = resolveSettings(
-        dir,
-        opts.python !== undefined ? { python: opts.python } : {},
-        io.env,
-        io.cwd,
-      ).python;
+      const dir = await workspace.open(file, isPackage, io);
+      const python = pluginPython(dir, opts.python, io);
       if (opts.preflight !== false) {
         const checkedPython = await preflight({
           python,
@@ -275,8 +258,7 @@ export async function invokeCommand(
       throw e;
     } finally {
       await invoker?.stop(deps.stopGraceMs);
-      cleanUp();
-      process.off('exit', cleanUp);
+      workspace.release();
       for (const s of STOP_SIGNALS) signals.off(s, onSignal);
     }
   }

@@ -1,7 +1,7 @@
+import { PluginWorkspace, pluginPython } from '../plugin-workspace.js';
 import { randomUUID } from 'node:crypto';
-import { rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { get } from '../../project/model.js';
@@ -9,13 +9,10 @@ import { LineSplitter, LineTooLongError } from '../../debug/line-splitter.js';
 import { LocalRunner, type RunnerClient, type RunnerMessage } from '../../debug/local-runner.js';
 import { RESTART_DEFAULTS } from '../../debug/restart-backoff.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
-import { resolveSettings } from '../../debug/settings.js';
 import { attachInstructions, debugpyOptions, ensurePortFree } from '../../debug/debugpy.js';
 import { checkDebugpy } from '../../debug/preflight.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
-import { makeRunDirectory } from '../../project/temp-file.js';
-import { extractPackage } from '../../pack/extract.js';
 import { printable, printableJson } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
@@ -93,29 +90,11 @@ export async function localRunCommand(
   // would outlive it: the handlers go in before either exists.
   let runner: LocalRunner | undefined;
   const stop = stopSignals(io.signals ?? process, () => runner?.killNow());
-  // A package runs from a temporary copy that is removed however the run ends.
-  let temp: string | undefined;
-  const cleanUp = () => {
-    runner?.killNow();
-    if (temp) rmSync(temp, { recursive: true, force: true });
-  };
-  process.once('exit', cleanUp);
+  const workspace = new PluginWorkspace(() => runner?.killNow());
   try {
-    let dir = file;
-    if (isPackage) {
-      // The command's own environment decides where, as it does everything else (tests give theirs).
-      dir = temp = makeRunDirectory(io.env.TMPDIR || tmpdir());
-      system('loading plugin');
-      // Not cut short by a signal: removing the copy while it is being written could leave files behind.
-      await extractPackage(file, dir, MAX_PACKAGE_BYTES);
-      if (stop.received) return EXIT.ok;
-    }
-    const python = resolveSettings(
-      dir,
-      opts.python !== undefined ? { python: opts.python } : {},
-      io.env,
-      io.cwd,
-    ).python;
+    const dir = await workspace.open(file, isPackage, io, () => system('loading plugin'));
+    if (stop.received) return EXIT.ok;
+    const python = pluginPython(dir, opts.python, io);
     if (debugpy) {
       if (opts.preflight !== false) {
         const needs = pythonNeedsOf(dir, get(runnerMeta, 'version'));
@@ -166,8 +145,7 @@ export async function localRunCommand(
       await runner.stop(limits.stopGraceMs);
     }
   } finally {
-    cleanUp();
-    process.off('exit', cleanUp);
+    workspace.release();
     stop.dispose();
   }
 }

@@ -1,5 +1,5 @@
-import { rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { PluginWorkspace, pluginPython } from '../plugin-workspace.js';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { get } from '../../project/model.js';
@@ -8,10 +8,8 @@ import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { HEALTH_TIMEOUT_MS } from '../../debug/serverless-health.js';
 import { ensureBindable, ServerlessExitError, ServerlessPlugin, freePort } from '../../debug/serverless-run.js';
-import { describeSource, resolveSettings } from '../../debug/settings.js';
+import { describeSource } from '../../debug/settings.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
-import { makeRunDirectory } from '../../project/temp-file.js';
-import { extractPackage } from '../../pack/extract.js';
 import { printable } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
@@ -72,25 +70,11 @@ export async function serverlessRunCommand(
   // package would outlive it.
   let plugin: ServerlessPlugin | undefined;
   const stop = stopSignals(io.signals ?? process, () => plugin?.killNow());
-  let temp: string | undefined;
-  const cleanUp = () => {
-    plugin?.killNow();
-    if (temp) rmSync(temp, { recursive: true, force: true });
-  };
-  process.once('exit', cleanUp);
+  const workspace = new PluginWorkspace(() => plugin?.killNow());
   try {
-    let dir = file;
-    if (isPackage) {
-      dir = temp = makeRunDirectory(io.env.TMPDIR || tmpdir());
-      await extractPackage(file, dir, MAX_PACKAGE_BYTES);
-      if (stop.received) return EXIT.ok;
-    }
-    const python = resolveSettings(
-      dir,
-      opts.python !== undefined ? { python: opts.python } : {},
-      io.env,
-      io.cwd,
-    ).python;
+    const dir = await workspace.open(file, isPackage, io);
+    if (stop.received) return EXIT.ok;
+    const python = pluginPython(dir, opts.python, io);
     if (opts.preflight !== false) {
       const checkedPython = await preflight({
         python,
@@ -140,8 +124,7 @@ export async function serverlessRunCommand(
       await plugin.stop();
     }
   } finally {
-    cleanUp();
-    process.off('exit', cleanUp);
+    workspace.release();
     stop.dispose();
   }
 }
