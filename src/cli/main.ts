@@ -172,6 +172,21 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
       done(await doctorCommand(target, opts, io));
     });
 
+  plugin
+    .command('test')
+    .description("run the plugin's tests as the plugins repository's CI does: packed, unpacked, pytest (or unittest)")
+    .argument('[plugin_path]', 'plugin directory or .difypkg (default .)')
+    .argument('[pytest_args...]', 'after --: passed on to pytest (or unittest)')
+    .option('--python <path>', "Python interpreter (default: PYTHON_INTERPRETER_PATH, the plugin's .venv, python3)")
+    .option('--junit <file>', "write a JUnit XML report (pytest's --junitxml)")
+    .action(async (target: string | undefined, extra: string[], opts: Record<string, unknown>) => {
+      const { pluginTestCommand } = await import('./commands/plugin-test.js');
+      // `dify plugin test -- -k name`: the first word is the runner's, not a plugin path.
+      const words = [...(target === undefined ? [] : [target]), ...extra];
+      const plugin = words[0]?.startsWith('-') ? undefined : words.shift();
+      done(await pluginTestCommand(plugin, words, opts, io));
+    });
+
   registerInvoke(plugin, io, done);
   registerPluginTools(plugin, io, done);
   registerBundle(program, io, done);

@@ -1,0 +1,140 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { pluginTestCommand } from '../../src/cli/commands/plugin-test.js';
+import type { Io } from '../../src/cli/io.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { pluginWith, tempDir } from '../helpers/plugin.js';
+
+/**
+ * Tests that need no dify_plugin (not installed here): unittest.TestCase classes, which pytest
+ * and unittest both run. They prove where they run: from the unpacked package (the file that
+ * .difyignore leaves out is absent), with PLUGIN_FILE_PATH naming that package.
+ */
+const TESTS = `import os
+import unittest
+import zipfile
+
+
+class PackageTest(unittest.TestCase):
+    def test_unpacked(self):
+        self.assertTrue(os.path.isfile("manifest.yaml"))
+        self.assertFalse(os.path.exists("local-notes.txt"))
+
+    def test_plugin_file_path(self):
+        with zipfile.ZipFile(os.environ["PLUGIN_FILE_PATH"]) as z:
+            self.assertIn("manifest.yaml", z.namelist())
+`;
+const FAILING = `import unittest
+
+
+class Broken(unittest.TestCase):
+    def test_broken(self):
+        self.assertEqual(1, 2)
+`;
+
+async function testedPlugin(overrides: Record<string, string | null> = {}) {
+  const base = await pluginWith({});
+  const ignore = readFileSync(path.join(base, '.difyignore'), 'utf8');
+  return pluginWith({
+    '.difyignore': `${ignore}local-notes.txt\n`,
+    'local-notes.txt': 'not packed\n',
+    'tests/test_package.py': TESTS,
+    ...overrides,
+  });
+}
+
+/** Where the command makes its temporary directory, to see it removed. */
+async function run(args: string[], env: Record<string, string> = {}) {
+  const tmp = await tempDir();
+  const result = await runCli(['plugin', 'test', '--python', 'python3', ...args], { env: { TMPDIR: tmp, ...env } });
+  return { ...result, leftovers: readdirSync(tmp) };
+}
+
+describe('dify plugin test', () => {
+  it('runs pytest in the unpacked package, with PLUGIN_FILE_PATH, and writes a JUnit report', async () => {
+    const dir = await testedPlugin({ 'tests/test_broken.py': FAILING });
+    const report = path.join(await tempDir(), 'report.xml');
+    const r = await run([dir, '--junit', report]);
+    expect(r.stdout).toMatch(/test_broken/);
+    expect(r.stdout).toMatch(/\n2 passed, 1 failed\n$/);
+    expect(r.code).toBe(1);
+    const xml = readFileSync(report, 'utf8');
+    expect(xml).toMatch(/<testsuite [^>]*failures="1"[^>]*tests="3"/);
+    expect(r.leftovers).toEqual([]);
+  });
+
+  it('takes a .difypkg, and passes the words after -- to pytest', async () => {
+    const dir = await testedPlugin({ 'tests/test_broken.py': FAILING });
+    const pkg = path.join(await tempDir(), 'p.difypkg');
+    expect((await runCli(['plugin', 'package', dir, '-o', pkg])).code).toBe(0);
+    const r = await run([pkg, '--', '-k', 'not broken']);
+    expect(r.stdout).toMatch(/\n2 passed, 0 failed\n$/);
+    expect(r.code).toBe(0);
+  });
+
+  it('falls back to unittest when pytest cannot be imported', async () => {
+    const dir = await testedPlugin({ 'tests/test_broken.py': FAILING });
+    const blocker = await tempDir();
+    await writeFile(path.join(blocker, 'pytest.py'), 'raise ImportError("no pytest here")\n');
+    const r = await run([dir], { PYTHONPATH: blocker });
+    expect(r.stderr).toMatch(/pytest is not installed in python3; running unittest/);
+    expect(r.stderr).toMatch(/FAILED \(failures=1\)/);
+    expect(r.stdout).toBe('2 passed, 1 failed\n');
+    expect(r.code).toBe(1);
+
+    const junit = await run([dir, '--junit', path.join(blocker, 'r.xml')], { PYTHONPATH: blocker });
+    expect(junit.stderr).toMatch(/error: --junit needs pytest/);
+    expect(junit.code).toBe(1);
+    expect(junit.leftovers).toEqual([]);
+  });
+
+  it('stops before running anything when the plugin has errors', async () => {
+    const dir = await testedPlugin({ 'tools/greet.yaml': null });
+    const r = await run([dir]);
+    expect(r.stderr).toMatch(/error: the plugin has errors; fix them before testing it/);
+    expect(r.stdout).not.toMatch(/passed|test session/);
+    expect(r.code).toBe(1);
+  });
+
+  it('says so when the plugin has no tests/ folder', async () => {
+    const r = await run([await pluginWith({})]);
+    expect(r.stderr).toMatch(/error: no tests found: .* has no tests\/ folder/);
+    expect(r.stderr).toMatch(/dify plugin init writes tests\//);
+    expect(r.code).toBe(1);
+    expect(r.leftovers).toEqual([]);
+  });
+
+  it('on Ctrl-C stops the test run, removes its directory and exits 130', async () => {
+    const dir = await testedPlugin({
+      'tests/test_slow.py': `import time\nimport unittest\n\n\nclass Slow(unittest.TestCase):\n    def test_slow(self):\n        print("SLOW STARTED", flush=True)\n        time.sleep(60)\n`,
+    });
+    const tmp = await tempDir();
+    const signals = new EventEmitter();
+    let stdout = '';
+    const io: Io = {
+      stdin: Object.assign(new PassThrough(), { isTTY: false }),
+      stdout: {
+        write: (s: string) => {
+          stdout += s;
+          if (s.includes('SLOW STARTED')) signals.emit('SIGINT');
+        },
+      },
+      stderr: { write: () => true },
+      env: cliEnv({ TMPDIR: tmp }),
+      cwd: dir,
+      signals: signals as unknown as Io['signals'],
+    };
+    const started = Date.now();
+    const code = await pluginTestCommand(undefined, ['-s', '-k', 'slow'], { python: 'python3' }, io);
+    expect(stdout).toMatch(/SLOW STARTED/);
+    expect(code).toBe(130);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(signals.listenerCount('SIGINT')).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(existsSync(dir)).toBe(true);
+  });
+});
