@@ -58,6 +58,7 @@ describe('dify __complete', () => {
       'run',
       'checksum',
       'doctor',
+      'test',
       'invoke',
       'module',
       'readme',

@@ -35,6 +35,8 @@ function parseOnlyBecause(argv: string[]): string | undefined {
   if (group === 'plugin' && sub === 'doctor')
     return "reports this machine's Python and daemon (test/commands/doctor.test.ts)";
   if (group === 'plugin' && sub === 'invoke') return 'needs the plugin Python';
+  if (group === 'plugin' && sub === 'test')
+    return "runs the plugin's tests with its Python (test/commands/plugin-test.test.ts)";
   if (group === 'plugin' && sub === 'permission' && !rest.some((a) => a.startsWith('--'))) return 'asks on a terminal';
   if (group === 'bundle' && sub === 'regenerate' && !rest.includes('--quick')) return 'asks on a terminal';
   if (group === 'signature' && sub === 'verify' && !rest.includes('-p')) return 'needs a package signed by Dify';
