@@ -4,7 +4,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { pluginTestCommand } from '../../src/cli/commands/plugin-test.js';
+import { pluginTestCommand, pytestCounts, summaryLine, unittestCounts } from '../../src/cli/commands/plugin-test.js';
 import type { Io } from '../../src/cli/io.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
 import { pluginWith, tempDir } from '../helpers/plugin.js';
@@ -57,14 +57,40 @@ async function run(args: string[], env: Record<string, string> = {}) {
 describe('dify plugin test', () => {
   it('runs pytest in the unpacked package, with PLUGIN_FILE_PATH, and writes a JUnit report', async () => {
     const dir = await testedPlugin({ 'tests/test_broken.py': FAILING });
-    const report = path.join(await tempDir(), 'report.xml');
+    const reports = await tempDir();
+    // Another file of the user's at the --junit path is never overwritten ...
+    const mine = path.join(reports, 'notes.xml');
+    await writeFile(mine, 'my notes\n');
+    const refused = await run([dir, '--junit', mine]);
+    expect(refused.stderr).toMatch(/error: .*notes\.xml exists and is not a JUnit report; not overwriting it/);
+    expect(refused.code).toBe(1);
+    expect(readFileSync(mine, 'utf8')).toBe('my notes\n');
+    // ... an earlier report is replaced.
+    const report = path.join(reports, 'report.xml');
+    await writeFile(report, '<?xml version="1.0" encoding="utf-8"?><testsuites name="earlier"></testsuites>\n');
     const r = await run([dir, '--junit', report]);
     expect(r.stdout).toMatch(/test_broken/);
     expect(r.stdout).toMatch(/\n2 passed, 1 failed\n$/);
     expect(r.code).toBe(1);
     const xml = readFileSync(report, 'utf8');
+    expect(xml).not.toMatch(/earlier/);
     expect(xml).toMatch(/<testsuite [^>]*failures="1"[^>]*tests="3"/);
     expect(r.leftovers).toEqual([]);
+  });
+
+  it('reads the counts from the last lines of pytest and unittest', () => {
+    expect(pytestCounts('x\n==== 1 failed, 2 passed, 1 skipped, 1 xfailed, 2 errors in 0.12s ====\n')).toEqual({
+      passed: 2,
+      failed: 1,
+      errors: 2,
+      skipped: 2,
+    });
+    expect(pytestCounts('1 passed, 1 deselected in 0.56s\n')).toEqual({ passed: 1, failed: 0, errors: 0, skipped: 0 });
+    expect(pytestCounts('==== no tests ran in 0.01s ====')).toBeUndefined();
+    const unittest = 'Ran 5 tests in 0.001s\n\nFAILED (failures=1, errors=1, skipped=1)\n';
+    expect(unittestCounts(unittest)).toEqual({ passed: 2, failed: 1, errors: 1, skipped: 1 });
+    expect(unittestCounts('Ran 1 test in 0.000s\n\nOK\n')).toEqual({ passed: 1, failed: 0, errors: 0, skipped: 0 });
+    expect(summaryLine({ passed: 2, failed: 1, errors: 1, skipped: 0 })).toBe('2 passed, 1 failed, 1 error');
   });
 
   it('takes a .difypkg, and passes the words after -- to pytest', async () => {

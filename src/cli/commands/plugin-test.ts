@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { printableLines } from '../../diagnostics/excerpt.js';
@@ -47,6 +47,8 @@ export async function pluginTestCommand(
   opts: PluginTestOptions,
   io: Io,
 ): Promise<ExitCode> {
+  const junit = opts.junit === undefined ? undefined : path.resolve(io.cwd, opts.junit);
+  if (junit !== undefined) refuseToReplace(junit);
   const given = target ?? '.';
   const file = path.resolve(io.cwd, given);
   const isPackage = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
@@ -57,7 +59,6 @@ export async function pluginTestCommand(
     throw new UserError('the plugin has errors; fix them before testing it');
   }
   const python = pluginPython(isPackage ? io.cwd : file, opts.python, io).value;
-  const junit = opts.junit === undefined ? undefined : path.resolve(io.cwd, opts.junit);
 
   const temp = makeRunDirectory(io.env.TMPDIR || tmpdir());
   const cleanUp = () => rmSync(temp, { recursive: true, force: true });
@@ -106,6 +107,31 @@ export async function pluginTestCommand(
     cleanUp();
     process.off('exit', cleanUp);
   }
+}
+
+/**
+ * --junit replaces an earlier report (each CI run writes it anew), never another file of the
+ * user's: an existing file must start as a JUnit report does.
+ */
+function refuseToReplace(file: string): void {
+  const hint = 'choose another --junit path, or remove that file';
+  const info = statSync(file, { throwIfNoEntry: false });
+  if (!info) return;
+  if (!info.isFile()) throw new UserError(`${file} is not a regular file; not writing the report to it`, hint);
+  const head = Buffer.alloc(256);
+  let read = 0;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      read = readSync(fd, head, 0, head.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw new UserError(`cannot write the report to ${file}: ${(err as Error).message}`, hint);
+  }
+  if (read > 0 && !/^(?:<\?xml[^>]*\?>\s*)?<testsuites?[\s>]/.test(head.subarray(0, read).toString('latin1')))
+    throw new UserError(`${file} exists and is not a JUnit report; not overwriting it`, hint);
 }
 
 function hasPytest(python: string, cwd: string, env: NodeJS.ProcessEnv): boolean {
