@@ -118,20 +118,24 @@ function refuseToReplace(file: string): void {
   const info = statSync(file, { throwIfNoEntry: false });
   if (!info) return;
   if (!info.isFile()) throw new UserError(`${file} is not a regular file; not writing the report to it`, hint);
-  const head = Buffer.alloc(256);
-  let read = 0;
+  const head = firstBytes(file, 256, hint);
+  // An empty file holds nothing to lose.
+  if (head.length > 0 && !/^(?:<\?xml[^>]*\?>\s*)?<testsuites?[\s>]/.test(head.toString('latin1')))
+    throw new UserError(`${file} exists and is not a JUnit report; not overwriting it`, hint);
+}
+
+function firstBytes(file: string, size: number, hint: string): Buffer {
+  const head = Buffer.alloc(size);
   try {
     const fd = openSync(file, 'r');
     try {
-      read = readSync(fd, head, 0, head.length, 0);
+      return head.subarray(0, readSync(fd, head, 0, size, 0));
     } finally {
       closeSync(fd);
     }
   } catch (err) {
     throw new UserError(`cannot write the report to ${file}: ${(err as Error).message}`, hint);
   }
-  if (read > 0 && !/^(?:<\?xml[^>]*\?>\s*)?<testsuites?[\s>]/.test(head.subarray(0, read).toString('latin1')))
-    throw new UserError(`${file} exists and is not a JUnit report; not overwriting it`, hint);
 }
 
 function hasPytest(python: string, cwd: string, env: NodeJS.ProcessEnv): boolean {
