@@ -126,6 +126,17 @@ describe('dify plugin test', () => {
     expect(r.code).toBe(1);
   });
 
+  it('exits 1 when no test ran: every module skipped itself, as the generated test does without dify_plugin', async () => {
+    const r = await run([
+      await testedPlugin({
+        'tests/test_package.py':
+          'import pytest\n\npytest.importorskip("no_such_module_4711")\n\n\ndef test_x():\n    pass\n',
+      }),
+    ]);
+    expect(r.stdout).toMatch(/\n0 passed, 0 failed, 1 skipped\nno test ran: every test module was skipped/);
+    expect(r.code).toBe(1);
+  });
+
   it('says so when the plugin has no tests/ folder', async () => {
     const r = await run([await pluginWith({})]);
     expect(r.stderr).toMatch(/error: no tests found: .* has no tests\/ folder/);

@@ -94,7 +94,13 @@ export async function pluginTestCommand(
     if (outcome.interrupted) return EXIT.interrupted;
     const counts = pytest ? pytestCounts(outcome.tail) : unittestCounts(outcome.tail);
     if (pytest && outcome.code === PYTEST_NO_TESTS) {
-      io.stdout.write('no tests found: pytest collected none\n');
+      // A test module that skips itself (the generated one without dify_plugin) collects nothing.
+      if (counts?.skipped) io.stdout.write(summaryLine(counts) + '\n');
+      io.stdout.write(
+        counts?.skipped
+          ? `no test ran: every test module was skipped (are the plugin's requirements installed in ${printableLines(python)}?)\n`
+          : 'no test ran: pytest collected none\n',
+      );
       return EXIT.failed;
     }
     if (!counts) {
