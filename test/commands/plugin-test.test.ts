@@ -50,7 +50,10 @@ async function testedPlugin(overrides: Record<string, string | null> = {}) {
 /** Where the command makes its temporary directory, to see it removed. */
 async function run(args: string[], env: Record<string, string> = {}) {
   const tmp = await tempDir();
-  const result = await runCli(['plugin', 'test', '--python', 'python3', ...args], { env: { TMPDIR: tmp, ...env } });
+  // This machine's pytest plugins (hypothesis, benchmark, ...) cost each start half a second.
+  const result = await runCli(['plugin', 'test', '--python', 'python3', ...args], {
+    env: { TMPDIR: tmp, PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1', ...env },
+  });
   return { ...result, leftovers: readdirSync(tmp) };
 }
 
