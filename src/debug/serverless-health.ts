@@ -68,8 +68,23 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
  * a ServerlessStartError (and stops the plugin) if it exits first or the time runs out.
  */
 export async function startServerless(o: ServerlessStartOptions): Promise<ServerlessPlugin> {
+  if (o.port !== undefined) return startOn(o, o.port);
+  // A port free when asked can be taken before the plugin binds it (by any other program
+  // choosing a port the same way): then the plugin fails at once, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(o, await freePort(o.host ?? '127.0.0.1'));
+    } catch (err) {
+      if (!(err instanceof ServerlessStartError) || attempt === 3 || !PORT_TAKEN.test(err.output)) throw err;
+    }
+  }
+}
+
+/** How Python says its server's port is taken (Linux, macOS, Windows). */
+const PORT_TAKEN = /Address already in use|\[Errno (?:98|48)\]|WinError 10048/;
+
+async function startOn(o: ServerlessStartOptions, port: number): Promise<ServerlessPlugin> {
   const host = o.host ?? '127.0.0.1';
-  const port = o.port ?? (await freePort(host));
   const child = spawn(o.python, ['-m', o.entrypoint], {
     cwd: o.cwd,
     env: { ...o.env, INSTALL_METHOD: 'serverless', SERVERLESS_HOST: host, SERVERLESS_PORT: String(port) },

@@ -157,21 +157,6 @@ export function healthy(target: { host: string; port: number }, timeoutMs = HEAL
 }
 
 /**
- * A port free on `host` now, for the plugin to listen on. Another process could take it before
- * the plugin does; the plugin then fails to start, and says so.
- */
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/**
  * Refuses a port the plugin could not listen on (another process has it, or it needs privileges):
  * the plugin would fail to bind while `/health` is answered by whatever holds the port, and the
  * CLI would report serving.

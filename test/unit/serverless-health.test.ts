@@ -1,6 +1,6 @@
 // The wait for a plugin started in serverless mode (src/debug/serverless-health.ts), with a
 // stand-in plugin in Python: what it is started with, and each way the wait ends.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ServerlessStartError, startServerless } from '../../src/debug/serverless-health.js';
@@ -71,6 +71,29 @@ describe.skipIf(process.platform === 'win32')('startServerless', () => {
     const err = await start.catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ServerlessStartError);
     expect((err as ServerlessStartError).message).toBe('did not answer GET /health with 200 within 0.6 s');
+  });
+
+  it('tries another port when the chosen one was taken before the plugin could bind it', async () => {
+    // The first start fails as Python does on a taken port; the next one serves.
+    const cwd = await pluginDir(
+      `import os, sys
+flag = os.path.join(os.getcwd(), "tried")
+if not os.path.exists(flag):
+    open(flag, "w").close()
+    raise OSError(98, "Address already in use")
+` + PLUGIN(200),
+    );
+    const plugin = await startServerless({ python: 'python3', entrypoint: 'main', cwd, env: process.env });
+    expect((await fetch(`${plugin.url}/health`)).status).toBe(200);
+    await plugin.stop();
+    // Any other early exit is not retried.
+    const once = await pluginDir(
+      'import os\nopen(os.path.join(os.getcwd(), "ran"), "a").write("x")\nraise SystemExit(1)\n',
+    );
+    await expect(
+      startServerless({ python: 'python3', entrypoint: 'main', cwd: once, env: process.env }),
+    ).rejects.toThrow(ServerlessStartError);
+    expect(readFileSync(path.join(once, 'ran'), 'utf8')).toBe('x');
   });
 
   it('fails at once when the plugin exits or cannot be started', async () => {
