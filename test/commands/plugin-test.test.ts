@@ -50,10 +50,7 @@ async function testedPlugin(overrides: Record<string, string | null> = {}) {
 /** Where the command makes its temporary directory, to see it removed. */
 async function run(args: string[], env: Record<string, string> = {}) {
   const tmp = await tempDir();
-  // This machine's pytest plugins (hypothesis, benchmark, ...) cost each start half a second.
-  const result = await runCli(['plugin', 'test', '--python', 'python3', ...args], {
-    env: { TMPDIR: tmp, PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1', ...env },
-  });
+  const result = await runCli(['plugin', 'test', '--python', 'python3', ...args], { env: { TMPDIR: tmp, ...env } });
   return { ...result, leftovers: readdirSync(tmp) };
 }
 
