@@ -7,14 +7,14 @@ import type { ChildProcess } from 'node:child_process';
  */
 export const OWN_GROUP = process.platform !== 'win32';
 
-/** SIGKILL to the child's process group (or to the child alone where there is none). */
-export function killGroup(child: ChildProcess): void {
+/** A signal (SIGKILL unless told) to the child's process group (or to the child alone where there is none). */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   try {
-    if (OWN_GROUP) process.kill(-child.pid, 'SIGKILL');
-    else child.kill('SIGKILL');
+    if (OWN_GROUP) process.kill(-child.pid, signal);
+    else child.kill(signal);
   } catch {
-    child.kill('SIGKILL'); // the group is gone, or not ours to signal
+    child.kill(signal); // the group is gone, or not ours to signal
   }
 }
 

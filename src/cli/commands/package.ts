@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { checkPlugins, setChecksum, type PluginResult } from '../../pipelines/check-plugin.js';
 import { formatBytes } from '../../pack/plan.js';
@@ -10,6 +10,7 @@ import { formatMarkdown } from '../../report/markdown.js';
 import { formatText } from '../../report/text.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import type { Io } from '../io.js';
+import { refuseToReplaceReport } from '../report-file.js';
 import {
   defaultArchiveName,
   refuseToClobber,
@@ -201,30 +202,14 @@ const OUTPUT_DIR_HINTS: OutputHints = {
   replace: 'choose another --output-dir, or pass --force',
 };
 
-/**
- * --report-json replaces an earlier report (a run's report is made to be rewritten by the next
- * run), never another file: whatever else is there is the user's, kept unless --force. A report
- * is recognised by how formatJson() starts it; a FIFO or device is never opened, which could block.
- */
+/** A report is recognised by how formatJson() starts it; anything else is kept unless --force. */
 function refuseToReplace(file: string): void {
-  const hint = 'choose another --report-json path, or pass --force';
-  const head = Buffer.alloc(32);
-  try {
-    const info = statSync(file, { throwIfNoEntry: false });
-    if (!info) return;
-    if (!info.isFile()) throw new UserError(`${file} is not a regular file; not writing the report to it`, hint);
-    const fd = openSync(file, 'r');
-    try {
-      readSync(fd, head, 0, head.length, 0);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`cannot write the report to ${file}: ${(err as Error).message}`, hint);
-  }
-  if (!/^\{\s*"ok": (?:true|false),/.test(head.toString('latin1')))
-    throw new UserError(`${file} exists and is not a report of this CLI; not overwriting it`, hint);
+  refuseToReplaceReport(
+    file,
+    'a report of this CLI',
+    (head) => /^\{\s*"ok": (?:true|false),/.test(head),
+    'choose another --report-json path, or pass --force',
+  );
 }
 
 function writeReport(file: string, json: string): void {

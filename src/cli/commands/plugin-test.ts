@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { printableLines } from '../../diagnostics/excerpt.js';
@@ -11,6 +11,8 @@ import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
 import type { Io } from '../io.js';
+import { refuseToReplaceReport } from '../report-file.js';
+import { killGroup, OWN_GROUP } from '../../pack/process-group.js';
 import { pluginPython } from '../plugin-workspace.js';
 import { stopSignals } from './local-run.js';
 
@@ -115,33 +117,14 @@ export async function pluginTestCommand(
   }
 }
 
-/**
- * --junit replaces an earlier report (each CI run writes it anew), never another file of the
- * user's: an existing file must start as a JUnit report does.
- */
+/** An earlier JUnit report is replaced (each CI run writes it anew); an empty file holds nothing to lose. */
 function refuseToReplace(file: string): void {
-  const hint = 'choose another --junit path, or remove that file';
-  const info = statSync(file, { throwIfNoEntry: false });
-  if (!info) return;
-  if (!info.isFile()) throw new UserError(`${file} is not a regular file; not writing the report to it`, hint);
-  const head = firstBytes(file, 256, hint);
-  // An empty file holds nothing to lose.
-  if (head.length > 0 && !/^(?:<\?xml[^>]*\?>\s*)?<testsuites?[\s>]/.test(head.toString('latin1')))
-    throw new UserError(`${file} exists and is not a JUnit report; not overwriting it`, hint);
-}
-
-function firstBytes(file: string, size: number, hint: string): Buffer {
-  const head = Buffer.alloc(size);
-  try {
-    const fd = openSync(file, 'r');
-    try {
-      return head.subarray(0, readSync(fd, head, 0, size, 0));
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    throw new UserError(`cannot write the report to ${file}: ${(err as Error).message}`, hint);
-  }
+  refuseToReplaceReport(
+    file,
+    'a JUnit report',
+    (head) => head === '' || /^(?:<\?xml[^>]*\?>\s*)?<testsuites?[\s>]/.test(head),
+    'choose another --junit path, or remove that file',
+  );
 }
 
 function hasPytest(python: string, cwd: string, env: NodeJS.ProcessEnv): boolean {
@@ -164,18 +147,11 @@ function runTests(
   io: Io,
 ): Promise<{ code: number | null; tail: string; interrupted: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(python, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: OWN_GROUP });
     let tail = '';
     const keep = (text: string) => (tail = (tail + text).slice(-TAIL_CHARS));
-    const kill = (signal: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, signal);
-      } catch {
-        // already gone
-      }
-    };
-    const stop = stopSignals(io.signals ?? process, () => kill('SIGKILL'));
-    void stop.signalled.then(() => kill('SIGTERM'));
+    const stop = stopSignals(io.signals ?? process, () => killGroup(child));
+    void stop.signalled.then(() => killGroup(child, 'SIGTERM'));
     child.stdout.setEncoding('utf8').on('data', (text: string) => {
       keep(text);
       io.stdout.write(printableLines(text));
