@@ -9,11 +9,11 @@ import { preflight } from '../../debug/preflight.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
-import { get, isObject, type Declaration } from '../../project/model.js';
+import { get, isObject } from '../../project/model.js';
 import { checkPlugin, type PluginResult } from '../../pipelines/check-plugin.js';
 import { Invoker, type InvokeOutcome, type PluginRequest } from '../../pipelines/invoke.js';
-import { declaredCredentials, loadCredentials, Masker } from '../../pipelines/invoke-credentials.js';
-import { checkToolParameters, findTool } from '../../pipelines/invoke-parameters.js';
+import { loadCredentials, Masker } from '../../pipelines/invoke-credentials.js';
+import { type InvokeTarget, prepareInvocation, withCredentials } from '../../pipelines/invoke-request.js';
 import { repeatStats, runRepeated } from '../../pipelines/invoke-stats.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
@@ -54,16 +54,10 @@ export const INVOKE_DEPS: InvokeDeps = {
 /** The largest --params file (or standard input) read. */
 const MAX_PARAMS_BYTES = 4 * 1024 * 1024;
 
-/** What is invoked: parsed from the words after `invoke`. */
-type Target =
-  | { kind: 'tool'; provider: string; name: string }
-  | { kind: 'llm'; provider: string; name: string }
-  | { kind: 'endpoint'; method: string; path: string };
-
 const KINDS: Record<string, number> = { tool: 2, model: 3, endpoint: 3, agent_strategy: 2, datasource: 2 };
 
 /** `[plugin] tool <provider>/<tool>` or `[plugin] model llm <provider>/<model>`. */
-function parseWords(words: string[]): { plugin: string; target: Target } {
+function parseWords(words: string[]): { plugin: string; target: InvokeTarget } {
   // The plugin path is optional: the words are the invocation alone when their count says so.
   const implicit = KINDS[words[0] ?? ''] === words.length;
   const plugin = implicit ? '.' : (words[0] ?? '.');
@@ -124,66 +118,19 @@ export async function invokeCommand(
   const project = checked.project;
 
   // What is sent, checked against the declarations before anything starts.
-  let provider: Declaration | undefined;
-  let request: PluginRequest;
-  let secretParams: unknown[] = [];
-  if (target.kind === 'tool') {
-    const found = findTool(project, target.provider, target.name);
-    provider = found.provider;
-    const checkedParams = found.tool ? checkToolParameters(found.tool, given) : undefined;
-    const diagnostics = [...found.diagnostics, ...(checkedParams?.diagnostics ?? [])];
-    if (diagnostics.length) return refuse(checked, diagnostics, io);
-    secretParams = checkedParams!.secretNames.map((n) => checkedParams!.parameters[n]);
-    request = {
-      type: 'tool',
-      action: 'invoke_tool',
-      request: {
-        provider: target.provider,
-        tool: target.name,
-        credentials: {},
-        tool_parameters: checkedParams!.parameters,
-      },
-    };
-  } else if (target.kind === 'endpoint') {
-    // The endpoint group's `settings` are its credentials; the SDK routes the path itself (404 when none matches).
-    provider = project.providers.endpoints[0];
-    if (!provider) throw new UserError('the plugin declares no endpoints');
-    if (Object.keys(given).length)
-      throw new UsageError('an endpoint takes no --param or --params', 'send a body with --data');
-    request = {
-      type: 'endpoint',
-      action: 'invoke_endpoint',
-      request: { settings: {}, raw_http_request: rawHttpRequest(target.method, target.path, opts) },
-    };
-  } else {
-    provider = project.providers.models.find((p) => get(p.value, 'provider') === target.provider);
-    if (!provider) {
-      const names = project.providers.models.map((p) => String(get(p.value, 'provider')));
-      throw new UserError(
-        `the plugin has no model provider "${target.provider}"`,
-        names.length ? `its model providers: ${names.join(', ')}` : 'the plugin declares no models',
-      );
-    }
-    request = {
-      type: 'model',
-      action: 'invoke_llm',
-      request: {
-        provider: target.provider,
-        model_type: 'llm',
-        model: target.name,
-        credentials: {},
-        prompt_messages: [{ role: 'user', content: opts.prompt }],
-        model_parameters: given,
-        stop: null,
-        tools: null,
-        stream: true,
-      },
-    };
-  }
+  if (target.kind === 'endpoint' && Object.keys(given).length)
+    throw new UsageError('an endpoint takes no --param or --params', 'send a body with --data');
+  const prepared = prepareInvocation(project, target, {
+    params: given,
+    ...(opts.prompt !== undefined ? { prompt: opts.prompt } : {}),
+    headers: headerPairs(opts.header ?? []),
+    ...(opts.data !== undefined ? { body: opts.data } : {}),
+  });
+  if (prepared.diagnostics.length) return refuse(checked, prepared.diagnostics, io);
 
   // Credentials: masked in everything printed from here on, errors included.
   const pluginDir = isPackage ? io.cwd : file;
-  const declared = declaredCredentials(provider);
+  const declared = prepared.declared;
   const credentials = loadCredentials({
     ...(opts.credentials !== undefined ? { file: opts.credentials } : {}),
     cwd: io.cwd,
@@ -191,8 +138,8 @@ export async function invokeCommand(
     env: io.env,
     declared: declared.map((c) => c.name),
   });
-  request.request[target.kind === 'endpoint' ? 'settings' : 'credentials'] = credentials.values;
-  const masker = new Masker([...Object.values(credentials.values), ...secretParams]);
+  const request = withCredentials(prepared.request, credentials.values);
+  const masker = new Masker([...Object.values(credentials.values), ...prepared.secretValues]);
   const out = (text: string) => io.stdout.write(masker.mask(text));
   const err = (text: string) => io.stderr.write(masker.mask(text));
   // Dify would not invoke without them; the plugin may fail in a less clear way.
@@ -353,25 +300,13 @@ async function refuse(checked: PluginResult, diagnostics: PluginResult['diagnost
   );
 }
 
-/**
- * The HTTP/1.1 request the daemon forwards to an endpoint, hex-encoded as `raw_http_request`
- * (dify-plugin-sdks `src/dify_plugin/core/plugin_executor.py` unhexlifies it and parses it with
- * werkzeug): the request line, `-H` headers, then `--data` as the body with its length.
- */
-function rawHttpRequest(method: string, where: string, opts: InvokeOptions): string {
-  const headers = (opts.header ?? []).map((h) => {
+/** `-H "Name: value"` flags as name/value pairs. */
+function headerPairs(flags: string[]): Array<[string, string]> {
+  return flags.map((h) => {
     const colon = h.indexOf(':');
     if (colon <= 0 || /[\r\n]/.test(h)) throw new UsageError(`-H ${JSON.stringify(h)} is not "Name: value"`);
-    return [h.slice(0, colon).trim(), h.slice(colon + 1).trim()] as const;
+    return [h.slice(0, colon).trim(), h.slice(colon + 1).trim()];
   });
-  const has = (name: string) => headers.some(([k]) => k.toLowerCase() === name);
-  const body = Buffer.from(opts.data ?? '', 'utf8');
-  const lines = [`${method} ${where} HTTP/1.1`];
-  if (!has('host')) lines.push('Host: localhost');
-  for (const [k, v] of headers) lines.push(`${k}: ${v}`);
-  if (!has('content-length') && (body.length > 0 || opts.data !== undefined))
-    lines.push(`Content-Length: ${body.length}`);
-  return Buffer.concat([Buffer.from(lines.join('\r\n') + '\r\n\r\n', 'utf8'), body]).toString('hex');
 }
 
 function count(value: string | undefined, flag: string, fallback: number): number {
