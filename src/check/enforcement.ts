@@ -32,8 +32,11 @@ const DAEMON_ONLY_KEYWORDS = new Set([
   'maxItems',
 ]);
 
-/** Kinds validated as a whole by the Go packager or the daemon's install path. */
-const PACKAGE_KINDS = new Set<DeclarationKind>(['manifest', 'bundle']);
+/**
+ * Kinds refused whole when a rule fails: by the Go packager or the daemon's install path (the
+ * manifest, a bundle), or by `dify plugin test` (a declarative case, which only this CLI reads).
+ */
+const PACKAGE_KINDS = new Set<DeclarationKind>(['manifest', 'bundle', 'invoke-case']);
 
 /** Where the rule behind a failed keyword is enforced, for a declaration of `kind`. */
 export function enforcementOf(

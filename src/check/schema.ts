@@ -98,8 +98,10 @@ function toDiagnostic(decl: Declaration, e: SchemaError): Diagnostic {
         message = `unknown locale "${key}" in ${field(at)}: Dify keeps only ${LOCALES.join(', ')} and drops the rest`;
         hint = suggestion ? `did you mean "${suggestion}"?` : undefined;
       } else if (e.keyword === 'additionalProperties') {
-        severity = 'warning';
-        message = `unknown key "${key}"${at.length ? ` in ${field(at)}` : ''}: Dify ignores this key`;
+        // A case's expectation under a misspelt key would silently check nothing.
+        const ours = decl.kind === 'invoke-case';
+        severity = ours ? 'error' : 'warning';
+        message = `unknown key "${key}"${at.length ? ` in ${field(at)}` : ''}: ${ours ? '`dify plugin test` does not know it' : 'Dify ignores this key'}`;
         hint = suggestion ? `did you mean "${suggestion}"?` : hint;
       } else {
         const names = propertyNameEnum(e.parentSchema);

@@ -43,6 +43,7 @@ const modules: Record<DeclarationKind, () => Module> = {
   'trigger-provider': () => import('../generated/validators/trigger-provider.js'),
   'trigger-event': () => import('../generated/validators/trigger-event.js'),
   bundle: () => import('../generated/validators/bundle.js'),
+  'invoke-case': () => import('../generated/validators/invoke-case.js'),
 };
 
 const loaded = new Map<DeclarationKind, Promise<Validate>>();

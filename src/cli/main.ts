@@ -174,11 +174,14 @@ export function buildProgram(io: Io, done: (code: ExitCode) => void): Command {
 
   plugin
     .command('test')
-    .description("run the plugin's tests as the plugins repository's CI does: packed, unpacked, pytest (or unittest)")
+    .description(
+      "run the plugin's tests as the plugins repository's CI does (packed, unpacked, pytest or unittest), then its tests/*.invoke.yaml cases",
+    )
     .argument('[plugin_path]', 'plugin directory or .difypkg (default .)')
     .argument('[pytest_args...]', 'after --: passed on to pytest (or unittest)')
     .option('--python <path>', "Python interpreter (default: PYTHON_INTERPRETER_PATH, the plugin's .venv, python3)")
-    .option('--junit <file>', "write a JUnit XML report (pytest's --junitxml)")
+    .option('--junit <file>', 'write a JUnit XML report of the tests and the invocation cases')
+    .option('--credentials <file>', 'YAML file of provider credentials for the tests/*.invoke.yaml cases')
     .action(async (target: string | undefined, extra: string[], opts: Record<string, unknown>) => {
       const { pluginTestCommand } = await import('./commands/plugin-test.js');
       // `dify plugin test -- -k name`: the first word is the runner's, not a plugin path.

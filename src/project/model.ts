@@ -3,7 +3,10 @@ import type { PluginSource } from './source.js';
 import type { YamlFile } from './yaml-file.js';
 import type { PathSegment } from '../diagnostics/pointer.js';
 
-/** Every YAML file kind a plugin can contain; each has a JSON Schema in `schemas/`. */
+/**
+ * Every YAML file kind a plugin can contain; each has a JSON Schema in `schemas/`. `invoke-case`
+ * is read by `dify plugin test` alone (tests/*.invoke.yaml); Dify never reads it.
+ */
 export type DeclarationKind =
   | 'manifest'
   | 'tool-provider'
@@ -18,7 +21,8 @@ export type DeclarationKind =
   | 'datasource'
   | 'trigger-provider'
   | 'trigger-event'
-  | 'bundle';
+  | 'bundle'
+  | 'invoke-case';
 
 /** The `plugins:` lists of manifest.yaml, in the order the SDK and daemon load them. */
 export const PLUGIN_LISTS = ['tools', 'models', 'endpoints', 'agent_strategies', 'datasources', 'triggers'] as const;

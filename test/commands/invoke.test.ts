@@ -7,68 +7,12 @@ import { INVOKE_DEPS, invokeCommand } from '../../src/cli/commands/invoke.js';
 import type { Io } from '../../src/cli/io.js';
 import { PassThrough } from 'node:stream';
 import { cliEnv, isAlive, runCli } from '../helpers/cli.js';
-import { copyPlugin, pluginWith, REAL_FIXTURES, REPO, tempDir } from '../helpers/plugin.js';
+import { copyPlugin, pluginWith, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
+import { FAKE_PYTHON, param, provider, tool } from '../helpers/tool-plugin.js';
 
-const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
 const SECRET = 'sk-very-secret-4711';
 
-/** A tool declaration for the fake plugin, whose behaviour follows the tool's name. */
-function tool(name: string, parameters = '') {
-  return {
-    [`tools/${name}.yaml`]: `identity:
-  name: ${name}
-  author: test
-  label:
-    en_US: ${name}
-description:
-  human:
-    en_US: ${name}
-  llm: ${name}
-${parameters ? `parameters:\n${parameters}` : ''}extra:
-  python:
-    source: tools/${name}.py
-`,
-    [`tools/${name}.py`]: `from dify_plugin import Tool\n\n\nclass T(Tool):\n    pass\n`,
-  };
-}
-
-const param = (name: string, type: string, extra = '') => `  - name: ${name}
-    type: ${type}
-    required: ${extra.includes('required') ? 'true' : 'false'}
-    label:
-      en_US: ${name}
-    human_description:
-      en_US: ${name}
-    llm_description: ${name}
-    form: llm
-${extra.replace('required', '').trim() ? `    ${extra.replace('required', '').trim()}\n` : ''}`;
-
-const PROVIDER = `identity:
-  author: dify-plugin-cli
-  name: hello_world
-  label:
-    en_US: Hello World
-  description:
-    en_US: Greets.
-  icon: icon.svg
-credentials_for_provider:
-  api_key:
-    type: secret-input
-    required: true
-    label:
-      en_US: API key
-tools:
-  - tools/greet.yaml
-  - tools/rich.yaml
-  - tools/storage.yaml
-  - tools/error.yaml
-  - tools/ask_llm.yaml
-  - tools/crash.yaml
-  - tools/stall.yaml
-extra:
-  python:
-    source: provider/hello_world.py
-`;
+const PROVIDER = provider(['greet', 'rich', 'storage', 'error', 'ask_llm', 'crash', 'stall']);
 
 let plugin = '';
 beforeAll(async () => {

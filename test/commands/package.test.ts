@@ -27,7 +27,7 @@ describe('dify plugin package', () => {
     expect(r.code).toBe(0);
     expect(await readdir(cwd)).toEqual(['hello-world.difypkg']);
     const last = r.stdout.trim().split('\n').at(-1)!;
-    expect(last).toMatch(/^✓ Packaged hello-world\.difypkg \(12 files, \d+\.\d KB\) checksum [0-9a-f]{64}$/);
+    expect(last).toMatch(/^✓ Packaged hello-world\.difypkg \(14 files, \d+\.\d KB\) checksum [0-9a-f]{64}$/);
     const sum = await runCli(['plugin', 'checksum', path.join(cwd, 'hello-world.difypkg')]);
     expect(last).toContain(sum.stdout.trim());
   });
@@ -38,7 +38,7 @@ describe('dify plugin package', () => {
     expect(first.code).toBe(0);
     const second = await runCli(['plugin', 'package', '.', '--format', 'json'], { cwd: dir });
     const doc = JSON.parse(second.stdout) as { results: [{ output: string; files: number; size: number }] };
-    expect(doc.results[0]).toMatchObject({ output: 'hello-world.difypkg', files: 12 });
+    expect(doc.results[0]).toMatchObject({ output: 'hello-world.difypkg', files: 14 });
     expect(readFileSync(path.join(dir, 'hello-world.difypkg')).length).toBe(doc.results[0].size);
   });
 

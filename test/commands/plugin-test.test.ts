@@ -43,6 +43,9 @@ async function testedPlugin(overrides: Record<string, string | null> = {}) {
     '.difyignore': `${ignore}local-notes.txt\n`,
     'local-notes.txt': 'not packed\n',
     'tests/test_package.py': TESTS,
+    // The example's own tests need dify_plugin; its invocation case is run in plugin-test-cases.test.ts.
+    'tests/test_greet.py': null,
+    'tests/greet.invoke.yaml': null,
     ...overrides,
   });
 }
@@ -102,20 +105,29 @@ describe('dify plugin test', () => {
     expect(r.code).toBe(0);
   });
 
-  it('falls back to unittest when pytest cannot be imported', async () => {
-    const dir = await testedPlugin({ 'tests/test_broken.py': FAILING });
+  it('falls back to unittest when pytest cannot be imported, with a JUnit report of its own', async () => {
+    const dir = await testedPlugin({
+      'tests/test_broken.py': FAILING,
+      'tests/test_skipped.py':
+        'import unittest\n\n\n@unittest.skip("not today")\nclass Later(unittest.TestCase):\n    def test_later(self):\n        pass\n',
+    });
     const blocker = await tempDir();
     await writeFile(path.join(blocker, 'pytest.py'), 'raise ImportError("no pytest here")\n');
-    const r = await run([dir], { PYTHONPATH: blocker });
+    const report = path.join(blocker, 'r.xml');
+    const r = await run([dir, '--junit', report, '--', '-v'], { PYTHONPATH: blocker });
     expect(r.stderr).toMatch(/pytest is not installed in python3; running unittest/);
-    expect(r.stderr).toMatch(/FAILED \(failures=1\)/);
-    expect(r.stdout).toBe('2 passed, 1 failed\n');
+    expect(r.stderr).toMatch(/test_broken \(test_broken\.Broken\.test_broken\) \.\.\. FAIL/); // -v reached unittest
+    expect(r.stderr).toMatch(/FAILED \(failures=1, skipped=1\)/);
+    expect(r.stdout).toBe('2 passed, 1 failed, 1 skipped\n');
     expect(r.code).toBe(1);
-
-    const junit = await run([dir, '--junit', path.join(blocker, 'r.xml')], { PYTHONPATH: blocker });
-    expect(junit.stderr).toMatch(/error: --junit needs pytest/);
-    expect(junit.code).toBe(1);
-    expect(junit.leftovers).toEqual([]);
+    const xml = readFileSync(report, 'utf8');
+    expect(xml).toMatch(/<testsuite name="unittest" tests="4" failures="1" errors="0" skipped="1"/);
+    expect(xml).toMatch(/<testcase classname="test_package\.PackageTest" name="test_unpacked" time="[\d.]+" \/>/);
+    expect(xml).toMatch(
+      /<testcase classname="test_broken\.Broken" name="test_broken"[^>]*><failure message="1 != 2">Traceback[^<]*AssertionError: 1 != 2/,
+    );
+    expect(xml).toMatch(/<skipped message="not today">/);
+    expect(r.leftovers).toEqual([]);
   });
 
   it('stops before running anything when the plugin has errors', async () => {
@@ -138,9 +150,9 @@ describe('dify plugin test', () => {
   });
 
   it('says so when the plugin has no tests/ folder', async () => {
-    const r = await run([await pluginWith({})]);
+    const r = await run([await pluginWith({ 'tests/greet.invoke.yaml': null, 'tests/test_greet.py': null })]);
     expect(r.stderr).toMatch(/error: no tests found: .* has no tests\/ folder/);
-    expect(r.stderr).toMatch(/dify plugin init writes tests\//);
+    expect(r.stderr).toMatch(/hint: put pytest or unittest tests, or \*\.invoke\.yaml cases, in tests\//);
     expect(r.code).toBe(1);
     expect(r.leftovers).toEqual([]);
   });

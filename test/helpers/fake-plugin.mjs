@@ -21,6 +21,8 @@
 //                          (a restart) finds it and crashes as FAKE_CRASH_AT_START does
 //   FAKE_PRINT_FIRST       a line printed on stdout before anything else (a print() at import time),
 //                          and on stderr too, with "(stderr)" after it
+//   FAKE_GREET_AS_EXAMPLE=1 the `greet` tool answers as examples/hello-world's GreetTool does
+//                          ("Hello, <name>!", "world" without one) instead of the echo
 //   FAKE_SPY_FILE          write {"pid", "cwd", "argv", "gevent_support"} to this file (whole: through a rename),
 //                          before its first line (after the stderr with FAKE_NEVER_READY), so a
 //                          test knows where it runs and how the interpreter was started (argv:
@@ -309,7 +311,9 @@ async function handleRequest(sid, data) {
       return end(sid);
     }
     default:
-      await stream(sid, textMessage(`echo: ${JSON.stringify(data.tool_parameters ?? {})}`));
+      if (behaviour === 'greet' && process.env.FAKE_GREET_AS_EXAMPLE === '1')
+        await stream(sid, textMessage(`Hello, ${data.tool_parameters?.name || 'world'}!`));
+      else await stream(sid, textMessage(`echo: ${JSON.stringify(data.tool_parameters ?? {})}`));
       return end(sid);
   }
 }

@@ -18,7 +18,8 @@ import { repeatStats, runRepeated } from '../../pipelines/invoke-stats.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
 import { type Io, STOP_SIGNALS } from '../io.js';
-import { checkSaveDir, chunkText, chunkUsage, ToolMessageRenderer } from '../invoke/render.js';
+import { checkSaveDir, chunkUsage, ToolMessageRenderer } from '../invoke/render.js';
+import { chunkText } from '../../pipelines/invoke-answer.js';
 
 export interface InvokeOptions {
   param?: string[];

@@ -1,30 +1,38 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { printableLines } from '../../diagnostics/excerpt.js';
 import { EXIT, type ExitCode, UserError } from '../../diagnostics/user-error.js';
 import { extractPackage } from '../../pack/extract.js';
+import { killGroup, OWN_GROUP } from '../../pack/process-group.js';
+import { readPackageFile } from '../../package-files.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
-import { makeRunDirectory } from '../../project/temp-file.js';
+import { makeRunDirectory, writeFileAtomic } from '../../project/temp-file.js';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
+import { CASES_DIR, caseFileNames } from '../../pipelines/invoke-cases.js';
 import { colorFor } from '../../report/color.js';
+import { junitDocument, junitSuite, suitesOf, type JunitCase } from '../../report/junit.js';
 import { formatText } from '../../report/text.js';
 import type { Io } from '../io.js';
 import { refuseToReplaceReport } from '../report-file.js';
-import { killGroup, OWN_GROUP } from '../../pack/process-group.js';
 import { pluginPython } from '../plugin-workspace.js';
+import { INVOKE_DEPS, type InvokeDeps } from './invoke.js';
 import { stopSignals } from './local-run.js';
+import { junitCases, runInvokeCases } from './plugin-test-cases.js';
 
 export interface PluginTestOptions {
   python?: string;
   junit?: string;
+  credentials?: string;
 }
 
 /** How long `python -c "import pytest"` may take before pytest counts as missing. */
 const PROBE_TIMEOUT_MS = 30_000;
 /** The end of the runner's output kept to read its summary from. */
 const TAIL_CHARS = 64 * 1024;
+/** The most of the runner's own results file read (its JUnit XML, the unittest driver's JSON). */
+const MAX_RESULTS_BYTES = 64 * 1024 * 1024;
 
 /** pytest's exit status when it collected no tests. */
 const PYTEST_NO_TESTS = 5;
@@ -37,17 +45,29 @@ export interface TestCounts {
   skipped: number;
 }
 
+/** What the Python test runner did. */
+interface RunnerResult {
+  counts: TestCounts | undefined;
+  code: number | null;
+  interrupted: boolean;
+  /** It ran and found no test to run. */
+  collectedNone: boolean;
+  /** Its JUnit `<testsuite>` elements, when a report was asked for. */
+  suites: string;
+}
+
 /**
  * `dify plugin test [plugin]`: as the official plugins repository's CI does, packs the plugin
  * (or takes the package), unpacks it into a temporary directory and runs `python -m pytest`
- * there with PLUGIN_FILE_PATH naming the package; `python -m unittest discover -s tests` when
- * pytest cannot be imported (docs/commands.md).
+ * there with PLUGIN_FILE_PATH naming the package (unittest when pytest cannot be imported);
+ * then the `tests/*.invoke.yaml` cases against one start of the plugin (docs/commands.md).
  */
 export async function pluginTestCommand(
   target: string | undefined,
   extra: string[],
   opts: PluginTestOptions,
   io: Io,
+  deps: InvokeDeps = INVOKE_DEPS,
 ): Promise<ExitCode> {
   const junit = opts.junit === undefined ? undefined : path.resolve(io.cwd, opts.junit);
   if (junit !== undefined) refuseToReplace(junit);
@@ -60,7 +80,8 @@ export async function pluginTestCommand(
     io.stderr.write(formatText([checked], colorFor(io.stderr, io.env)));
     throw new UserError('the plugin has errors; fix them before testing it');
   }
-  const python = pluginPython(isPackage ? io.cwd : file, opts.python, io).value;
+  const pluginDir = isPackage ? io.cwd : file;
+  const python = pluginPython(pluginDir, opts.python, io);
 
   const temp = makeRunDirectory(io.env.TMPDIR || tmpdir());
   const cleanUp = () => rmSync(temp, { recursive: true, force: true });
@@ -75,46 +96,184 @@ export async function pluginTestCommand(
     }
     const dir = path.join(temp, 'plugin');
     await extractPackage(pkg, dir, MAX_PACKAGE_BYTES);
-    if (!statSync(path.join(dir, 'tests'), { throwIfNoEntry: false })?.isDirectory())
+    const cases = caseFileNames(dir);
+    const pythonTests = hasPythonFiles(path.join(dir, CASES_DIR));
+    if (!cases.length && !pythonTests)
       throw new UserError(
-        `no tests found: ${given} has no tests/ folder`,
-        'put pytest or unittest tests in tests/ (dify plugin init writes tests/ for tool plugins)',
+        `no tests found: ${given} has ${statSync(path.join(dir, CASES_DIR), { throwIfNoEntry: false })?.isDirectory() ? 'no Python tests and no *.invoke.yaml cases in tests/' : 'no tests/ folder'}`,
+        'put pytest or unittest tests, or *.invoke.yaml cases, in tests/ (dify plugin init writes both for tool plugins)',
       );
 
-    const env = { ...io.env, PLUGIN_FILE_PATH: pkg };
-    const pytest = hasPytest(python, dir, env);
-    if (!pytest && junit !== undefined)
-      throw new UserError(
-        `--junit needs pytest, which ${python} cannot import`,
-        `install it: ${python} -m pip install pytest`,
+    const counts: TestCounts = { passed: 0, failed: 0, errors: 0, skipped: 0 };
+    const add = (c: TestCounts) => {
+      for (const k of ['passed', 'failed', 'errors', 'skipped'] as const) counts[k] += c[k];
+    };
+    const suites: string[] = [];
+    let runner: RunnerResult | undefined;
+    if (pythonTests) {
+      runner = await runPythonTests(
+        python.value,
+        dir,
+        extra,
+        { ...io.env, PLUGIN_FILE_PATH: pkg },
+        temp,
+        junit !== undefined,
+        io,
       );
-    const args = pytest
-      ? ['-m', 'pytest', ...(junit !== undefined ? [`--junitxml=${junit}`] : []), ...extra]
-      : ['-m', 'unittest', 'discover', '-s', 'tests', ...extra];
-    if (!pytest) io.stderr.write(`pytest is not installed in ${printableLines(python)}; running unittest\n`);
-    const outcome = await runTests(python, args, dir, env, io);
-    if (outcome.interrupted) return EXIT.interrupted;
-    const counts = pytest ? pytestCounts(outcome.tail) : unittestCounts(outcome.tail);
-    if (pytest && outcome.code === PYTEST_NO_TESTS) {
-      // A test module that skips itself (the generated one without dify_plugin) collects nothing.
-      if (counts?.skipped) io.stdout.write(summaryLine(counts) + '\n');
-      io.stdout.write(
-        counts?.skipped
-          ? `no test ran: every test module was skipped (are the plugin's requirements installed in ${printableLines(python)}?)\n`
-          : 'no test ran: pytest collected none\n',
+      if (runner.interrupted) return EXIT.interrupted;
+      if (runner.counts) add(runner.counts);
+      else if (!runner.collectedNone) {
+        // pytest's own usage or internal errors, a crashed interpreter: one error of the run.
+        io.stdout.write(`no test results were read from the test runner (it exited with status ${runner.code})\n`);
+        counts.errors++;
+      }
+      if (runner.suites) suites.push(runner.suites);
+    } else if (extra.length) {
+      io.stderr.write('warning: tests/ has no Python tests; the words after -- are not used\n');
+    }
+    if (cases.length) {
+      const run = await runInvokeCases(
+        cases,
+        {
+          dir,
+          given,
+          project: checked.project,
+          python,
+          credentialsDir: pluginDir,
+          ...(opts.credentials !== undefined ? { credentialsFile: opts.credentials } : {}),
+          storageDir: path.join(temp, 'storage'),
+        },
+        io,
+        deps,
       );
-      return EXIT.failed;
+      if (run.interrupted) return EXIT.interrupted;
+      for (const o of run.outcomes)
+        add({
+          passed: +(o.status === 'passed'),
+          failed: +(o.status === 'failed'),
+          errors: +(o.status === 'error'),
+          skipped: 0,
+        });
+      suites.push(junitSuite('invoke cases', junitCases(run.outcomes)));
     }
-    if (!counts) {
-      io.stdout.write(`no test results were read (the test runner exited with status ${outcome.code})\n`);
-      return EXIT.failed;
-    }
+    if (junit !== undefined) await writeFileAtomic(junit, junitDocument(suites));
+
     io.stdout.write(summaryLine(counts) + '\n');
-    return outcome.code === 0 && counts.failed + counts.errors === 0 ? EXIT.ok : EXIT.failed;
+    if (counts.passed + counts.failed + counts.errors === 0) {
+      // A test module that skips itself (the generated one without dify_plugin) collects nothing.
+      io.stdout.write(
+        counts.skipped
+          ? `no test ran: every test module was skipped (are the plugin's requirements installed in ${printableLines(python.value)}?)\n`
+          : 'no test ran: the test runner collected none\n',
+      );
+      return EXIT.failed;
+    }
+    const runnerOk = !runner || runner.code === 0 || runner.collectedNone;
+    return runnerOk && counts.failed + counts.errors === 0 ? EXIT.ok : EXIT.failed;
   } finally {
     cleanUp();
     process.off('exit', cleanUp);
   }
+}
+
+/** Whether a folder holds a Python file (at any depth, as pytest and unittest look). */
+function hasPythonFiles(dir: string): boolean {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  return entries.some(
+    (e) => (e.isFile() && e.name.endsWith('.py')) || (e.isDirectory() && hasPythonFiles(path.join(dir, e.name))),
+  );
+}
+
+/**
+ * pytest (its JUnit report in the temporary directory when one is asked for), or, when that
+ * Python cannot import it, unittest through data/unittest-results.py, which records each test's
+ * outcome as it runs.
+ */
+async function runPythonTests(
+  python: string,
+  dir: string,
+  extra: string[],
+  env: NodeJS.ProcessEnv,
+  temp: string,
+  report: boolean,
+  io: Io,
+): Promise<RunnerResult> {
+  if (hasPytest(python, dir, env)) {
+    const xml = path.join(temp, 'pytest-junit.xml');
+    const outcome = await runTests(
+      python,
+      ['-m', 'pytest', ...(report ? [`--junitxml=${xml}`] : []), ...extra],
+      dir,
+      env,
+      io,
+    );
+    return {
+      ...outcome,
+      counts: pytestCounts(outcome.tail),
+      collectedNone: outcome.code === PYTEST_NO_TESTS,
+      suites: report ? suitesOf(readResults(xml)) : '',
+    };
+  }
+  io.stderr.write(`pytest is not installed in ${printableLines(python)}; running unittest\n`);
+  const results = path.join(temp, 'unittest-results.json');
+  const driver = readPackageFile('data/unittest-results.py').toString('utf8');
+  const outcome = await runTests(python, ['-c', driver, results, ...extra], dir, env, io);
+  const records = unittestRecords(readResults(results));
+  const counts = records ? countsOf(records) : unittestCounts(outcome.tail);
+  return {
+    ...outcome,
+    counts,
+    collectedNone: counts !== undefined && counts.passed + counts.failed + counts.errors + counts.skipped === 0,
+    suites: report && records ? junitSuite('unittest', records.map(junitCaseOf)) : '',
+  };
+}
+
+/** A results file the runner wrote; '' when it wrote none (it crashed) or an unbounded one. */
+function readResults(file: string): string {
+  const stat = statSync(file, { throwIfNoEntry: false });
+  return stat?.isFile() && stat.size <= MAX_RESULTS_BYTES ? readFileSync(file, 'utf8') : '';
+}
+
+/** One test's outcome, as data/unittest-results.py records it. */
+interface UnittestRecord {
+  id: string;
+  outcome: JunitCase['outcome'];
+  seconds: number;
+  message?: string;
+  details?: string;
+}
+
+function unittestRecords(text: string): UnittestRecord[] | undefined {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return Array.isArray(parsed) ? (parsed as UnittestRecord[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function countsOf(records: UnittestRecord[]): TestCounts {
+  const n = (o: JunitCase['outcome']) => records.filter((r) => r.outcome === o).length;
+  return { passed: n('passed'), failed: n('failed'), errors: n('error'), skipped: n('skipped') };
+}
+
+/** `tests.test_greet.GreetTest.test_hello` → class `tests.test_greet.GreetTest`, name `test_hello`. */
+function junitCaseOf(r: UnittestRecord): JunitCase {
+  const id = String(r.id);
+  const dot = id.lastIndexOf('.');
+  return {
+    classname: dot > 0 ? id.slice(0, dot) : id,
+    name: dot > 0 ? id.slice(dot + 1) : id,
+    seconds: Number(r.seconds) || 0,
+    outcome: r.outcome,
+    ...(r.message !== undefined ? { message: String(r.message) } : {}),
+    ...(r.details !== undefined ? { details: String(r.details) } : {}),
+  };
 }
 
 /** An earlier JUnit report is replaced (each CI run writes it anew); an empty file holds nothing to lose. */

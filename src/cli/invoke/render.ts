@@ -156,23 +156,6 @@ function safeName(name: string): string {
     .slice(0, 120);
 }
 
-/** The text of one LLM result chunk (dify-plugin-sdks `LLMResultChunk`): its delta's content. */
-export function chunkText(chunk: Record<string, unknown>): string {
-  const delta = chunk.delta as Record<string, unknown> | undefined;
-  const message = delta?.message as Record<string, unknown> | undefined;
-  const content = message?.content;
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content))
-    return content
-      .map((c) =>
-        typeof c === 'object' && c !== null && (c as { type?: unknown }).type === 'text'
-          ? String((c as { data?: unknown }).data ?? '')
-          : '',
-      )
-      .join('');
-  return '';
-}
-
 /** The usage a chunk reports (the last one carries it), as one line. */
 export function chunkUsage(chunk: Record<string, unknown>): string | undefined {
   const usage = (chunk.delta as Record<string, unknown> | undefined)?.usage as Record<string, unknown> | undefined;

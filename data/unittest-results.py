@@ -1,0 +1,78 @@
+# Run by `dify plugin test` (as `python -c <this file> <results.json> [unittest args...]`) when pytest
+# is not installed: `python -m unittest discover -s tests` with its usual output, which also
+# writes each test's outcome to <results.json> for the JUnit report.
+import json
+import sys
+import time
+import unittest
+
+
+class RecordingResult(unittest.TextTestResult):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.records = []
+        self._started = {}
+
+    def startTest(self, test):
+        self._started[test.id()] = time.perf_counter()
+        super().startTest(test)
+
+    def _record(self, test, outcome, err=None, reason=None):
+        began = self._started.pop(test.id(), None)
+        record = {
+            "id": test.id(),
+            "outcome": outcome,
+            "seconds": 0.0 if began is None else time.perf_counter() - began,
+        }
+        if err is not None:
+            record["details"] = self._exc_info_to_string(err, test)
+            record["message"] = "".join(str(err[1]).splitlines()[:1]) or err[0].__name__
+        if reason is not None:
+            record["message"] = str(reason)
+        self.records.append(record)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._record(test, "passed")
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._record(test, "failed", err)
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._record(test, "error", err)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._record(test, "skipped", reason=reason)
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self._record(test, "skipped", reason="expected failure")
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._record(test, "failed", reason="unexpected success")
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            failed = issubclass(err[0], test.failureException)
+            self._record(subtest, "failed" if failed else "error", err)
+
+
+class RecordingRunner(unittest.TextTestRunner):
+    resultclass = RecordingResult
+
+
+results_file = sys.argv[1]
+program = unittest.main(
+    module=None,
+    argv=["python -m unittest", "discover", "-s", "tests", *sys.argv[2:]],
+    testRunner=RecordingRunner,
+    exit=False,
+)
+with open(results_file, "w", encoding="utf-8") as out:
+    json.dump(program.result.records, out)
+sys.exit(0 if program.result.wasSuccessful() else 1)

@@ -1,0 +1,170 @@
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { INVOKE_DEPS } from '../../src/cli/commands/invoke.js';
+import { pluginTestCommand } from '../../src/cli/commands/plugin-test.js';
+import type { Io } from '../../src/cli/io.js';
+import { cliEnv, isAlive, runCli } from '../helpers/cli.js';
+import { EXAMPLE, pluginWith, tempDir } from '../helpers/plugin.js';
+import { FAKE_PYTHON, param, provider, tool } from '../helpers/tool-plugin.js';
+
+const SECRET = 'sk-case-secret-0815';
+
+/**
+ * An interpreter that is the fake plugin's where the plugin is concerned (the interpreter probe,
+ * `-m main`) and the machine's python3 for the rest (pytest, unittest): the two halves of
+ * `dify plugin test` in one run, without the SDK.
+ */
+let MIXED_PYTHON = '';
+beforeAll(async () => {
+  MIXED_PYTHON = path.join(await tempDir(), 'python');
+  await writeFile(
+    MIXED_PYTHON,
+    `#!/bin/sh\ncase "$1:$2" in\n  -m:main | -c:*find_spec*) exec "${FAKE_PYTHON}" "$@" ;;\nesac\nexec python3 "$@"\n`,
+  );
+  chmodSync(MIXED_PYTHON, 0o755);
+});
+
+const ENV = { FAKE_HEARTBEAT_MS: '200', FAKE_GREET_AS_EXAMPLE: '1' };
+
+async function test(args: string[], env: Record<string, string> = {}) {
+  const tmp = await tempDir();
+  const r = await runCli(['plugin', 'test', ...args], { env: { TMPDIR: tmp, ...ENV, ...env } });
+  return { ...r, leftovers: readdirSync(tmp) };
+}
+
+describe('dify plugin test: tests/*.invoke.yaml cases', () => {
+  it("runs the example's pytest tests, then its invocation case, into one summary and one JUnit report", async () => {
+    const report = path.join(await tempDir(), 'report.xml');
+    const r = await test([EXAMPLE, '--python', MIXED_PYTHON, '--junit', report]);
+    // The example's pytest module skips itself without dify_plugin; the case runs against the plugin.
+    expect(r.stdout).toMatch(/1 skipped/);
+    expect(r.stdout).toMatch(
+      /\nPASSED tests\/greet\.invoke\.yaml: greets by name \(\d+ ms\)\n1 passed, 0 failed, 1 skipped\n$/,
+    );
+    expect(r.code).toBe(0);
+    const xml = readFileSync(report, 'utf8');
+    expect(xml).toMatch(
+      /^<\?xml version="1.0" encoding="utf-8"\?>\n<testsuites>\n<testsuite name="pytest" [^>]*skipped="1"/,
+    );
+    expect(xml).toMatch(
+      /<testsuite name="invoke cases" tests="1" failures="0" errors="0" skipped="0" time="[\d.]+">\n<testcase classname="tests\.greet\.invoke\.yaml" name="greets by name" time="[\d.]+" \/>/,
+    );
+    expect(r.leftovers).toEqual([]);
+  });
+
+  it('reports each case: passed, failed with the reason, and a broken case file at file:line:col; secrets masked', async () => {
+    const dir = await pluginWith({
+      'provider/hello_world.yaml': provider(['greet', 'rich', 'error']),
+      ...tool('rich', param('name', 'string', 'required')),
+      ...tool('error', param('detail', 'string')),
+      '.env': `DIFY_CREDENTIAL_API_KEY=${SECRET}\n`,
+      'tests/test_greet.py': null,
+      'tests/rich.invoke.yaml': `name: sees its credentials
+invoke:
+  tool: hello_world/rich
+  params: {name: Ada}
+expect:
+  text_contains: 'echo: {"name":"Ada"}'
+  json:
+    - path: $.credentials.api_key
+      equals: ${SECRET}
+`,
+      'tests/wrong.invoke.yaml': `invoke:
+  tool: hello_world/rich
+  params: {name: Ada}
+expect:
+  json:
+    - path: $.credentials.api_key
+      equals: something else
+`,
+      'tests/error.invoke.yaml': `invoke:
+  tool: hello_world/error
+  params: {detail: no such city}
+expect:
+  exit: 1
+  text_contains: "ValueError: boom: no such city"
+`,
+      'tests/typo.invoke.yaml': 'invoke:\n  tool: hello_world/greet\nexpect:\n  exits: 1\n',
+    });
+    const report = path.join(await tempDir(), 'r.xml');
+    const r = await test([dir, '--python', FAKE_PYTHON, '--junit', report]);
+    expect(r.stderr).toMatch(
+      /tests\/typo\.invoke\.yaml:4:3 error invoke-case\/expect-unknown-key unknown key "exits" in expect: `dify plugin test` does not know it\n +hint: did you mean "exit"\?/,
+    );
+    expect(r.stdout.replace(/ \(\d+ ms\)/g, '')).toBe(
+      [
+        'ERROR tests/typo.invoke.yaml: typo',
+        '  - the case file has errors (above)',
+        'PASSED tests/error.invoke.yaml: error',
+        'PASSED tests/greet.invoke.yaml: greets by name',
+        'PASSED tests/rich.invoke.yaml: sees its credentials',
+        'FAILED tests/wrong.invoke.yaml: wrong',
+        '  - no JSON message has $.credentials.api_key = "something else" (found: "****")',
+        '3 passed, 1 failed, 1 error',
+        '',
+      ].join('\n'),
+    );
+    expect(r.code).toBe(1);
+    const xml = readFileSync(report, 'utf8');
+    expect(xml).toMatch(/<testsuite name="invoke cases" tests="5" failures="1" errors="1"/);
+    expect(xml).toMatch(/<error message="the case file has errors \(above\)">/);
+    expect(r.stdout + r.stderr + xml).not.toContain(SECRET);
+  });
+
+  it('counts a broken test runner, and every case when the plugin cannot start, as errors, and says why', async () => {
+    const r = await test([EXAMPLE, '--python', FAKE_PYTHON, '--', '-x'], { FAKE_SDK_VERSION: 'none' });
+    expect(r.stderr).toMatch(/the invocation cases cannot run: .*dify_plugin \(the Dify plugin SDK\) is not installed/);
+    expect(r.stderr).toMatch(/hint: .*pip install/);
+    // The fake interpreter is no pytest either: the example's pytest module ends the runner with status 2.
+    expect(r.stdout).toBe(
+      [
+        'no test results were read from the test runner (it exited with status 2)',
+        'ERROR tests/greet.invoke.yaml: greets by name',
+        '  - the plugin did not start (above)',
+        '0 passed, 0 failed, 2 errors',
+        '',
+      ].join('\n'),
+    );
+    expect(r.code).toBe(1);
+    expect(r.leftovers).toEqual([]);
+  });
+
+  it('on Ctrl-C between cases stops the plugin, removes its directory and exits 130', async () => {
+    const work = await tempDir();
+    const spy = path.join(work, 'spy.json');
+    const dir = await pluginWith({
+      'tests/test_greet.py': null,
+      'tests/second.invoke.yaml': 'invoke:\n  tool: hello_world/greet\n  params: {name: Bob}\n',
+    });
+    const signals = new EventEmitter();
+    let stdout = '';
+    const io: Io = {
+      stdin: Object.assign(new PassThrough(), { isTTY: false }),
+      stdout: {
+        write: (s: string) => {
+          stdout += s;
+          if (s.startsWith('PASSED')) signals.emit('SIGINT');
+        },
+      },
+      stderr: { write: () => true },
+      env: cliEnv({ TMPDIR: work, ...ENV, FAKE_SPY_FILE: spy }),
+      cwd: dir,
+      signals: signals as unknown as Io['signals'],
+    };
+    const code = await pluginTestCommand(undefined, [], { python: FAKE_PYTHON }, io, {
+      ...INVOKE_DEPS,
+      stopGraceMs: 2000,
+    });
+    expect(code).toBe(130);
+    expect(stdout).toMatch(/^PASSED tests\/greet\.invoke\.yaml: greets by name \(\d+ ms\)\n$/); // the second never ran
+    const { pid } = JSON.parse(readFileSync(spy, 'utf8')) as { pid: number };
+    expect(isAlive(pid)).toBe(false);
+    expect(signals.listenerCount('SIGINT')).toBe(0);
+    expect(readdirSync(work)).toEqual(['spy.json']);
+    expect(existsSync(dir)).toBe(true);
+  });
+});
