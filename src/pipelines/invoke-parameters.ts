@@ -47,7 +47,7 @@ export function findDeclared<P extends Declaration>(
           `the plugin has no ${subject} provider "${providerName}"`,
           names.length
             ? `${close ? `did you mean "${close}"? ` : ''}its ${subject} providers: ${names.join(', ')}`
-            : `the plugin declares no ${subject === 'datasource' ? 'datasources' : `${subject}s`}`,
+            : `the plugin declares no ${subject}s`,
         ),
       ],
     };
