@@ -535,22 +535,35 @@ export const RULE_CATALOG = {
     source: 'the SDK finds no such tool and the invocation fails',
     enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
   },
+  'invoke/unknown-agent-strategy': {
+    severity: 'error',
+    summary: '`dify plugin invoke` names an agent strategy provider or strategy the plugin does not declare.',
+    source: 'the SDK finds no such agent strategy and the invocation fails',
+    enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
+  },
+  'invoke/unknown-datasource': {
+    severity: 'error',
+    summary: '`dify plugin invoke` names a datasource provider or datasource the plugin does not declare.',
+    source: 'the SDK finds no such datasource and the invocation fails',
+    enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
+  },
   'invoke/unknown-parameter': {
     severity: 'error',
-    summary: '`dify plugin invoke` gives a parameter the tool does not declare.',
+    summary:
+      '`dify plugin invoke` gives a parameter the tool, agent strategy or datasource does not declare (or a request field the SDK does not read).',
     source: "Dify's form offers only the declared parameters",
     enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
   },
   'invoke/missing-parameter': {
     severity: 'error',
-    summary: '`dify plugin invoke` leaves out a required parameter that has no default.',
+    summary: '`dify plugin invoke` leaves out a required parameter (or request field) that has no default.',
     source: 'Dify refuses to run a tool whose required parameter is empty',
     enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
   },
   'invoke/wrong-type': {
     severity: 'error',
     summary:
-      "`dify plugin invoke` gives a value that is not of the parameter's declared type (number, boolean, string).",
+      "`dify plugin invoke` gives a value that is not of the parameter's declared type (number, boolean, string, a selector or object as JSON).",
     source: 'Dify converts form values to the declared type before invoking the tool',
     enforced: 'this CLI (dify plugin invoke, before starting the plugin)',
   },

@@ -1,4 +1,5 @@
 import { isObject } from '../project/model.js';
+import type { ResponseShape } from './invoke-request.js';
 
 /** The most text an answer keeps for its expectations; what a plugin streams beyond it is not read. */
 export const MAX_ANSWER_TEXT = 8 * 1024 * 1024;
@@ -23,9 +24,9 @@ export function chunkText(chunk: Record<string, unknown>): string {
 }
 
 /**
- * What an answer says, for `tests/*.invoke.yaml` expectations: its text (a tool's text messages,
- * an LLM's streamed content, an endpoint's body) and its JSON values (a tool's JSON messages, an
- * endpoint body that is JSON). Bounded: a plugin that streams without end fills neither past its limit.
+ * What an answer says, for `tests/*.invoke.yaml` expectations: its text (the text messages of a
+ * tool or agent strategy, an LLM's streamed content, an endpoint's body) and its JSON values (JSON
+ * messages, an endpoint body that is JSON, the `result` of each datasource message). Bounded: a plugin that streams without end fills neither past its limit.
  */
 export class Answer {
   private readonly texts: string[] = [];
@@ -34,17 +35,19 @@ export class Answer {
   private readonly body: Buffer[] = [];
   private bodyLength = 0;
 
-  constructor(private readonly kind: 'tool' | 'llm' | 'endpoint') {}
+  constructor(private readonly shape: ResponseShape) {}
 
   /** One streamed message, as the plugin sent it. */
   add(m: Record<string, unknown>): void {
-    if (this.kind === 'llm') return this.addText(chunkText(m));
-    if (this.kind === 'tool') {
+    if (this.shape === 'llm') return this.addText(chunkText(m));
+    if (this.shape === 'messages') {
       const body = isObject(m.message) ? m.message : {};
       if (m.type === 'text') this.addText(String(body.text ?? ''));
-      else if (m.type === 'json' && this.json.length < MAX_ANSWER_JSON) this.json.push(body.json_object ?? null);
+      else if (m.type === 'json') this.addJson(body.json_object ?? null);
       return;
     }
+    // A crawl's progress and a datasource's listing: `{result: ...}` objects.
+    if (this.shape !== 'endpoint') return this.addJson(m.result ?? null);
     // The SDK's endpoint answer: `{status, headers}`, then `{result: <hex>}` pieces of the body.
     if (typeof m.result === 'string' && /^(?:[0-9a-f]{2})*$/i.test(m.result) && this.bodyLength < MAX_ANSWER_TEXT) {
       const piece = Buffer.from(m.result, 'hex');
@@ -65,12 +68,16 @@ export class Answer {
 
   /** The JSON values, an endpoint body that parses as JSON included. */
   jsonValues(): unknown[] {
-    if (this.kind !== 'endpoint' || !this.body.length) return this.json;
+    if (this.shape !== 'endpoint' || !this.body.length) return this.json;
     try {
       return [...this.json, JSON.parse(Buffer.concat(this.body).toString('utf8')) as unknown];
     } catch {
       return this.json;
     }
+  }
+
+  private addJson(value: unknown): void {
+    if (this.json.length < MAX_ANSWER_JSON) this.json.push(value);
   }
 
   private addText(text: string): void {

@@ -111,6 +111,17 @@ function toCase(file: string, value: Record<string, unknown>): InvokeCase {
     const slash = invoke.llm.indexOf('/');
     target = { kind: 'llm', provider: invoke.llm.slice(0, slash), name: invoke.llm.slice(slash + 1) };
     inputs.prompt = String(invoke.prompt);
+  } else if (typeof invoke.agent_strategy === 'string') {
+    const [provider, name] = invoke.agent_strategy.split('/') as [string, string];
+    target = { kind: 'agent_strategy', provider, name };
+  } else if (typeof invoke.datasource === 'string') {
+    const [provider, name] = invoke.datasource.split('/') as [string, string];
+    target = {
+      kind: 'datasource',
+      provider,
+      name,
+      ...(typeof invoke.action === 'string' ? { action: invoke.action } : {}),
+    };
   } else {
     const [method, where] = String(invoke.endpoint).split(' ') as [string, string];
     target = { kind: 'endpoint', method, path: where };
@@ -147,12 +158,13 @@ export interface CaseContext {
  * then ends the answer's text.
  */
 export async function runCase(c: InvokeCase, ctx: CaseContext): Promise<CaseOutcome> {
-  const answer = new Answer(c.target.kind);
+  let answer = new Answer('messages');
   let failed: string | undefined;
   let ms: number | undefined;
   let secretValues: unknown[] = [];
   try {
     const prepared = prepareInvocation(ctx.project, c.target, c.inputs);
+    answer = new Answer(prepared.responses);
     secretValues = prepared.secretValues;
     if (prepared.diagnostics.length) {
       failed = `the invocation does not match the declaration: ${prepared.diagnostics.map((d) => d.message).join('; ')}`;

@@ -16,13 +16,13 @@ export interface Credentials {
   source: string;
 }
 
-/** A credential a tool or model provider declares (a field of its form). */
+/** A credential a provider declares (a field of its form). */
 export interface DeclaredCredential {
   name: string;
   required: boolean;
 }
 
-/** The credentials a tool or model provider declares (for an endpoint group: its settings). */
+/** The credentials a tool, model or datasource provider declares (for an endpoint group: its settings). */
 export function declaredCredentials(provider: Declaration | undefined): DeclaredCredential[] {
   if (!provider) return [];
   const found = new Map<string, boolean>();
@@ -39,6 +39,13 @@ export function declaredCredentials(provider: Declaration | undefined): Declared
   // endpoint groups: `settings`, a list of named fields
   const settings = get(provider.value, 'settings');
   if (Array.isArray(settings)) for (const f of settings) if (isObject(f)) add(f.name, f);
+  // datasources: `credentials_schema`, a list of named fields; with OAuth, the fields the
+  // authorization yields instead (`oauth_schema.credentials_schema`), none of them required here
+  for (const key of ['credentials_schema', 'oauth_schema'] as const) {
+    const list = key === 'oauth_schema' ? get(provider.value, key, 'credentials_schema') : get(provider.value, key);
+    if (Array.isArray(list))
+      for (const f of list) if (isObject(f)) add(f.name, key === 'oauth_schema' ? { ...f, required: false } : f);
+  }
   return [...found].map(([name, required]) => ({ name, required }));
 }
 

@@ -36,6 +36,12 @@
 // backwards calls, streaming each answer), `ask_llm` (an LLM backwards call; its error streamed).
 // `invoke_llm` requests (`data.action`) stream the prompt back as three LLM result chunks;
 // `invoke_endpoint` ones answer 200 with the raw HTTP request and the settings as the body, in two pieces.
+// `agent_strategy` requests: a log, a text with the parameters and a json of them (`ask_model`, the
+// strategy name: an LLM backwards call first, whose error fails the request as the SDK raises it).
+// `datasource` requests, per action: crawl progress then the page of `datasource_parameters.url`;
+// one workspace of pages; a page's content as variables; one bucket of files; a file as a whole
+// blob (DatasourceMessage is no ToolInvokeMessage, so the SDK does not chunk it), named `file_name`.
+// Requests missing a field the SDK's request model requires fail as pydantic would (ValidationError).
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 
@@ -271,6 +277,8 @@ async function handleRequest(sid, data) {
 
   if (data.action === 'invoke_llm') return llm(sid, data);
   if (data.action === 'invoke_endpoint') return endpoint(sid, data);
+  if (data.type === 'agent_strategy') return agentStrategy(sid, data);
+  if (data.type === 'datasource') return datasource(sid, data);
 
   switch (behaviour) {
     case 'rich':
@@ -454,4 +462,112 @@ async function endpoint(sid, data) {
   await stream(sid, { result: Buffer.from(raw.replaceAll('\r\n', '\n')).toString('hex') });
   await stream(sid, { result: Buffer.from(`\nsettings: ${JSON.stringify(data.settings ?? {})}`).toString('hex') });
   return end(sid);
+}
+
+/** Fails the request when `data` lacks one of `fields` (a pydantic ValidationError in the SDK); true if it did. */
+async function refuseMissing(sid, data, fields) {
+  const missing = fields.filter((f) => (f.split('.').reduce((v, k) => v?.[k], data) ?? null) === null);
+  if (missing.length === 0) return false;
+  await session(sid, 'error', {
+    error_type: 'ValidationError',
+    message: `${missing.length} validation error(s): ${missing.join(', ')} Field required`,
+    args: {},
+  });
+  await end(sid);
+  return true;
+}
+
+/** An agent strategy (dify-plugin-sdks AgentInvokeRequest): AgentInvokeMessage lines, tool-shaped. */
+async function agentStrategy(sid, data) {
+  if (await refuseMissing(sid, data, ['agent_strategy_provider', 'agent_strategy', 'agent_strategy_params'])) return;
+  const params = data.agent_strategy_params;
+  await stream(sid, {
+    type: 'log',
+    message: { id: 'r1', label: 'ROUND 1', parent_id: null, error: null, status: 'start', data: {} },
+    meta: null,
+  });
+  if (data.agent_strategy === 'ask_model') {
+    const reply = await callDify(sid, 'llm', {
+      provider: params.model?.provider ?? '',
+      model: params.model?.model ?? '',
+      model_type: 'llm',
+      prompt_messages: [{ role: 'user', content: String(params.query ?? '') }],
+    });
+    if (!reply.ok) {
+      await session(sid, 'error', { error_type: 'InvokeError', message: reply.message, args: {} });
+      return end(sid);
+    }
+  }
+  await stream(sid, textMessage(`strategy ${data.agent_strategy_provider}/${data.agent_strategy}`));
+  await stream(sid, { type: 'json', message: { json_object: params }, meta: null });
+  return end(sid);
+}
+
+/** A datasource action (dify-plugin-sdks Datasource*Request), answered as the SDK's executor streams it. */
+async function datasource(sid, data) {
+  if (await refuseMissing(sid, data, ['provider', 'datasource', 'credentials'])) return;
+  switch (data.action) {
+    case 'invoke_website_datasource_get_crawl': {
+      if (await refuseMissing(sid, data, ['datasource_parameters'])) return;
+      const url = String(data.datasource_parameters.url ?? '');
+      await stream(sid, { result: { status: 'processing', web_info_list: [], total: 1, completed: 0 } });
+      const page = {
+        source_url: url,
+        content: `# ${url}`,
+        title: 'Fake page',
+        description: 'crawled by the fake plugin',
+      };
+      await stream(sid, { result: { status: 'completed', web_info_list: [page], total: 1, completed: 1 } });
+      return end(sid);
+    }
+    case 'invoke_online_document_datasource_get_pages': {
+      if (await refuseMissing(sid, data, ['datasource_parameters'])) return;
+      const page = {
+        page_id: 'p1',
+        page_name: 'Home',
+        page_icon: null,
+        type: 'page',
+        last_edited_time: '2026-01-01T00:00:00Z',
+        parent_id: null,
+      };
+      await stream(sid, {
+        result: [{ workspace_id: 'w1', workspace_name: 'Fake', workspace_icon: '', total: 1, pages: [page] }],
+      });
+      return end(sid);
+    }
+    case 'invoke_online_document_datasource_get_page_content': {
+      if (await refuseMissing(sid, data, ['page.workspace_id', 'page.page_id', 'page.type'])) return;
+      const variable = (name, value) => ({
+        type: 'variable',
+        message: { variable_name: name, variable_value: value, stream: false },
+        meta: null,
+      });
+      await stream(sid, variable('content', `content of ${data.page.page_id}`));
+      await stream(sid, variable('page_id', data.page.page_id));
+      await stream(sid, variable('workspace_id', data.page.workspace_id));
+      return end(sid);
+    }
+    case 'invoke_online_drive_browse_files': {
+      if (await refuseMissing(sid, data, ['request.max_keys'])) return;
+      const { bucket, prefix, max_keys: maxKeys } = data.request;
+      const files = [{ id: `${prefix ?? ''}a.txt`, name: 'a.txt', size: 5, type: 'file' }].slice(0, maxKeys);
+      await stream(sid, {
+        result: [{ bucket: bucket ?? null, files, is_truncated: false, next_page_parameters: null }],
+      });
+      return end(sid);
+    }
+    case 'invoke_online_drive_download_file': {
+      if (await refuseMissing(sid, data, ['request.id'])) return;
+      const blob = Buffer.from(`contents of ${data.request.id}\n`).toString('base64');
+      await stream(sid, {
+        type: 'blob',
+        message: { blob },
+        meta: { file_name: data.request.id, mime_type: 'text/plain' },
+      });
+      return end(sid);
+    }
+    default:
+      await session(sid, 'error', { error_type: 'ValueError', message: `unknown action ${data.action}`, args: {} });
+      return end(sid);
+  }
 }

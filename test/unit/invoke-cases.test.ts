@@ -11,6 +11,7 @@ import {
   type CaseContext,
   type InvokeCase,
 } from '../../src/pipelines/invoke-cases.js';
+import { Answer } from '../../src/pipelines/invoke-answer.js';
 import { junitDocument, junitSuite, suitesOf } from '../../src/report/junit.js';
 import { checkDir, EXAMPLE, tempDir } from '../helpers/plugin.js';
 
@@ -205,6 +206,32 @@ describe('tests/*.invoke.yaml cases', () => {
     const raw = Buffer.from(String(e.sent[0]!.request.raw_http_request), 'hex').toString();
     expect(raw).toBe('POST /hook HTTP/1.1\r\nHost: localhost\r\nX-Token: t\r\nContent-Length: 4\r\n\r\nping');
     expect(e.sent[0]!.request.settings).toEqual({ api_key: 'sk-test' });
+  });
+
+  it('reads agent strategy and datasource cases, and takes the JSON of a datasource listing', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'tests'));
+    await writeFile(
+      path.join(dir, 'tests', 'agent.invoke.yaml'),
+      'invoke:\n  agent_strategy: agent/function_calling\n  params: {query: hi}\n',
+    );
+    await writeFile(
+      path.join(dir, 'tests', 'drive.invoke.yaml'),
+      'invoke:\n  datasource: drive/files\n  action: browse\n  params: {prefix: a/}\nexpect:\n  json:\n    - path: $[0].files[0].name\n      equals: a.txt\n',
+    );
+    expect((await loadCase(dir, 'tests/agent.invoke.yaml')).case?.target).toEqual({
+      kind: 'agent_strategy',
+      provider: 'agent',
+      name: 'function_calling',
+    });
+    const drive = (await loadCase(dir, 'tests/drive.invoke.yaml')).case!;
+    expect(drive.target).toEqual({ kind: 'datasource', provider: 'drive', name: 'files', action: 'browse' });
+    expect(drive.inputs).toEqual({ params: { prefix: 'a/' } });
+
+    const listing = new Answer('result');
+    listing.add({ result: [{ bucket: null, files: [{ name: 'a.txt' }] }] });
+    expect(listing.jsonValues()).toEqual([[{ bucket: null, files: [{ name: 'a.txt' }] }]]);
+    expect(valueAt(listing.jsonValues()[0], '$[0].files[0].name')).toEqual({ found: true, value: 'a.txt' });
   });
 
   it('finds values by path', () => {

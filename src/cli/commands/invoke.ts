@@ -13,12 +13,18 @@ import { get, isObject } from '../../project/model.js';
 import { checkPlugin, type PluginResult } from '../../pipelines/check-plugin.js';
 import { Invoker, type InvokeOutcome, type PluginRequest } from '../../pipelines/invoke.js';
 import { loadCredentials, Masker } from '../../pipelines/invoke-credentials.js';
-import { type InvokeTarget, prepareInvocation, withCredentials } from '../../pipelines/invoke-request.js';
+import {
+  DATASOURCE_ACTIONS,
+  type InvokeTarget,
+  type PreparedInvocation,
+  prepareInvocation,
+  withCredentials,
+} from '../../pipelines/invoke-request.js';
 import { repeatStats, runRepeated } from '../../pipelines/invoke-stats.js';
 import { colorFor } from '../../report/color.js';
 import { formatText } from '../../report/text.js';
 import { type Io, STOP_SIGNALS } from '../io.js';
-import { checkSaveDir, chunkUsage, ToolMessageRenderer } from '../invoke/render.js';
+import { checkSaveDir, chunkUsage, crawlText, resultText, ToolMessageRenderer } from '../invoke/render.js';
 import { chunkText } from '../../pipelines/invoke-answer.js';
 
 export interface InvokeOptions {
@@ -55,19 +61,31 @@ export const INVOKE_DEPS: InvokeDeps = {
 /** The largest --params file (or standard input) read. */
 const MAX_PARAMS_BYTES = 4 * 1024 * 1024;
 
-const KINDS: Record<string, number> = { tool: 2, model: 3, endpoint: 3, agent_strategy: 2, datasource: 2 };
+/** The number of words of each invocation, the kind word included. */
+const KINDS: Record<string, number[]> = {
+  tool: [2],
+  model: [3],
+  endpoint: [3],
+  agent_strategy: [2],
+  datasource: [2, 3],
+};
 
-/** `[plugin] tool <provider>/<tool>` or `[plugin] model llm <provider>/<model>`. */
+/** The datasource action words, whatever the provider type (which prepareInvocation checks). */
+const DATASOURCE_WORDS = Object.values(DATASOURCE_ACTIONS).flatMap((a) => Object.keys(a));
+
+/**
+ * `[plugin] tool <provider>/<tool>`, `model llm <provider>/<model>`, `endpoint <METHOD> </path>`,
+ * `agent_strategy <provider>/<strategy>` or `datasource <provider>/<datasource> [<action>]`.
+ */
 function parseWords(words: string[]): { plugin: string; target: InvokeTarget } {
-  // The plugin path is optional: the words are the invocation alone when their count says so.
-  const implicit = KINDS[words[0] ?? ''] === words.length;
+  // The plugin path is optional: the words are the invocation alone when their count says so
+  // (and the second word is not a kind, as in `datasource datasource p/d` for a folder so named).
+  const implicit = (KINDS[words[0] ?? '']?.includes(words.length) ?? false) && !Object.hasOwn(KINDS, words[1] ?? '');
   const plugin = implicit ? '.' : (words[0] ?? '.');
   const rest = implicit ? words : words.slice(1);
   const [kind, ...args] = rest;
   const usage =
-    'dify plugin invoke [plugin] tool <provider>/<tool>, model llm <provider>/<model>, or endpoint <METHOD> </path>';
-  if (kind === 'agent_strategy' || kind === 'datasource')
-    throw new UsageError(`invoking ${kind.replace('_', ' ')}s is not supported yet`, `supported: ${usage}`);
+    'dify plugin invoke [plugin] tool <provider>/<tool>, model llm <provider>/<model>, endpoint <METHOD> </path>, agent_strategy <provider>/<strategy>, or datasource <provider>/<datasource> [<action>]';
   if (kind === 'endpoint' && args.length === 2) {
     const [method, where] = args as [string, string];
     if (!/^[A-Za-z]+$/.test(method) || !where.startsWith('/') || /[\s\x00-\x1f\x7f]/.test(where))
@@ -83,6 +101,22 @@ function parseWords(words: string[]): { plugin: string; target: InvokeTarget } {
     return { provider: m[1]!, name: m[2]! };
   };
   if (kind === 'tool' && args.length === 1) return { plugin, target: { kind: 'tool', ...split(args[0], 'tool') } };
+  if (kind === 'agent_strategy' && args.length === 1)
+    return { plugin, target: { kind: 'agent_strategy', ...split(args[0], 'strategy') } };
+  if (kind === 'datasource' && (args.length === 1 || args.length === 2)) {
+    const action = args[1];
+    if (action !== undefined && !DATASOURCE_WORDS.includes(action))
+      throw new UsageError(
+        `unknown datasource action ${JSON.stringify(action)}`,
+        `datasource actions: ${Object.entries(DATASOURCE_ACTIONS)
+          .map(([type, a]) => `${Object.keys(a).join('|')} (${type})`)
+          .join(', ')}`,
+      );
+    return {
+      plugin,
+      target: { kind: 'datasource', ...split(args[0], 'datasource'), ...(action !== undefined ? { action } : {}) },
+    };
+  }
   if (kind === 'model' && args.length === 2) {
     if (args[0] !== 'llm')
       throw new UsageError(`invoking ${args[0]} models is not supported yet`, 'supported model type: llm');
@@ -199,7 +233,7 @@ export async function invokeCommand(
       if (stopped) return EXIT.interrupted;
       return repeat > 1 || opts.repeat !== undefined
         ? await repeated(invoker, request, repeat, concurrency)
-        : await once(invoker, request, saveDir);
+        : await once(invoker, request, saveDir, prepared.responses);
     } catch (e) {
       // Stopped by a signal: a start or the requests it cut short are not the plugin's failures.
       if (stopped) return EXIT.interrupted;
@@ -211,15 +245,22 @@ export async function invokeCommand(
     }
   }
 
-  async function once(invoker: Invoker, req: PluginRequest, saveDir: string): Promise<ExitCode> {
+  async function once(
+    invoker: Invoker,
+    req: PluginRequest,
+    saveDir: string,
+    responses: PreparedInvocation['responses'],
+  ): Promise<ExitCode> {
     const shown = (f: string) => path.relative(io.cwd, f) || f;
     const renderer = new ToolMessageRenderer(out, saveDir, shown);
     let usage: string | undefined;
     let llmText = false;
     const onMessage = (m: Record<string, unknown>) => {
       if (json) return out(printableJson(m) + '\n');
-      if (target.kind === 'tool') return renderer.message(m);
-      if (target.kind === 'endpoint') return endpointResponse(m);
+      if (responses === 'messages') return renderer.message(m);
+      if (responses === 'endpoint') return endpointResponse(m);
+      if (responses === 'crawl') return out(crawlText(m));
+      if (responses === 'result') return out(resultText(m));
       const text = printableLines(chunkText(m));
       if (text) {
         out(text);
@@ -296,7 +337,7 @@ async function refuse(checked: PluginResult, diagnostics: PluginResult['diagnost
   const result: PluginResult = { ...checked, ok: false, diagnostics };
   io.stderr.write(formatText([result], colorFor(io.stderr, io.env)));
   throw new UserError(
-    "the invocation does not match the tool's declared parameters; nothing was started",
+    'the invocation does not match what the plugin declares; nothing was started',
     'see the findings above',
   );
 }

@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { printableJson, printableLines } from '../../diagnostics/excerpt.js';
 import { UserError } from '../../diagnostics/user-error.js';
+import { isObject } from '../../project/model.js';
 
 /** The most a plugin may send of one blob: more is not saved (the rest of the file is left out). */
 export const MAX_BLOB_BYTES = 256 * 1024 * 1024;
@@ -135,7 +136,9 @@ export class ToolMessageRenderer {
     this.blobCount++;
     mkdirSync(this.saveDir, { recursive: true });
     const mime = typeof meta.mime_type === 'string' ? meta.mime_type.toLowerCase() : '';
-    const given = typeof meta.filename === 'string' ? safeName(meta.filename) : '';
+    // `filename` from tools, `file_name` from datasources (dify-plugin-sdks create_blob_message callers)
+    const named = typeof meta.filename === 'string' ? meta.filename : meta.file_name;
+    const given = typeof named === 'string' ? safeName(named) : '';
     const name = given || `blob-${this.blobCount}${EXTENSIONS[mime] ?? '.bin'}`;
     const ext = path.extname(name);
     const stem = name.slice(0, name.length - ext.length);
@@ -154,6 +157,23 @@ function safeName(name: string): string {
     .replace(/[\u0000-\u001f\u007f-\u009f:*?"<>|]/g, '_')
     .replace(/^\.+/, '')
     .slice(0, 120);
+}
+
+/**
+ * One website crawl message (dify-plugin-sdks WebsiteCrawlMessage, `{result: WebSiteInfo}`): its
+ * progress as a line, then the pages crawled so far, pretty-printed, once there are any.
+ */
+export function crawlText(m: Record<string, unknown>): string {
+  const r = isObject(m.result) ? m.result : {};
+  const pages = Array.isArray(r.web_info_list) ? r.web_info_list : [];
+  const status = printableLines(String(r.status ?? ''));
+  const line = `crawl ${status || 'status unknown'}: ${Number(r.completed ?? 0)} of ${Number(r.total ?? 0)} pages\n`;
+  return pages.length ? `${line}${printableJson(pages, 2)}\n` : line;
+}
+
+/** The `{result}` of online document pages or online drive files, pretty-printed. */
+export function resultText(m: Record<string, unknown>): string {
+  return `${printableJson(Object.hasOwn(m, 'result') ? m.result : m, 2)}\n`;
 }
 
 /** The usage a chunk reports (the last one carries it), as one line. */

@@ -4,14 +4,16 @@ import type { Io } from '../io.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** `dify plugin invoke`: one invocation of a tool or an LLM, without Dify (docs/invoke.md). */
+/** `dify plugin invoke`: one invocation of a tool, an LLM, an endpoint, an agent strategy or a datasource, without Dify (docs/invoke.md). */
 export function registerInvoke(plugin: Command, io: Io, done: (code: ExitCode) => void): void {
   plugin
     .command('invoke')
-    .description('run the plugin here without Dify and invoke one tool, LLM or endpoint, showing what it returns')
+    .description(
+      'run the plugin here without Dify and invoke one tool, LLM, endpoint, agent strategy or datasource, showing what it returns',
+    )
     .argument(
       '<invocation...>',
-      '[plugin_path] tool <provider>/<tool>, [plugin_path] model llm <provider>/<model>, or [plugin_path] endpoint <METHOD> </path> (plugin_path: a directory or .difypkg, default .)',
+      '[plugin_path] tool <provider>/<tool>, model llm <provider>/<model>, endpoint <METHOD> </path>, agent_strategy <provider>/<strategy>, or datasource <provider>/<datasource> [crawl|pages|content|browse|download] (plugin_path: a directory or .difypkg, default .)',
     )
     .option('--param <name=value>', 'a parameter (repeatable); converted to its declared type', collect)
     .option('--params <file>', 'parameters from a JSON or YAML file, or - for standard input')
@@ -19,7 +21,7 @@ export function registerInvoke(plugin: Command, io: Io, done: (code: ExitCode) =
     .option('--prompt <text>', 'model llm: the user message')
     .option('-H, --header <header>', 'endpoint: a request header "Name: value" (repeatable)', collect)
     .option('--data <body>', 'endpoint: the request body')
-    .option('--save-dir <dir>', 'where images and files the tool returns are saved', 'invoke-output')
+    .option('--save-dir <dir>', 'where images and files the plugin returns are saved', 'invoke-output')
     .addOption(new Option('--format <format>', 'text for people, json: one message per line').choices(['text', 'json']))
     .option('--python <path>', "Python interpreter (default: PYTHON_INTERPRETER_PATH, the plugin's .venv, python3)")
     .option(
