@@ -109,6 +109,23 @@ export function loadCredentials(o: {
 }
 
 /**
+ * The required credentials that are not given, one sentence each: Dify would not invoke without
+ * them, and the plugin may fail in a less clear way. `file` is the --credentials file, if any.
+ */
+export function missingCredentials(
+  declared: DeclaredCredential[],
+  values: Record<string, unknown>,
+  file?: string,
+): string[] {
+  return declared
+    .filter((c) => c.required && (values[c.name] ?? '') === '')
+    .map(
+      (c) =>
+        `the provider requires the credential "${c.name}", which is not given (${file !== undefined ? `not in ${file}` : `set DIFY_CREDENTIAL_${c.name.toUpperCase()} in .env, or pass --credentials`})`,
+    );
+}
+
+/**
  * Replaces every secret in a text with `****`: credential values and secret parameters, also
  * as they read inside a JSON string. Values shorter than MIN_MASKED_LENGTH are left alone (masking
  * every "1" or "a" in the output would hide more than it protects).

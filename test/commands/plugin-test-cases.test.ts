@@ -9,6 +9,7 @@ import { pluginTestCommand } from '../../src/cli/commands/plugin-test.js';
 import type { Io } from '../../src/cli/io.js';
 import { cliEnv, isAlive, runCli } from '../helpers/cli.js';
 import { EXAMPLE, pluginWith, tempDir } from '../helpers/plugin.js';
+import { hasSdk } from '../helpers/python-sdk.js';
 import { FAKE_PYTHON, param, provider, tool } from '../helpers/tool-plugin.js';
 
 const SECRET = 'sk-case-secret-0815';
@@ -115,6 +116,20 @@ expect:
     expect(r.stdout + r.stderr + xml).not.toContain(SECRET);
   });
 
+  it('warns once of a required credential that is not given, and the cases still run', async () => {
+    const dir = await pluginWith({
+      'provider/hello_world.yaml': provider(['greet']),
+      'tests/test_greet.py': null,
+      'tests/again.invoke.yaml': 'invoke:\n  tool: hello_world/greet\n  params: {name: Bob}\n',
+    });
+    const r = await test([dir, '--python', FAKE_PYTHON]);
+    expect(r.stderr).toBe(
+      'warning: the provider requires the credential "api_key", which is not given (set DIFY_CREDENTIAL_API_KEY in .env, or pass --credentials)\n',
+    );
+    expect(r.stdout).toMatch(/\n2 passed, 0 failed\n$/);
+    expect(r.code).toBe(0);
+  });
+
   it('counts a broken test runner, and every case when the plugin cannot start, as errors, and says why', async () => {
     const r = await test([EXAMPLE, '--python', FAKE_PYTHON, '--', '-x'], { FAKE_SDK_VERSION: 'none' });
     expect(r.stderr).toMatch(/the invocation cases cannot run: .*dify_plugin \(the Dify plugin SDK\) is not installed/);
@@ -167,4 +182,33 @@ expect:
     expect(readdirSync(work)).toEqual(['spy.json']);
     expect(existsSync(dir)).toBe(true);
   });
+
+  it.skipIf(!hasSdk)(
+    "with the real SDK: a generated tool plugin's tests and case pass, and the example's",
+    async () => {
+      const work = await tempDir();
+      const init = await runCli(
+        [
+          'plugin',
+          'init',
+          '--quick',
+          '--name',
+          'weather',
+          '--author',
+          'acme',
+          '--description',
+          'Weather',
+          '--category',
+          'tool',
+        ],
+        { cwd: work },
+      );
+      expect(init.code).toBe(0);
+      for (const dir of [path.join(work, 'weather'), EXAMPLE]) {
+        const r = await test([dir, '--python', 'python3']);
+        expect(r.stdout).toMatch(/\n3 passed, 0 failed\n$/); // two pytest tests and one case
+        expect(r.code).toBe(0);
+      }
+    },
+  );
 });

@@ -12,6 +12,7 @@ import { freePort } from '../../src/debug/serverless-health.js';
 import { isAlive, runCli } from '../helpers/cli.js';
 import { copyPlugin, EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
 import { gone } from '../helpers/processes.js';
+import { hasSdk } from '../helpers/python-sdk.js';
 import { craftZip } from '../helpers/zip-craft.js';
 import { startCommand, within, type RunningCommand } from './run-harness.js';
 
@@ -94,10 +95,6 @@ describe('plugin run --serverless', () => {
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 
-  // Only where the real SDK is installed for python3 (it is not in CI: dify_plugin needs Flask and gevent).
-  const hasSdk =
-    spawnSync('python3', ['-c', 'import dify_plugin.core.server.serverless.request_reader'], { stdio: 'ignore' })
-      .status === 0;
   it.skipIf(!hasSdk)('serves the example plugin with the real SDK: /health and a tool invocation', async () => {
     const command = startCommand((io) =>
       run(['node', 'dify', 'plugin', 'run', '--serverless', '--python', 'python3', EXAMPLE], io),

@@ -12,7 +12,7 @@ import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { get, isObject } from '../../project/model.js';
 import { checkPlugin, type PluginResult } from '../../pipelines/check-plugin.js';
 import { Invoker, type InvokeOutcome, type PluginRequest } from '../../pipelines/invoke.js';
-import { loadCredentials, Masker } from '../../pipelines/invoke-credentials.js';
+import { loadCredentials, Masker, missingCredentials } from '../../pipelines/invoke-credentials.js';
 import {
   DATASOURCE_ACTIONS,
   type InvokeTarget,
@@ -177,12 +177,8 @@ export async function invokeCommand(
   const masker = new Masker([...Object.values(credentials.values), ...prepared.secretValues]);
   const out = (text: string) => io.stdout.write(masker.mask(text));
   const err = (text: string) => io.stderr.write(masker.mask(text));
-  // Dify would not invoke without them; the plugin may fail in a less clear way.
-  for (const c of declared)
-    if (c.required && (credentials.values[c.name] ?? '') === '')
-      err(
-        `warning: the provider requires the credential "${printableLines(c.name)}", which is not given (${opts.credentials !== undefined ? `not in ${printableLines(opts.credentials)}` : `set DIFY_CREDENTIAL_${printableLines(c.name.toUpperCase())} in .env, or pass --credentials`})\n`,
-      );
+  for (const missing of missingCredentials(declared, credentials.values, opts.credentials))
+    err(`warning: ${printableLines(missing)}\n`);
   try {
     return await invokeStarted();
   } catch (e) {

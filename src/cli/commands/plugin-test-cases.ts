@@ -7,7 +7,12 @@ import type { Setting } from '../../debug/settings.js';
 import { get, type PluginProject } from '../../project/model.js';
 import { Invoker } from '../../pipelines/invoke.js';
 import { CASE_SUFFIX, type CaseOutcome, loadCase, runCase, type InvokeCase } from '../../pipelines/invoke-cases.js';
-import { loadCredentials, Masker } from '../../pipelines/invoke-credentials.js';
+import {
+  type DeclaredCredential,
+  loadCredentials,
+  Masker,
+  missingCredentials,
+} from '../../pipelines/invoke-credentials.js';
 import { colorFor } from '../../report/color.js';
 import type { JunitCase } from '../../report/junit.js';
 import { formatText } from '../../report/text.js';
@@ -61,7 +66,8 @@ export async function runInvokeCases(files: string[], run: CaseRun, io: Io, deps
   if (!cases.length) return { outcomes, interrupted: false };
 
   const secrets: unknown[] = [];
-  const credentialsFor = (declared: { name: string }[]) => {
+  const warned = new Set<string>();
+  const credentialsFor = (declared: DeclaredCredential[]) => {
     const found = loadCredentials({
       ...(run.credentialsFile !== undefined ? { file: run.credentialsFile } : {}),
       cwd: io.cwd,
@@ -70,6 +76,11 @@ export async function runInvokeCases(files: string[], run: CaseRun, io: Io, deps
       declared: declared.map((d) => d.name),
     });
     secrets.push(...Object.values(found.values));
+    for (const missing of missingCredentials(declared, found.values, run.credentialsFile))
+      if (!warned.has(missing)) {
+        warned.add(missing);
+        io.stderr.write(`warning: ${printableLines(missing)}\n`);
+      }
     return found.values;
   };
   const runner = get(run.project.manifest?.value, 'meta', 'runner');
