@@ -84,6 +84,28 @@ describe('dify plugin invoke: saving blobs', () => {
   });
 });
 
+describe('dify plugin invoke: settings it does not use', () => {
+  it('runs whatever the daemon address in .env says (only run connects to it)', async () => {
+    const dir = await pluginWith({
+      'provider/hello_world.yaml': PROVIDER,
+      'tools/rich.yaml': TOOL,
+      'tools/rich.py': 'from dify_plugin import Tool\n\n\nclass T(Tool):\n    pass\n',
+      '.env': 'REMOTE_INSTALL_URL=not a url:99999\n',
+    });
+    const work = await tempDir();
+    const r = await runCli(
+      ['plugin', 'invoke', dir, 'tool', 'hello_world/rich', '--python', FAKE_PYTHON, '--format', 'json'],
+      {
+        cwd: work,
+        env: { FAKE_HEARTBEAT_MS: '200', TMPDIR: work },
+      },
+    );
+    expect(r.stderr).not.toContain('REMOTE_INSTALL_URL');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('"type":"text"');
+  });
+});
+
 describe('ToolMessageRenderer', () => {
   it('stops a plugin that begins blob after blob without ending any, before the file descriptors run out', async () => {
     const dir = await tempDir();
