@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { extractPackage } from '../pack/extract.js';
 import { MAX_PACKAGE_BYTES } from '../project/limits.js';
 import { makeRunDirectory } from '../project/temp-file.js';
-import { resolveSettings, type Setting } from '../debug/settings.js';
+import { resolvePython, type Setting } from '../debug/settings.js';
 import type { Io } from './io.js';
 
 /**
@@ -44,7 +44,11 @@ export class PluginWorkspace {
   }
 }
 
-/** The interpreter a plugin in `dir` runs with: --python, else the environment, `.env`, `.venv`, PATH. */
+/**
+ * The interpreter a plugin in `dir` runs with: --python, else the environment, `.env`, `.venv`, PATH.
+ * Alone: the daemon address in `.env`, which `invoke` and `test` do not use, is not read (a
+ * malformed one refused them).
+ */
 export function pluginPython(dir: string, python: string | undefined, io: Io): Setting<string> {
-  return resolveSettings(dir, python !== undefined ? { python } : {}, io.env, io.cwd).python;
+  return resolvePython(dir, python !== undefined ? { python } : {}, io.env, io.cwd);
 }

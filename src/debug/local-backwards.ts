@@ -15,6 +15,8 @@ import type { BackwardsReply } from './local-runner.js';
 
 /** The longest key taken, in UTF-8 bytes: a key becomes a file name, which most systems cap at 255. */
 export const MAX_STORAGE_KEY_BYTES = 200;
+/** The longest file name of a key (percent-encoded), leaving room for the temporary `.<name>.tmp`. */
+const MAX_STORAGE_FILE_NAME = 250;
 /** The largest value stored (hex text is twice that): storage holds state, not files. */
 export const MAX_STORAGE_VALUE_BYTES = 16 * 1024 * 1024;
 
@@ -48,7 +50,14 @@ export class LocalStorage {
       throw new Error(`storage key longer than ${MAX_STORAGE_KEY_BYTES} bytes`);
     if (key === '') throw new Error('storage key is empty');
     // encodeURIComponent leaves `.`, so a leading one is encoded too (no `.` or `..` names).
-    return path.join(this.dir, encodeURIComponent(key).replace(/^\./, '%2E').replaceAll('*', '%2A'));
+    const name = encodeURIComponent(key).replace(/^\./, '%2E').replaceAll('*', '%2A');
+    // Encoded, a non-ASCII byte takes 3 characters: the name, and its `.<name>.tmp` beside it,
+    // must still fit the 255 bytes of a file name.
+    if (name.length > MAX_STORAGE_FILE_NAME)
+      throw new Error(
+        `storage key too long: ${name.length} characters once percent-encoded as a file name (at most ${MAX_STORAGE_FILE_NAME})`,
+      );
+    return path.join(this.dir, name);
   }
 
   /** The reply data of one storage request, or an Error whose message the plugin gets. */
@@ -67,9 +76,16 @@ export class LocalStorage {
         if (value.length / 2 > MAX_STORAGE_VALUE_BYTES)
           throw new Error(`value larger than ${MAX_STORAGE_VALUE_BYTES / 1024 / 1024} MiB (local storage limit)`);
         mkdirSync(this.dir, { recursive: true });
-        // Whole or not at all: written aside, then renamed over the old value.
-        writeFileSync(`${file}.tmp`, Buffer.from(value, 'hex'));
-        renameSync(`${file}.tmp`, file);
+        // Whole or not at all: written aside, then renamed over the old value. The name aside
+        // starts with a dot, which no key's file does (see fileOf): never another key's value.
+        const aside = path.join(this.dir, `.${path.basename(file)}.tmp`);
+        try {
+          writeFileSync(aside, Buffer.from(value, 'hex'));
+          renameSync(aside, file);
+        } catch (err) {
+          rmSync(aside, { force: true });
+          throw err;
+        }
         return { data: 'ok' };
       }
       case 'del':

@@ -79,7 +79,7 @@ function debugKey(flags: DebugFlags, lookup: Lookup): Setting<string> | undefine
 type Lookup = (names: string[]) => Setting<string> | undefined;
 
 /** `.env` as bytes; a directory, FIFO or unreadable file there is the user's to fix, said in one line. */
-function readDotenv(file: string): Buffer {
+export function readDotenv(file: string): Buffer {
   let fd: number | undefined;
   try {
     fd = openRegularFile(file).fd;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from '../diagnostics/user-error.js';
+import { readDotenv } from '../debug/settings.js';
 import { get, isObject, type Declaration } from '../project/model.js';
 
 /** `DIFY_CREDENTIAL_<NAME>`: a credential from the environment or the plugin's `.env`. */
@@ -71,7 +72,8 @@ export function loadCredentials(o: {
       throw new UserError(`--credentials ${o.file}: larger than ${MAX_CREDENTIALS_FILE_BYTES / 1024} KiB`);
     let values: unknown;
     try {
-      values = parseYaml(readFileSync(file, 'utf8'));
+      // Warnings off: the yaml library prints them as Node warnings quoting the line, the secret with it.
+      values = parseYaml(readFileSync(file, 'utf8'), { logLevel: 'error' });
     } catch (err) {
       // The parser's message quotes the file's text, which may be a secret: only its position.
       const where = /at line (\d+), column (\d+)/.exec((err as Error).message);
@@ -86,7 +88,7 @@ export function loadCredentials(o: {
     return { values, source: o.file };
   }
   const dotenvPath = path.join(o.pluginDir, '.env');
-  const fileVars = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  const fileVars = existsSync(dotenvPath) ? parseDotenv(readDotenv(dotenvPath)) : {};
   const values: Record<string, unknown> = {};
   const from = new Set<string>();
   for (const [vars, source] of [

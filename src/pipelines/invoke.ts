@@ -44,6 +44,7 @@ interface Pending {
   messages: number;
   error?: InvokeOutcome['error'];
   resolve(outcome: InvokeOutcome): void;
+  reject(err: unknown): void;
 }
 
 export class Invoker {
@@ -75,12 +76,15 @@ export class Invoker {
     this.runner.addClient(this.client);
   }
 
-  /** Sends one request; `onMessage` gets each streamed message as it arrives. */
+  /**
+   * Sends one request; `onMessage` gets each streamed message as it arrives. Rejects with what
+   * `onMessage` throws (a blob that cannot be saved): the rest of that request's messages are dropped.
+   */
   invoke(request: PluginRequest, onMessage: (response: Record<string, unknown>) => void): Promise<InvokeOutcome> {
     if (this.ended) return Promise.resolve({ messages: 0, error: this.ended });
     const id = randomUUID();
-    return new Promise((resolve) => {
-      this.pending.set(id, { onMessage, messages: 0, resolve });
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { onMessage, messages: 0, resolve, reject });
       this.runner.handle(this.client, JSON.stringify({ invoke_id: id, ...request }));
     });
   }
@@ -105,7 +109,13 @@ export class Invoker {
     switch (m.type) {
       case 'plugin_response':
         p.messages++;
-        p.onMessage(m.response);
+        try {
+          p.onMessage(m.response);
+        } catch (err) {
+          // Thrown here, it would go up through the plugin's stdout reader and end the CLI.
+          this.pending.delete(m.invoke_id);
+          p.reject(err);
+        }
         break;
       case 'error': {
         // The SDK follows its error with the session's end; the runner's own errors (the plugin

@@ -24,7 +24,10 @@ describe('storage emulation', () => {
       { event: 'response', data: { data: false } },
       { event: 'end', data: null },
     ]);
-    expect(call({ opt: 'get', key: 'a' })[0]).toMatchObject({ event: 'error', message: /never set/ });
+    expect(call({ opt: 'get', key: 'a' })[0]).toMatchObject({
+      event: 'error',
+      message: expect.stringMatching(/never set/),
+    });
     expect(call({ opt: 'set', key: 'a', value: hex('héllo') })[0]).toEqual({ event: 'response', data: { data: 'ok' } });
     expect(call({ opt: 'get', key: 'a' })[0]).toEqual({ event: 'response', data: { data: hex('héllo') } });
     expect(call({ opt: 'exist', key: 'a' })[0]).toEqual({ event: 'response', data: { data: true } });
@@ -36,17 +39,44 @@ describe('storage emulation', () => {
     const dir = path.join(await tempDir(), 'storage');
     const storage = new LocalStorage(dir);
     const call = (request: Record<string, unknown>) => answer(storage, { type: 'storage', request })[0];
-    expect(call({ opt: 'set', key: 'a', value: 'zz' })).toMatchObject({ event: 'error', message: /not hex/ });
+    expect(call({ opt: 'set', key: 'a', value: 'zz' })).toMatchObject({
+      event: 'error',
+      message: expect.stringMatching(/not hex/),
+    });
     expect(call({ opt: 'set', key: 'x'.repeat(MAX_STORAGE_KEY_BYTES + 1), value: '00' })).toMatchObject({
       event: 'error',
-      message: /longer than/,
+      message: expect.stringMatching(/longer than/),
     });
-    expect(call({ opt: 'drop', key: 'a' })).toMatchObject({ event: 'error', message: /unknown storage operation/ });
-    expect(call({ opt: 'get' })).toMatchObject({ event: 'error', message: /without a key/ });
+    expect(call({ opt: 'drop', key: 'a' })).toMatchObject({
+      event: 'error',
+      message: expect.stringMatching(/unknown storage operation/),
+    });
+    expect(call({ opt: 'get' })).toMatchObject({ event: 'error', message: expect.stringMatching(/without a key/) });
     for (const key of ['..', '.', '../x', 'a/b', '*'])
       expect(call({ opt: 'set', key, value: '00' })?.event).toBe('response');
     expect(readdirSync(dir).sort()).toEqual(['%2A', '%2E', '%2E.', '%2E.%2Fx', 'a%2Fb']);
     expect(existsSync(path.join(dir, '..', 'x'))).toBe(false);
+  });
+});
+
+describe('storage emulation: keys that look like file names', () => {
+  it('setting a key leaves the key named after its temporary file alone', async () => {
+    const dir = path.join(await tempDir(), 'storage');
+    const storage = new LocalStorage(dir);
+    const call = (request: Record<string, unknown>) => answer(storage, { type: 'storage', request })[0];
+    expect(call({ opt: 'set', key: 'a.tmp', value: hex('kept') })?.event).toBe('response');
+    expect(call({ opt: 'set', key: 'a', value: hex('new') })?.event).toBe('response');
+    expect(call({ opt: 'get', key: 'a.tmp' })).toEqual({ event: 'response', data: { data: hex('kept') } });
+    expect(call({ opt: 'get', key: 'a' })).toEqual({ event: 'response', data: { data: hex('new') } });
+    expect(readdirSync(dir).sort()).toEqual(['a', 'a.tmp']);
+  });
+
+  it('refuses a key whose encoded file name would be too long, saying so', async () => {
+    const storage = new LocalStorage(path.join(await tempDir(), 'storage'));
+    // 100 bytes, 300 characters once percent-encoded
+    const reply = answer(storage, { type: 'storage', request: { opt: 'set', key: '/'.repeat(100), value: '00' } })[0];
+    expect(reply?.event).toBe('error');
+    expect(reply?.message).toMatch(/^storage key too long: 300 characters/);
   });
 });
 

@@ -1,11 +1,17 @@
-import { closeSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { printableJson, printableLines } from '../../diagnostics/excerpt.js';
 import { UserError } from '../../diagnostics/user-error.js';
+import { whyUnreadable } from '../../project/file-kind.js';
 import { isObject } from '../../project/model.js';
 
 /** The most a plugin may send of one blob: more is not saved (the rest of the file is left out). */
 export const MAX_BLOB_BYTES = 256 * 1024 * 1024;
+/**
+ * Blobs begun and not ended at once, each an open file: the SDK sends one blob's chunks after
+ * the other, so more is a plugin run amok, stopped before it uses up the file descriptors.
+ */
+export const MAX_OPEN_BLOBS = 16;
 
 const EXTENSIONS: Record<string, string> = {
   'image/png': '.png',
@@ -101,21 +107,37 @@ export class ToolMessageRenderer {
     this.atLineStart = true;
   }
 
+  /** Throws a UserError when the blob cannot be saved (the invocation then ends with it). */
   private blobChunk(body: Record<string, unknown>, meta: Record<string, unknown>): void {
     const id = String(body.id ?? '');
     let blob = this.blobs.get(id);
     if (!blob) {
-      const file = this.newFile(meta);
-      blob = { file, fd: openSync(file, 'wx'), bytes: 0, dropped: false };
+      if (this.blobs.size >= MAX_OPEN_BLOBS)
+        throw new UserError(`the plugin sent more than ${MAX_OPEN_BLOBS} blobs at once, none of them ended`);
+      const file = this.saving(() => this.newFile(meta));
+      blob = { file, fd: this.saving(() => openSync(file, 'wx')), bytes: 0, dropped: false };
       this.blobs.set(id, blob);
     }
     const bytes = Buffer.from(String(body.blob ?? ''), 'base64');
     if (blob.bytes + bytes.length > MAX_BLOB_BYTES) blob.dropped = true;
     else if (bytes.length) {
-      writeSync(blob.fd, bytes);
+      const fd = blob.fd;
+      this.saving(() => writeSync(fd, bytes));
       blob.bytes += bytes.length;
     }
     if (body.end === true) this.closeBlob(id, false);
+  }
+
+  /** A file system call for a blob; its failure (no space, no permission) said in one line. */
+  private saving<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (err) {
+      throw new UserError(
+        `cannot save the plugin's blob in ${printableLines(this.show(this.saveDir))}: ${whyUnreadable(err)}`,
+        'pass --save-dir with a folder that can take it',
+      );
+    }
   }
 
   private closeBlob(id: string, unfinished: boolean): void {
@@ -145,7 +167,8 @@ export class ToolMessageRenderer {
     // Never over a file already there, a user's or an earlier run's: the next free number.
     for (let n = 0; ; n++) {
       const file = path.join(this.saveDir, n === 0 ? name : `${stem}-${n}${ext}`);
-      if (!statSync(file, { throwIfNoEntry: false })) return file;
+      // lstat: a link there, even one to nothing, is taken too (opening it with 'wx' fails).
+      if (!lstatSync(file, { throwIfNoEntry: false })) return file;
     }
   }
 }
@@ -185,6 +208,12 @@ export function chunkUsage(chunk: Record<string, unknown>): string | undefined {
 
 /** A save folder that is a file cannot take blobs: said before the plugin starts. */
 export function checkSaveDir(dir: string, shown: string): void {
-  const stat = statSync(dir, { throwIfNoEntry: false });
-  if (stat && !stat.isDirectory()) throw new UserError(`--save-dir ${shown} is not a directory`);
+  let stat;
+  try {
+    stat = statSync(dir, { throwIfNoEntry: false });
+  } catch (err) {
+    // ENOTDIR: a file on the way (`notes.txt/out`)
+    throw new UserError(`--save-dir ${printableLines(shown)} cannot be a folder: ${whyUnreadable(err)}`);
+  }
+  if (stat && !stat.isDirectory()) throw new UserError(`--save-dir ${printableLines(shown)} is not a directory`);
 }
