@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extractPackage } from '../pack/extract.js';
 import { MAX_PACKAGE_BYTES } from '../project/limits.js';
@@ -51,4 +51,16 @@ export class PluginWorkspace {
  */
 export function pluginPython(dir: string, python: string | undefined, io: Io): Setting<string> {
   return resolvePython(dir, python !== undefined ? { python } : {}, io.env, io.cwd);
+}
+
+/**
+ * Whether the plugin path names a file (a package) rather than a directory. A path through a file
+ * (`notes.txt/x`) is neither: the check that follows reports it as not found.
+ */
+export function isPackageFile(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
 }

@@ -153,6 +153,39 @@ export class Masker {
     for (const n of this.needles) out = out.replaceAll(n, '****');
     return out;
   }
+
+  /**
+   * A writer that masks a stream of pieces, such as an LLM's chunks, where a secret may arrive
+   * split in two: the end of what came, as long as a secret less one character (or the start of a
+   * secret running past it), waits for the next piece or `flush()`.
+   */
+  streaming(write: (text: string) => void): { write(text: string): void; flush(): void } {
+    const keep = Math.max(0, (this.needles[0]?.length ?? 0) - 1);
+    let held = '';
+    return {
+      write: (text) => {
+        const all = held + text;
+        let cut = Math.max(0, all.length - keep);
+        // Moved back before any secret it would split, until none does (each move only lowers it).
+        for (let moved = true; moved;) {
+          moved = false;
+          for (const n of this.needles) {
+            const at = all.indexOf(n, Math.max(0, cut - n.length + 1));
+            if (at >= 0 && at < cut) {
+              cut = at;
+              moved = true;
+            }
+          }
+        }
+        held = all.slice(cut);
+        if (cut > 0) write(this.mask(all.slice(0, cut)));
+      },
+      flush: () => {
+        if (held) write(this.mask(held));
+        held = '';
+      },
+    };
+  }
 }
 
 export const MIN_MASKED_LENGTH = 3;

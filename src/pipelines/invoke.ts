@@ -22,7 +22,7 @@ export interface InvokeOutcome {
   /** The messages streamed (tool messages, LLM chunks), as the plugin sent them. */
   messages: number;
   /** The plugin's error: `error_type: message`, or why the process ended. */
-  error?: { message: string; type?: string; traceback?: string };
+  error?: { message: string; type?: string; traceback?: string; timedOut?: true };
 }
 
 export interface InvokerOptions {
@@ -78,15 +78,29 @@ export class Invoker {
 
   /**
    * Sends one request; `onMessage` gets each streamed message as it arrives. Rejects with what
-   * `onMessage` throws (a blob that cannot be saved): the rest of that request's messages are dropped.
+   * `onMessage` throws (a blob that cannot be saved): the rest of that request's messages are
+   * dropped. With `timeoutMs`, a request the plugin has not finished answering by then ends with
+   * an error, and what it sends for it later is dropped too (the protocol cannot cancel it).
    */
-  invoke(request: PluginRequest, onMessage: (response: Record<string, unknown>) => void): Promise<InvokeOutcome> {
+  invoke(
+    request: PluginRequest,
+    onMessage: (response: Record<string, unknown>) => void,
+    timeoutMs?: number,
+  ): Promise<InvokeOutcome> {
     if (this.ended) return Promise.resolve({ messages: 0, error: this.ended });
     const id = randomUUID();
-    return new Promise((resolve, reject) => {
+    const answered = new Promise<InvokeOutcome>((resolve, reject) => {
       this.pending.set(id, { onMessage, messages: 0, resolve, reject });
       this.runner.handle(this.client, JSON.stringify({ invoke_id: id, ...request }));
     });
+    if (timeoutMs === undefined) return answered;
+    const timer = setTimeout(() => {
+      const p = this.pending.get(id);
+      if (!p) return;
+      p.error = { message: `no answer within ${timeoutMs} ms`, timedOut: true };
+      this.finish(id);
+    }, timeoutMs);
+    return answered.finally(() => clearTimeout(timer));
   }
 
   /** Stops the plugin; requests still running end with an error (the runner reports no exit it caused). */

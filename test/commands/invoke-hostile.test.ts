@@ -1,7 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_OPEN_BLOBS, ToolMessageRenderer } from '../../src/cli/invoke/render.js';
 import { UserError } from '../../src/diagnostics/user-error.js';
 import { Invoker } from '../../src/pipelines/invoke.js';
@@ -103,6 +103,30 @@ describe('dify plugin invoke: settings it does not use', () => {
     expect(r.stderr).not.toContain('REMOTE_INSTALL_URL');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('"type":"text"');
+  });
+});
+
+describe('dify plugin invoke: command lines that cannot be run', () => {
+  it('says so in one line, starting nothing', async () => {
+    const work = await tempDir();
+    await writeFile(path.join(work, 'notes.txt'), 'x');
+    await writeFile(path.join(work, 'p.yaml'), '!custom {}\n');
+    const through = await runCli(['plugin', 'invoke', 'notes.txt/x', 'tool', 'a/b'], { cwd: work });
+    expect(through.stderr).toMatch(/plugin\/not-found \S*notes\.txt\/x does not exist/);
+    expect(through.stderr).not.toContain('internal error');
+    expect(through.code).toBe(1);
+    // The YAML library's warning would quote the file (it goes to process warnings, not io.stderr).
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const tagged = await invoke(['--params', 'p.yaml', '--format', 'json'], work);
+      expect(tagged.code).toBe(0);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+    const many = await invoke(['--repeat', '5000', '--concurrency', '5000'], work);
+    expect(many.stderr).toBe('error: --concurrency is at most 1000, got 5000\n');
+    expect(many.code).toBe(2);
   });
 });
 

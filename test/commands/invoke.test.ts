@@ -325,6 +325,30 @@ describe('dify plugin invoke model llm', () => {
     });
   });
 
+  it('masks a credential that arrives split across two chunks, and needs no save folder', async () => {
+    const work = await tempDir();
+    await writeFile(path.join(work, 'invoke-output'), 'a file where tools would save blobs\n');
+    const dir = await copyPlugin(path.join(REAL_FIXTURES, 'anthropic'));
+    const r = await runCli(
+      [
+        'plugin',
+        'invoke',
+        dir,
+        'model',
+        'llm',
+        'anthropic/claude-opus-4-8',
+        '--prompt',
+        'hi there',
+        '--python',
+        FAKE_PYTHON,
+      ],
+      // The fake streams "You said: ", the prompt, ".": the secret is in the first two.
+      { cwd: work, env: { FAKE_HEARTBEAT_MS: '200', TMPDIR: work, DIFY_CREDENTIAL_ANTHROPIC_API_KEY: 'said: hi' } },
+    );
+    expect(r.stdout).toBe('You **** there.\n');
+    expect(r.code).toBe(0);
+  });
+
   it('refuses a provider the plugin does not have', async () => {
     const r = await invoke(['model', 'llm', 'openai/gpt-4o', '--prompt', 'x']);
     expect(r.code).toBe(1);

@@ -59,8 +59,10 @@ describe('dify plugin test: tests/*.invoke.yaml cases', () => {
 
   it('reports each case: passed, failed with the reason, and a broken case file at file:line:col; secrets masked', async () => {
     const dir = await pluginWith({
-      'provider/hello_world.yaml': provider(['greet', 'rich', 'error']),
+      'provider/hello_world.yaml': provider(['greet', 'rich', 'error', 'hang']),
       ...tool('rich', param('name', 'string', 'required')),
+      ...tool('hang'),
+      'tests/slow.invoke.yaml': 'invoke:\n  tool: hello_world/hang\nexpect:\n  max_ms: 300\n',
       ...tool('error', param('detail', 'string')),
       '.env': `DIFY_CREDENTIAL_API_KEY=${SECRET}\n`,
       'tests/test_greet.py': null,
@@ -103,15 +105,17 @@ expect:
         'PASSED tests/error.invoke.yaml: error',
         'PASSED tests/greet.invoke.yaml: greets by name',
         'PASSED tests/rich.invoke.yaml: sees its credentials',
+        'FAILED tests/slow.invoke.yaml: slow', // and the plugin answers the next case
+        '  - no answer within 300 ms (max_ms)',
         'FAILED tests/wrong.invoke.yaml: wrong',
         '  - no JSON message has $.credentials.api_key = "something else" (found: "****")',
-        '3 passed, 1 failed, 1 error',
+        '3 passed, 2 failed, 1 error',
         '',
       ].join('\n'),
     );
     expect(r.code).toBe(1);
     const xml = readFileSync(report, 'utf8');
-    expect(xml).toMatch(/<testsuite name="invoke cases" tests="5" failures="1" errors="1"/);
+    expect(xml).toMatch(/<testsuite name="invoke cases" tests="6" failures="2" errors="1"/);
     expect(xml).toMatch(/<error message="the case file has errors \(above\)">/);
     expect(r.stdout + r.stderr + xml).not.toContain(SECRET);
   });

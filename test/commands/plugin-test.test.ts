@@ -93,6 +93,13 @@ describe('dify plugin test', () => {
     const unittest = 'Ran 5 tests in 0.001s\n\nFAILED (failures=1, errors=1, skipped=1)\n';
     expect(unittestCounts(unittest)).toEqual({ passed: 2, failed: 1, errors: 1, skipped: 1 });
     expect(unittestCounts('Ran 1 test in 0.000s\n\nOK\n')).toEqual({ passed: 1, failed: 0, errors: 0, skipped: 0 });
+    // setUpClass raised: an error, and no test ran
+    expect(unittestCounts('Ran 0 tests in 0.000s\n\nFAILED (errors=1)\n')).toEqual({
+      passed: 0,
+      failed: 0,
+      errors: 1,
+      skipped: 0,
+    });
     expect(summaryLine({ passed: 2, failed: 1, errors: 1, skipped: 0 })).toBe('2 passed, 1 failed, 1 error');
   });
 
@@ -155,6 +162,36 @@ describe('dify plugin test', () => {
     expect(r.stderr).toMatch(/hint: put pytest or unittest tests, or \*\.invoke\.yaml cases, in tests\//);
     expect(r.code).toBe(1);
     expect(r.leftovers).toEqual([]);
+  });
+
+  it('on Ctrl-C while it checks the plugin, exits 130 without packing or running anything', async () => {
+    const dir = await testedPlugin();
+    const tmp = await tempDir();
+    const signals = new EventEmitter();
+    let output = '';
+    const io: Io = {
+      stdin: Object.assign(new PassThrough(), { isTTY: false }),
+      stdout: { write: (s: string) => (output += s) },
+      stderr: { write: (s: string) => (output += s) },
+      env: cliEnv({ TMPDIR: tmp }),
+      cwd: dir,
+      signals: signals as unknown as Io['signals'],
+    };
+    const ended = pluginTestCommand(undefined, [], { python: 'python3' }, io);
+    signals.emit('SIGINT');
+    expect(await ended).toBe(130);
+    expect(output).toBe('');
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(signals.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('says so in one line when the plugin path runs through a file', async () => {
+    const dir = await tempDir();
+    await writeFile(path.join(dir, 'notes.txt'), 'x');
+    const r = await run([path.join(dir, 'notes.txt', 'x')]);
+    expect(r.stderr).toMatch(/plugin\/not-found .*notes\.txt\/x does not exist/);
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.code).toBe(1);
   });
 
   it('on Ctrl-C stops the test run, removes its directory and exits 130', async () => {

@@ -30,7 +30,7 @@
 //                          GEVENT_SUPPORT, which debugpy reads)
 //
 // Tool behaviours (request `data.tool`): default echo, `backwards`, `crash`, `big`, `burst`, `error`,
-// `stall` (stops reading stdin, then exits with code 4 after FAKE_STALL_MS), `rich` (the echo, then
+// `stall` (stops reading stdin, then exits with code 4 after FAKE_STALL_MS), `hang` (never answers), `rich` (the echo, then
 // a json message with the credentials it got, a link, a variable, a log and a PNG as SDK blob
 // chunks), `storage` (sets, reads, checks and deletes tool_parameters.key through storage
 // backwards calls, streaming each answer), `ask_llm` (an LLM backwards call; its error streamed).
@@ -292,6 +292,8 @@ async function handleRequest(sid, data) {
     }
     case 'backwards':
       return backwards(sid, data);
+    case 'hang':
+      return undefined; // never answers, never ends
     case 'crash':
       process.stderr.write('Traceback (most recent call last):\n');
       process.stderr.write('  File "/fake/plugin/tools/crash.py", line 1, in _invoke\n');

@@ -23,11 +23,14 @@ beforeAll(async () => {
 /** A plugin's answer, as the Invoker reports it: the messages streamed, then how it ended. */
 function answering(messages: Record<string, unknown>[], error?: InvokeOutcome['error'], ms = 5) {
   const sent: PluginRequest[] = [];
+  const limits: number[] = [];
   let clock = 0;
   const ctx: CaseContext = {
     project: example,
-    invoke: (request, onMessage) => {
+    timeoutMs: 60_000,
+    invoke: (request, onMessage, timeoutMs) => {
       sent.push(request);
+      limits.push(timeoutMs);
       for (const m of messages) onMessage(m);
       clock += ms;
       return Promise.resolve({ messages: messages.length, ...(error ? { error } : {}) });
@@ -35,7 +38,7 @@ function answering(messages: Record<string, unknown>[], error?: InvokeOutcome['e
     credentials: () => ({ api_key: 'sk-test' }),
     now: () => clock,
   };
-  return { ctx, sent };
+  return { ctx, sent, limits };
 }
 
 const text = (t: string) => ({ type: 'text', message: { text: t } });
@@ -169,6 +172,17 @@ describe('tests/*.invoke.yaml cases', () => {
     ]);
     const refusalExpected = await runCase(greetCase({ exit: 1, textContains: ['nmae'] }, { nmae: 'Ada' }), ctx);
     expect(refusalExpected.status).toBe('passed');
+  });
+
+  it('waits for an answer at most max_ms, or the default limit', async () => {
+    const late = answering([text('too late')], { message: 'no answer within 50 ms', timedOut: true });
+    const outcome = await runCase(greetCase({ maxMs: 50, textContains: ['late'] }), late.ctx);
+    expect(late.limits).toEqual([50]);
+    // The timeout says it once; what came before it still counts.
+    expect(outcome.failures).toEqual(['no answer within 50 ms (max_ms)']);
+    const slow = answering([], { message: 'no answer within 60000 ms', timedOut: true });
+    expect((await runCase(greetCase({}), slow.ctx)).failures).toEqual(['no answer within 60000 ms']);
+    expect(slow.limits).toEqual([60_000]);
   });
 
   it('reads an LLM stream and an endpoint body as text, and a JSON body as a JSON value', async () => {

@@ -1,4 +1,4 @@
-import { PluginWorkspace, pluginPython } from '../plugin-workspace.js';
+import { PluginWorkspace, pluginPython, isPackageFile } from '../plugin-workspace.js';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -49,6 +49,8 @@ export interface InvokeDeps {
   startTimeoutMs: number;
   stopGraceMs: number;
   preflightTimeoutMs: number;
+  /** `dify plugin test`: how long a case without `max_ms` waits for its answer. */
+  caseTimeoutMs: number;
 }
 
 export const INVOKE_DEPS: InvokeDeps = {
@@ -56,7 +58,11 @@ export const INVOKE_DEPS: InvokeDeps = {
   startTimeoutMs: 60_000,
   stopGraceMs: DEFAULT_TIMERS.stopGraceMs,
   preflightTimeoutMs: DEFAULT_TIMERS.preflightTimeoutMs,
+  caseTimeoutMs: 60_000,
 };
+
+/** The most invocations `--concurrency` keeps in flight at once. */
+const MAX_CONCURRENCY = 1000;
 
 /** The largest --params file (or standard input) read. */
 const MAX_PARAMS_BYTES = 4 * 1024 * 1024;
@@ -139,11 +145,14 @@ export async function invokeCommand(
   const json = opts.format === 'json';
   const repeat = count(opts.repeat, '--repeat', 1);
   const concurrency = count(opts.concurrency, '--concurrency', 1);
+  // Every request in flight is written to the plugin at once: more than this is a typo, not a test.
+  if (concurrency > MAX_CONCURRENCY)
+    throw new UsageError(`--concurrency is at most ${MAX_CONCURRENCY}, got ${concurrency}`);
   if (target.kind === 'llm' && opts.prompt === undefined) throw new UsageError('model llm needs --prompt "<text>"');
   const given = await givenParameters(opts, io);
 
   const file = path.resolve(io.cwd, plugin);
-  const isPackage = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  const isPackage = isPackageFile(file);
   const checked = await checkPlugin(file, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
   checked.path = plugin;
   if (!checked.ok || !checked.project) {
@@ -175,7 +184,9 @@ export async function invokeCommand(
   });
   const request = withCredentials(prepared.request, credentials.values);
   const masker = new Masker([...Object.values(credentials.values), ...prepared.secretValues]);
-  const out = (text: string) => io.stdout.write(masker.mask(text));
+  // Streamed text may bring a secret in two pieces: stdout is masked as a stream.
+  const stdout = masker.streaming((text) => io.stdout.write(text));
+  const out = (text: string) => stdout.write(text);
   const err = (text: string) => io.stderr.write(masker.mask(text));
   for (const missing of missingCredentials(declared, credentials.values, opts.credentials))
     err(`warning: ${printableLines(missing)}\n`);
@@ -188,7 +199,9 @@ export async function invokeCommand(
 
   async function invokeStarted(): Promise<ExitCode> {
     const saveDir = path.resolve(io.cwd, opts.saveDir ?? 'invoke-output');
-    checkSaveDir(saveDir, opts.saveDir ?? 'invoke-output');
+    // Only tool-shaped answers in text mode save files.
+    if (!json && repeat === 1 && opts.repeat === undefined && prepared.responses === 'messages')
+      checkSaveDir(saveDir, opts.saveDir ?? 'invoke-output');
     const runner = get(project.manifest?.value, 'meta', 'runner');
     const entrypoint = String(get(runner, 'entrypoint') ?? 'main');
     let invoker: Invoker | undefined;
@@ -235,6 +248,7 @@ export async function invokeCommand(
       if (stopped) return EXIT.interrupted;
       throw e;
     } finally {
+      stdout.flush();
       await invoker?.stop(deps.stopGraceMs);
       workspace.release();
       for (const s of STOP_SIGNALS) signals.off(s, onSignal);
@@ -288,6 +302,7 @@ export async function invokeCommand(
     if (bodyOpen) out('\n');
     if (!json && target.kind === 'llm') {
       if (llmText) out('\n');
+      stdout.flush();
       if (usage) err(`${usage}\n`);
     }
     if (outcome.error) throw pluginError(outcome.error);
@@ -315,6 +330,7 @@ export async function invokeCommand(
       out(`throughput: ${stats.throughput_per_s} invocations/s over ${stats.duration_ms} ms\n`);
     }
     if (firstError) {
+      stdout.flush();
       err(`first error: ${printableLines(firstError.message)}\n`);
       throw new UserError(`${stats.errors} of ${stats.count} invocations failed`);
     }
@@ -322,6 +338,7 @@ export async function invokeCommand(
   }
 
   function pluginError(e: NonNullable<InvokeOutcome['error']>): UserError {
+    stdout.flush();
     if (e.traceback && !json) err(`${printableLines(e.traceback.trimEnd(), '  ')}\n`);
     return new UserError(`the plugin failed: ${e.type ? `${e.type}: ` : ''}${e.message}`);
   }
@@ -362,7 +379,7 @@ async function givenParameters(opts: InvokeOptions, io: Io): Promise<Record<stri
       opts.params === '-' ? await readStdin(io) : readParamsFile(path.resolve(io.cwd, opts.params), opts.params);
     let parsed: unknown;
     try {
-      parsed = parseYaml(text); // YAML reads JSON too
+      parsed = parseYaml(text, { logLevel: 'error' }); // YAML reads JSON too; no warnings quoting the file on stderr
     } catch (e) {
       throw new UserError(`--params ${opts.params}: not valid JSON or YAML: ${(e as Error).message.split('\n')[0]}`);
     }

@@ -1,6 +1,5 @@
-import { PluginWorkspace, pluginPython } from '../plugin-workspace.js';
+import { PluginWorkspace, pluginPython, isPackageFile } from '../plugin-workspace.js';
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
@@ -73,7 +72,7 @@ export async function localRunCommand(
   const debugpy = debugpyOptions(opts.debugpy, opts.debugpyWait);
   const format: Format = opts.responseFormat ?? 'text';
   const file = path.resolve(io.cwd, target);
-  const isPackage = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  const isPackage = isPackageFile(file);
   const emit = (message: RunnerMessage) => io.stdout.write(render(message, format) + '\n');
   const system: System = (text, fields) => emit({ invoke_id: '', type: 'info', response: { info: text, ...fields } });
 

@@ -123,7 +123,8 @@ export async function runInvokeCases(files: string[], run: CaseRun, io: Io, deps
       if (stop.received) return { outcomes, interrupted: true };
       const outcome = await runCase(c, {
         project: run.project,
-        invoke: (request, onMessage) => invoker.invoke(request, onMessage),
+        invoke: (request, onMessage, timeoutMs) => invoker.invoke(request, onMessage, timeoutMs),
+        timeoutMs: deps.caseTimeoutMs,
         credentials: credentialsFor,
         now: deps.now,
       });

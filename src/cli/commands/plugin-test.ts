@@ -16,9 +16,9 @@ import { junitDocument, junitSuite, suitesOf, type JunitCase } from '../../repor
 import { formatText } from '../../report/text.js';
 import type { Io } from '../io.js';
 import { refuseToReplaceReport } from '../report-file.js';
-import { pluginPython } from '../plugin-workspace.js';
+import { pluginPython, isPackageFile } from '../plugin-workspace.js';
 import { INVOKE_DEPS, type InvokeDeps } from './invoke.js';
-import { stopSignals } from './local-run.js';
+import { type StopSignals, stopSignals } from './local-run.js';
 import { junitCases, runInvokeCases } from './plugin-test-cases.js';
 
 export interface PluginTestOptions {
@@ -69,11 +69,29 @@ export async function pluginTestCommand(
   io: Io,
   deps: InvokeDeps = INVOKE_DEPS,
 ): Promise<ExitCode> {
+  // A stop while checking, packing, unpacking or looking for pytest is seen between the steps
+  // (the runner and the plugin, once started, are stopped by their own handlers).
+  const stop = stopSignals(io.signals ?? process, () => undefined);
+  try {
+    return await testPlugin(target, extra, opts, io, deps, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function testPlugin(
+  target: string | undefined,
+  extra: string[],
+  opts: PluginTestOptions,
+  io: Io,
+  deps: InvokeDeps,
+  stop: StopSignals,
+): Promise<ExitCode> {
   const junit = opts.junit === undefined ? undefined : path.resolve(io.cwd, opts.junit);
   if (junit !== undefined) refuseToReplace(junit);
   const given = target ?? '.';
   const file = path.resolve(io.cwd, given);
-  const isPackage = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  const isPackage = isPackageFile(file);
   const checked = await checkPlugin(file, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
   checked.path = given;
   if (!checked.ok || !checked.project) {
@@ -82,6 +100,7 @@ export async function pluginTestCommand(
   }
   const pluginDir = isPackage ? io.cwd : file;
   const python = pluginPython(pluginDir, opts.python, io);
+  if (stop.received) return EXIT.interrupted;
 
   const temp = makeRunDirectory(io.env.TMPDIR || tmpdir());
   const cleanUp = () => rmSync(temp, { recursive: true, force: true });
@@ -96,6 +115,7 @@ export async function pluginTestCommand(
     }
     const dir = path.join(temp, 'plugin');
     await extractPackage(pkg, dir, MAX_PACKAGE_BYTES);
+    if (stop.received) return EXIT.interrupted;
     const cases = caseFileNames(dir);
     const pythonTests = hasPythonFiles(path.join(dir, CASES_DIR));
     if (!cases.length && !pythonTests)
@@ -111,16 +131,14 @@ export async function pluginTestCommand(
     const suites: string[] = [];
     let runner: RunnerResult | undefined;
     if (pythonTests) {
+      const env = { ...io.env, PLUGIN_FILE_PATH: pkg };
+      const pytest = hasPytest(python.value, dir, env);
+      if (stop.received) return EXIT.interrupted;
       runner = await runPythonTests(
-        python.value,
-        dir,
-        extra,
-        { ...io.env, PLUGIN_FILE_PATH: pkg },
-        temp,
-        junit !== undefined,
+        { python: python.value, pytest, dir, extra, env, temp, report: junit !== undefined },
         io,
       );
-      if (runner.interrupted) return EXIT.interrupted;
+      if (runner.interrupted || stop.received) return EXIT.interrupted;
       if (runner.counts) add(runner.counts);
       else if (!runner.collectedNone) {
         // pytest's own usage or internal errors, a crashed interpreter: one error of the run.
@@ -195,15 +213,21 @@ function hasPythonFiles(dir: string): boolean {
  * outcome as it runs.
  */
 async function runPythonTests(
-  python: string,
-  dir: string,
-  extra: string[],
-  env: NodeJS.ProcessEnv,
-  temp: string,
-  report: boolean,
+  o: {
+    python: string;
+    /** Whether that Python can import pytest. */
+    pytest: boolean;
+    dir: string;
+    extra: string[];
+    env: NodeJS.ProcessEnv;
+    temp: string;
+    /** Whether a JUnit report is asked for. */
+    report: boolean;
+  },
   io: Io,
 ): Promise<RunnerResult> {
-  if (hasPytest(python, dir, env)) {
+  const { python, dir, extra, env, temp, report } = o;
+  if (o.pytest) {
     const xml = path.join(temp, 'pytest-junit.xml');
     const outcome = await runTests(
       python,
@@ -363,7 +387,13 @@ export function unittestCounts(output: string): TestCounts | undefined {
   const errors = detail.get('errors') ?? 0;
   const skipped = (detail.get('skipped') ?? 0) + (detail.get('expected failures') ?? 0);
   const unexpected = detail.get('unexpected successes') ?? 0;
-  return { passed: Number(ran[1]) - failed - errors - skipped, failed: failed + unexpected, errors, skipped };
+  // An error in setUpClass counts among the errors but not among the tests run.
+  return {
+    passed: Math.max(0, Number(ran[1]) - failed - errors - skipped),
+    failed: failed + unexpected,
+    errors,
+    skipped,
+  };
 }
 
 export function summaryLine(c: TestCounts): string {

@@ -1,5 +1,4 @@
-import { PluginWorkspace, pluginPython } from '../plugin-workspace.js';
-import { statSync } from 'node:fs';
+import { PluginWorkspace, pluginPython, isPackageFile } from '../plugin-workspace.js';
 import path from 'node:path';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { get } from '../../project/model.js';
@@ -55,7 +54,7 @@ export async function serverlessRunCommand(
 ): Promise<ExitCode> {
   const listen = parseListenAddress(opts);
   const file = path.resolve(io.cwd, target);
-  const isPackage = statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+  const isPackage = isPackageFile(file);
   const checked = await checkPlugin(file, { strict: false, maxBytes: MAX_PACKAGE_BYTES, env: io.env, checksum: false });
   if (!checked.ok || !checked.project) {
     checked.path = target;
