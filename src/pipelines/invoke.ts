@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LocalRunner, type RunnerClient, type RunnerMessage } from '../debug/local-runner.js';
-import { answerWithoutDify, LocalStorage } from '../debug/local-backwards.js';
+import { answerWithoutDify, LocalStorage, type StoragePermission } from '../debug/local-backwards.js';
 import type { PluginExit } from '../debug/plugin-process.js';
 
 /**
@@ -33,6 +33,8 @@ export interface InvokerOptions {
   env: NodeJS.ProcessEnv;
   /** Where storage is emulated (`.dify/storage` of the plugin directory). */
   storageDir: string;
+  /** The manifest's `resource.permission.storage`: storage calls are refused as the daemon refuses them. */
+  storage: StoragePermission;
   startTimeoutMs: number;
   stopGraceMs: number;
   /** The plugin's log lines. */
@@ -65,7 +67,7 @@ export class Invoker {
       stopGraceMs: o.stopGraceMs,
       crashLoopRunMs: 0,
       crashLoopCount: Number.MAX_SAFE_INTEGER,
-      backwards: answerWithoutDify(new LocalStorage(o.storageDir)),
+      backwards: answerWithoutDify(new LocalStorage(o.storageDir, o.storage)),
     });
     this.client = { userId: randomUUID(), send: (m) => this.received(m) };
   }

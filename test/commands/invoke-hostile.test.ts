@@ -160,6 +160,7 @@ describe('Invoker', () => {
       dir: plugin,
       env: cliEnv({ FAKE_HEARTBEAT_MS: '200', FAKE_SPY_FILE: spy }),
       storageDir: path.join(work, 'storage'),
+      storage: { enabled: true, size: 1024 },
       startTimeoutMs: 10_000,
       stopGraceMs: 2000,
       onLog: () => undefined,

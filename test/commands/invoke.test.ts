@@ -7,16 +7,23 @@ import { INVOKE_DEPS, invokeCommand } from '../../src/cli/commands/invoke.js';
 import type { Io } from '../../src/cli/io.js';
 import { PassThrough } from 'node:stream';
 import { cliEnv, isAlive, runCli } from '../helpers/cli.js';
-import { copyPlugin, pluginWith, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
+import { copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
 import { FAKE_PYTHON, param, provider, tool } from '../helpers/tool-plugin.js';
 
 const SECRET = 'sk-very-secret-4711';
 
 const PROVIDER = provider(['greet', 'rich', 'storage', 'error', 'ask_llm', 'crash', 'stall']);
 
+/** The example's manifest with `storage` enabled, 1024 bytes (the least the daemon's manifest check takes). */
+const STORAGE_MANIFEST = readFileSync(path.join(EXAMPLE, 'manifest.yaml'), 'utf8').replace(
+  'permission: {}',
+  'permission:\n    storage: {enabled: true, size: 1024}',
+);
+
 let plugin = '';
 beforeAll(async () => {
   plugin = await pluginWith({
+    'manifest.yaml': STORAGE_MANIFEST,
     'provider/hello_world.yaml': PROVIDER,
     ...tool(
       'rich',
@@ -264,11 +271,67 @@ describe('dify plugin invoke: backwards invocations', () => {
     expect(existsSync(path.join(plugin, '.dify', 'storage', 'counter'))).toBe(false);
   });
 
-  it('keeps storage keys inside the folder', async () => {
+  it('refuses a key that climbs out as the daemon refuses it, storing nothing', async () => {
     const r = await invoke(['tool', 'hello_world/storage', '--param', 'key=../../escape', '--param', 'value=x']);
     expect(r.code).toBe(0);
+    expect(r.stdout).toContain('"set": "error: save data failed: invalid key: path traversal attempt detected"');
+    expect(r.stdout).toContain('"get": "error: load data failed, please check if the key is correct');
+    expect(r.stdout).toContain('"exist": "error: exist data failed: invalid key: path traversal attempt detected"');
     expect(existsSync(path.join(plugin, 'escape'))).toBe(false);
-    expect(readdirSync(path.join(plugin, '.dify', 'storage'))).toContain('%2E.%2F..%2Fescape');
+    expect(readdirSync(path.join(plugin, '.dify', 'storage')).filter((f) => f.includes('escape'))).toEqual([]);
+  });
+
+  it('refuses storage to a plugin whose manifest does not enable it, naming the fix', async () => {
+    const denied = await pluginWith({
+      'provider/hello_world.yaml': provider(['storage']),
+      ...tool('storage', param('key', 'string') + param('value', 'string')),
+    });
+    const r = await runCli(
+      [
+        'plugin',
+        'invoke',
+        denied,
+        'tool',
+        'hello_world/storage',
+        '--param',
+        'key=k',
+        '--param',
+        'value=v',
+        '--python',
+        FAKE_PYTHON,
+      ],
+      { cwd: await tempDir(), env: { FAKE_HEARTBEAT_MS: '200' } },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      '"set": "error: permission denied, you need to enable storage access in plugin manifest (add resource.permission.storage: {enabled: true, size: 1048576} to manifest.yaml)"',
+    );
+    expect(existsSync(path.join(denied, '.dify'))).toBe(false);
+  });
+
+  it('counts what earlier runs stored against resource.permission.storage.size', async () => {
+    const first = await invoke([
+      'tool',
+      'hello_world/storage',
+      '--param',
+      'key=big',
+      '--param',
+      'value=' + 'x'.repeat(1000),
+    ]);
+    expect(first.stdout).toContain('"set": "ok"');
+    // a second process: 1000 bytes already stored, 100 more would pass the manifest's 1024
+    const second = await invoke([
+      'tool',
+      'hello_world/storage',
+      '--param',
+      'key=more',
+      '--param',
+      'value=' + 'y'.repeat(100),
+    ]);
+    expect(second.stdout).toContain('"set": "error: save data failed: allocated size is greater than max storage size');
+    expect(second.stdout).toContain('size: 1100}');
+    const freed = await invoke(['tool', 'hello_world/storage', '--param', 'key=big', '--param', 'delete=yes']);
+    expect(freed.stdout).toContain('"del": "ok"');
   });
 
   it('answers any other call with an error naming it instead of hanging', async () => {

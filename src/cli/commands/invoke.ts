@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { printableJson, printableLines } from '../../diagnostics/excerpt.js';
 import { locateDiagnostics } from '../../diagnostics/catalog.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
+import { storagePermissionOf } from '../../debug/local-backwards.js';
 import { preflight } from '../../debug/preflight.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
@@ -234,6 +235,7 @@ export async function invokeCommand(
         dir,
         env: io.env,
         storageDir: path.join(pluginDir, '.dify', 'storage'),
+        storage: storagePermissionOf(project.manifest?.value),
         startTimeoutMs: deps.startTimeoutMs,
         stopGraceMs: deps.stopGraceMs,
         onLog: (level, message) => opts.enableLogs && err(`[${printableLines(level)}] ${printableLines(message)}\n`),

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { printableLines } from '../../diagnostics/excerpt.js';
 import { UserError } from '../../diagnostics/user-error.js';
 import { preflight } from '../../debug/preflight.js';
+import { storagePermissionOf } from '../../debug/local-backwards.js';
 import { pythonNeedsOf } from '../../debug/python-needs.js';
 import type { Setting } from '../../debug/settings.js';
 import { get, type PluginProject } from '../../project/model.js';
@@ -90,6 +91,7 @@ export async function runInvokeCases(files: string[], run: CaseRun, io: Io, deps
     dir: run.dir,
     env: io.env,
     storageDir: run.storageDir,
+    storage: storagePermissionOf(run.project.manifest?.value),
     startTimeoutMs: deps.startTimeoutMs,
     stopGraceMs: deps.stopGraceMs,
     onLog: () => undefined,
