@@ -6,52 +6,20 @@ import { MAX_OPEN_BLOBS, ToolMessageRenderer } from '../../src/cli/invoke/render
 import { UserError } from '../../src/diagnostics/user-error.js';
 import { Invoker } from '../../src/pipelines/invoke.js';
 import { cliEnv, isAlive, runCli } from '../helpers/cli.js';
-import { pluginWith, REPO, tempDir } from '../helpers/plugin.js';
+import { pluginWith, tempDir } from '../helpers/plugin.js';
+import { FAKE_PYTHON, provider, tool } from '../helpers/tool-plugin.js';
 
 /**
  * `dify plugin invoke` when saving what the plugin sends goes wrong: the failure is the
  * invocation's, said in one line, never an exception out of the plugin's output reader.
  */
 
-const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
-
 // The fake plugin's `rich` tool streams text, JSON, a link, a variable, a log and a PNG blob.
-const PROVIDER = `identity:
-  author: dify-plugin-cli
-  name: hello_world
-  label:
-    en_US: Hello World
-  description:
-    en_US: Greets.
-  icon: icon.svg
-tools:
-  - tools/rich.yaml
-extra:
-  python:
-    source: provider/hello_world.py
-`;
-
-const TOOL = `identity:
-  name: rich
-  author: test
-  label:
-    en_US: rich
-description:
-  human:
-    en_US: rich
-  llm: rich
-extra:
-  python:
-    source: tools/rich.py
-`;
+const RICH = { 'provider/hello_world.yaml': provider(['rich'], { credentials: false }), ...tool('rich') };
 
 let plugin = '';
 beforeAll(async () => {
-  plugin = await pluginWith({
-    'provider/hello_world.yaml': PROVIDER,
-    'tools/rich.yaml': TOOL,
-    'tools/rich.py': 'from dify_plugin import Tool\n\n\nclass T(Tool):\n    pass\n',
-  });
+  plugin = await pluginWith(RICH);
 });
 
 async function invoke(args: string[], work: string) {
@@ -86,12 +54,7 @@ describe('dify plugin invoke: saving blobs', () => {
 
 describe('dify plugin invoke: settings it does not use', () => {
   it('runs whatever the daemon address in .env says (only run connects to it)', async () => {
-    const dir = await pluginWith({
-      'provider/hello_world.yaml': PROVIDER,
-      'tools/rich.yaml': TOOL,
-      'tools/rich.py': 'from dify_plugin import Tool\n\n\nclass T(Tool):\n    pass\n',
-      '.env': 'REMOTE_INSTALL_URL=not a url:99999\n',
-    });
+    const dir = await pluginWith({ ...RICH, '.env': 'REMOTE_INSTALL_URL=not a url:99999\n' });
     const work = await tempDir();
     const r = await runCli(
       ['plugin', 'invoke', dir, 'tool', 'hello_world/rich', '--python', FAKE_PYTHON, '--format', 'json'],

@@ -1,12 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EventEmitter } from 'node:events';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { INVOKE_DEPS, invokeCommand } from '../../src/cli/commands/invoke.js';
 import type { Io } from '../../src/cli/io.js';
 import { PassThrough } from 'node:stream';
-import { cliEnv, isAlive, runCli } from '../helpers/cli.js';
+import { cliEnv, isAlive, runCli, testIo } from '../helpers/cli.js';
 import { copyPlugin, EXAMPLE, pluginWith, REAL_FIXTURES, tempDir } from '../helpers/plugin.js';
 import { FAKE_PYTHON, param, provider, tool } from '../helpers/tool-plugin.js';
 
@@ -142,21 +141,10 @@ describe('dify plugin invoke: the plugin process', () => {
     const work = await tempDir();
     const log = path.join(work, 'received');
     const spy = path.join(work, 'spy.json');
-    const signals = new EventEmitter();
-    const io: Io = {
-      stdin: Object.assign(new PassThrough(), { isTTY: false }),
-      stdout: { write: () => true },
-      stderr: { write: () => true },
-      env: cliEnv({
-        FAKE_HEARTBEAT_MS: '200',
-        FAKE_STALL_MS: '60000',
-        FAKE_LOG_FILE: log,
-        FAKE_SPY_FILE: spy,
-        TMPDIR: work,
-      }),
+    const { io, signals } = testIo({
       cwd: work,
-      signals: signals as unknown as Io['signals'],
-    };
+      env: { FAKE_HEARTBEAT_MS: '200', FAKE_STALL_MS: '60000', FAKE_LOG_FILE: log, FAKE_SPY_FILE: spy, TMPDIR: work },
+    });
     const ended = invokeCommand([plugin, 'tool', 'hello_world/stall'], { python: FAKE_PYTHON }, io);
     // once the plugin has the request, Ctrl-C
     await vi.waitFor(() => expect(existsSync(log)).toBe(true), { timeout: 5000, interval: 20 });
@@ -342,10 +330,10 @@ describe('dify plugin invoke: backwards invocations', () => {
 });
 
 describe('dify plugin invoke model llm', () => {
-  it('prints the stream as it arrives, with the model credentials masked', async () => {
-    const work = await tempDir();
+  /** `model llm anthropic/claude-opus-4-8 --prompt "hi there"` of the real anthropic plugin, with the fake interpreter. */
+  async function askAnthropic(work: string, env: Record<string, string>) {
     const dir = await copyPlugin(path.join(REAL_FIXTURES, 'anthropic'));
-    const r = await runCli(
+    return runCli(
       [
         'plugin',
         'invoke',
@@ -358,16 +346,16 @@ describe('dify plugin invoke model llm', () => {
         '--python',
         FAKE_PYTHON,
       ],
-      {
-        cwd: work,
-        env: {
-          FAKE_HEARTBEAT_MS: '200',
-          TMPDIR: work,
-          DIFY_CREDENTIAL_ANTHROPIC_API_KEY: SECRET,
-          FAKE_LOG_FILE: path.join(work, 'log'),
-        },
-      },
+      { cwd: work, env: { FAKE_HEARTBEAT_MS: '200', TMPDIR: work, ...env } },
     );
+  }
+
+  it('prints the stream as it arrives, with the model credentials masked', async () => {
+    const work = await tempDir();
+    const r = await askAnthropic(work, {
+      DIFY_CREDENTIAL_ANTHROPIC_API_KEY: SECRET,
+      FAKE_LOG_FILE: path.join(work, 'log'),
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('You said: hi there.\n');
     expect(r.stderr).toBe('tokens: 3 prompt, 5 completion\n');
@@ -391,23 +379,8 @@ describe('dify plugin invoke model llm', () => {
   it('masks a credential that arrives split across two chunks, and needs no save folder', async () => {
     const work = await tempDir();
     await writeFile(path.join(work, 'invoke-output'), 'a file where tools would save blobs\n');
-    const dir = await copyPlugin(path.join(REAL_FIXTURES, 'anthropic'));
-    const r = await runCli(
-      [
-        'plugin',
-        'invoke',
-        dir,
-        'model',
-        'llm',
-        'anthropic/claude-opus-4-8',
-        '--prompt',
-        'hi there',
-        '--python',
-        FAKE_PYTHON,
-      ],
-      // The fake streams "You said: ", the prompt, ".": the secret is in the first two.
-      { cwd: work, env: { FAKE_HEARTBEAT_MS: '200', TMPDIR: work, DIFY_CREDENTIAL_ANTHROPIC_API_KEY: 'said: hi' } },
-    );
+    // The fake streams "You said: ", the prompt, ".": the secret is in the first two.
+    const r = await askAnthropic(work, { DIFY_CREDENTIAL_ANTHROPIC_API_KEY: 'said: hi' });
     expect(r.stdout).toBe('You **** there.\n');
     expect(r.code).toBe(0);
   });
@@ -493,13 +466,7 @@ describe('dify plugin invoke --repeat', () => {
   it('times each invocation with the injected clock', async () => {
     let t = 0;
     let stdout = '';
-    const io: Io = {
-      stdin: Object.assign(new PassThrough(), { isTTY: false }),
-      stdout: { write: (s: string) => (stdout += s) },
-      stderr: { write: () => true },
-      env: cliEnv({ FAKE_HEARTBEAT_MS: '200' }),
-      cwd: await tempDir(),
-    };
+    const { io } = testIo({ cwd: await tempDir(), env: { FAKE_HEARTBEAT_MS: '200' }, stdout: (s) => (stdout += s) });
     // every reading of the clock advances it 10 ms: each invocation takes 10 ms, one at a time
     const code = await invokeCommand(
       [plugin, 'tool', 'hello_world/greet'],

@@ -1,13 +1,10 @@
 import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INVOKE_DEPS } from '../../src/cli/commands/invoke.js';
 import { pluginTestCommand } from '../../src/cli/commands/plugin-test.js';
-import type { Io } from '../../src/cli/io.js';
-import { cliEnv, isAlive, runCli } from '../helpers/cli.js';
+import { isAlive, runCli, testIo } from '../helpers/cli.js';
 import { EXAMPLE, pluginWith, tempDir } from '../helpers/plugin.js';
 import { hasSdk } from '../helpers/python-sdk.js';
 import { FAKE_PYTHON, param, provider, tool } from '../helpers/tool-plugin.js';
@@ -159,21 +156,15 @@ expect:
       'tests/test_greet.py': null,
       'tests/second.invoke.yaml': 'invoke:\n  tool: hello_world/greet\n  params: {name: Bob}\n',
     });
-    const signals = new EventEmitter();
     let stdout = '';
-    const io: Io = {
-      stdin: Object.assign(new PassThrough(), { isTTY: false }),
-      stdout: {
-        write: (s: string) => {
-          stdout += s;
-          if (s.startsWith('PASSED')) signals.emit('SIGINT');
-        },
-      },
-      stderr: { write: () => true },
-      env: cliEnv({ TMPDIR: work, ...ENV, FAKE_SPY_FILE: spy }),
+    const { io, signals } = testIo({
       cwd: dir,
-      signals: signals as unknown as Io['signals'],
-    };
+      env: { TMPDIR: work, ...ENV, FAKE_SPY_FILE: spy },
+      stdout: (s) => {
+        stdout += s;
+        if (s.startsWith('PASSED')) signals.emit('SIGINT');
+      },
+    });
     const code = await pluginTestCommand(undefined, [], { python: FAKE_PYTHON }, io, {
       ...INVOKE_DEPS,
       stopGraceMs: 2000,

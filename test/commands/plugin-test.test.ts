@@ -1,12 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pluginTestCommand, pytestCounts, summaryLine, unittestCounts } from '../../src/cli/commands/plugin-test.js';
-import type { Io } from '../../src/cli/io.js';
-import { cliEnv, runCli } from '../helpers/cli.js';
+import { runCli, testIo } from '../helpers/cli.js';
 import { pluginWith, tempDir } from '../helpers/plugin.js';
 
 /**
@@ -167,16 +164,13 @@ describe('dify plugin test', () => {
   it('on Ctrl-C while it checks the plugin, exits 130 without packing or running anything', async () => {
     const dir = await testedPlugin();
     const tmp = await tempDir();
-    const signals = new EventEmitter();
     let output = '';
-    const io: Io = {
-      stdin: Object.assign(new PassThrough(), { isTTY: false }),
-      stdout: { write: (s: string) => (output += s) },
-      stderr: { write: (s: string) => (output += s) },
-      env: cliEnv({ TMPDIR: tmp }),
+    const { io, signals } = testIo({
       cwd: dir,
-      signals: signals as unknown as Io['signals'],
-    };
+      env: { TMPDIR: tmp },
+      stdout: (s) => (output += s),
+      stderr: (s) => (output += s),
+    });
     const ended = pluginTestCommand(undefined, [], { python: 'python3' }, io);
     signals.emit('SIGINT');
     expect(await ended).toBe(130);
@@ -199,21 +193,15 @@ describe('dify plugin test', () => {
       'tests/test_slow.py': `import time\nimport unittest\n\n\nclass Slow(unittest.TestCase):\n    def test_slow(self):\n        print("SLOW STARTED", flush=True)\n        time.sleep(60)\n`,
     });
     const tmp = await tempDir();
-    const signals = new EventEmitter();
     let stdout = '';
-    const io: Io = {
-      stdin: Object.assign(new PassThrough(), { isTTY: false }),
-      stdout: {
-        write: (s: string) => {
-          stdout += s;
-          if (s.includes('SLOW STARTED')) signals.emit('SIGINT');
-        },
-      },
-      stderr: { write: () => true },
-      env: cliEnv({ TMPDIR: tmp }),
+    const { io, signals } = testIo({
       cwd: dir,
-      signals: signals as unknown as Io['signals'],
-    };
+      env: { TMPDIR: tmp },
+      stdout: (s) => {
+        stdout += s;
+        if (s.includes('SLOW STARTED')) signals.emit('SIGINT');
+      },
+    });
     const started = Date.now();
     const code = await pluginTestCommand(undefined, ['-s', '-k', 'slow'], { python: 'python3' }, io);
     expect(stdout).toMatch(/SLOW STARTED/);

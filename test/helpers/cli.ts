@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Io } from '../../src/cli/io.js';
@@ -123,4 +124,26 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * An Io for calling a command function directly (to inject its deps): no terminal, the given
+ * writers, and its own signal source, `signals`, on which a test emits SIGINT.
+ */
+export function testIo(o: {
+  cwd: string;
+  env?: CliOptions['env'];
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+}): { io: Io; signals: EventEmitter } {
+  const signals = new EventEmitter();
+  const io: Io = {
+    stdin: Object.assign(new PassThrough(), { isTTY: false }),
+    stdout: { write: (s: string) => (o.stdout?.(s), true) },
+    stderr: { write: (s: string) => (o.stderr?.(s), true) },
+    env: cliEnv(o.env),
+    cwd: o.cwd,
+    signals: signals as unknown as Io['signals'],
+  };
+  return { io, signals };
 }

@@ -36,8 +36,15 @@ export const param = (name: string, type: string, extra = '') => `  - name: ${na
     form: llm
 ${extra.replace('required', '').trim() ? `    ${extra.replace('required', '').trim()}\n` : ''}`;
 
-/** The example's provider with an `api_key` credential, listing `tools`. */
-export function provider(tools: string[]): string {
+/** The example's provider listing `tools`, with a required `api_key` credential unless told otherwise. */
+export function provider(tools: string[], o: { credentials?: boolean } = {}): string {
+  const credentials = `credentials_for_provider:
+  api_key:
+    type: secret-input
+    required: true
+    label:
+      en_US: API key
+`;
   return `identity:
   author: dify-plugin-cli
   name: hello_world
@@ -46,13 +53,7 @@ export function provider(tools: string[]): string {
   description:
     en_US: Greets.
   icon: icon.svg
-credentials_for_provider:
-  api_key:
-    type: secret-input
-    required: true
-    label:
-      en_US: API key
-tools:
+${o.credentials === false ? '' : credentials}tools:
 ${tools.map((t) => `  - tools/${t}.yaml\n`).join('')}extra:
   python:
     source: provider/hello_world.py
