@@ -1,16 +1,17 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that replace modules with `vi.mock` (node:fs as on Windows, the key generator): they get a
- * fresh module registry of their own, so a mock never reaches another file nor misses a module
- * another file loaded first. The e2e folder spawns the CLI and loads little: no gain in sharing.
+ * Files that replace modules with `vi.mock` (node:fs as on Windows, the key generator) get a fresh
+ * module registry of their own, so that a mock never reaches another file nor misses a module
+ * another file loaded first. Found by reading the files, so a new one cannot be forgotten.
  */
-const ISOLATED = [
-  'test/e2e/**/*.test.ts',
-  'test/unit/windows-paths.test.ts',
-  'test/commands/signature.test.ts',
-  'test/unit/doc-commands.test.ts',
-];
+const TEST = path.join(import.meta.dirname, 'test');
+const ISOLATED = readdirSync(TEST, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => path.posix.join('test', f.split(path.sep).join('/')))
+  .filter((f) => /\bvi\.(do)?mock\(/i.test(readFileSync(path.join(import.meta.dirname, f), 'utf8')));
 
 export default defineConfig({
   test: {
