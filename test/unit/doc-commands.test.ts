@@ -15,12 +15,12 @@ import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
  */
 
 // An RSA-4096 key pair takes from one to several seconds of CPU to make, and the docs show
-// `dify signature generate` three times: the first makes a real pair, started as the file loads,
-// and the others write that same pair again. What these examples check is that the commands run;
-// test/unit/signature.test.ts checks the generation itself.
+// `dify signature generate` three times. Here they all write one RSA-2048 pair, made as the file
+// loads: what these examples check is that the commands run (sign and verify take any RSA key);
+// test/unit/signature.test.ts checks the generation itself, its 4096 bits included.
 vi.mock('../../src/pack/keys.js', async (importOriginal) => {
   const keys = await importOriginal<typeof import('../../src/pack/keys.js')>();
-  const pair = keys.generateKeyPair();
+  const pair = keys.generateKeyPair(2048);
   return { ...keys, generateKeyPair: () => pair };
 });
 
