@@ -129,12 +129,14 @@ describe('dify plugin run --debugpy (remote debugging)', () => {
     const conn = await d.nextRegistered();
     await until(() => conn.heartbeats >= 5); // every 20 ms: the CLI's
 
-    // Without --debugpy the plugin's own heartbeats are the only ones while it runs.
-    const plain = run(d, ws.dir, {}, quiet, timers);
+    // Without --debugpy the plugin's own heartbeats are the only ones while it runs. They come
+    // every 2 s here: the first, sent as the plugin starts, is not relayed when it comes before
+    // the connection (a loaded machine can start the plugin first), and then the next one is.
+    const plain = run(d, ws.dir, {}, { FAKE_HEARTBEAT_MS: '2000' }, timers);
     const conn2 = await d.nextRegistered();
     await plain.waitFor('✓ Waiting for requests...');
     await until(() => conn2.heartbeats >= 1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 200)); // ten of the CLI's periods
     expect(conn2.heartbeats).toBe(1);
   });
 

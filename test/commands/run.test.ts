@@ -709,7 +709,6 @@ setInterval(() => undefined, 1000);
     const dir = await pluginWith({ '_assets/big.bin': Buffer.alloc(16 * 1024 * 1024, 7) });
     const { url } = await rawServer((socket) => socket.pause());
     const cli = runAgainst(url, dir, { ...TIMERS, registrationStallMs: 300 });
-    const [pid] = await pluginsStarted(cli);
     const { code, error } = await cli.ended;
     expect(code).toBe(1);
     expect(error?.message).toBe(
@@ -718,7 +717,10 @@ setInterval(() => undefined, 1000);
     expect(error?.hint).toMatch(/running normally/);
     expect(cli.output()).toContain('✓ Connected');
     expect(cli.output()).not.toContain('registered');
-    expect(isAlive(pid!)).toBe(false);
+    // The plugin, started beside the connection, is stopped with the session. On a loaded machine
+    // it may be stopped before it has said its pid: the 0.3 s count from the connection, not from
+    // the plugin's start (waiting for its pid first made the test fail then).
+    for (const pid of pluginPids(cli.output())) expect(isAlive(pid)).toBe(false);
   });
 
   it('is not kept waiting by a daemon that reads nothing but writes a byte now and then', async () => {

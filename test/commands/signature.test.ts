@@ -7,14 +7,14 @@ import { writeZip } from '../../src/pack/zip-writer.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { EXAMPLE, tempDir } from '../helpers/plugin.js';
 
-// An RSA-4096 key pair takes seconds to make. The first `dify signature generate` of this file
-// makes a real one and later ones write that same pair again: what these tests check is what the
-// command does around the pair (files, modes, refusals, --force); test/unit/signature.test.ts
-// checks the generation itself.
+// An RSA-4096 key pair takes seconds to make. Every `dify signature generate` of this file writes
+// one RSA-2048 pair, made by the first: what these tests check is what the command does around the
+// pair (files, modes, refusals, --force) and signing with it (any RSA key signs);
+// test/unit/signature.test.ts checks the generation itself, its 4096 bits included.
 vi.mock('../../src/pack/keys.js', async (importOriginal) => {
   const keys = await importOriginal<typeof import('../../src/pack/keys.js')>();
   let pair: ReturnType<typeof keys.generateKeyPair> | undefined;
-  return { ...keys, generateKeyPair: (bits?: number) => (pair ??= keys.generateKeyPair(bits)) };
+  return { ...keys, generateKeyPair: () => (pair ??= keys.generateKeyPair(2048)) };
 });
 
 const KEY = 'dify_plugin_signing_key';

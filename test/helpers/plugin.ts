@@ -1,10 +1,9 @@
-import { chmod, cp, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll } from 'vitest';
 import { checkPlugin, type PluginResult } from '../../src/pipelines/check-plugin.js';
 import type { Diagnostic } from '../../src/diagnostics/diagnostic.js';
 import { MAX_PACKAGE_BYTES } from '../../src/project/limits.js';
+import { tempDir } from './temp-dirs.js';
 
 export const REPO = path.resolve(import.meta.dirname, '..', '..');
 export const EXAMPLE = path.join(REPO, 'examples', 'hello-world');
@@ -14,17 +13,7 @@ export const REAL_FIXTURES = path.join(REPO, 'test', 'fixtures', 'real');
 export const GOLDEN_REGISTRATIONS = path.join(REPO, 'test', 'fixtures', 'registration');
 export const COMPARE_REGISTRATION = path.join(REPO, 'test', 'helpers', 'compare-registration.py');
 
-const created: string[] = [];
-afterAll(async () => {
-  await Promise.all(created.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
-/** A fresh, writable temporary directory, removed after the test file. */
-export async function tempDir(prefix = 'dify-test-'): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  created.push(dir);
-  return dir;
-}
+export { tempDir };
 
 /** A writable copy of a plugin directory, so that a test never changes a fixture. */
 export async function copyPlugin(source: string): Promise<string> {

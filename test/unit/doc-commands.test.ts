@@ -2,7 +2,7 @@ import { cp, mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Command, CommanderError } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
 import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
@@ -13,6 +13,16 @@ import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
  * fails here; the self-contained ones also run for real, in order, in a scratch directory per
  * document, so an example that no longer works fails too.
  */
+
+// An RSA-4096 key pair takes from one to several seconds of CPU to make, and the docs show
+// `dify signature generate` three times. Here they all write one RSA-2048 pair, made as the file
+// loads: what these examples check is that the commands run (sign and verify take any RSA key);
+// test/unit/signature.test.ts checks the generation itself, its 4096 bits included.
+vi.mock('../../src/pack/keys.js', async (importOriginal) => {
+  const keys = await importOriginal<typeof import('../../src/pack/keys.js')>();
+  const pair = keys.generateKeyPair(2048);
+  return { ...keys, generateKeyPair: () => pair };
+});
 
 const DOCS = [
   'README.md',
