@@ -1,5 +1,4 @@
-import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { INVOKE_DEPS } from '../../src/cli/commands/invoke.js';
@@ -7,23 +6,13 @@ import { pluginTestCommand } from '../../src/cli/commands/plugin-test.js';
 import { isAlive, runCli, testIo } from '../helpers/cli.js';
 import { EXAMPLE, pluginWith, tempDir } from '../helpers/plugin.js';
 import { hasSdk } from '../helpers/python-sdk.js';
-import { FAKE_PYTHON, param, provider, tool } from '../helpers/tool-plugin.js';
+import { FAKE_PYTHON, mixedPython, param, provider, tool } from '../helpers/tool-plugin.js';
 
 const SECRET = 'sk-case-secret-0815';
 
-/**
- * An interpreter that is the fake plugin's where the plugin is concerned (the interpreter probe,
- * `-m main`) and the machine's python3 for the rest (pytest, unittest): the two halves of
- * `dify plugin test` in one run, without the SDK.
- */
 let MIXED_PYTHON = '';
 beforeAll(async () => {
-  MIXED_PYTHON = path.join(await tempDir(), 'python');
-  await writeFile(
-    MIXED_PYTHON,
-    `#!/bin/sh\ncase "$1:$2" in\n  -m:main | -c:*find_spec*) exec "${FAKE_PYTHON}" "$@" ;;\nesac\nexec python3 "$@"\n`,
-  );
-  chmodSync(MIXED_PYTHON, 0o755);
+  MIXED_PYTHON = mixedPython(await tempDir());
 });
 
 const ENV = { FAKE_HEARTBEAT_MS: '200', FAKE_GREET_AS_EXAMPLE: '1' };

@@ -8,6 +8,8 @@ import { expect, it } from 'vitest';
 import { cliEnv } from '../helpers/cli.js';
 import { FakeDaemon } from '../helpers/fake-daemon.js';
 import { EXAMPLE, REPO, tempDir } from '../helpers/plugin.js';
+// The interpreter of the plugin's .venv: there is no package index to install the SDK from.
+import { FAKE_PYTHON, mixedPython } from '../helpers/tool-plugin.js';
 
 const run = promisify(execFile);
 const TYPES = ['tool', 'llm', 'extension', 'agent-strategy', 'datasource', 'trigger', 'bundle'];
@@ -16,9 +18,6 @@ const TYPES = ['tool', 'llm', 'extension', 'agent-strategy', 'datasource', 'trig
 function sdkVersion(dir: string): string {
   return /^dify_plugin>=([\d.]+)/m.exec(readFileSync(path.join(dir, 'requirements.txt'), 'utf8'))![1]!;
 }
-
-/** Stands in for the interpreter of the plugin's .venv: there is no package index to install the SDK from. */
-const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
 
 it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin checks clean, the quickstart loop works, and npx runs the tarball', async () => {
   const work = await tempDir();
@@ -163,6 +162,10 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin che
     expect(refused.stderr).toMatch(/dify_plugin \(the Dify plugin SDK\) is not installed/);
     expect(refused.stderr).toContain('pip install -r requirements.txt');
 
+    // `doctor` finds nothing wrong: the interpreter, the SDK, .env, the daemon listening.
+    const doctor = await dify(['plugin', 'doctor', '.'], dir, { FAKE_SDK_VERSION: sdkVersion(dir) });
+    expect(doctor.stdout).toMatch(/\nok +daemon +\S+ accepts connections\n[\s\S]*\neverything looks right\n$/);
+
     const session = spawn(bin, ['plugin', 'run', '.'], {
       cwd: dir,
       // The SDK version the template requires (requirements.txt), as the fake interpreter reports it.
@@ -178,6 +181,19 @@ it('an npm-installed CLI scaffolds every type with a .gitignore, each plugin che
   }
   await dify(['plugin', 'package', '.'], dir);
   expect(existsSync(path.join(dir, 'p_tool.difypkg'))).toBe(true);
+
+  // The quickstart's `invoke` and `test` of the bundled example, the fake plugin answering as its greet tool does.
+  const greeting = { FAKE_GREET_AS_EXAMPLE: '1', FAKE_HEARTBEAT_MS: '200' };
+  const invoked = await dify(
+    ['plugin', 'invoke', EXAMPLE, 'tool', 'hello_world/greet', '--param', 'name=Ada', '--python', FAKE_PYTHON],
+    work,
+    greeting,
+  );
+  expect(invoked.stdout).toBe('Hello, Ada!\n');
+  const tested = await dify(['plugin', 'test', EXAMPLE, '--python', mixedPython(work)], work, greeting);
+  expect(tested.stdout).toMatch(
+    /\nPASSED tests\/greet\.invoke\.yaml: greets by name \(\d+ ms\)\n1 passed, 0 failed, 1 skipped\n$/,
+  );
 
   // Nothing was written inside the installed package: its code cache is in XDG_CACHE_HOME.
   expect(tree(pkgDir)).toEqual(installed);

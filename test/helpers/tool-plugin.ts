@@ -1,8 +1,24 @@
+import { chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './plugin.js';
 
 /** The fake interpreter: answers the interpreter probe and runs fake-plugin.mjs for `-m <entrypoint>`. */
 export const FAKE_PYTHON = path.join(REPO, 'test', 'helpers', 'fake-python');
+
+/**
+ * Writes `<dir>/python`: an interpreter that is the fake plugin's where the plugin is concerned
+ * (the interpreter probe, `-m main`) and the machine's python3 for the rest (pytest, unittest),
+ * for both halves of `dify plugin test` in one run without the SDK.
+ */
+export function mixedPython(dir: string): string {
+  const file = path.join(dir, 'python');
+  writeFileSync(
+    file,
+    `#!/bin/sh\ncase "$1:$2" in\n  -m:main | -c:*find_spec*) exec "${FAKE_PYTHON}" "$@" ;;\nesac\nexec python3 "$@"\n`,
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
 
 /** A tool declaration for the fake plugin, whose behaviour follows the tool's name. */
 export function tool(name: string, parameters = ''): Record<string, string> {
