@@ -3,7 +3,7 @@
 // `npm test` rebuilds dist/ first, so there this file skips; .ci/run builds the executable after
 // the suite and runs this file against it with DIFY_TEST_SEA=1, which turns the skip into a failure.
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, dify, runCli } from '../helpers/cli.js';
@@ -22,11 +22,12 @@ interface Result {
 }
 
 /** Runs the executable to completion; never rejects on a failing exit code. */
-function runExe(exe: string, args: string[], cwd: string): Promise<Result> {
+function runExe(exe: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     // Without NODE_OPTIONS: a V8 option there makes V8 turn the code cache down, with a warning
     // from Node before the CLI starts (scripts/build-sea.mjs).
-    execFile(exe, args, { cwd, env: cliEnv({ NODE_OPTIONS: undefined }), encoding: 'utf8' }, (err, stdout, stderr) => {
+    const options = { cwd, env: cliEnv({ ...env, NODE_OPTIONS: undefined }), encoding: 'utf8' as const };
+    execFile(exe, args, options, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') reject(err);
       else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
     });
@@ -48,11 +49,11 @@ function tree(dir: string): Record<string, string> {
 describe.skipIf(!existsSync(SEA) && !REQUIRED)(
   'the standalone executable (skipped: dist/sea/dify is absent; run `npm run build:sea`)',
   () => {
-    it('runs alone in an empty directory: version, init of every type, module append, check, package, signature verify', async () => {
+    it('runs alone in an empty directory: version, init of every type, module append, check, package, test, signature verify', async () => {
       const work = await tempDir();
       const exe = path.join(work, path.basename(SEA));
       copyFileSync(SEA, exe);
-      const sea = (args: string[], cwd = work) => runExe(exe, args, cwd);
+      const sea = (args: string[], cwd = work, env: Record<string, string> = {}) => runExe(exe, args, cwd, env);
 
       // No Node warning (the experimental-feature one is turned off in the build), no stack trace.
       expect(await sea(['version'])).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: '' });
@@ -95,6 +96,15 @@ describe.skipIf(!existsSync(SEA) && !REQUIRED)(
       expect(readFileSync(path.join(work, 'sea.difypkg')).equals(readFileSync(path.join(work, 'npm.difypkg')))).toBe(
         true,
       );
+
+      // `plugin test` without pytest runs unittest through its driver, embedded as data/ is.
+      const blocker = await tempDir();
+      writeFileSync(path.join(blocker, 'pytest.py'), 'raise ImportError("no pytest here")\n');
+      const testArgs = ['plugin', 'test', EXAMPLE, '--python', 'python3'];
+      const tested = await sea(testArgs, work, { PYTHONPATH: blocker });
+      expect(tested.stderr).toContain('pytest is not installed in python3; running unittest');
+      expect(tested.stdout).toBe((await dify(testArgs, { env: { PYTHONPATH: blocker } })).stdout);
+      expect(tested.stdout).toMatch(/\d+ passed, \d+ failed/);
 
       // The official key is embedded too: an unsigned package is refused for what it is.
       const verify = await sea(['signature', 'verify', 'sea.difypkg']);
