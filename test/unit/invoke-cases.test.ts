@@ -185,6 +185,33 @@ describe('tests/*.invoke.yaml cases', () => {
     expect(slow.limits).toEqual([60_000]);
   });
 
+  it('fails a case expecting exit 1 that got no answer: a plugin that never ends is not one that failed', async () => {
+    const hung = answering([], { message: 'no answer within 50 ms', timedOut: true });
+    const outcome = await runCase(greetCase({ exit: 1, maxMs: 50 }), hung.ctx);
+    expect(outcome).toMatchObject({ status: 'failed', failures: ['no answer within 50 ms (max_ms)'] });
+  });
+
+  it('masks the credentials in the text it quotes before cutting it (a secret across the cut is not half shown)', async () => {
+    const secret = 'sk-abcdefghijklmnopqrstuvwxyz';
+    const { ctx } = answering([text(`${'x'.repeat(290)}${secret} and more`)]);
+    const outcome = await runCase(greetCase({ textContains: ['absent'] }), {
+      ...ctx,
+      credentials: () => ({ api_key: secret }),
+    });
+    expect(outcome.failures).toEqual([
+      expect.stringMatching(/^the text does not contain "absent"; the text: "x+\*\*\*\* and m\.\.\."$/),
+    ]);
+    expect(outcome.failures.join('')).not.toContain(secret.slice(0, 6));
+  });
+
+  it('quotes at most the start of a big JSON value found at the path', async () => {
+    const { ctx } = answering([json({ n: 'y'.repeat(100_000) })]);
+    const outcome = await runCase(greetCase({ json: [{ path: '$.n', equals: 1 }] }), ctx);
+    expect(outcome.failures).toEqual([
+      expect.stringMatching(/^no JSON message has \$\.n = 1 \(found: "y{299}\.\.\.\)$/),
+    ]);
+  });
+
   it('reads an LLM stream and an endpoint body as text, and a JSON body as a JSON value', async () => {
     const models = { ...example, providers: { ...example.providers, models: [{ value: { provider: 'acme' } }] } };
     const chunk = (t: string) => ({ model: 'm', delta: { index: 0, message: { role: 'assistant', content: t } } });
