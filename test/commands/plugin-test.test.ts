@@ -134,6 +134,44 @@ describe('dify plugin test', () => {
     expect(r.leftovers).toEqual([]);
   });
 
+  it("names unittest's subtests, class and module set-up errors and import errors in the JUnit report as unittest does", async () => {
+    const dir = await testedPlugin({
+      'tests/test_package.py': null,
+      'tests/test_odd.py': `import unittest
+
+
+class Sub(unittest.TestCase):
+    def test_values(self):
+        for x in (0.5, 1.5):
+            with self.subTest(x=x):
+                self.assertLess(x, 1)
+
+
+class Setup(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        raise RuntimeError("no fixture")
+
+    def test_never(self):
+        pass
+`,
+      'tests/test_missing.py': 'import no_such_module_here\n',
+    });
+    const blocker = await tempDir();
+    await writeFile(path.join(blocker, 'pytest.py'), 'raise ImportError("no pytest here")\n');
+    const report = path.join(blocker, 'r.xml');
+    const r = await run([dir, '--junit', report], { PYTHONPATH: blocker });
+    expect(r.stdout).toBe('0 passed, 1 failed, 2 errors\n');
+    const xml = readFileSync(report, 'utf8');
+    const cases = [...xml.matchAll(/<testcase classname="([^"]*)" name="([^"]*)"/g)].map((m) => `${m[1]} | ${m[2]}`);
+    expect(cases.sort()).toEqual([
+      'test_odd.Setup | setUpClass',
+      'test_odd.Sub | test_values (x=1.5)',
+      // unittest's own name for a module it could not import
+      'unittest.loader._FailedTest | test_missing',
+    ]);
+  });
+
   it('stops before running anything when the plugin has errors', async () => {
     const dir = await testedPlugin({ 'tools/greet.yaml': null });
     const r = await run([dir]);

@@ -265,7 +265,8 @@ function readResults(file: string): string {
 
 /** One test's outcome, as data/unittest-results.py records it. */
 interface UnittestRecord {
-  id: string;
+  classname: string;
+  name: string;
   outcome: JunitCase['outcome'];
   seconds: number;
   message?: string;
@@ -286,13 +287,10 @@ function countsOf(records: UnittestRecord[]): TestCounts {
   return { passed: n('passed'), failed: n('failed'), errors: n('error'), skipped: n('skipped') };
 }
 
-/** `tests.test_greet.GreetTest.test_hello` → class `tests.test_greet.GreetTest`, name `test_hello`. */
 function junitCaseOf(r: UnittestRecord): JunitCase {
-  const id = String(r.id);
-  const dot = id.lastIndexOf('.');
   return {
-    classname: dot > 0 ? id.slice(0, dot) : id,
-    name: dot > 0 ? id.slice(dot + 1) : id,
+    classname: String(r.classname),
+    name: String(r.name),
     seconds: Number(r.seconds) || 0,
     outcome: r.outcome,
     ...(r.message !== undefined ? { message: String(r.message) } : {}),
