@@ -172,6 +172,19 @@ class Setup(unittest.TestCase):
     ]);
   });
 
+  it('reports a runner that ended without results as an error in the JUnit report too', async () => {
+    const dir = await testedPlugin();
+    const report = path.join(await tempDir(), 'r.xml');
+    const r = await run([dir, '--junit', report, '--', '--no-such-option']);
+    expect(r.stdout).toBe(
+      'no test results were read from the test runner (it exited with status 4)\n0 passed, 0 failed, 1 error\n',
+    );
+    expect(r.code).toBe(1);
+    expect(readFileSync(report, 'utf8')).toMatch(
+      /<testsuite name="pytest" tests="1" failures="0" errors="1" skipped="0" time="0.000">\n<testcase classname="pytest" name="the test run" time="0.000"><error message="no test results were read from the test runner \(it exited with status 4\)">/,
+    );
+  });
+
   it('stops before running anything when the plugin has errors', async () => {
     const dir = await testedPlugin({ 'tools/greet.yaml': null });
     const r = await run([dir]);

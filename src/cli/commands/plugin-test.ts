@@ -141,9 +141,14 @@ async function testPlugin(
       if (runner.interrupted || stop.received) return EXIT.interrupted;
       if (runner.counts) add(runner.counts);
       else if (!runner.collectedNone) {
-        // pytest's own usage or internal errors, a crashed interpreter: one error of the run.
-        io.stdout.write(`no test results were read from the test runner (it exited with status ${runner.code})\n`);
+        // pytest's own usage or internal errors, a crashed interpreter: one error of the run,
+        // in the report too (CI reads the error counts there).
+        const why = `no test results were read from the test runner (it exited with status ${runner.code})`;
+        io.stdout.write(`${why}\n`);
         counts.errors++;
+        const name = pytest ? 'pytest' : 'unittest';
+        if (!runner.suites)
+          runner.suites = junitSuite(name, [{ classname: name, name: 'the test run', outcome: 'error', message: why }]);
       }
       if (runner.suites) suites.push(runner.suites);
     } else if (extra.length) {
