@@ -11,7 +11,7 @@ import {
   type CaseContext,
   type InvokeCase,
 } from '../../src/pipelines/invoke-cases.js';
-import { Answer } from '../../src/pipelines/invoke-answer.js';
+import { Answer, MAX_ANSWER_JSON_CHARS } from '../../src/pipelines/invoke-answer.js';
 import { junitDocument, junitSuite, suitesOf } from '../../src/report/junit.js';
 import { checkDir, EXAMPLE, tempDir } from '../helpers/plugin.js';
 
@@ -273,6 +273,17 @@ describe('tests/*.invoke.yaml cases', () => {
     listing.add({ result: [{ bucket: null, files: [{ name: 'a.txt' }] }] });
     expect(listing.jsonValues()).toEqual([[{ bucket: null, files: [{ name: 'a.txt' }] }]]);
     expect(valueAt(listing.jsonValues()[0], '$[0].files[0].name')).toEqual({ found: true, value: 'a.txt' });
+  });
+
+  it('keeps a bounded amount of what a plugin streams: JSON values by their size, not only their number', () => {
+    const answer = new Answer('messages');
+    const big = 'j'.repeat(1024 * 1024);
+    for (let i = 0; i < 40; i++) answer.add(json({ i, big }));
+    const kept = answer.jsonValues();
+    expect(kept.length).toBeGreaterThan(0);
+    expect(JSON.stringify(kept).length).toBeLessThanOrEqual(MAX_ANSWER_JSON_CHARS);
+    // What was kept is the start of the answer.
+    expect((kept.at(-1) as { i: number }).i).toBe(kept.length - 1);
   });
 
   it('finds values by path', () => {
