@@ -286,6 +286,31 @@ describe('tests/*.invoke.yaml cases', () => {
     expect((kept.at(-1) as { i: number }).i).toBe(kept.length - 1);
   });
 
+  it('reports a mistake in an invocation once, in the form its key picks, not once per form', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'tests'));
+    const messages = async (body: string) => {
+      await writeFile(path.join(dir, 'tests', 'x.invoke.yaml'), body);
+      return (await loadCase(dir, 'tests/x.invoke.yaml')).diagnostics.map((d) => d.message);
+    };
+    expect(await messages('invoke:\n  tool: a/b\n  params: [1, 2]\n')).toEqual([
+      'invoke.params must be a mapping, but it is a list',
+    ]);
+    expect(await messages('invoke:\n  endpoint: GET /x\n  body: 3\n')).toEqual([
+      expect.stringMatching(/^invoke\.body must be text/),
+    ]);
+    expect(await messages('invoke:\n  tool: a/b\n  prompt: hi\n')).toEqual([
+      expect.stringMatching(/^unknown key "prompt" in invoke/),
+    ]);
+    await writeFile(path.join(dir, 'tests', 'x.invoke.yaml'), 'invoke:\n  tol: a/b\n');
+    expect((await loadCase(dir, 'tests/x.invoke.yaml')).diagnostics).toMatchObject([
+      {
+        message: 'invoke does not match any of the allowed forms',
+        hint: 'give exactly one of tool, llm, endpoint, agent_strategy or datasource',
+      },
+    ]);
+  });
+
   it('finds values by path', () => {
     const v = { a: [{ b: null }], 'x-y': 1 };
     expect(valueAt(v, '$')).toEqual({ found: true, value: v });
