@@ -87,6 +87,9 @@ describe('dify plugin test', () => {
     });
     expect(pytestCounts('1 passed, 1 deselected in 0.56s\n')).toEqual({ passed: 1, failed: 0, errors: 0, skipped: 0 });
     expect(pytestCounts('==== no tests ran in 0.01s ====')).toBeUndefined();
+    // PY_COLORS=1 or FORCE_COLOR=1, as CI systems set them, color pytest's lines even into a pipe.
+    const colored = '\x1b[32m==== \x1b[32m\x1b[1m1 passed\x1b[0m\x1b[32m in 0.62s\x1b[0m\x1b[32m ====\x1b[0m\n';
+    expect(pytestCounts(colored)).toEqual({ passed: 1, failed: 0, errors: 0, skipped: 0 });
     const unittest = 'Ran 5 tests in 0.001s\n\nFAILED (failures=1, errors=1, skipped=1)\n';
     expect(unittestCounts(unittest)).toEqual({ passed: 2, failed: 1, errors: 1, skipped: 1 });
     expect(unittestCounts('Ran 1 test in 0.000s\n\nOK\n')).toEqual({ passed: 1, failed: 0, errors: 0, skipped: 0 });

@@ -360,7 +360,11 @@ function runTests(
 
 /** pytest's last line: `==== 2 passed, 1 failed, 1 skipped in 0.12s ====` (without the rules with -q). */
 export function pytestCounts(output: string): TestCounts | undefined {
-  const lines = output.trimEnd().split(/\r?\n/);
+  // Colored when PY_COLORS=1 or FORCE_COLOR=1 is set, as CI systems often do, even into a pipe.
+  const lines = output
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .trimEnd()
+    .split(/\r?\n/);
   const last = lines[lines.length - 1] ?? '';
   const m = /^(?:=+ )?(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s(?: \([^)]*\))?(?: =+)?$/.exec(last.trim());
   if (!m) return undefined;
