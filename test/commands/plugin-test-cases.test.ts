@@ -129,7 +129,7 @@ expect:
     });
     const r = await test([dir, '--python', FAKE_PYTHON]);
     expect(r.stdout.replace(/ \(\d+ ms\)/g, '')).toMatch(
-      /^FAILED tests\/a\.invoke\.yaml: a\n  - the plugin failed: the plugin process exited \(code 3\)\nERROR tests\/b\.invoke\.yaml: b\n  - the plugin exited during an earlier case \(above\)\n0 passed, 1 failed, 1 error\n$/,
+      /^FAILED tests\/a\.invoke\.yaml: a\n {2}- the plugin failed: the plugin process exited \(code 3\)\nERROR tests\/b\.invoke\.yaml: b\n {2}- the plugin exited during an earlier case \(above\)\n0 passed, 1 failed, 1 error\n$/,
     );
     expect(r.code).toBe(1);
   });
