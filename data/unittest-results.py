@@ -7,6 +7,20 @@ import time
 import unittest
 
 
+def junit_names(test):
+    """A test's class and name for the JUnit report (unittest's id cut at its last dot would cut
+    a subtest's "(x=1.5)" or "setUpClass (module.Class)"): a subtest is its test's method with
+    the subtest's parameters; an error in setUpClass or setUpModule (reported as
+    "setUpClass (module.Class)") is named for the hook, in that class or module."""
+    case = getattr(test, "test_case", test)
+    if not isinstance(case, unittest.TestCase):
+        hook, _, where = str(test).partition(" (")
+        return (where[:-1] if where.endswith(")") else str(test)), hook
+    classname, _, name = case.id().rpartition(".")
+    # A subtest's id is its test's id, a space, then its parameters: "(x=1.5)".
+    return classname or name, name + test.id()[len(case.id()) :]
+
+
 class RecordingResult(unittest.TextTestResult):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -19,8 +33,10 @@ class RecordingResult(unittest.TextTestResult):
 
     def _record(self, test, outcome, err=None, reason=None):
         began = self._started.pop(test.id(), None)
+        classname, name = junit_names(test)
         record = {
-            "id": test.id(),
+            "classname": classname,
+            "name": name,
             "outcome": outcome,
             "seconds": 0.0 if began is None else time.perf_counter() - began,
         }

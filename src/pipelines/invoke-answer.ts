@@ -5,6 +5,11 @@ import type { ResponseShape } from './invoke-request.js';
 export const MAX_ANSWER_TEXT = 8 * 1024 * 1024;
 /** The most JSON values an answer keeps (JSON messages, an endpoint body). */
 const MAX_ANSWER_JSON = 10_000;
+/**
+ * The most JSON text those values may add up to: a plugin's line may be 64 MiB, so a count alone
+ * would let ten thousand of them be kept.
+ */
+export const MAX_ANSWER_JSON_CHARS = 16 * 1024 * 1024;
 
 /** The text of one LLM result chunk (dify-plugin-sdks `LLMResultChunk`): its delta's content. */
 export function chunkText(chunk: Record<string, unknown>): string {
@@ -32,6 +37,7 @@ export class Answer {
   private readonly texts: string[] = [];
   private textLength = 0;
   readonly json: unknown[] = [];
+  private jsonLength = 0;
   private readonly body: Buffer[] = [];
   private bodyLength = 0;
 
@@ -77,7 +83,15 @@ export class Answer {
   }
 
   private addJson(value: unknown): void {
-    if (this.json.length < MAX_ANSWER_JSON) this.json.push(value);
+    if (this.json.length >= MAX_ANSWER_JSON || this.jsonLength >= MAX_ANSWER_JSON_CHARS) return;
+    // Its size as JSON text (a value parsed from a line always stringifies).
+    const length = JSON.stringify(value)?.length ?? 0;
+    if (this.jsonLength + length > MAX_ANSWER_JSON_CHARS) {
+      this.jsonLength = MAX_ANSWER_JSON_CHARS; // later values would not be the answer's start
+      return;
+    }
+    this.jsonLength += length;
+    this.json.push(value);
   }
 
   private addText(text: string): void {

@@ -11,7 +11,7 @@ import { MAX_YAML_BYTES, YamlFile } from '../project/yaml-file.js';
 import { yamlProblemFindings } from '../project/yaml-findings.js';
 import type { InvokeOutcome, PluginRequest } from './invoke.js';
 import { Answer } from './invoke-answer.js';
-import type { DeclaredCredential } from './invoke-credentials.js';
+import { type DeclaredCredential, Masker } from './invoke-credentials.js';
 import { prepareInvocation, withCredentials, type InvokeInputs, type InvokeTarget } from './invoke-request.js';
 
 /**
@@ -166,8 +166,11 @@ export interface CaseContext {
 export async function runCase(c: InvokeCase, ctx: CaseContext): Promise<CaseOutcome> {
   let answer = new Answer('messages');
   let failed: string | undefined;
+  /** The plugin did not end its answer: no exit status to compare, whatever `exit` says. */
+  let timedOut = false;
   let ms: number | undefined;
   let secretValues: unknown[] = [];
+  let credentials: Record<string, unknown> = {};
   try {
     const prepared = prepareInvocation(ctx.project, c.target, c.inputs);
     answer = new Answer(prepared.responses);
@@ -175,14 +178,15 @@ export async function runCase(c: InvokeCase, ctx: CaseContext): Promise<CaseOutc
     if (prepared.diagnostics.length) {
       failed = `the invocation does not match the declaration: ${prepared.diagnostics.map((d) => d.message).join('; ')}`;
     } else {
-      const request = withCredentials(prepared.request, ctx.credentials(prepared.declared));
+      credentials = ctx.credentials(prepared.declared);
+      const request = withCredentials(prepared.request, credentials);
       const start = ctx.now();
       // Past max_ms the case has failed: waiting longer would tell nothing more.
       const limit = c.expect.maxMs ?? ctx.timeoutMs;
       const outcome = await ctx.invoke(request, (m) => answer.add(m), limit);
       ms = Math.round(ctx.now() - start);
-      if (outcome.error?.timedOut)
-        failed = `no answer within ${limit} ms${c.expect.maxMs !== undefined ? ' (max_ms)' : ''}`;
+      timedOut = outcome.error?.timedOut === true;
+      if (timedOut) failed = `no answer within ${limit} ms${c.expect.maxMs !== undefined ? ' (max_ms)' : ''}`;
       else if (outcome.error)
         failed = `the plugin failed: ${outcome.error.type ? `${outcome.error.type}: ` : ''}${outcome.error.message}`;
     }
@@ -193,19 +197,22 @@ export async function runCase(c: InvokeCase, ctx: CaseContext): Promise<CaseOutc
   if (failed) answer.addError(failed);
 
   const failures: string[] = [];
-  if (c.expect.exit === 0 && failed) failures.push(failed);
+  if ((c.expect.exit === 0 || timedOut) && failed) failures.push(failed);
   if (c.expect.exit === 1 && !failed) failures.push('expected the invocation to fail (exit: 1), and it succeeded');
   const text = answer.text;
+  // Masked before a quote cuts it: the rest of a secret across the cut would not be masked later.
+  const masker = new Masker([...Object.values(credentials), ...secretValues]);
   for (const wanted of c.expect.textContains)
-    if (!text.includes(wanted)) failures.push(`the text does not contain ${JSON.stringify(wanted)}${textShown(text)}`);
+    if (!text.includes(wanted))
+      failures.push(`the text does not contain ${JSON.stringify(wanted)}${textShown(masker.mask(text))}`);
   const values = answer.jsonValues();
   for (const { path: at, equals } of c.expect.json) {
     const found = values.map((v) => valueAt(v, at)).filter((v) => v.found);
     if (found.some((v) => isDeepStrictEqual(v.value, equals))) continue;
     const seen = found.length
       ? ` (found: ${found
-          .map((v) => printableJson(v.value))
           .slice(0, 3)
+          .map((v) => quoted(masker.mask(printableJson(v.value))))
           .join(', ')})`
       : '';
     failures.push(
@@ -226,13 +233,16 @@ export async function runCase(c: InvokeCase, ctx: CaseContext): Promise<CaseOutc
   };
 }
 
-/** How much of the answer's text a failed `text_contains` quotes. */
+/** How much of the answer's text (or of a JSON value) a failed expectation quotes. */
 const QUOTED_TEXT = 300;
 
 function textShown(text: string): string {
-  if (!text) return ' (the answer has no text)';
-  const cut = text.length > QUOTED_TEXT ? `${text.slice(0, QUOTED_TEXT)}...` : text;
-  return `; the text: ${JSON.stringify(cut)}`;
+  return text ? `; the text: ${JSON.stringify(quoted(text))}` : ' (the answer has no text)';
+}
+
+/** A quote cut to QUOTED_TEXT characters (a plugin's answer may be megabytes). */
+function quoted(text: string): string {
+  return text.length > QUOTED_TEXT ? `${text.slice(0, QUOTED_TEXT)}...` : text;
 }
 
 /** The value at `$`, `$.field`, `$.list[0].field` (the schema's path pattern). */

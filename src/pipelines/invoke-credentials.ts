@@ -127,6 +127,12 @@ export function missingCredentials(
     );
 }
 
+/** Takes a text in pieces; `flush()` writes what it held back. */
+export interface PieceWriter {
+  write(text: string): void;
+  flush(): void;
+}
+
 /**
  * Replaces every secret in a text with `****`: credential values and secret parameters, also
  * as they read inside a JSON string. Values shorter than MIN_MASKED_LENGTH are left alone (masking
@@ -156,36 +162,45 @@ export class Masker {
 
   /**
    * A writer that masks a stream of pieces, such as an LLM's chunks, where a secret may arrive
-   * split in two: the end of what came, as long as a secret less one character (or the start of a
-   * secret running past it), waits for the next piece or `flush()`.
+   * split in two: what it writes, joined, is `mask()` of the pieces joined. As `mask()` replaces
+   * one secret after the other, each secret is a stage fed by the one before; a stage holds back
+   * at most its secret less one character (where a match may be starting), so that a text
+   * repeating a secret without end is neither held whole nor scanned again and again.
    */
-  streaming(write: (text: string) => void): { write(text: string): void; flush(): void } {
-    const keep = Math.max(0, (this.needles[0]?.length ?? 0) - 1);
-    let held = '';
-    return {
-      write: (text) => {
-        const all = held + text;
-        let cut = Math.max(0, all.length - keep);
-        // Moved back before any secret it would split, until none does (each move only lowers it).
-        for (let moved = true; moved;) {
-          moved = false;
-          for (const n of this.needles) {
-            const at = all.indexOf(n, Math.max(0, cut - n.length + 1));
-            if (at >= 0 && at < cut) {
-              cut = at;
-              moved = true;
-            }
-          }
-        }
-        held = all.slice(cut);
-        if (cut > 0) write(this.mask(all.slice(0, cut)));
-      },
-      flush: () => {
-        if (held) write(this.mask(held));
-        held = '';
-      },
-    };
+  streaming(write: (text: string) => void): PieceWriter {
+    return this.needles.reduceRight<PieceWriter>((next, needle) => replacingStage(needle, next), {
+      write: (text) => text && write(text),
+      flush: () => undefined,
+    });
   }
+}
+
+/**
+ * `text.replaceAll(needle, '****')` over a stream: matches are taken left to right, none
+ * overlapping, as replaceAll takes them; the end of the text that may start a match is held back.
+ */
+function replacingStage(needle: string, next: PieceWriter): PieceWriter {
+  let held = '';
+  return {
+    write: (text) => {
+      const all = held + text;
+      let out = '';
+      let from = 0;
+      for (let at = all.indexOf(needle); at >= 0; at = all.indexOf(needle, from)) {
+        out += all.slice(from, at) + '****';
+        from = at + needle.length;
+      }
+      // A match not found yet starts no earlier than the last needle.length - 1 characters.
+      const cut = Math.max(from, all.length - needle.length + 1);
+      held = all.slice(cut);
+      next.write(out + all.slice(from, cut));
+    },
+    flush: () => {
+      next.write(held);
+      held = '';
+      next.flush();
+    },
+  };
 }
 
 export const MIN_MASKED_LENGTH = 3;

@@ -115,6 +115,11 @@ export class Invoker {
     }
   }
 
+  /** Whether the process has ended (or was stopped): every request from now on fails without being sent. */
+  get hasEnded(): boolean {
+    return this.ended !== undefined;
+  }
+
   killNow(): void {
     this.runner.killNow();
   }

@@ -106,6 +106,23 @@ expect:
     expect(r.stdout + r.stderr + xml).not.toContain(SECRET);
   });
 
+  it('counts the cases after the plugin exited as errors: a case expecting exit 1 did not pass against no plugin', async () => {
+    const dir = await pluginWith({
+      'provider/hello_world.yaml': provider(['crash', 'error'], { credentials: false }),
+      ...tool('crash'),
+      ...tool('error', param('detail', 'string')),
+      'tests/test_greet.py': null,
+      'tests/greet.invoke.yaml': null,
+      'tests/a.invoke.yaml': 'invoke:\n  tool: hello_world/crash\n',
+      'tests/b.invoke.yaml': 'invoke:\n  tool: hello_world/error\nexpect:\n  exit: 1\n',
+    });
+    const r = await test([dir, '--python', FAKE_PYTHON]);
+    expect(r.stdout.replace(/ \(\d+ ms\)/g, '')).toMatch(
+      /^FAILED tests\/a\.invoke\.yaml: a\n {2}- the plugin failed: the plugin process exited \(code 3\)\nERROR tests\/b\.invoke\.yaml: b\n {2}- the plugin exited during an earlier case \(above\)\n0 passed, 1 failed, 1 error\n$/,
+    );
+    expect(r.code).toBe(1);
+  });
+
   it('warns once of a required credential that is not given, and the cases still run', async () => {
     const dir = await pluginWith({
       'provider/hello_world.yaml': provider(['greet']),

@@ -87,6 +87,9 @@ describe('dify plugin test', () => {
     });
     expect(pytestCounts('1 passed, 1 deselected in 0.56s\n')).toEqual({ passed: 1, failed: 0, errors: 0, skipped: 0 });
     expect(pytestCounts('==== no tests ran in 0.01s ====')).toBeUndefined();
+    // PY_COLORS=1 or FORCE_COLOR=1, as CI systems set them, color pytest's lines even into a pipe.
+    const colored = '\x1b[32m==== \x1b[32m\x1b[1m1 passed\x1b[0m\x1b[32m in 0.62s\x1b[0m\x1b[32m ====\x1b[0m\n';
+    expect(pytestCounts(colored)).toEqual({ passed: 1, failed: 0, errors: 0, skipped: 0 });
     const unittest = 'Ran 5 tests in 0.001s\n\nFAILED (failures=1, errors=1, skipped=1)\n';
     expect(unittestCounts(unittest)).toEqual({ passed: 2, failed: 1, errors: 1, skipped: 1 });
     expect(unittestCounts('Ran 1 test in 0.000s\n\nOK\n')).toEqual({ passed: 1, failed: 0, errors: 0, skipped: 0 });
@@ -132,6 +135,57 @@ describe('dify plugin test', () => {
     );
     expect(xml).toMatch(/<skipped message="not today">/);
     expect(r.leftovers).toEqual([]);
+  });
+
+  it("names unittest's subtests, class and module set-up errors and import errors in the JUnit report as unittest does", async () => {
+    const dir = await testedPlugin({
+      'tests/test_package.py': null,
+      'tests/test_odd.py': `import unittest
+
+
+class Sub(unittest.TestCase):
+    def test_values(self):
+        for x in (0.5, 1.5):
+            with self.subTest(x=x):
+                self.assertLess(x, 1)
+
+
+class Setup(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        raise RuntimeError("no fixture")
+
+    def test_never(self):
+        pass
+`,
+      'tests/test_missing.py': 'import no_such_module_here\n',
+    });
+    const blocker = await tempDir();
+    await writeFile(path.join(blocker, 'pytest.py'), 'raise ImportError("no pytest here")\n');
+    const report = path.join(blocker, 'r.xml');
+    const r = await run([dir, '--junit', report], { PYTHONPATH: blocker });
+    expect(r.stdout).toBe('0 passed, 1 failed, 2 errors\n');
+    const xml = readFileSync(report, 'utf8');
+    const cases = [...xml.matchAll(/<testcase classname="([^"]*)" name="([^"]*)"/g)].map((m) => `${m[1]} | ${m[2]}`);
+    expect(cases.sort()).toEqual([
+      'test_odd.Setup | setUpClass',
+      'test_odd.Sub | test_values (x=1.5)',
+      // unittest's own name for a module it could not import
+      'unittest.loader._FailedTest | test_missing',
+    ]);
+  });
+
+  it('reports a runner that ended without results as an error in the JUnit report too', async () => {
+    const dir = await testedPlugin();
+    const report = path.join(await tempDir(), 'r.xml');
+    const r = await run([dir, '--junit', report, '--', '--no-such-option']);
+    expect(r.stdout).toBe(
+      'no test results were read from the test runner (it exited with status 4)\n0 passed, 0 failed, 1 error\n',
+    );
+    expect(r.code).toBe(1);
+    expect(readFileSync(report, 'utf8')).toMatch(
+      /<testsuite name="pytest" tests="1" failures="0" errors="1" skipped="0" time="0.000">\n<testcase classname="pytest" name="the test run" time="0.000"><error message="no test results were read from the test runner \(it exited with status 4\)">/,
+    );
   });
 
   it('stops before running anything when the plugin has errors', async () => {

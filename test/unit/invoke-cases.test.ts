@@ -11,7 +11,7 @@ import {
   type CaseContext,
   type InvokeCase,
 } from '../../src/pipelines/invoke-cases.js';
-import { Answer } from '../../src/pipelines/invoke-answer.js';
+import { Answer, MAX_ANSWER_JSON_CHARS } from '../../src/pipelines/invoke-answer.js';
 import { junitDocument, junitSuite, suitesOf } from '../../src/report/junit.js';
 import { checkDir, EXAMPLE, tempDir } from '../helpers/plugin.js';
 
@@ -185,6 +185,33 @@ describe('tests/*.invoke.yaml cases', () => {
     expect(slow.limits).toEqual([60_000]);
   });
 
+  it('fails a case expecting exit 1 that got no answer: a plugin that never ends is not one that failed', async () => {
+    const hung = answering([], { message: 'no answer within 50 ms', timedOut: true });
+    const outcome = await runCase(greetCase({ exit: 1, maxMs: 50 }), hung.ctx);
+    expect(outcome).toMatchObject({ status: 'failed', failures: ['no answer within 50 ms (max_ms)'] });
+  });
+
+  it('masks the credentials in the text it quotes before cutting it (a secret across the cut is not half shown)', async () => {
+    const secret = 'sk-abcdefghijklmnopqrstuvwxyz';
+    const { ctx } = answering([text(`${'x'.repeat(290)}${secret} and more`)]);
+    const outcome = await runCase(greetCase({ textContains: ['absent'] }), {
+      ...ctx,
+      credentials: () => ({ api_key: secret }),
+    });
+    expect(outcome.failures).toEqual([
+      expect.stringMatching(/^the text does not contain "absent"; the text: "x+\*\*\*\* and m\.\.\."$/),
+    ]);
+    expect(outcome.failures.join('')).not.toContain(secret.slice(0, 6));
+  });
+
+  it('quotes at most the start of a big JSON value found at the path', async () => {
+    const { ctx } = answering([json({ n: 'y'.repeat(100_000) })]);
+    const outcome = await runCase(greetCase({ json: [{ path: '$.n', equals: 1 }] }), ctx);
+    expect(outcome.failures).toEqual([
+      expect.stringMatching(/^no JSON message has \$\.n = 1 \(found: "y{299}\.\.\.\)$/),
+    ]);
+  });
+
   it('reads an LLM stream and an endpoint body as text, and a JSON body as a JSON value', async () => {
     const models = { ...example, providers: { ...example.providers, models: [{ value: { provider: 'acme' } }] } };
     const chunk = (t: string) => ({ model: 'm', delta: { index: 0, message: { role: 'assistant', content: t } } });
@@ -246,6 +273,42 @@ describe('tests/*.invoke.yaml cases', () => {
     listing.add({ result: [{ bucket: null, files: [{ name: 'a.txt' }] }] });
     expect(listing.jsonValues()).toEqual([[{ bucket: null, files: [{ name: 'a.txt' }] }]]);
     expect(valueAt(listing.jsonValues()[0], '$[0].files[0].name')).toEqual({ found: true, value: 'a.txt' });
+  });
+
+  it('keeps a bounded amount of what a plugin streams: JSON values by their size, not only their number', () => {
+    const answer = new Answer('messages');
+    const big = 'j'.repeat(1024 * 1024);
+    for (let i = 0; i < 40; i++) answer.add(json({ i, big }));
+    const kept = answer.jsonValues();
+    expect(kept.length).toBeGreaterThan(0);
+    expect(JSON.stringify(kept).length).toBeLessThanOrEqual(MAX_ANSWER_JSON_CHARS);
+    // What was kept is the start of the answer.
+    expect((kept.at(-1) as { i: number }).i).toBe(kept.length - 1);
+  });
+
+  it('reports a mistake in an invocation once, in the form its key picks, not once per form', async () => {
+    const dir = await tempDir();
+    await mkdir(path.join(dir, 'tests'));
+    const messages = async (body: string) => {
+      await writeFile(path.join(dir, 'tests', 'x.invoke.yaml'), body);
+      return (await loadCase(dir, 'tests/x.invoke.yaml')).diagnostics.map((d) => d.message);
+    };
+    expect(await messages('invoke:\n  tool: a/b\n  params: [1, 2]\n')).toEqual([
+      'invoke.params must be a mapping, but it is a list',
+    ]);
+    expect(await messages('invoke:\n  endpoint: GET /x\n  body: 3\n')).toEqual([
+      expect.stringMatching(/^invoke\.body must be text/),
+    ]);
+    expect(await messages('invoke:\n  tool: a/b\n  prompt: hi\n')).toEqual([
+      expect.stringMatching(/^unknown key "prompt" in invoke/),
+    ]);
+    await writeFile(path.join(dir, 'tests', 'x.invoke.yaml'), 'invoke:\n  tol: a/b\n');
+    expect((await loadCase(dir, 'tests/x.invoke.yaml')).diagnostics).toMatchObject([
+      {
+        message: 'invoke does not match any of the allowed forms',
+        hint: 'give exactly one of tool, llm, endpoint, agent_strategy or datasource',
+      },
+    ]);
   });
 
   it('finds values by path', () => {

@@ -123,6 +123,13 @@ export async function runInvokeCases(files: string[], run: CaseRun, io: Io, deps
     }
     for (const c of cases) {
       if (stop.received) return { outcomes, interrupted: true };
+      if (invoker.hasEnded) {
+        // Not restarted (invoke would start it anew): an `exit: 1` case would pass against no plugin.
+        const outcome = errorOutcome(c.file, c.name, 'the plugin exited during an earlier case (above)');
+        outcomes.push(outcome);
+        io.stdout.write(printableLines(caseLine(outcome)) + '\n');
+        continue;
+      }
       const outcome = await runCase(c, {
         project: run.project,
         invoke: (request, onMessage, timeoutMs) => invoker.invoke(request, onMessage, timeoutMs),

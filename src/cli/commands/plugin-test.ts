@@ -141,9 +141,14 @@ async function testPlugin(
       if (runner.interrupted || stop.received) return EXIT.interrupted;
       if (runner.counts) add(runner.counts);
       else if (!runner.collectedNone) {
-        // pytest's own usage or internal errors, a crashed interpreter: one error of the run.
-        io.stdout.write(`no test results were read from the test runner (it exited with status ${runner.code})\n`);
+        // pytest's own usage or internal errors, a crashed interpreter: one error of the run,
+        // in the report too (CI reads the error counts there).
+        const why = `no test results were read from the test runner (it exited with status ${runner.code})`;
+        io.stdout.write(`${why}\n`);
         counts.errors++;
+        const name = pytest ? 'pytest' : 'unittest';
+        if (!runner.suites)
+          runner.suites = junitSuite(name, [{ classname: name, name: 'the test run', outcome: 'error', message: why }]);
       }
       if (runner.suites) suites.push(runner.suites);
     } else if (extra.length) {
@@ -265,7 +270,8 @@ function readResults(file: string): string {
 
 /** One test's outcome, as data/unittest-results.py records it. */
 interface UnittestRecord {
-  id: string;
+  classname: string;
+  name: string;
   outcome: JunitCase['outcome'];
   seconds: number;
   message?: string;
@@ -286,13 +292,10 @@ function countsOf(records: UnittestRecord[]): TestCounts {
   return { passed: n('passed'), failed: n('failed'), errors: n('error'), skipped: n('skipped') };
 }
 
-/** `tests.test_greet.GreetTest.test_hello` → class `tests.test_greet.GreetTest`, name `test_hello`. */
 function junitCaseOf(r: UnittestRecord): JunitCase {
-  const id = String(r.id);
-  const dot = id.lastIndexOf('.');
   return {
-    classname: dot > 0 ? id.slice(0, dot) : id,
-    name: dot > 0 ? id.slice(dot + 1) : id,
+    classname: String(r.classname),
+    name: String(r.name),
     seconds: Number(r.seconds) || 0,
     outcome: r.outcome,
     ...(r.message !== undefined ? { message: String(r.message) } : {}),
@@ -357,7 +360,11 @@ function runTests(
 
 /** pytest's last line: `==== 2 passed, 1 failed, 1 skipped in 0.12s ====` (without the rules with -q). */
 export function pytestCounts(output: string): TestCounts | undefined {
-  const lines = output.trimEnd().split(/\r?\n/);
+  // Colored when PY_COLORS=1 or FORCE_COLOR=1 is set, as CI systems often do, even into a pipe.
+  const lines = output
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .trimEnd()
+    .split(/\r?\n/);
   const last = lines[lines.length - 1] ?? '';
   const m = /^(?:=+ )?(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s(?: \([^)]*\))?(?: =+)?$/.exec(last.trim());
   if (!m) return undefined;
