@@ -71,3 +71,20 @@ function text(s: string): string {
 function attr(s: string): string {
   return text(s).replace(/"/g, '&quot;').replace(/\n/g, '&#10;').replace(/\r/g, '&#13;').replace(/\t/g, '&#9;');
 }
+
+/**
+ * The counts of a report's `<testsuite>` elements (the tests, failures, errors and skipped
+ * attributes pytest writes); undefined when it has none.
+ */
+export function junitCounts(
+  report: string,
+): { passed: number; failed: number; errors: number; skipped: number } | undefined {
+  const suites = [...report.matchAll(/<testsuite\s([^>]*)>/g)].map((m) => m[1]!);
+  if (!suites.length) return undefined;
+  const sum = (name: string) =>
+    suites.reduce((n, attrs) => n + Number(new RegExp(`\\b${name}="(\\d+)"`).exec(attrs)?.[1] ?? 0), 0);
+  const failed = sum('failures');
+  const errors = sum('errors');
+  const skipped = sum('skipped');
+  return { passed: Math.max(0, sum('tests') - failed - errors - skipped), failed, errors, skipped };
+}

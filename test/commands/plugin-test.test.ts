@@ -103,13 +103,19 @@ describe('dify plugin test', () => {
     expect(summaryLine({ passed: 2, failed: 1, errors: 1, skipped: 0 })).toBe('2 passed, 1 failed, 1 error');
   });
 
-  it('takes a .difypkg, and passes the words after -- to pytest', async () => {
+  it('takes a .difypkg, and passes the words after -- to pytest, colours and all', async () => {
     const dir = await testedPlugin({ 'tests/test_broken.py': FAILING });
     const pkg = path.join(await tempDir(), 'p.difypkg');
     expect((await runCli(['plugin', 'package', dir, '-o', pkg])).code).toBe(0);
     const r = await run([pkg, '--', '-k', 'not broken']);
     expect(r.stdout).toMatch(/\n2 passed, 0 failed\n$/);
     expect(r.code).toBe(0);
+    // Colours forced (as CI systems often do) are not shown as escapes; -qq prints no summary
+    // line, and the counts come from the JUnit report instead.
+    const quiet = await run([pkg, '--junit', path.join(await tempDir(), 'r.xml'), '--', '-qq'], { PY_COLORS: '1' });
+    expect(quiet.stdout).not.toMatch(/\\u\{1b\}|\x1b/);
+    expect(quiet.stdout).toMatch(/\n2 passed, 1 failed\n$/);
+    expect(quiet.code).toBe(1);
   });
 
   it('falls back to unittest when pytest cannot be imported, with a JUnit report of its own', async () => {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { type Dirent, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { makeRunDirectory, writeFileAtomic } from '../../project/temp-file.js';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { CASES_DIR, caseFileNames } from '../../pipelines/invoke-cases.js';
 import { colorFor } from '../../report/color.js';
-import { junitDocument, junitSuite, suitesOf, type JunitCase } from '../../report/junit.js';
+import { junitCounts, junitDocument, junitSuite, suitesOf, type JunitCase } from '../../report/junit.js';
 import { formatText } from '../../report/text.js';
 import type { Io } from '../io.js';
 import { refuseToReplaceReport } from '../report-file.js';
@@ -132,7 +132,7 @@ async function testPlugin(
     let runner: RunnerResult | undefined;
     if (pythonTests) {
       const env = { ...io.env, PLUGIN_FILE_PATH: pkg };
-      const pytest = hasPytest(python.value, dir, env);
+      const pytest = await hasPytest(python.value, dir, env, stop);
       if (stop.received) return EXIT.interrupted;
       runner = await runPythonTests(
         { python: python.value, pytest, dir, extra, env, temp, report: junit !== undefined },
@@ -243,7 +243,8 @@ async function runPythonTests(
     );
     return {
       ...outcome,
-      counts: pytestCounts(outcome.tail),
+      // `-qq` prints no summary line: the report, when there is one, still has the counts.
+      counts: pytestCounts(outcome.tail) ?? (report ? junitCounts(readResults(xml)) : undefined),
       collectedNone: outcome.code === PYTEST_NO_TESTS,
       suites: report ? suitesOf(readResults(xml)) : '',
     };
@@ -313,11 +314,20 @@ function refuseToReplace(file: string): void {
   );
 }
 
-function hasPytest(python: string, cwd: string, env: NodeJS.ProcessEnv): boolean {
-  const probe = spawnSync(python, ['-c', 'import pytest'], { cwd, env, stdio: 'ignore', timeout: PROBE_TIMEOUT_MS });
-  if ((probe.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT')
-    throw new UserError(`Python interpreter not found: ${python}`, 'pass --python, or set PYTHON_INTERPRETER_PATH');
-  return probe.status === 0;
+/** Whether `python -c "import pytest"` succeeds; a stop ends the probe (and the answer no longer matters). */
+function hasPytest(python: string, cwd: string, env: NodeJS.ProcessEnv, stop: StopSignals): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = spawn(python, ['-c', 'import pytest'], { cwd, env, stdio: 'ignore', timeout: PROBE_TIMEOUT_MS });
+    void stop.signalled.then(() => probe.kill('SIGKILL'));
+    probe.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'ENOENT'
+          ? new UserError(`Python interpreter not found: ${python}`, 'pass --python, or set PYTHON_INTERPRETER_PATH')
+          : new UserError(`cannot start ${python}: ${err.message}`, 'pass --python, or set PYTHON_INTERPRETER_PATH'),
+      ),
+    );
+    probe.on('close', (code) => resolve(code === 0));
+  });
 }
 
 /**
@@ -340,12 +350,12 @@ function runTests(
     void stop.signalled.then(() => killGroup(child, 'SIGTERM'));
     child.stdout.setEncoding('utf8').on('data', (text: string) => {
       keep(text);
-      io.stdout.write(printableLines(text));
+      io.stdout.write(printableLines(withoutColour(text)));
     });
     // unittest writes its results to stderr.
     child.stderr.setEncoding('utf8').on('data', (text: string) => {
       keep(text);
-      io.stderr.write(printableLines(text));
+      io.stderr.write(printableLines(withoutColour(text)));
     });
     child.on('error', (err) => {
       stop.dispose();
@@ -358,13 +368,18 @@ function runTests(
   });
 }
 
+/**
+ * The runner's text without its colours: pytest colours its output when PY_COLORS=1 or
+ * FORCE_COLOR=1 is set, as CI systems often do, even into a pipe; shown escaped, the codes would
+ * be noise, and they would hide the summary line.
+ */
+function withoutColour(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*m/g, '');
+}
+
 /** pytest's last line: `==== 2 passed, 1 failed, 1 skipped in 0.12s ====` (without the rules with -q). */
 export function pytestCounts(output: string): TestCounts | undefined {
-  // Colored when PY_COLORS=1 or FORCE_COLOR=1 is set, as CI systems often do, even into a pipe.
-  const lines = output
-    .replace(/\x1b\[[0-9;]*m/g, '')
-    .trimEnd()
-    .split(/\r?\n/);
+  const lines = withoutColour(output).trimEnd().split(/\r?\n/);
   const last = lines[lines.length - 1] ?? '';
   const m = /^(?:=+ )?(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s(?: \([^)]*\))?(?: =+)?$/.exec(last.trim());
   if (!m) return undefined;
