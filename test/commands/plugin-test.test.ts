@@ -143,6 +143,19 @@ describe('dify plugin test', () => {
     expect(r.leftovers).toEqual([]);
   });
 
+  it("reads unittest's own summary when the driver's results file is not what the driver wrote", async () => {
+    // The tests run in the driver's process: one that rewrites the file at exit breaks nothing.
+    const dir = await testedPlugin({
+      'tests/test_atexit.py': `import atexit\nimport sys\n\natexit.register(lambda: open(sys.argv[1], "w").write("[null]"))\n`,
+    });
+    const blocker = await tempDir();
+    await writeFile(path.join(blocker, 'pytest.py'), 'raise ImportError("no pytest here")\n');
+    const r = await run([dir], { PYTHONPATH: blocker });
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stdout).toBe('2 passed, 0 failed\n');
+    expect(r.code).toBe(0);
+  });
+
   it("names unittest's subtests, class and module set-up errors and import errors in the JUnit report as unittest does", async () => {
     const dir = await testedPlugin({
       'tests/test_package.py': null,

@@ -8,6 +8,7 @@ import { extractPackage } from '../../pack/extract.js';
 import { killGroup, OWN_GROUP } from '../../pack/process-group.js';
 import { readPackageFile } from '../../package-files.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
+import { isObject } from '../../project/model.js';
 import { makeRunDirectory, writeFileAtomic } from '../../project/temp-file.js';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { CASES_DIR, caseFileNames } from '../../pipelines/invoke-cases.js';
@@ -279,10 +280,15 @@ interface UnittestRecord {
   details?: string;
 }
 
+const OUTCOMES = new Set<unknown>(['passed', 'failed', 'error', 'skipped']);
+
+/** The driver's records; undefined when the file is not what it writes (the tests run in that process too). */
 function unittestRecords(text: string): UnittestRecord[] | undefined {
   try {
     const parsed = JSON.parse(text) as unknown;
-    return Array.isArray(parsed) ? (parsed as UnittestRecord[]) : undefined;
+    return Array.isArray(parsed) && parsed.every((r) => isObject(r) && OUTCOMES.has(r.outcome))
+      ? (parsed as UnittestRecord[])
+      : undefined;
   } catch {
     return undefined;
   }
