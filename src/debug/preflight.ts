@@ -180,7 +180,7 @@ export class PythonFixes {
     const { python } = this.o;
     if (isVenv(python)) return `create the plugin's .venv again with Python ${this.wanted()}: ${this.createVenv(true)}`;
     if (python.source === 'default')
-      return `create the plugin's virtual environment (run uses it when there is one): ${this.createVenv(false)}`;
+      return `create the plugin's virtual environment (run, invoke and test use it when there is one): ${this.createVenv(false)}`;
     return `${this.changeInterpreter()} for Python ${this.wanted()}, or leave it out and create the plugin's virtual environment: ${this.createVenv(false)}`;
   }
 
@@ -188,7 +188,7 @@ export class PythonFixes {
   missingPackages(): string {
     const { python } = this.o;
     if (python.source === 'default' && !isVenv(python))
-      return `create the plugin's virtual environment (run uses it when there is one): ${this.createVenv(false)}`;
+      return `create the plugin's virtual environment (run, invoke and test use it when there is one): ${this.createVenv(false)}`;
     return `install the plugin's requirements for it: ${this.install(python.value)}`;
   }
 
