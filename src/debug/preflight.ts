@@ -2,7 +2,7 @@ import path from 'node:path';
 import { UserError } from '../diagnostics/user-error.js';
 import { satisfiesSpecifiers } from '../project/pep440.js';
 import { probeInterpreter, type InterpreterFacts, type ProbeResult } from './interpreter-probe.js';
-import type { PythonNeeds, Stated } from './python-needs.js';
+import { pythonNeedsOf, type PythonNeeds, type Stated } from './python-needs.js';
 import { describeSource, type Setting } from './settings.js';
 
 /** The interpreter cannot run the plugin; the hint has the commands that fix it. */
@@ -21,7 +21,8 @@ export interface PreflightOptions {
   python: Setting<string>;
   pluginDir: string;
   env: NodeJS.ProcessEnv;
-  needs: PythonNeeds;
+  /** `meta.runner.version` as the manifest gives it; the rest of what the plugin needs is read from its files. */
+  runnerVersion: unknown;
   timeoutMs: number;
   /** For the commands in hints (tests ask for either). */
   platform?: NodeJS.Platform;
@@ -46,8 +47,7 @@ export interface PreflightResult {
  * `internal/core/local_runtime/setup_python_environment.go`), so nothing refuses a mismatch.
  */
 export async function preflight(o: PreflightOptions): Promise<PreflightResult> {
-  const { facts, fix, who } = await probe(o);
-  const { needs } = o;
+  const { facts, fix, who, needs } = await probe(o);
   const found = assessInterpreter(facts, needs);
   const problems: string[] = [];
   if (found.refusedPython)
@@ -106,9 +106,12 @@ export async function checkDebugpy(o: PreflightOptions): Promise<InterpreterFact
 }
 
 /** One start of the interpreter; throws when it does not run or answer. */
-async function probe(o: PreflightOptions): Promise<{ facts: InterpreterFacts; fix: PythonFixes; who: string }> {
+async function probe(
+  o: PreflightOptions,
+): Promise<{ facts: InterpreterFacts; fix: PythonFixes; who: string; needs: PythonNeeds }> {
   const probed = await probeInterpreter(o.python.value, { cwd: o.pluginDir, env: o.env, timeoutMs: o.timeoutMs });
-  const fix = new PythonFixes(o);
+  const needs = pythonNeedsOf(o.pluginDir, o.runnerVersion);
+  const fix = new PythonFixes({ ...o, needs });
   const who = `${o.python.value} ${describeSource(o.python)}`;
   if (!probed.ok) {
     const what = probeFailure(probed);
@@ -117,7 +120,7 @@ async function probe(o: PreflightOptions): Promise<{ facts: InterpreterFacts; fi
       problems: [what],
     });
   }
-  return { facts: probed.facts, fix, who };
+  return { facts: probed.facts, fix, who, needs };
 }
 
 /** What the interpreter's facts say against the plugin's needs; each field present only when there is a problem. */
@@ -163,7 +166,9 @@ export function probeFailure(probe: Extract<ProbeResult, { ok: false }>): string
 export class PythonFixes {
   private readonly windows: boolean;
 
-  constructor(private readonly o: Pick<PreflightOptions, 'python' | 'pluginDir' | 'needs' | 'platform'>) {
+  constructor(
+    private readonly o: Pick<PreflightOptions, 'python' | 'pluginDir' | 'platform'> & { needs: PythonNeeds },
+  ) {
     this.windows = (o.platform ?? process.platform) === 'win32';
   }
 

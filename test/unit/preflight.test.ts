@@ -2,7 +2,6 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { preflight, PreflightError, type PreflightOptions } from '../../src/debug/preflight.js';
-import { pythonNeedsOf } from '../../src/debug/python-needs.js';
 import { probeInterpreter } from '../../src/debug/interpreter-probe.js';
 import { findOnPath } from '../../src/project/executables.js';
 import { EXAMPLE, pluginWith, REPO } from '../helpers/plugin.js';
@@ -15,7 +14,7 @@ async function hintOf(o: Partial<PreflightOptions> & Pick<PreflightOptions, 'pyt
   const options: PreflightOptions = {
     pluginDir,
     env: process.env,
-    needs: pythonNeedsOf(pluginDir, '3.12'),
+    runnerVersion: '3.12',
     timeoutMs: 5000,
     ...o,
   };

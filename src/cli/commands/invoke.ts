@@ -7,7 +7,6 @@ import { locateDiagnostics } from '../../diagnostics/catalog.js';
 import { EXIT, type ExitCode, UsageError, UserError } from '../../diagnostics/user-error.js';
 import { storagePermissionOf } from '../../debug/local-backwards.js';
 import { preflight } from '../../debug/preflight.js';
-import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { get, isObject } from '../../project/model.js';
@@ -223,7 +222,7 @@ export async function invokeCommand(
           python,
           pluginDir: dir,
           env: io.env,
-          needs: pythonNeedsOf(dir, get(runner, 'version')),
+          runnerVersion: get(runner, 'version'),
           timeoutMs: deps.preflightTimeoutMs,
         });
         if (!json) for (const w of checkedPython.warnings) err(`warning: ${printableLines(w)}\n`);

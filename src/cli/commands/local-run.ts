@@ -10,7 +10,6 @@ import { RESTART_DEFAULTS } from '../../debug/restart-backoff.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { attachInstructions, debugpyOptions, ensurePortFree } from '../../debug/debugpy.js';
 import { checkDebugpy } from '../../debug/preflight.js';
-import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { MAX_PACKAGE_BYTES } from '../../project/limits.js';
 import { printable, printableJson } from '../../diagnostics/excerpt.js';
 import { colorFor } from '../../report/color.js';
@@ -96,12 +95,11 @@ export async function localRunCommand(
     const python = pluginPython(dir, opts.python, io);
     if (debugpy) {
       if (opts.preflight !== false) {
-        const needs = pythonNeedsOf(dir, get(runnerMeta, 'version'));
         await checkDebugpy({
           python,
           pluginDir: dir,
           env: io.env,
-          needs,
+          runnerVersion: get(runnerMeta, 'version'),
           timeoutMs: DEFAULT_TIMERS.preflightTimeoutMs,
         });
       }

@@ -3,7 +3,6 @@ import { printableLines } from '../../diagnostics/excerpt.js';
 import { UserError } from '../../diagnostics/user-error.js';
 import { preflight } from '../../debug/preflight.js';
 import { storagePermissionOf } from '../../debug/local-backwards.js';
-import { pythonNeedsOf } from '../../debug/python-needs.js';
 import type { Setting } from '../../debug/settings.js';
 import { get, type PluginProject } from '../../project/model.js';
 import { Invoker } from '../../pipelines/invoke.js';
@@ -104,7 +103,7 @@ export async function runInvokeCases(files: string[], run: CaseRun, io: Io, deps
         python: run.python,
         pluginDir: run.dir,
         env: io.env,
-        needs: pythonNeedsOf(run.dir, get(runner, 'version')),
+        runnerVersion: get(runner, 'version'),
         timeoutMs: deps.preflightTimeoutMs,
       });
       for (const w of checked.warnings) io.stderr.write(`warning: ${printableLines(w)}\n`);

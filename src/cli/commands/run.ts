@@ -3,7 +3,6 @@ import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { buildRegistration, type RegistrationMessage } from '../../debug/registration/index.js';
 import { describeSource, maskKey, resolveSettings, type DebugSettings } from '../../debug/settings.js';
 import { preflight, PreflightError, type PreflightResult } from '../../debug/preflight.js';
-import { pythonNeedsOf } from '../../debug/python-needs.js';
 import {
   attachInstructions,
   debugpyOptions,
@@ -176,7 +175,7 @@ async function remoteDebug(
           python: settings.python,
           pluginDir: dir,
           env: io.env,
-          needs: pythonNeedsOf(dir, get(runner, 'version')),
+          runnerVersion: get(runner, 'version'),
           timeoutMs: timers.preflightTimeoutMs,
           debugpy: debugpy !== undefined,
         });

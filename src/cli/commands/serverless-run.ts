@@ -3,7 +3,6 @@ import path from 'node:path';
 import { checkPlugin } from '../../pipelines/check-plugin.js';
 import { get } from '../../project/model.js';
 import { preflight } from '../../debug/preflight.js';
-import { pythonNeedsOf } from '../../debug/python-needs.js';
 import { DEFAULT_TIMERS } from '../../debug/session.js';
 import { freePort, HEALTH_TIMEOUT_MS } from '../../debug/serverless-health.js';
 import { ensureBindable, ServerlessExitError, ServerlessPlugin } from '../../debug/serverless-run.js';
@@ -79,7 +78,7 @@ export async function serverlessRunCommand(
         python,
         pluginDir: dir,
         env: io.env,
-        needs: pythonNeedsOf(dir, get(runner, 'version')),
+        runnerVersion: get(runner, 'version'),
         timeoutMs: limits.preflightTimeoutMs,
       });
       if (stop.received) return EXIT.ok;
