@@ -66,8 +66,12 @@ export async function runInvokeCases(files: string[], run: CaseRun, io: Io, deps
   if (!cases.length) return { outcomes, interrupted: false };
 
   const secrets: unknown[] = [];
-  const warned = new Set<string>();
+  // Read once per provider (its declared names decide how variables map), however many cases use it.
+  const loaded = new Map<string, Record<string, unknown>>();
   const credentialsFor = (declared: DeclaredCredential[]) => {
+    const key = JSON.stringify(declared);
+    const known = loaded.get(key);
+    if (known) return known;
     const found = loadCredentials({
       ...(run.credentialsFile !== undefined ? { file: run.credentialsFile } : {}),
       cwd: io.cwd,
@@ -77,10 +81,8 @@ export async function runInvokeCases(files: string[], run: CaseRun, io: Io, deps
     });
     secrets.push(...Object.values(found.values));
     for (const missing of missingCredentials(declared, found.values, run.credentialsFile))
-      if (!warned.has(missing)) {
-        warned.add(missing);
-        io.stderr.write(`warning: ${printableLines(missing)}\n`);
-      }
+      io.stderr.write(`warning: ${printableLines(missing)}\n`);
+    loaded.set(key, found.values);
     return found.values;
   };
   const runner = get(run.project.manifest?.value, 'meta', 'runner');
